@@ -1,0 +1,301 @@
+//===- HymbaOps.cpp - Hymba op verifiers ----------------------------------===//
+//
+// Verifiers check what the shapes in SPEC.md imply. Dynamic extents are
+// accepted wherever a static one is expected: the chunk length is only known
+// at run time, and the runtime checks it there.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymba/Dialect/HymbaOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::hymba;
+
+namespace {
+/// Returns true if two extents may be equal (either is dynamic, or both agree).
+bool compatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+std::string extentStr(int64_t e) {
+  return ShapedType::isDynamic(e) ? std::string("?") : std::to_string(e);
+}
+
+/// Emits "<what> has <actual> but <expected> was expected (<why>)" unless the
+/// extents are compatible.
+LogicalResult expectExtent(Operation *op, StringRef what, int64_t actual,
+                           int64_t expected, StringRef why) {
+  if (compatible(actual, expected))
+    return success();
+  return op->emitOpError() << what << " is " << extentStr(actual)
+                           << " but must be " << extentStr(expected) << " ("
+                           << why << ")";
+}
+
+int64_t dim(Value v, unsigned i) {
+  return cast<ShapedType>(v.getType()).getDimSize(i);
+}
+
+/// Checks that `width` splits into `heads` equal heads and returns the head
+/// dim (dynamic if the width is dynamic).
+FailureOr<int64_t> headDim(Operation *op, StringRef what, int64_t width,
+                           int64_t heads) {
+  if (ShapedType::isDynamic(width))
+    return ShapedType::kDynamic;
+  if (width % heads != 0)
+    return op->emitOpError() << what << " width " << width
+                             << " is not divisible by " << heads << " heads";
+  return width / heads;
+}
+} // namespace
+
+#define GET_OP_CLASSES
+#include "hymba/HymbaOps.cpp.inc"
+
+LogicalResult WeightOp::verify() {
+  if (getName().empty())
+    return emitOpError("needs a non-empty checkpoint tensor name");
+  if (!getResult().getType().hasStaticShape())
+    return emitOpError("result must have a static shape, the checkpoint's");
+  if (getOffsetAttr() && getOffsetAttr().getInt() < 0)
+    return emitOpError("offset must be non-negative");
+  return success();
+}
+
+LogicalResult StateBufferOp::verify() {
+  if (getName().empty())
+    return emitOpError("needs a non-empty state buffer name");
+  if (!getResult().getType().hasStaticShape())
+    return emitOpError("state buffers must have a static shape");
+  if (getOffsetAttr() && getOffsetAttr().getInt() < 0)
+    return emitOpError("offset must be non-negative");
+  return success();
+}
+
+LogicalResult EmbedOp::verify() {
+  if (failed(expectExtent(*this, "result row count", dim(getResult(), 0),
+                          dim(getIds(), 0), "one row per id")))
+    return failure();
+  return expectExtent(*this, "result width", dim(getResult(), 1),
+                      dim(getTable(), 1), "the embedding width");
+}
+
+LogicalResult PrependMetaOp::verify() {
+  if (failed(expectExtent(*this, "input width", dim(getInput(), 1),
+                          dim(getMeta(), 1), "the meta-token width")) ||
+      failed(expectExtent(*this, "result width", dim(getResult(), 1),
+                          dim(getMeta(), 1), "the meta-token width")))
+    return failure();
+  int64_t rows = dim(getInput(), 0);
+  int64_t expected = ShapedType::isDynamic(rows)
+                         ? ShapedType::kDynamic
+                         : rows + dim(getMeta(), 0);
+  return expectExtent(*this, "result row count", dim(getResult(), 0), expected,
+                      "meta rows plus input rows");
+}
+
+LogicalResult RMSNormOp::verify() {
+  if (getEpsilon().convertToFloat() <= 0.0f)
+    return emitOpError("epsilon must be positive");
+  if (getInput().getType() != getResult().getType())
+    return emitOpError("result type must equal the input type");
+  return expectExtent(*this, "weight length", dim(getWeight(), 0),
+                      dim(getInput(), 1), "the normalised width");
+}
+
+LogicalResult LinearOp::verify() {
+  if (failed(expectExtent(*this, "weight input width (dim 1)",
+                          dim(getWeight(), 1), dim(getInput(), 1),
+                          "the input width")) ||
+      failed(expectExtent(*this, "result row count", dim(getResult(), 0),
+                          dim(getInput(), 0), "one row per input row")))
+    return failure();
+  return expectExtent(*this, "result width", dim(getResult(), 1),
+                      dim(getWeight(), 0), "the weight's output rows");
+}
+
+LogicalResult RopeOp::verify() {
+  int64_t hd = getHeadDimAttr().getInt();
+  if (hd <= 0 || hd % 2 != 0)
+    return emitOpError("head_dim must be positive and even, got ") << hd;
+  if (getBase().convertToDouble() <= 1.0)
+    return emitOpError("base must be greater than 1");
+  if (getInput().getType() != getResult().getType())
+    return emitOpError("result type must equal the input type");
+  int64_t width = dim(getInput(), 1);
+  if (!ShapedType::isDynamic(width) && width % hd != 0)
+    return emitOpError("input width ")
+           << width << " is not a multiple of head_dim " << hd;
+  return success();
+}
+
+LogicalResult SwiGLUMLPOp::verify() {
+  int64_t hidden = dim(getInput(), 1);
+  int64_t inter = dim(getGate(), 0);
+  if (getGate().getType().getShape() != getUp().getType().getShape())
+    return emitOpError("gate and up weights must have the same shape");
+  if (failed(expectExtent(*this, "gate input width (dim 1)", dim(getGate(), 1),
+                          hidden, "the input width")) ||
+      failed(expectExtent(*this, "down output rows (dim 0)", dim(getDown(), 0),
+                          hidden, "the input width")) ||
+      failed(expectExtent(*this, "down input width (dim 1)", dim(getDown(), 1),
+                          inter, "the intermediate width")))
+    return failure();
+  if (getInput().getType() != getResult().getType())
+    return emitOpError("result type must equal the input type");
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  int64_t heads = getNumHeadsAttr().getInt(), kvHeads = getNumKvHeadsAttr().getInt();
+  if (heads <= 0 || kvHeads <= 0)
+    return emitOpError("num_heads and num_kv_heads must be positive");
+  if (heads % kvHeads != 0)
+    return emitOpError("num_heads (")
+           << heads << ") must be a multiple of num_kv_heads (" << kvHeads
+           << ")";
+  if (getWindowAttr().getInt() < 0)
+    return emitOpError("window must be 0 (global) or positive, got ")
+           << getWindowAttr().getInt();
+  if (getNumMetaAttr().getInt() < 0)
+    return emitOpError("num_meta must be non-negative");
+  if (getScale().convertToFloat() <= 0.0f)
+    return emitOpError("scale must be positive");
+
+  FailureOr<int64_t> qd = headDim(*this, "query", dim(getQuery(), 1), heads);
+  FailureOr<int64_t> kd = headDim(*this, "key", dim(getKey(), 1), kvHeads);
+  FailureOr<int64_t> vd = headDim(*this, "value", dim(getValue(), 1), kvHeads);
+  if (failed(qd) || failed(kd) || failed(vd))
+    return failure();
+  if (failed(expectExtent(*this, "key head dim", *kd, *qd,
+                          "the query head dim")))
+    return failure();
+  int64_t rows = dim(getQuery(), 0);
+  if (failed(expectExtent(*this, "key row count", dim(getKey(), 0), rows,
+                          "one key per query row")) ||
+      failed(expectExtent(*this, "value row count", dim(getValue(), 0), rows,
+                          "one value per query row")) ||
+      failed(expectExtent(*this, "k_cache width", dim(getKCache(), 1),
+                          dim(getKey(), 1), "the key width")) ||
+      failed(expectExtent(*this, "v_cache width", dim(getVCache(), 1),
+                          dim(getValue(), 1), "the value width")) ||
+      failed(expectExtent(*this, "v_cache rows", dim(getVCache(), 0),
+                          dim(getKCache(), 0), "the k_cache rows")))
+    return failure();
+  if (getWindowAttr().getInt() > 0 &&
+      failed(expectExtent(*this, "k_cache rows", dim(getKCache(), 0),
+                          getNumMetaAttr().getInt() + getWindowAttr().getInt(),
+                          "num_meta + window for a sliding-window ring")))
+    return failure();
+  if (failed(expectExtent(*this, "result row count", dim(getResult(), 0), rows,
+                          "one row per query row")))
+    return failure();
+  int64_t outWidth = ShapedType::isDynamic(*vd) ? ShapedType::kDynamic
+                                                : heads * *vd;
+  return expectExtent(*this, "result width", dim(getResult(), 1), outWidth,
+                      "num_heads * value head dim");
+}
+
+LogicalResult KVCacheWriteOp::verify() {
+  if (getWindowAttr().getInt() < 0)
+    return emitOpError("window must be 0 (global) or positive, got ")
+           << getWindowAttr().getInt();
+  if (getNumMetaAttr().getInt() < 0)
+    return emitOpError("num_meta must be non-negative");
+  if (failed(expectExtent(*this, "value row count", dim(getValue(), 0),
+                          dim(getKey(), 0), "the key row count")) ||
+      failed(expectExtent(*this, "k_cache width", dim(getKCache(), 1),
+                          dim(getKey(), 1), "the key width")) ||
+      failed(expectExtent(*this, "v_cache width", dim(getVCache(), 1),
+                          dim(getValue(), 1), "the value width")) ||
+      failed(expectExtent(*this, "v_cache rows", dim(getVCache(), 0),
+                          dim(getKCache(), 0), "the k_cache rows")))
+    return failure();
+  if (getWindowAttr().getInt() > 0)
+    return expectExtent(*this, "k_cache rows", dim(getKCache(), 0),
+                        getNumMetaAttr().getInt() + getWindowAttr().getInt(),
+                        "num_meta + window for a sliding-window ring");
+  return success();
+}
+
+LogicalResult CausalConv1dOp::verify() {
+  int64_t channels = dim(getInput(), 1);
+  auto wShape = getWeight().getType().getShape();
+  if (failed(expectExtent(*this, "weight channels (dim 0)", wShape[0],
+                          channels, "the input width")))
+    return failure();
+  if (wShape[1] != 1)
+    return emitOpError("weight dim 1 is ")
+           << extentStr(wShape[1]) << " but must be 1 (depthwise conv)";
+  if (ShapedType::isDynamic(wShape[2]) || wShape[2] < 1)
+    return emitOpError("weight kernel size (dim 2) must be a static extent >= 1");
+  if (failed(expectExtent(*this, "bias length", dim(getBias(), 0), channels,
+                          "the input width")) ||
+      failed(expectExtent(*this, "conv_state rows", dim(getConvState(), 0),
+                          wShape[2] - 1, "kernel size - 1")) ||
+      failed(expectExtent(*this, "conv_state width", dim(getConvState(), 1),
+                          channels, "the input width")))
+    return failure();
+  if (getInput().getType() != getResult().getType())
+    return emitOpError("result type must equal the input type");
+  return success();
+}
+
+LogicalResult SelectiveScanOp::verify() {
+  int64_t rows = dim(getU(), 0), channels = dim(getU(), 1);
+  int64_t dState = dim(getALog(), 1);
+  if (failed(expectExtent(*this, "dt shape", dim(getDt(), 1), channels,
+                          "the channel count")) ||
+      failed(expectExtent(*this, "dt row count", dim(getDt(), 0), rows,
+                          "the row count of u")) ||
+      failed(expectExtent(*this, "z width", dim(getZ(), 1), channels,
+                          "the channel count")) ||
+      failed(expectExtent(*this, "z row count", dim(getZ(), 0), rows,
+                          "the row count of u")) ||
+      failed(expectExtent(*this, "dt_bias length", dim(getDtBias(), 0),
+                          channels, "the channel count")) ||
+      failed(expectExtent(*this, "d length", dim(getD(), 0), channels,
+                          "the channel count")) ||
+      failed(expectExtent(*this, "a_log rows", dim(getALog(), 0), channels,
+                          "the channel count")) ||
+      failed(expectExtent(*this, "b width", dim(getB(), 1), dState,
+                          "the state size, a_log dim 1")) ||
+      failed(expectExtent(*this, "c width", dim(getC(), 1), dState,
+                          "the state size, a_log dim 1")) ||
+      failed(expectExtent(*this, "b row count", dim(getB(), 0), rows,
+                          "the row count of u")) ||
+      failed(expectExtent(*this, "c row count", dim(getC(), 0), rows,
+                          "the row count of u")) ||
+      failed(expectExtent(*this, "ssm_state rows", dim(getSsmState(), 0),
+                          channels, "the channel count")) ||
+      failed(expectExtent(*this, "ssm_state width", dim(getSsmState(), 1),
+                          dState, "the state size")))
+    return failure();
+  if (getU().getType() != getResult().getType())
+    return emitOpError("result type must equal the type of u");
+  return success();
+}
+
+LogicalResult HybridMergeOp::verify() {
+  int64_t width = dim(getAttention(), 1);
+  if (getAttention().getType() != getSsm().getType())
+    return emitOpError("attention and ssm branches must have the same type");
+  if (failed(expectExtent(*this, "attention_norm length",
+                          dim(getAttentionNorm(), 0), width,
+                          "the branch width")) ||
+      failed(expectExtent(*this, "ssm_norm length", dim(getSsmNorm(), 0),
+                          width, "the branch width")) ||
+      failed(expectExtent(*this, "out_proj input width (dim 1)",
+                          dim(getOutProj(), 1), width, "the branch width")) ||
+      failed(expectExtent(*this, "result width", dim(getResult(), 1),
+                          dim(getOutProj(), 0), "out_proj rows")) ||
+      failed(expectExtent(*this, "result row count", dim(getResult(), 0),
+                          dim(getAttention(), 0), "one row per input row")))
+    return failure();
+  if (getEpsilon().convertToFloat() <= 0.0f)
+    return emitOpError("epsilon must be positive");
+  return success();
+}

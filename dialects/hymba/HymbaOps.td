@@ -1,0 +1,337 @@
+//===- HymbaOps.td - Hymba dialect operations --------------*- tablegen -*-===//
+//
+// Every op documents its semantics against SPEC.md (shared/hymba) and checks
+// its shapes in a C++ verifier (HymbaOps.cpp) with messages that name the
+// offending operand.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HYMBA_OPS
+#define HYMBA_OPS
+
+include "HymbaDialect.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+class Hymba_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Hymba_Dialect, mnemonic, traits> {
+  let hasVerifier = 1;
+}
+
+def Hymba_Activations : TensorRankOf<[F32], [2]>;
+def Hymba_WeightMatrix : TensorRankOf<[F32, F16, BF16], [2]>;
+def Hymba_WeightVector : TensorRankOf<[F32, F16, BF16], [1]>;
+def Hymba_ByteBuffer : MemRefRankOf<[I8], [1]>;
+def Hymba_StateMatrix : MemRefRankOf<[F32], [2]>;
+
+//===----------------------------------------------------------------------===//
+// Parameters and state
+//===----------------------------------------------------------------------===//
+
+def Hymba_WeightOp : Hymba_Op<"weight", [Pure]> {
+  let summary = "a checkpoint tensor, referenced by name inside the parameter buffer";
+  let description = [{
+    Names one tensor of the HuggingFace checkpoint (for example
+    `model.layers.0.mamba.in_proj.weight`) without carrying its data. The
+    result type gives the shape and the storage element type. The optional
+    `offset` is the byte offset of the tensor in `params`; it is set by
+    `hymba-assign-buffer-layout` and read by the lowering.
+
+    ```mlir
+    %w = hymba.weight %params["model.layers.0.mamba.in_proj.weight"]
+           : tensor<8960x1600xbf16>
+    ```
+  }];
+  let arguments = (ins Hymba_ByteBuffer:$params, StrAttr:$name,
+                       OptionalAttr<I64Attr>:$offset);
+  let results = (outs TensorOf<[F32, F16, BF16]>:$result);
+  let assemblyFormat = "$params `[` $name `]` attr-dict `:` type($params) `->` type($result)";
+}
+
+def Hymba_StateBufferOp : Hymba_Op<"state_buffer", [Pure]> {
+  let summary = "a named decode-time state buffer inside the state arena";
+  let description = [{
+    Names one piece of the per-sequence state: a layer's KV cache, conv window
+    or SSM state. The optional `offset` is its byte offset in `state`, set by
+    `hymba-assign-buffer-layout`. The ops that use the buffer declare whether
+    they read or write it, so the state flows through the IR explicitly.
+
+    ```mlir
+    %kc = hymba.state_buffer %state["layers.1.k_cache"] : memref<?xi8> -> memref<1152x320xf32>
+    ```
+  }];
+  let arguments = (ins Hymba_ByteBuffer:$state, StrAttr:$name,
+                       OptionalAttr<I64Attr>:$offset);
+  let results = (outs Hymba_StateMatrix:$result);
+  let assemblyFormat = "$state `[` $name `]` attr-dict `:` type($state) `->` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Embedding and meta tokens
+//===----------------------------------------------------------------------===//
+
+def Hymba_EmbedOp : Hymba_Op<"embed", [Pure]> {
+  let summary = "token embedding lookup";
+  let description = [{
+    `result[t, :] = float32(table[ids[t], :])`. Ids outside `[0, vocab)` are
+    rejected by the runtime before the model runs.
+
+    ```mlir
+    %e = hymba.embed %table[%ids] : tensor<32001x1600xbf16>, tensor<?xi32> -> tensor<?x1600xf32>
+    ```
+  }];
+  let arguments = (ins Hymba_WeightMatrix:$table, TensorRankOf<[I32], [1]>:$ids);
+  let results = (outs Hymba_Activations:$result);
+  let assemblyFormat = "$table `[` $ids `]` attr-dict `:` type($table) `,` type($ids) `->` type($result)";
+}
+
+def Hymba_PrependMetaOp : Hymba_Op<"prepend_meta", [Pure]> {
+  let summary = "prepend the learned meta-token rows to an embedded prompt";
+  let description = [{
+    `result = concat(meta, x)` along rows: the `M` learned meta tokens come
+    first, as raw parameters (no lookup, no scaling), then the `T` embedded
+    tokens (SPEC.md 3.1). Positions of the concatenated sequence start at 0,
+    so real token `t` sits at position `M + t`.
+
+    ```mlir
+    %h = hymba.prepend_meta %meta, %e : tensor<128x1600xbf16>, tensor<?x1600xf32> -> tensor<?x1600xf32>
+    ```
+  }];
+  let arguments = (ins Hymba_WeightMatrix:$meta, Hymba_Activations:$input);
+  let results = (outs Hymba_Activations:$result);
+  let assemblyFormat = "$meta `,` $input attr-dict `:` type($meta) `,` type($input) `->` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Dense building blocks
+//===----------------------------------------------------------------------===//
+
+def Hymba_RMSNormOp : Hymba_Op<"rms_norm", [Pure]> {
+  let summary = "root-mean-square normalisation over the last dimension";
+  let description = [{
+    `y = w * (x * rsqrt(mean(x^2) + epsilon))`, rowwise (SPEC.md 3.2).
+
+    ```mlir
+    %y = hymba.rms_norm %x, %w {epsilon = 1.0e-06 : f32} : tensor<?x1600xf32>, tensor<1600xbf16> -> tensor<?x1600xf32>
+    ```
+  }];
+  let arguments = (ins Hymba_Activations:$input, Hymba_WeightVector:$weight,
+                       F32Attr:$epsilon);
+  let results = (outs Hymba_Activations:$result);
+  let assemblyFormat = "$input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)";
+}
+
+def Hymba_LinearOp : Hymba_Op<"linear", [Pure]> {
+  let summary = "dense projection x @ W^T with a PyTorch [out, in] weight";
+  let description = [{
+    `y[t, o] = sum_i x[t, i] * float32(W[o, i])`. No bias: no Hymba projection
+    that goes through this op has one.
+
+    ```mlir
+    %p = hymba.linear %x, %w : tensor<?x1600xf32>, tensor<8960x1600xbf16> -> tensor<?x8960xf32>
+    ```
+  }];
+  let arguments = (ins Hymba_Activations:$input, Hymba_WeightMatrix:$weight);
+  let results = (outs Hymba_Activations:$result);
+  let assemblyFormat = "$input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)";
+}
+
+def Hymba_RopeOp : Hymba_Op<"rope", [Pure]> {
+  let summary = "rotary position embedding, half-rotation convention";
+  let description = [{
+    Applies RoPE to every head of `input` (`[rows, heads * head_dim]`). Row
+    `r` has position `position + r`. With `inv_f_i = 1 / base^(2i/head_dim)`
+    computed in float32 and `theta = pos * inv_f_i`:
+    `out_i = u_i cos - u_{i+d/2} sin`, `out_{i+d/2} = u_{i+d/2} cos + u_i sin`
+    (SPEC.md 3.4.1). `base` is the effective base: for `rope_type = "ntk"` the
+    importer has already applied the static NTK rescaling.
+
+    ```mlir
+    %r = hymba.rope %q at %pos {head_dim = 64 : i64, base = 74534.828125 : f64} : tensor<?x1600xf32> -> tensor<?x1600xf32>
+    ```
+  }];
+  let arguments = (ins Hymba_Activations:$input, Index:$position,
+                       I64Attr:$head_dim, F64Attr:$base);
+  let results = (outs Hymba_Activations:$result);
+  let assemblyFormat = "$input `at` $position attr-dict `:` type($input) `->` type($result)";
+}
+
+def Hymba_SwiGLUMLPOp : Hymba_Op<"swiglu_mlp", [Pure]> {
+  let summary = "SwiGLU feed-forward block: down(silu(gate(x)) * up(x))";
+  let description = [{
+    The dense MLP of every Hymba layer (SPEC.md 3.7), without biases.
+
+    ```mlir
+    %y = hymba.swiglu_mlp %x, %gate, %up, %down : tensor<?x1600xf32>, tensor<5504x1600xbf16>, tensor<5504x1600xbf16>, tensor<1600x5504xbf16> -> tensor<?x1600xf32>
+    ```
+  }];
+  let arguments = (ins Hymba_Activations:$input, Hymba_WeightMatrix:$gate,
+                       Hymba_WeightMatrix:$up, Hymba_WeightMatrix:$down);
+  let results = (outs Hymba_Activations:$result);
+  let assemblyFormat = [{
+    $input `,` $gate `,` $up `,` $down attr-dict `:` type($input) `,`
+    type($gate) `,` type($up) `,` type($down) `->` type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Hybrid head
+//===----------------------------------------------------------------------===//
+
+def Hymba_AttentionOp : Hymba_Op<"attention"> {
+  let summary = "grouped-query attention over the KV cache and the current chunk";
+  let description = [{
+    Causal multi-head attention for a chunk of `T` rows at absolute positions
+    `position .. position+T-1` (meta tokens included in the numbering).
+
+    * `query` is `[T, num_heads * head_dim]` (RoPE applied); `key` is
+      `[T, num_kv_heads * head_dim]` and `value` `[T, num_kv_heads * v_head_dim]`:
+      the chunk's own keys and values. Query head `h` uses KV head
+      `h / (num_heads / num_kv_heads)`. The value head dim may differ from the
+      query/key head dim (Hymba: 64 vs 128).
+    * `k_cache` and `v_cache` hold the keys and values of earlier positions.
+      They are only read here; `hymba.kv_cache_write` appends the chunk once
+      every layer that shares the cache has attended. A layer that reuses
+      another layer's KV (cross-layer sharing) passes the producer's chunk
+      keys/values and caches.
+    * `window = 0`: full causal attention; the cache keeps every position, so
+      its capacity bounds the context. `window = W > 0`: query `i` sees key
+      `j` iff `j <= i` and (`i - j <= W` or `j < num_meta`), so the meta-token
+      prefix always stays visible (SPEC.md 3.4.4). The cache is then a ring of
+      `num_meta + W` rows: position `p` lives in row `p` if `p < num_meta`,
+      else in row `num_meta + (p - num_meta) mod W`.
+    * Scores are scaled by `scale` (1/sqrt(head_dim) in Hymba).
+
+    ```mlir
+    %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+           {num_heads = 25 : i64, num_kv_heads = 5 : i64, window = 1024 : i64,
+            num_meta = 128 : i64, scale = 0.125 : f32}
+           : tensor<?x1600xf32>, tensor<?x320xf32>, tensor<?x640xf32>,
+             memref<1152x320xf32>, memref<1152x640xf32> -> tensor<?x3200xf32>
+    ```
+  }];
+  let arguments = (ins Hymba_Activations:$query, Hymba_Activations:$key,
+                       Hymba_Activations:$value,
+                       Arg<Hymba_StateMatrix, "", [MemRead]>:$k_cache,
+                       Arg<Hymba_StateMatrix, "", [MemRead]>:$v_cache,
+                       Index:$position, I64Attr:$num_heads,
+                       I64Attr:$num_kv_heads, I64Attr:$window,
+                       I64Attr:$num_meta, F32Attr:$scale);
+  let results = (outs Hymba_Activations:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $k_cache `,` $v_cache `at` $position attr-dict
+    `:` type($query) `,` type($key) `,` type($value) `,` type($k_cache) `,`
+    type($v_cache) `->` type($result)
+  }];
+}
+
+def Hymba_KVCacheWriteOp : Hymba_Op<"kv_cache_write"> {
+  let summary = "append a chunk's keys and values to a KV cache";
+  let description = [{
+    Stores row `r` of `key`/`value` (position `position + r`) into the cache
+    row that `hymba.attention` documents for the same `window`/`num_meta`.
+    For a sliding-window ring only the last `W` rows of a long chunk survive,
+    which is all later queries can see. The op is placed after the last layer
+    of a KV-sharing group has attended, so the group reads one consistent
+    cache.
+
+    ```mlir
+    hymba.kv_cache_write %k, %v into %kc, %vc at %pos {window = 1024 : i64, num_meta = 128 : i64}
+      : tensor<?x320xf32>, tensor<?x640xf32>, memref<1152x320xf32>, memref<1152x640xf32>
+    ```
+  }];
+  let arguments = (ins Hymba_Activations:$key, Hymba_Activations:$value,
+                       Arg<Hymba_StateMatrix, "", [MemWrite]>:$k_cache,
+                       Arg<Hymba_StateMatrix, "", [MemWrite]>:$v_cache,
+                       Index:$position, I64Attr:$window, I64Attr:$num_meta);
+  let assemblyFormat = [{
+    $key `,` $value `into` $k_cache `,` $v_cache `at` $position attr-dict `:`
+    type($key) `,` type($value) `,` type($k_cache) `,` type($v_cache)
+  }];
+}
+
+def Hymba_CausalConv1dOp : Hymba_Op<"causal_conv1d"> {
+  let summary = "depthwise causal conv1d followed by SiLU, carrying its window";
+  let description = [{
+    `u[t, c] = silu(bias[c] + sum_k w[c, 0, k] * x[t - K + 1 + k, c])`: a
+    cross-correlation whose last tap multiplies the current row (SPEC.md
+    3.5.1). Rows before the chunk come from `conv_state` (`[K-1, channels]`,
+    the last `K-1` inputs seen, oldest first; zeros for a fresh sequence). The
+    op then stores the chunk's last `K-1` inputs back into `conv_state`.
+
+    ```mlir
+    %u = hymba.causal_conv1d %x, %w, %b, %cs : tensor<?x3200xf32>, tensor<3200x1x4xbf16>, tensor<3200xbf16>, memref<3x3200xf32> -> tensor<?x3200xf32>
+    ```
+  }];
+  let arguments = (ins Hymba_Activations:$input,
+                       TensorRankOf<[F32, F16, BF16], [3]>:$weight,
+                       Hymba_WeightVector:$bias,
+                       Arg<Hymba_StateMatrix, "", [MemRead, MemWrite]>:$conv_state);
+  let results = (outs Hymba_Activations:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias `,` $conv_state attr-dict `:` type($input) `,`
+    type($weight) `,` type($bias) `,` type($conv_state) `->` type($result)
+  }];
+}
+
+def Hymba_SelectiveScanOp : Hymba_Op<"selective_scan"> {
+  let summary = "Mamba-1 selective scan with softplus delta and SiLU gate";
+  let description = [{
+    Per channel `d` and state index `n` (SPEC.md 3.5.3), for each row `t`:
+    ```
+    delta  = softplus(dt[t,d] + dt_bias[d])      (identity above 20)
+    A[d,n] = -exp(a_log[d,n])
+    h[d,n] = exp(delta * A[d,n]) * h[d,n] + delta * B[t,n] * u[t,d]
+    y[t,d] = (sum_n C[t,n] * h[d,n] + D[d] * u[t,d]) * silu(z[t,d])
+    ```
+    `h` starts from `ssm_state` (`[channels, d_state]`, zero for a fresh
+    sequence) and the final state is stored back into it. `B` and `C` are
+    shared by all channels.
+
+    ```mlir
+    %y = hymba.selective_scan %u, %dt, %dt_bias, %a_log, %B, %C, %D, %z, %ss
+           : tensor<?x3200xf32>, tensor<?x3200xf32>, tensor<3200xbf16>, tensor<3200x16xbf16>,
+             tensor<?x16xf32>, tensor<?x16xf32>, tensor<3200xbf16>, tensor<?x3200xf32>,
+             memref<3200x16xf32> -> tensor<?x3200xf32>
+    ```
+  }];
+  let arguments = (ins Hymba_Activations:$u, Hymba_Activations:$dt,
+                       Hymba_WeightVector:$dt_bias, Hymba_WeightMatrix:$a_log,
+                       Hymba_Activations:$b, Hymba_Activations:$c,
+                       Hymba_WeightVector:$d, Hymba_Activations:$z,
+                       Arg<Hymba_StateMatrix, "", [MemRead, MemWrite]>:$ssm_state);
+  let results = (outs Hymba_Activations:$result);
+  let assemblyFormat = [{
+    $u `,` $dt `,` $dt_bias `,` $a_log `,` $b `,` $c `,` $d `,` $z `,` $ssm_state
+    attr-dict `:` type($u) `,` type($dt) `,` type($dt_bias) `,` type($a_log) `,`
+    type($b) `,` type($c) `,` type($d) `,` type($z) `,` type($ssm_state) `->`
+    type($result)
+  }];
+}
+
+def Hymba_HybridMergeOp : Hymba_Op<"hybrid_merge", [Pure]> {
+  let summary = "merge of the attention and SSM branches and the output projection";
+  let description = [{
+    `out = ((rms_norm(attn; w_attn) + rms_norm(ssm; w_ssm)) / 2) @ out_proj^T`
+    (SPEC.md 3.6). The two norm weights are the paper's per-channel beta1 and
+    beta2; the 1/2 is fixed.
+
+    ```mlir
+    %o = hymba.hybrid_merge %attn, %ssm, %w1, %w2, %out_proj {epsilon = 1.0e-06 : f32}
+           : tensor<?x3200xf32>, tensor<?x3200xf32>, tensor<3200xbf16>, tensor<3200xbf16>,
+             tensor<1600x3200xbf16> -> tensor<?x1600xf32>
+    ```
+  }];
+  let arguments = (ins Hymba_Activations:$attention, Hymba_Activations:$ssm,
+                       Hymba_WeightVector:$attention_norm,
+                       Hymba_WeightVector:$ssm_norm,
+                       Hymba_WeightMatrix:$out_proj, F32Attr:$epsilon);
+  let results = (outs Hymba_Activations:$result);
+  let assemblyFormat = [{
+    $attention `,` $ssm `,` $attention_norm `,` $ssm_norm `,` $out_proj attr-dict
+    `:` type($attention) `,` type($ssm) `,` type($attention_norm) `,`
+    type($ssm_norm) `,` type($out_proj) `->` type($result)
+  }];
+}
+
+#endif // HYMBA_OPS

@@ -1,0 +1,9 @@
+//===- HymbaDialect.h - The Hymba dialect -----------------------*- C++ -*-===//
+#ifndef HYMBA_DIALECT_HYMBADIALECT_H
+#define HYMBA_DIALECT_HYMBADIALECT_H
+
+#include "mlir/IR/Dialect.h"
+
+#include "hymba/HymbaOpsDialect.h.inc"
+
+#endif // HYMBA_DIALECT_HYMBADIALECT_H

@@ -1,0 +1,79 @@
+//===- AssignBufferLayout.cpp - Offsets for named weights and state -------===//
+#include "hymba/Dialect/HymbaOps.h"
+#include "hymba/Passes/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/MapVector.h"
+
+namespace mlir::hymba {
+#define GEN_PASS_DEF_HYMBAASSIGNBUFFERLAYOUT
+#include "hymba/Passes.h.inc"
+} // namespace mlir::hymba
+
+using namespace mlir;
+using namespace mlir::hymba;
+
+namespace {
+constexpr int64_t kAlignment = 64;
+
+int64_t byteSize(ShapedType type) {
+  return type.getNumElements() *
+         static_cast<int64_t>(type.getElementTypeBitWidth() / 8);
+}
+
+/// Hands out aligned slots, one per distinct name, in order of first request.
+class SlotAllocator {
+public:
+  FailureOr<int64_t> slotFor(Operation *op, StringRef name, ShapedType type) {
+    auto [it, inserted] = slots.try_emplace(name, Slot{type, end});
+    if (inserted) {
+      end += (byteSize(type) + kAlignment - 1) / kAlignment * kAlignment;
+      return it->second.offset;
+    }
+    if (it->second.type != type)
+      return op->emitOpError() << "uses '" << name << "' as " << type
+                               << " but an earlier use has type "
+                               << it->second.type;
+    return it->second.offset;
+  }
+  int64_t totalBytes() const { return end; }
+
+private:
+  struct Slot {
+    ShapedType type;
+    int64_t offset;
+  };
+  llvm::MapVector<StringRef, Slot> slots;
+  int64_t end = 0;
+};
+
+struct AssignBufferLayoutPass
+    : hymba::impl::HymbaAssignBufferLayoutBase<AssignBufferLayoutPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SlotAllocator params, state;
+    Builder b(module.getContext());
+    WalkResult result = module.walk([&](Operation *op) {
+      FailureOr<int64_t> offset = failure();
+      if (auto w = dyn_cast<WeightOp>(op)) {
+        offset = params.slotFor(op, w.getName(), w.getResult().getType());
+      } else if (auto s = dyn_cast<StateBufferOp>(op)) {
+        offset = state.slotFor(op, s.getName(), s.getResult().getType());
+      } else {
+        return WalkResult::advance();
+      }
+      if (failed(offset))
+        return WalkResult::interrupt();
+      op->setAttr("offset", b.getI64IntegerAttr(*offset));
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      return signalPassFailure();
+    module->setAttr("hymba.params_bytes",
+                    b.getI64IntegerAttr(params.totalBytes()));
+    module->setAttr("hymba.state_bytes",
+                    b.getI64IntegerAttr(state.totalBytes()));
+  }
+};
+} // namespace

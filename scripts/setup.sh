@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages hymba-mlir needs. Idempotent: packages that
+# are already installed are skipped, and the ones it installs are named.
+#   scripts/setup.sh          build + test dependencies
+#   scripts/setup.sh --bench  also PyTorch and OpenBLAS for bench/
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ccache
+  python3 python3-numpy
+  llvm-22 llvm-22-dev llvm-22-tools llvm-22-linker-tools clang-22 lld-22
+  libmlir-22 libmlir-22-dev mlir-22-tools
+  libsentencepiece-dev sentencepiece python3-sentencepiece
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(python3-torch libopenblas-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,74 @@
+// RUN: hymba-opt %s | hymba-opt | FileCheck %s
+// RUN: hymba-opt %s --mlir-print-op-generic | hymba-opt | FileCheck %s
+
+// CHECK-LABEL: func @params_and_state
+func.func @params_and_state(%p: memref<?xi8>, %s: memref<?xi8>) -> (tensor<8x4xbf16>, memref<12x8xf32>) {
+  // CHECK: hymba.weight %{{.*}}["model.memory_tokens"] : memref<?xi8> -> tensor<8x4xbf16>
+  %w = hymba.weight %p["model.memory_tokens"] : memref<?xi8> -> tensor<8x4xbf16>
+  // CHECK: hymba.state_buffer %{{.*}}["layers.0.k_cache"] {offset = 128 : i64} : memref<?xi8> -> memref<12x8xf32>
+  %kc = hymba.state_buffer %s["layers.0.k_cache"] {offset = 128 : i64} : memref<?xi8> -> memref<12x8xf32>
+  return %w, %kc : tensor<8x4xbf16>, memref<12x8xf32>
+}
+
+// CHECK-LABEL: func @embedding
+func.func @embedding(%table: tensor<10x4xbf16>, %ids: tensor<?xi32>, %meta: tensor<3x4xf32>) -> tensor<?x4xf32> {
+  // CHECK: hymba.embed %{{.*}}[%{{.*}}] : tensor<10x4xbf16>, tensor<?xi32> -> tensor<?x4xf32>
+  %e = hymba.embed %table[%ids] : tensor<10x4xbf16>, tensor<?xi32> -> tensor<?x4xf32>
+  // CHECK: hymba.prepend_meta %{{.*}}, %{{.*}} : tensor<3x4xf32>, tensor<?x4xf32> -> tensor<?x4xf32>
+  %h = hymba.prepend_meta %meta, %e : tensor<3x4xf32>, tensor<?x4xf32> -> tensor<?x4xf32>
+  return %h : tensor<?x4xf32>
+}
+
+// CHECK-LABEL: func @dense
+func.func @dense(%x: tensor<?x4xf32>, %n: tensor<4xf16>, %w: tensor<6x4xbf16>,
+                 %g: tensor<7x4xf32>, %u: tensor<7x4xf32>, %d: tensor<4x7xf32>, %pos: index)
+    -> (tensor<?x4xf32>, tensor<?x6xf32>, tensor<?x6xf32>) {
+  // CHECK: hymba.rms_norm %{{.*}}, %{{.*}} {epsilon = 9.99999997E-7 : f32} : tensor<?x4xf32>, tensor<4xf16> -> tensor<?x4xf32>
+  %a = hymba.rms_norm %x, %n {epsilon = 1.0e-6 : f32} : tensor<?x4xf32>, tensor<4xf16> -> tensor<?x4xf32>
+  // CHECK: hymba.linear %{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<6x4xbf16> -> tensor<?x6xf32>
+  %p = hymba.linear %a, %w : tensor<?x4xf32>, tensor<6x4xbf16> -> tensor<?x6xf32>
+  // CHECK: hymba.rope %{{.*}} at %{{.*}} {base = 74534.83{{[0-9]*}} : f64, head_dim = 2 : i64} : tensor<?x6xf32> -> tensor<?x6xf32>
+  %r = hymba.rope %p at %pos {head_dim = 2 : i64, base = 74534.83 : f64} : tensor<?x6xf32> -> tensor<?x6xf32>
+  // CHECK: hymba.swiglu_mlp %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<7x4xf32>, tensor<7x4xf32>, tensor<4x7xf32> -> tensor<?x4xf32>
+  %m = hymba.swiglu_mlp %a, %g, %u, %d : tensor<?x4xf32>, tensor<7x4xf32>, tensor<7x4xf32>, tensor<4x7xf32> -> tensor<?x4xf32>
+  return %m, %p, %r : tensor<?x4xf32>, tensor<?x6xf32>, tensor<?x6xf32>
+}
+
+// CHECK-LABEL: func @hybrid_head
+func.func @hybrid_head(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
+                       %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index,
+                       %x: tensor<?x12xf32>, %cw: tensor<12x1x4xf32>, %cb: tensor<12xf32>,
+                       %cs: memref<3x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>,
+                       %alog: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>,
+                       %d: tensor<12xf32>, %z: tensor<?x12xf32>, %ss: memref<12x5xf32>,
+                       %n1: tensor<12xf32>, %n2: tensor<12xf32>, %o: tensor<4x12xf32>) -> tensor<?x4xf32> {
+  // CHECK: hymba.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} at %{{.*}} {num_heads = 3 : i64, num_kv_heads = 1 : i64, num_meta = 2 : i64, scale = 0.707106769 : f32, window = 3 : i64}
+  // CHECK-SAME: : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  %att = hymba.attention %q, %k, %v, %kc, %vc at %pos
+      {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.70710678 : f32}
+      : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  // CHECK: hymba.kv_cache_write %{{.*}}, %{{.*}} into %{{.*}}, %{{.*}} at %{{.*}} {num_meta = 2 : i64, window = 3 : i64}
+  hymba.kv_cache_write %k, %v into %kc, %vc at %pos {window = 3 : i64, num_meta = 2 : i64}
+      : tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32>
+  // CHECK: hymba.causal_conv1d %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<?x12xf32>
+  %u = hymba.causal_conv1d %x, %cw, %cb, %cs : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<?x12xf32>
+  // CHECK: hymba.selective_scan %{{.*}} : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  %y = hymba.selective_scan %u, %dt, %dtb, %alog, %b, %c, %d, %z, %ss
+      : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>,
+        tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  // CHECK: hymba.hybrid_merge %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {epsilon = 9.99999997E-7 : f32}
+  %out = hymba.hybrid_merge %att, %y, %n1, %n2, %o {epsilon = 1.0e-6 : f32}
+      : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12xf32>, tensor<4x12xf32> -> tensor<?x4xf32>
+  return %out : tensor<?x4xf32>
+}
+
+// A global layer: window 0, and the cache may hold any number of positions.
+// CHECK-LABEL: func @global_attention
+func.func @global_attention(%q: tensor<1x8xf32>, %k: tensor<1x8xf32>, %v: tensor<1x8xf32>,
+                            %kc: memref<100x8xf32>, %vc: memref<100x8xf32>, %pos: index) -> tensor<1x8xf32> {
+  // CHECK: hymba.attention {{.*}}window = 0 : i64
+  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+      {num_heads = 2 : i64, num_kv_heads = 2 : i64, window = 0 : i64, num_meta = 0 : i64, scale = 0.5 : f32}
+      : tensor<1x8xf32>, tensor<1x8xf32>, tensor<1x8xf32>, memref<100x8xf32>, memref<100x8xf32> -> tensor<1x8xf32>
+  return %a : tensor<1x8xf32>
+}

@@ -1,0 +1,29 @@
+# -*- Python -*-
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "HYMBA"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.hymba_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.add_tool_substitutions(
+    ["hymba-opt", "hymba-compile"], [config.hymba_tools_dir])
+
+# numpy and torch exist only for Debian's interpreter.
+config.substitutions.append(("%python", "/usr/bin/python3"))
+config.substitutions.append(
+    ("%pytools", os.path.join(config.hymba_src_root, "python")))
+config.substitutions.append(("%shared", os.path.normpath(
+    os.path.join(config.hymba_src_root, "..", "shared"))))
+
+if os.path.isdir("/usr/local/cuda/bin") and shutil.which(
+        "ptxas", path="/usr/local/cuda/bin"):
+    config.available_features.add("ptxas")

@@ -1,0 +1,22 @@
+//===- hymba-opt.cpp - mlir-opt with the Hymba dialect and passes ---------===//
+#include "hymba/Dialect/HymbaDialect.h"
+#include "hymba/Passes/Passes.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+  mlir::hymba::registerHymbaPasses();
+
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  registry.insert<mlir::hymba::HymbaDialect>();
+
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "Hymba optimizer driver\n", registry));
+}

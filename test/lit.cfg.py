@@ -27,3 +27,5 @@ config.substitutions.append(("%shared", os.path.normpath(
 if os.path.isdir("/usr/local/cuda/bin") and shutil.which(
         "ptxas", path="/usr/local/cuda/bin"):
     config.available_features.add("ptxas")
+config.substitutions.append(
+    ("%hymba-compile-bin", os.path.join(config.hymba_tools_dir, "hymba-compile")))

@@ -1,0 +1,43 @@
+//===- ModelBuilder.h - Build Hymba IR for a model config -------*- C++ -*-===//
+//
+// Emits the Hymba-dialect module for a validated config. The module has
+//   @hymba_start(params, state, ids) -> logits      first chunk: meta tokens
+//                                                    are prepended at pos 0
+//   @hymba_continue(params, state, ids, pos) -> logits
+//                                                    any later chunk, rows at
+//                                                    positions pos.. (>= M)
+// and a private @hymba_layers they share. Weights are hymba.weight references
+// into `params`; KV caches, conv windows and SSM states are
+// hymba.state_buffer references into `state`.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYMBA_IMPORT_MODELBUILDER_H
+#define HYMBA_IMPORT_MODELBUILDER_H
+
+#include "hymba/Import/ModelConfig.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace hymba {
+
+enum class WeightType { F32, BF16 };
+
+struct BuildOptions {
+  /// Element type the weights are stored with in the executable.
+  WeightType weightType = WeightType::F32;
+  /// Tokens (after the meta prefix) a sequence may hold; sizes global caches.
+  int64_t maxSeqLen = 0;
+};
+
+mlir::OwningOpRef<mlir::ModuleOp> buildModel(mlir::MLIRContext &ctx,
+                                             const ModelConfig &config,
+                                             const BuildOptions &options);
+
+/// Names of the exported entry points.
+inline constexpr const char *kStartFn = "hymba_start";
+inline constexpr const char *kContinueFn = "hymba_continue";
+
+} // namespace hymba
+
+#endif // HYMBA_IMPORT_MODELBUILDER_H

@@ -1,0 +1,51 @@
+//===- SafeTensors.h - Validating safetensors reader ------------*- C++ -*-===//
+//
+// Maps a .safetensors file and checks its header completely before anything
+// reads tensor bytes: header length, JSON shape, dtypes, and that the data
+// offsets are in bounds, ordered, non-overlapping and match shape x dtype.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYMBA_IMPORT_SAFETENSORS_H
+#define HYMBA_IMPORT_SAFETENSORS_H
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hymba {
+
+enum class DType { F32, F16, BF16 };
+
+llvm::StringRef dtypeName(DType t);
+int64_t dtypeBytes(DType t);
+
+struct TensorInfo {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  const char *data = nullptr; // points into the mapped file
+  int64_t numBytes = 0;
+  std::string file;
+
+  int64_t numElements() const;
+};
+
+class SafeTensorsFile {
+public:
+  static llvm::Expected<std::unique_ptr<SafeTensorsFile>>
+  open(llvm::StringRef path);
+
+  const std::vector<TensorInfo> &tensors() const { return infos; }
+
+private:
+  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  std::vector<TensorInfo> infos;
+};
+
+} // namespace hymba
+
+#endif // HYMBA_IMPORT_SAFETENSORS_H

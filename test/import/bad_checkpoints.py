@@ -1,0 +1,210 @@
+"""Every malformed-checkpoint case must give exit 1, a message naming the
+file and the tensor or key, no crash and no output file.
+
+  bad_checkpoints.py HYMBA_COMPILE PYTOOLS_DIR WORK_DIR
+"""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+hymba_compile, pytools, work = sys.argv[1:4]
+sys.path.insert(0, pytools)
+from hymba_tools import make_checkpoint, presets  # noqa: E402
+
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+good = make_checkpoint.write_checkpoint(presets.preset("tiny"),
+                                        os.path.join(work, "good"), "bf16")
+sharded = make_checkpoint.write_checkpoint(presets.preset("tiny"),
+                                           os.path.join(work, "sharded"), "f32",
+                                           shards=2)
+passed, failed = 0, 0
+
+
+def clone(name, src=good):
+    d = os.path.join(work, name)
+    shutil.copytree(src, d)
+    return d
+
+
+def edit_config(d, **changes):
+    p = os.path.join(d, "config.json")
+    cfg = json.load(open(p))
+    for k, v in changes.items():
+        if v is DELETE:
+            cfg.pop(k, None)
+        else:
+            cfg[k] = v
+    json.dump(cfg, open(p, "w"))
+
+
+DELETE = object()
+
+
+def st_parts(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+
+
+def st_write(path, header, data, header_len=None):
+    h = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h) if header_len is None else header_len))
+        f.write(h)
+        f.write(data)
+
+
+def edit_header(d, fn, fname="model.safetensors"):
+    p = os.path.join(d, fname)
+    header, data = st_parts(p)
+    fn(header)
+    st_write(p, header, data)
+
+
+def check(name, ckpt, *expect):
+    global passed, failed
+    out = os.path.join(work, name + ".mlir")
+    r = subprocess.run([hymba_compile, ckpt, "--emit=hymba", "-o", out],
+                       capture_output=True, text=True, timeout=120)
+    problems = []
+    if r.returncode != 1:
+        problems.append(f"exit code {r.returncode}, expected 1")
+    for e in expect:
+        if e not in r.stderr:
+            problems.append(f"stderr lacks {e!r}")
+    if "Stack dump" in r.stderr or "PLEASE submit" in r.stderr:
+        problems.append("crashed")
+    leftovers = [f for f in os.listdir(work) if f.startswith(name + ".mlir")]
+    if leftovers:
+        problems.append(f"left files behind: {leftovers}")
+    if problems:
+        failed += 1
+        print(f"FAIL {name}: {'; '.join(problems)}\n  stderr: {r.stderr.strip()}")
+    else:
+        passed += 1
+        print(f"PASS {name}: {r.stderr.strip()}")
+
+
+# --- Directory and config.json -------------------------------------------
+check("no_dir", os.path.join(work, "nope"), "nope", "not a checkpoint directory")
+d = clone("no_config"); os.remove(os.path.join(d, "config.json"))
+check("no_config", d, "config.json", "missing")
+d = clone("empty_config"); open(os.path.join(d, "config.json"), "w").close()
+check("empty_config", d, "config.json", "empty")
+d = clone("bad_json"); open(os.path.join(d, "config.json"), "w").write("{\"vocab_size\": 3,")
+check("bad_json", d, "config.json", "invalid JSON")
+d = clone("json_list"); open(os.path.join(d, "config.json"), "w").write("[1, 2]")
+check("json_list", d, "config.json", "JSON object")
+d = clone("wrong_type"); edit_config(d, hidden_size="32")
+check("wrong_type", d, "config.json", "'hidden_size'", "integer")
+d = clone("negative"); edit_config(d, num_hidden_layers=-4)
+check("negative", d, "config.json", "'num_hidden_layers'")
+d = clone("missing_key"); edit_config(d, vocab_size=DELETE)
+check("missing_key", d, "config.json", "'vocab_size'")
+d = clone("eps_string"); edit_config(d, rms_norm_eps="tiny")
+check("eps_string", d, "config.json", "'rms_norm_eps'")
+d = clone("heads_indivisible"); edit_config(d, num_attention_heads=5)
+check("heads_indivisible", d, "config.json", "not divisible by num_attention_heads 5")
+d = clone("kv_heads"); edit_config(d, num_key_value_heads=3)
+check("kv_heads", d, "config.json", "num_key_value_heads 3 does not divide")
+d = clone("group_range"); edit_config(d, kv_reuse_group=[[1, 9]])
+check("group_range", d, "config.json", "'kv_reuse_group'", "layer 9")
+d = clone("group_twice"); edit_config(d, kv_reuse_group=[[1, 2], [2, 3]])
+check("group_twice", d, "config.json", "'kv_reuse_group'", "layer 2 twice")
+d = clone("group_mixed"); edit_config(d, kv_reuse_group=[[2, 3]])
+check("group_mixed", d, "config.json", "mixes global and sliding-window")
+d = clone("group_order"); edit_config(d, kv_reuse_group=[[2, 1]])
+check("group_order", d, "config.json", "comes before its producer")
+d = clone("global_range"); edit_config(d, global_attn_idx=[0, 7])
+check("global_range", d, "config.json", "'global_attn_idx'", "layer 7")
+d = clone("rope_type"); edit_config(d, rope_type="yarn")
+check("rope_type", d, "config.json", "'rope_type'", "yarn")
+d = clone("experts"); edit_config(d, num_experts=4)
+check("experts", d, "config.json", "'num_experts'")
+d = clone("interspersed"); edit_config(d, memory_tokens_interspersed_every=8)
+check("interspersed", d, "config.json", "'memory_tokens_interspersed_every'")
+d = clone("kq_norm"); edit_config(d, kq_norm="rms")
+check("kq_norm", d, "config.json", "'kq_norm'")
+d = clone("window_zero"); edit_config(d, sliding_window=0)
+check("window_zero", d, "config.json", "'sliding_window'")
+
+# --- Weights -------------------------------------------------------------
+d = clone("no_weights"); os.remove(os.path.join(d, "model.safetensors"))
+check("no_weights", d, "no weights", "model.safetensors")
+d = clone("tiny_file"); open(os.path.join(d, "model.safetensors"), "wb").write(b"\x01\x02")
+check("tiny_file", d, "model.safetensors", "too short")
+d = clone("header_past_end")
+header, data = st_parts(os.path.join(d, "model.safetensors"))
+st_write(os.path.join(d, "model.safetensors"), header, b"", header_len=10**6)
+check("header_past_end", d, "model.safetensors", "runs past the end")
+d = clone("header_absurd")
+st_write(os.path.join(d, "model.safetensors"), header, data, header_len=1 << 62)
+check("header_absurd", d, "model.safetensors", "absurd")
+d = clone("header_not_json")
+p = os.path.join(d, "model.safetensors")
+open(p, "wb").write(struct.pack("<Q", 5) + b"{oops" + b"\0" * 64)
+check("header_not_json", d, "model.safetensors", "not valid JSON")
+d = clone("unknown_dtype")
+edit_header(d, lambda h: h["model.memory_tokens"].update(dtype="Q7"))
+check("unknown_dtype", d, "model.safetensors", "'model.memory_tokens'", "dtype 'Q7'")
+d = clone("offset_oob")
+edit_header(d, lambda h: h["model.final_layernorm.weight"].update(
+    data_offsets=[10**9, 10**9 + 64]))
+check("offset_oob", d, "model.safetensors", "'model.final_layernorm.weight'", "run past")
+d = clone("offset_reversed")
+def rev(h):
+    a, b = h["model.final_layernorm.weight"]["data_offsets"]
+    h["model.final_layernorm.weight"]["data_offsets"] = [b, a]
+edit_header(d, rev)
+check("offset_reversed", d, "model.safetensors", "'model.final_layernorm.weight'", "reversed")
+d = clone("overlap")
+def overlap(h):
+    a = h["model.layers.0.input_layernorm.weight"]["data_offsets"]
+    h["model.layers.0.pre_moe_layernorm.weight"]["data_offsets"] = list(a)
+edit_header(d, overlap)
+check("overlap", d, "model.safetensors", "overlapping")
+d = clone("size_mismatch")
+edit_header(d, lambda h: h["model.final_layernorm.weight"].update(shape=[33]))
+check("size_mismatch", d, "model.safetensors", "'model.final_layernorm.weight'", "needs")
+d = clone("truncated")
+p = os.path.join(d, "model.safetensors")
+raw = open(p, "rb").read()
+open(p, "wb").write(raw[:len(raw) // 2])
+check("truncated", d, "model.safetensors", "run past")
+d = clone("missing_tensor")
+def drop(h):
+    h.pop("model.layers.1.mamba.D.0")
+edit_header(d, drop)
+check("missing_tensor", d, "'model.layers.1.mamba.D.0'", "missing")
+d = clone("wrong_shape"); edit_config(d, intermediate_size=46)
+check("wrong_shape", d, "model.safetensors", "'model.layers.0.moe.experts.0.gate_proj.weight'",
+      "[45, 32]", "[46, 32]")
+d = clone("consumer_shape"); edit_config(d, kv_reuse_group=[])
+check("consumer_shape", d, "'model.layers.2.mamba.in_proj.weight'", "[160, 32]", "[208, 32]")
+d = clone("untied_missing_head"); edit_config(d, tie_word_embeddings=False)
+check("untied_missing_head", d, "'lm_head.weight'", "missing")
+d = clone("missing_shard", sharded)
+os.remove(os.path.join(d, "model-00002-of-00002.safetensors"))
+check("missing_shard", d, "model.safetensors.index.json", "model-00002-of-00002.safetensors",
+      "does not exist")
+d = clone("index_bad_json", sharded)
+open(os.path.join(d, "model.safetensors.index.json"), "w").write("{")
+check("index_bad_json", d, "model.safetensors.index.json", "invalid JSON")
+
+# The good checkpoints compile (so the failures above are about the damage).
+for name, ck in (("good", good), ("sharded", sharded)):
+    out = os.path.join(work, name + ".mlir")
+    r = subprocess.run([hymba_compile, ck, "--emit=hymba", "-o", out],
+                       capture_output=True, text=True)
+    if r.returncode == 0 and os.path.getsize(out) > 0:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name}: {r.stderr}")
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

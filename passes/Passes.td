@@ -32,4 +32,87 @@ def HymbaAssignBufferLayout : Pass<"hymba-assign-buffer-layout", "ModuleOp"> {
   }];
 }
 
+def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"> {
+  let summary = "Lower attention, KV-cache writes, the conv and the scan to loops on buffers";
+  let description = [{
+    **Why.** These ops read and update explicit decode-time state (KV caches,
+    conv windows, SSM states). Their natural form is loops over buffers; the
+    state stays in place in the state arena, with no copies.
+
+    **What.** `hymba.state_buffer` becomes a `memref.view` of the state arena.
+    `hymba.attention` becomes an `scf.parallel` over (row, head) with a
+    one-pass online softmax over exactly the visible keys: the meta prefix
+    `[0, min(M, lo))` and the window `[lo, i]` with `lo = max(i - W, 0)`; keys
+    at positions `>= position` come from the chunk, earlier ones from the
+    cache (ring row `M + (p - M) mod W` for sliding-window layers).
+    `hymba.kv_cache_write` copies the rows later queries can still see.
+    `hymba.causal_conv1d` and `hymba.selective_scan` become an `scf.parallel`
+    over channels with the state read at the start and written at the end.
+    Tensor operands are read through `bufferization.to_buffer` with a fully
+    dynamic layout (no copies for slices); results are fresh buffers wrapped
+    by `bufferization.to_tensor restrict writable`.
+
+    **Invariants.** Every state buffer has an `offset`
+    (`hymba-assign-buffer-layout`). Program order of state reads and writes
+    is preserved: lowering never moves ops.
+
+    Before:
+    ```mlir
+    %y = hymba.selective_scan %u, %dt, %bias, %alog, %B, %C, %D, %z, %ss : ...
+    ```
+    After:
+    ```mlir
+    %out = memref.alloc(%rows) : memref<?x64xf32>
+    scf.parallel (%c) = (%c0) to (%c64) step (%c1) {
+      scf.for %t = %c0 to %rows step %c1 {
+        ... softplus, exp(delta * A), state update, C . h + D u, * silu(z)
+      }
+    }
+    %y = bufferization.to_tensor %out restrict writable : ...
+    ```
+  }];
+  let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
+                           "math::MathDialect", "memref::MemRefDialect",
+                           "scf::SCFDialect"];
+}
+
+def HymbaLowerDenseToLinalg : Pass<"hymba-lower-dense-to-linalg", "ModuleOp"> {
+  let summary = "Lower the stateless Hymba ops to linalg on tensors";
+  let description = [{
+    **Why.** Projections, norms, RoPE, the MLP and the merge are dense,
+    stateless tensor computations: linalg is where MLIR tiles, fuses,
+    vectorizes and parallelizes them.
+
+    **What.** `hymba.linear` becomes a `linalg.generic` matmul against the
+    transposed [out, in] weight with the weight widened inside the body (a
+    bf16 weight is read as bf16). `hymba.rms_norm` becomes a row reduction
+    plus an element-wise generic; `hymba.rope` one element-wise generic that
+    gathers the partner half with `tensor.extract`; `hymba.swiglu_mlp` and
+    `hymba.hybrid_merge` their matmuls and element-wise glue;
+    `hymba.embed` a gather; `hymba.prepend_meta` two `tensor.insert_slice`s.
+    `hymba.weight` becomes a `memref.view` of the parameter buffer wrapped in
+    `bufferization.to_tensor restrict` (read-only).
+
+    **Invariants.** Every weight has an `offset`. Run `cse` first so that one
+    weight has one `to_tensor` per function (the `restrict` contract).
+
+    Before:
+    ```mlir
+    %y = hymba.linear %x, %w : tensor<?x32xf32>, tensor<208x32xbf16> -> tensor<?x208xf32>
+    ```
+    After:
+    ```mlir
+    %y = linalg.generic {indexing_maps = [(t,n,k)->(t,k), (t,n,k)->(n,k), (t,n,k)->(t,n)],
+                         iterator_types = ["parallel", "parallel", "reduction"]}
+           ins(%x, %w : ...) outs(%zero : tensor<?x208xf32>) {
+      ^bb0(%a: f32, %b: bf16, %acc: f32):
+        %bw = arith.extf %b : bf16 to f32
+        ...
+    ```
+  }];
+  let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
+                           "linalg::LinalgDialect", "math::MathDialect",
+                           "memref::MemRefDialect", "tensor::TensorDialect"];
+}
+
 #endif // HYMBA_PASSES

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "hymba/Dialect/HymbaDialect.h"
+#include "hymba/Codegen/ExecutableWriter.h"
+#include "hymba/Codegen/Pipeline.h"
 #include "hymba/Import/Checkpoint.h"
 #include "hymba/Import/ModelBuilder.h"
 #include "hymba/Passes/Passes.h"
@@ -22,7 +24,10 @@
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -50,6 +55,15 @@ cl::opt<int64_t> maxSeqLen("max-seq-len",
                            cl::desc("tokens a sequence may hold (default: "
                                     "max_position_embeddings)"),
                            cl::init(0));
+
+/// libhymba_runtime.a next to this tool: <prefix>/bin/../lib.
+std::string runtimeLibrary() {
+  static int anchor;
+  std::string exe = sys::fs::getMainExecutable("hymba-compile", &anchor);
+  SmallString<256> p(sys::path::parent_path(sys::path::parent_path(exe)));
+  sys::path::append(p, "lib", "libhymba_runtime.a");
+  return std::string(p);
+}
 
 int fail(const Twine &msg) {
   WithColor::error(errs(), "hymba-compile") << msg << "\n";
@@ -79,10 +93,108 @@ int writeOutput(StringRef path,
     return fail(path + ": cannot write: " + toString(std::move(e)));
   return 0;
 }
+/// Progress lines for a person at a terminal; silent in pipes and tests.
+void progress(const Twine &stage) {
+  if (sys::Process::StandardErrIsDisplayed())
+    errs() << "[hymba-compile] " << stage << "\n";
+}
+
+std::string metadataFor(mlir::ModuleOp module, const hymba::ModelConfig &c,
+                        const hymba::BuildOptions &o) {
+  std::string s;
+  raw_string_ostream os(s);
+  os << "vocab_size=" << c.vocabSize << "\n"
+     << "hidden_size=" << c.hiddenSize << "\n"
+     << "num_layers=" << c.numLayers << "\n"
+     << "num_meta_tokens=" << c.numMeta << "\n"
+     << "max_seq_len=" << o.maxSeqLen << "\n"
+     << "bos_token_id=" << c.bosTokenId << "\n"
+     << "eos_token_id=" << c.eosTokenId << "\n"
+     << "weight_dtype=" << (o.weightType == hymba::WeightType::BF16 ? "bf16" : "f32")
+     << "\n";
+  return s;
+}
+
+int64_t moduleInt(mlir::ModuleOp module, StringRef name) {
+  auto attr = module->getAttrOfType<mlir::IntegerAttr>(name);
+  return attr ? attr.getInt() : 0;
+}
+
+/// Runs the stages after IR construction, stopping at --emit.
+int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
+                  const hymba::BuildOptions &options, StringRef out) {
+  auto printIR = [&](raw_ostream &os) {
+    module.print(os);
+    return mlir::success();
+  };
+  progress("optimizing Hymba IR");
+  if (failed(hymba::runPipeline(module, hymba::hymbaOptimizationPipeline())))
+    return fail("the Hymba optimization pipeline failed");
+  if (emit == Emit::Hymba)
+    return writeOutput(out, printIR);
+
+  std::vector<hymba::PackedWeight> weights = hymba::collectWeights(module);
+  int64_t paramsBytes = moduleInt(module, "hymba.params_bytes");
+  int64_t stateBytes = moduleInt(module, "hymba.state_bytes");
+
+  progress("lowering to linalg");
+  if (failed(hymba::runPipeline(module, hymba::lowerToLinalgPipeline())))
+    return fail("lowering to linalg failed");
+  if (emit == Emit::Linalg)
+    return writeOutput(out, printIR);
+
+  progress("lowering to LLVM");
+  if (failed(hymba::runPipeline(module, hymba::lowerToLLVMPipeline())))
+    return fail("lowering to LLVM failed");
+  if (emit == Emit::LLVM || emit == Emit::Obj)
+    return writeOutput(out, [&](raw_ostream &os) {
+      progress("generating native code");
+      SmallString<0> buffer;
+      raw_svector_ostream bos(buffer);
+      if (Error e = hymba::emitNative(module, bos, emit == Emit::LLVM)) {
+        fail(toString(std::move(e)));
+        return mlir::failure();
+      }
+      os << buffer;
+      return mlir::success();
+    });
+
+  // Executable: object to a temporary file, then link and append payload.
+  SmallString<128> objPath;
+  if (std::error_code ec = sys::fs::createTemporaryFile("hymba-model", "o", objPath))
+    return fail("cannot create a temporary file: " + ec.message());
+  FileRemover removeObj(objPath);
+  {
+    progress("generating native code");
+    std::error_code ec;
+    raw_fd_ostream os(objPath, ec);
+    if (ec)
+      return fail(objPath + ": " + ec.message());
+    if (Error e = hymba::emitNative(module, os, /*asIR=*/false))
+      return fail(toString(std::move(e)));
+  }
+  hymba::ExecutableSpec spec;
+  spec.outputPath = out.str();
+  spec.objectPath = objPath.str().str();
+  spec.runtimeLib = runtimeLibrary();
+  spec.weights = std::move(weights);
+  spec.paramsBytes = paramsBytes;
+  spec.stateBytes = stateBytes;
+  spec.metadata = metadataFor(module, ckpt.config(), options);
+  spec.showProgress = sys::Process::StandardErrIsDisplayed();
+  if (!sys::fs::exists(spec.runtimeLib))
+    return fail("runtime library not found at " + spec.runtimeLib);
+  progress("linking " + out);
+  if (Error e = hymba::writeExecutable(spec, ckpt))
+    return fail(toString(std::move(e)));
+  return 0;
+}
 } // namespace
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  mlir::registerAllPasses();
+  mlir::hymba::registerHymbaPasses();
   mlir::registerPassManagerCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerAsmPrinterCLOptions();
@@ -118,10 +230,7 @@ int main(int argc, char **argv) {
   std::string out = outputPath;
   if (out.empty())
     out = emit == Emit::Exe ? "model" : "-";
-  if (emit == Emit::Hymba)
-    return writeOutput(out, [&](raw_ostream &os) {
-      module->print(os);
-      return mlir::success();
-    });
-  return fail("this --emit stage is not available yet");
+  if (emit == Emit::Exe && out == "-")
+    return fail("an executable cannot be written to stdout; use -o PATH");
+  return compileModule(*module, **ckpt, options, out);
 }

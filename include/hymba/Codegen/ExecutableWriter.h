@@ -1,0 +1,44 @@
+//===- ExecutableWriter.h - Link model code and append payload --*- C++ -*-===//
+#ifndef HYMBA_CODEGEN_EXECUTABLEWRITER_H
+#define HYMBA_CODEGEN_EXECUTABLEWRITER_H
+
+#include "hymba/Import/Checkpoint.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace hymba {
+
+/// One weight as the generated code expects it in the parameter block.
+struct PackedWeight {
+  std::string name;
+  int64_t offset = 0;    // byte offset in the parameter block
+  int64_t elements = 0;
+  DType storage = DType::F32; // element type in the executable
+};
+
+/// The parameter layout of a module after hymba-assign-buffer-layout.
+std::vector<PackedWeight> collectWeights(mlir::ModuleOp module);
+
+struct ExecutableSpec {
+  std::string outputPath;
+  std::string objectPath;  // model code
+  std::string runtimeLib;  // libhymba_runtime.a
+  std::vector<PackedWeight> weights;
+  int64_t paramsBytes = 0;
+  int64_t stateBytes = 0;
+  std::string metadata;    // key=value lines
+  bool showProgress = false;
+};
+
+/// Links the model object with the runtime, then appends the converted
+/// weights, the tokenizer and the metadata. Writes `outputPath` atomically.
+llvm::Error writeExecutable(const ExecutableSpec &spec,
+                            const Checkpoint &checkpoint);
+
+} // namespace hymba
+
+#endif // HYMBA_CODEGEN_EXECUTABLEWRITER_H

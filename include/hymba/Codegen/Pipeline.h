@@ -1,0 +1,39 @@
+//===- Pipeline.h - The stages from Hymba IR to machine code ----*- C++ -*-===//
+//
+//   hymba  --(Hymba passes)-->  hymba (optimized)
+//          --(layout, lowering)-->  linalg/tensor + scf/memref
+//          --(bufferize, loops, LLVM conversion)-->  LLVM dialect
+//          --(translate, O3, codegen)-->  object
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYMBA_CODEGEN_PIPELINE_H
+#define HYMBA_CODEGEN_PIPELINE_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+namespace hymba {
+
+/// Textual pass pipelines of each stage (inner lists, for parsePassPipeline).
+std::string hymbaOptimizationPipeline();
+std::string lowerToLinalgPipeline();
+std::string lowerToLLVMPipeline();
+
+/// Runs `pipeline` on `module` with the command-line pass-manager options
+/// (--mlir-print-ir-after-all, --mlir-timing, reproducers) applied.
+mlir::LogicalResult runPipeline(mlir::ModuleOp module,
+                                llvm::StringRef pipeline);
+
+/// Translates an LLVM-dialect module to LLVM IR, optimizes it at O3 for the
+/// host CPU and writes an object file (or textual LLVM IR when `asIR`).
+llvm::Error emitNative(mlir::ModuleOp module, llvm::raw_pwrite_stream &os,
+                       bool asIR);
+
+} // namespace hymba
+
+#endif // HYMBA_CODEGEN_PIPELINE_H

@@ -1,0 +1,43 @@
+//===- ModelAbi.h - C interface of the generated model code -----*- C++ -*-===//
+//
+// The compiled module exports hymba_start / hymba_continue with
+// llvm.emit_c_interface, so they take MLIR memref descriptors by pointer and
+// return the logits descriptor through the first argument. The logits buffer
+// is malloc'ed by the model code; its owner frees `allocated`.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYMBA_RUNTIME_MODELABI_H
+#define HYMBA_RUNTIME_MODELABI_H
+
+#include <cstdint>
+
+namespace hymba {
+
+template <typename T, int Rank> struct MemRef {
+  T *allocated;
+  T *aligned;
+  int64_t offset;
+  int64_t sizes[Rank];
+  int64_t strides[Rank];
+};
+
+using ByteBuffer = MemRef<int8_t, 1>;
+using IdBuffer = MemRef<int32_t, 1>;
+using Logits = MemRef<float, 2>;
+
+template <typename T> MemRef<T, 1> wrap(T *data, int64_t n) {
+  return {data, data, 0, {n}, {1}};
+}
+
+} // namespace hymba
+
+extern "C" {
+void _mlir_ciface_hymba_start(hymba::Logits *result, hymba::ByteBuffer *params,
+                              hymba::ByteBuffer *state, hymba::IdBuffer *ids);
+void _mlir_ciface_hymba_continue(hymba::Logits *result,
+                                 hymba::ByteBuffer *params,
+                                 hymba::ByteBuffer *state, hymba::IdBuffer *ids,
+                                 int64_t position);
+}
+
+#endif // HYMBA_RUNTIME_MODELABI_H

@@ -1,0 +1,39 @@
+//===- ModelFile.h - The payload of the running executable ------*- C++ -*-===//
+#ifndef HYMBA_RUNTIME_MODELFILE_H
+#define HYMBA_RUNTIME_MODELFILE_H
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace hymba {
+
+/// Maps the payload appended to the executable (see Payload.h). The
+/// parameters stay mapped (not copied); pages are pre-faulted because first
+/// touch is expensive on these machines.
+class ModelFile {
+public:
+  /// Opens `path` (normally /proc/self/exe). On failure returns false and
+  /// sets `error`.
+  bool open(const std::string &path, std::string &error);
+  ~ModelFile();
+
+  int8_t *params() const { return paramsPtr; }
+  uint64_t paramsBytes() const { return paramsSize; }
+  uint64_t stateBytes() const { return stateSize; }
+  const std::string &tokenizerProto() const { return tokenizer; }
+  /// Integer metadata (vocab_size, num_meta_tokens, max_seq_len, ...).
+  int64_t meta(const std::string &key) const;
+
+private:
+  int8_t *paramsPtr = nullptr;
+  void *mapBase = nullptr;
+  uint64_t mapBytes = 0;
+  uint64_t paramsSize = 0, stateSize = 0;
+  std::string tokenizer;
+  std::map<std::string, std::string> metadata;
+};
+
+} // namespace hymba
+
+#endif // HYMBA_RUNTIME_MODELFILE_H

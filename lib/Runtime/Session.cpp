@@ -1,0 +1,59 @@
+//===- Session.cpp - One sequence's decode state --------------------------===//
+#include "Session.h"
+#include "ModelAbi.h"
+
+#include <cstdlib>
+#include <cstring>
+
+using namespace hymba;
+
+Session::Session(const ModelFile &model) : model(model) {
+  numMeta = model.meta("num_meta_tokens");
+  maxSeqLen = model.meta("max_seq_len");
+  vocabSize = model.meta("vocab_size");
+  // Zeroed state is a fresh sequence: empty caches, zero conv/SSM state.
+  state = static_cast<int8_t *>(std::calloc(model.stateBytes() + 64, 1));
+}
+
+Session::~Session() { std::free(state); }
+
+bool Session::feed(const std::vector<int32_t> &ids, std::vector<float> &logits,
+                   bool allRows, std::string &error) {
+  if (ids.empty()) {
+    error = "nothing to run: the token list is empty";
+    return false;
+  }
+  if (numTokens + int64_t(ids.size()) > maxSeqLen) {
+    error = "the sequence would hold " +
+            std::to_string(numTokens + ids.size()) +
+            " tokens, more than the " + std::to_string(maxSeqLen) +
+            " this executable was compiled for (hymba-compile --max-seq-len)";
+    return false;
+  }
+  for (int32_t id : ids)
+    if (id < 0 || id >= vocabSize) {
+      error = "token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+              std::to_string(vocabSize) + ")";
+      return false;
+    }
+  ByteBuffer params = wrap(model.params(), int64_t(model.paramsBytes()));
+  ByteBuffer st = wrap(state, int64_t(model.stateBytes()));
+  std::vector<int32_t> idsCopy(ids);
+  IdBuffer idBuf = wrap(idsCopy.data(), int64_t(idsCopy.size()));
+  Logits out{};
+  if (numTokens == 0)
+    _mlir_ciface_hymba_start(&out, &params, &st, &idBuf);
+  else
+    _mlir_ciface_hymba_continue(&out, &params, &st, &idBuf,
+                                numMeta + numTokens);
+  numTokens += ids.size();
+
+  int64_t rows = out.sizes[0], first = allRows ? 0 : rows - 1;
+  logits.resize(size_t(rows - first) * vocabSize);
+  for (int64_t r = first; r < rows; ++r)
+    for (int64_t v = 0; v < vocabSize; ++v)
+      logits[(r - first) * vocabSize + v] =
+          out.aligned[out.offset + r * out.strides[0] + v * out.strides[1]];
+  std::free(out.allocated);
+  return true;
+}

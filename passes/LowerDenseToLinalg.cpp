@@ -1,0 +1,262 @@
+//===- LowerDenseToLinalg.cpp - Stateless Hymba ops to linalg on tensors --===//
+//
+// Each stateless op becomes linalg.generic ops on tensors (plus tensor ops
+// for slicing): matmuls keep the weight's storage type and widen it in the
+// body, so bf16 weights are read as bf16. Weight references become views of
+// the parameter buffer at their assigned offsets.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringUtils.h"
+#include "hymba/Dialect/HymbaOps.h"
+#include "hymba/Passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::hymba {
+#define GEN_PASS_DEF_HYMBALOWERDENSETOLINALG
+#include "hymba/Passes.h.inc"
+} // namespace mlir::hymba
+
+using namespace mlir;
+using namespace mlir::hymba;
+
+namespace {
+using utils::IteratorType;
+
+/// Opens an ImplicitLocOpBuilder at `op` sharing the rewriter's listener.
+ImplicitLocOpBuilder builderAt(PatternRewriter &rewriter, Operation *op) {
+  ImplicitLocOpBuilder b(op->getLoc(), rewriter);
+  b.setInsertionPoint(op);
+  return b;
+}
+
+struct LowerWeight : OpRewritePattern<WeightOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(WeightOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getOffset())
+      return rewriter.notifyMatchFailure(op, "no offset assigned");
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    auto type = op.getResult().getType();
+    auto memType = MemRefType::get(type.getShape(), type.getElementType());
+    Value view = viewAt(b, op.getParams(), *op.getOffset(), memType);
+    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+        op, type, view, /*restrict=*/true, /*writable=*/false);
+    return success();
+  }
+};
+
+struct LowerEmbed : OpRewritePattern<EmbedOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(EmbedOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    MLIRContext *ctx = op.getContext();
+    int64_t width = op.getResult().getType().getDimSize(1);
+    Value table = op.getTable();
+    Value out = emptyRows(b, op.getIds(), width);
+    auto d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+    SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {d0}, ctx),
+                                   AffineMap::get(2, 0, {d0, d1}, ctx)};
+    Value res =
+        linalg::GenericOp::create(
+            b, TypeRange{out.getType()}, ValueRange{op.getIds()},
+            ValueRange{out}, maps,
+            ArrayRef<IteratorType>{IteratorType::parallel,
+                                   IteratorType::parallel},
+            [&](OpBuilder &nb, Location loc, ValueRange a) {
+              ImplicitLocOpBuilder ib(loc, nb);
+              Value row = arith::IndexCastOp::create(ib, ib.getIndexType(), a[0]);
+              Value col = linalg::IndexOp::create(ib, 1);
+              Value v = tensor::ExtractOp::create(ib, table, ValueRange{row, col});
+              linalg::YieldOp::create(ib, ValueRange{widenToF32(ib, v)});
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, res);
+    return success();
+  }
+};
+
+struct LowerPrependMeta : OpRewritePattern<PrependMetaOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PrependMetaOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    auto metaType = op.getMeta().getType();
+    int64_t m = metaType.getDimSize(0), width = metaType.getDimSize(1);
+    // Widen the meta rows to f32 (a copy only when they are stored narrower).
+    Value meta = op.getMeta();
+    if (!metaType.getElementType().isF32()) {
+      auto f32Type = RankedTensorType::get(metaType.getShape(), b.getF32Type());
+      Value empty = tensor::EmptyOp::create(b, f32Type, ValueRange{});
+      MLIRContext *ctx = op.getContext();
+      AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+      meta = linalg::GenericOp::create(
+                 b, TypeRange{f32Type}, ValueRange{meta}, ValueRange{empty},
+                 ArrayRef<AffineMap>{id, id},
+                 ArrayRef<IteratorType>{IteratorType::parallel,
+                                        IteratorType::parallel},
+                 [](OpBuilder &nb, Location loc, ValueRange a) {
+                   ImplicitLocOpBuilder ib(loc, nb);
+                   linalg::YieldOp::create(ib, ValueRange{widenToF32(ib, a[0])});
+                 })
+                 .getResult(0);
+    }
+    Value rows = rowCount(b, op.getInput());
+    Value total = arith::AddIOp::create(
+        b, rows, arith::ConstantIndexOp::create(b, m));
+    Value out = tensor::EmptyOp::create(b, op.getResult().getType(),
+                                        ValueRange{total});
+    SmallVector<OpFoldResult> one = {b.getIndexAttr(1), b.getIndexAttr(1)};
+    out = tensor::InsertSliceOp::create(
+        b, meta, out, ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(m), b.getIndexAttr(width)}, one);
+    out = tensor::InsertSliceOp::create(
+        b, op.getInput(), out,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(m), b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{rows, b.getIndexAttr(width)}, one);
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+struct LowerRMSNorm : OpRewritePattern<RMSNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RMSNormOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    rewriter.replaceOp(op, buildRMSNorm(b, op.getInput(), op.getWeight(),
+                                        op.getEpsilon().convertToFloat()));
+    return success();
+  }
+};
+
+struct LowerLinear : OpRewritePattern<LinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    rewriter.replaceOp(op, buildLinear(b, op.getInput(), op.getWeight()));
+    return success();
+  }
+};
+
+/// RoPE as one element-wise generic that also reads the partner element of
+/// the other half with tensor.extract. Angles follow the reference exactly:
+/// inv_f = 1 / base^(2j/d) in f32, theta = f32(pos) * inv_f.
+struct LowerRope : OpRewritePattern<RopeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RopeOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    Value x = op.getInput();
+    int64_t d = op.getHeadDim(), half = d / 2;
+    float base = float(op.getBase().convertToDouble());
+    Value position = op.getPosition();
+    Value res = buildElementwise(b, ValueRange{x}, [&](ImplicitLocOpBuilder &ib,
+                                                       ValueRange a) {
+      Value t = linalg::IndexOp::create(ib, 0);
+      Value c = linalg::IndexOp::create(ib, 1);
+      Value cD = arith::ConstantIndexOp::create(ib, d);
+      Value cHalf = arith::ConstantIndexOp::create(ib, half);
+      Value i = arith::RemUIOp::create(ib, c, cD);
+      Value lower = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, i, cHalf);
+      Value j = arith::SelectOp::create(ib, lower, i,
+                                        arith::SubIOp::create(ib, i, cHalf));
+      Value partnerCol = arith::SelectOp::create(
+          ib, lower, arith::AddIOp::create(ib, c, cHalf),
+          arith::SubIOp::create(ib, c, cHalf));
+      Value partner = tensor::ExtractOp::create(ib, x, ValueRange{t, partnerCol});
+      // inv_f = 1 / base^(2j / d)
+      Value twoJ = arith::MulIOp::create(ib, j, arith::ConstantIndexOp::create(ib, 2));
+      Value twoJf = arith::UIToFPOp::create(
+          ib, ib.getF32Type(),
+          arith::IndexCastUIOp::create(ib, ib.getI64Type(), twoJ));
+      Value expo = arith::DivFOp::create(ib, twoJf, f32Const(ib, double(d)));
+      Value powv = math::PowFOp::create(ib, f32Const(ib, base), expo);
+      Value inv = arith::DivFOp::create(ib, f32Const(ib, 1.0), powv);
+      Value pos = arith::AddIOp::create(ib, position, t);
+      Value posf = arith::UIToFPOp::create(
+          ib, ib.getF32Type(),
+          arith::IndexCastUIOp::create(ib, ib.getI64Type(), pos));
+      Value theta = arith::MulFOp::create(ib, posf, inv);
+      Value cosv = math::CosOp::create(ib, theta);
+      Value sinv = math::SinOp::create(ib, theta);
+      Value rotated = arith::MulFOp::create(ib, partner, sinv);
+      Value signedRot = arith::SelectOp::create(
+          ib, lower, arith::NegFOp::create(ib, rotated), rotated);
+      return arith::AddFOp::create(ib, arith::MulFOp::create(ib, a[0], cosv),
+                                   signedRot)
+          .getResult();
+    });
+    rewriter.replaceOp(op, res);
+    return success();
+  }
+};
+
+struct LowerSwiGLU : OpRewritePattern<SwiGLUMLPOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SwiGLUMLPOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    Value gate = buildLinear(b, op.getInput(), op.getGate());
+    Value up = buildLinear(b, op.getInput(), op.getUp());
+    Value act = buildElementwise(b, ValueRange{gate, up},
+                                 [](ImplicitLocOpBuilder &ib, ValueRange a) {
+                                   return arith::MulFOp::create(
+                                              ib, buildSilu(ib, a[0]), a[1])
+                                       .getResult();
+                                 });
+    rewriter.replaceOp(op, buildLinear(b, act, op.getDown()));
+    return success();
+  }
+};
+
+struct LowerHybridMerge : OpRewritePattern<HybridMergeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(HybridMergeOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    float eps = op.getEpsilon().convertToFloat();
+    Value a = buildRMSNorm(b, op.getAttention(), op.getAttentionNorm(), eps);
+    Value s = buildRMSNorm(b, op.getSsm(), op.getSsmNorm(), eps);
+    Value mean = buildElementwise(
+        b, ValueRange{a, s}, [](ImplicitLocOpBuilder &ib, ValueRange v) {
+          return arith::MulFOp::create(ib, arith::AddFOp::create(ib, v[0], v[1]),
+                                       f32Const(ib, 0.5))
+              .getResult();
+        });
+    rewriter.replaceOp(op, buildLinear(b, mean, op.getOutProj()));
+    return success();
+  }
+};
+
+struct LowerDenseToLinalgPass
+    : hymba::impl::HymbaLowerDenseToLinalgBase<LowerDenseToLinalgPass> {
+  void runOnOperation() override {
+    Operation *root = getOperation();
+    WalkResult missing = root->walk([](WeightOp w) {
+      if (w.getOffset())
+        return WalkResult::advance();
+      w.emitOpError("has no offset; run -hymba-assign-buffer-layout first");
+      return WalkResult::interrupt();
+    });
+    if (missing.wasInterrupted())
+      return signalPassFailure();
+    RewritePatternSet patterns(&getContext());
+    patterns.add<LowerWeight, LowerEmbed, LowerPrependMeta, LowerRMSNorm,
+                 LowerLinear, LowerRope, LowerSwiGLU, LowerHybridMerge>(
+        &getContext());
+    if (failed(applyPatternsGreedily(root, std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace

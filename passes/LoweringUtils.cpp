@@ -1,0 +1,155 @@
+//===- LoweringUtils.cpp - Builders shared by the Hymba lowerings ---------===//
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+
+namespace {
+using utils::IteratorType;
+constexpr IteratorType kPar = IteratorType::parallel;
+constexpr IteratorType kRed = IteratorType::reduction;
+
+AffineMap map(MLIRContext *ctx, unsigned dims, ArrayRef<unsigned> results) {
+  SmallVector<AffineExpr> exprs;
+  for (unsigned r : results)
+    exprs.push_back(getAffineDimExpr(r, ctx));
+  return AffineMap::get(dims, 0, exprs, ctx);
+}
+
+Value zeros(ImplicitLocOpBuilder &b, Value like, int64_t width) {
+  Value empty = hymba::emptyRows(b, like, width);
+  return linalg::FillOp::create(b, hymba::f32Const(b, 0.0), empty).getResult(0);
+}
+} // namespace
+
+Value hymba::widenToF32(ImplicitLocOpBuilder &b, Value v) {
+  if (v.getType().isF32())
+    return v;
+  return arith::ExtFOp::create(b, b.getF32Type(), v);
+}
+
+Value hymba::f32Const(ImplicitLocOpBuilder &b, double v) {
+  return arith::ConstantOp::create(b, b.getF32FloatAttr(float(v)));
+}
+
+Value hymba::rowCount(ImplicitLocOpBuilder &b, Value shaped) {
+  Value zero = arith::ConstantIndexOp::create(b, 0);
+  if (isa<MemRefType>(shaped.getType()))
+    return memref::DimOp::create(b, shaped, zero);
+  return tensor::DimOp::create(b, shaped, zero);
+}
+
+Value hymba::emptyRows(ImplicitLocOpBuilder &b, Value like, int64_t width) {
+  auto type = RankedTensorType::get({ShapedType::kDynamic, width},
+                                    b.getF32Type());
+  return tensor::EmptyOp::create(b, type, ValueRange{rowCount(b, like)});
+}
+
+Value hymba::buildLinear(ImplicitLocOpBuilder &b, Value x, Value w) {
+  MLIRContext *ctx = b.getContext();
+  int64_t n = cast<RankedTensorType>(w.getType()).getDimSize(0);
+  Value acc = zeros(b, x, n);
+  // (t, n, k): y[t, n] += x[t, k] * w[n, k]
+  SmallVector<AffineMap> maps = {map(ctx, 3, {0, 2}), map(ctx, 3, {1, 2}),
+                                 map(ctx, 3, {0, 1})};
+  return linalg::GenericOp::create(
+             b, TypeRange{acc.getType()}, ValueRange{x, w}, ValueRange{acc},
+             maps, ArrayRef<IteratorType>{kPar, kPar, kRed},
+             [](OpBuilder &nb, Location loc, ValueRange args) {
+               ImplicitLocOpBuilder ib(loc, nb);
+               Value prod = arith::MulFOp::create(ib, args[0],
+                                                  widenToF32(ib, args[1]));
+               linalg::YieldOp::create(
+                   ib, ValueRange{arith::AddFOp::create(ib, args[2], prod)});
+             })
+      .getResult(0);
+}
+
+Value hymba::buildRMSNorm(ImplicitLocOpBuilder &b, Value x, Value w,
+                          float eps) {
+  MLIRContext *ctx = b.getContext();
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t width = xType.getDimSize(1);
+  // Sum of squares per row.
+  auto rowsType = RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type());
+  Value empty = tensor::EmptyOp::create(b, rowsType, ValueRange{rowCount(b, x)});
+  Value init = linalg::FillOp::create(b, f32Const(b, 0.0), empty).getResult(0);
+  Value sumSq =
+      linalg::GenericOp::create(
+          b, TypeRange{rowsType}, ValueRange{x}, ValueRange{init},
+          ArrayRef<AffineMap>{map(ctx, 2, {0, 1}), map(ctx, 2, {0})},
+          ArrayRef<IteratorType>{kPar, kRed},
+          [](OpBuilder &nb, Location loc, ValueRange a) {
+            ImplicitLocOpBuilder ib(loc, nb);
+            Value sq = arith::MulFOp::create(ib, a[0], a[0]);
+            linalg::YieldOp::create(ib,
+                                    ValueRange{arith::AddFOp::create(ib, a[1], sq)});
+          })
+          .getResult(0);
+  Value out = emptyRows(b, x, width);
+  return linalg::GenericOp::create(
+             b, TypeRange{out.getType()}, ValueRange{x, sumSq, w},
+             ValueRange{out},
+             ArrayRef<AffineMap>{map(ctx, 2, {0, 1}), map(ctx, 2, {0}),
+                                 map(ctx, 2, {1}), map(ctx, 2, {0, 1})},
+             ArrayRef<IteratorType>{kPar, kPar},
+             [&](OpBuilder &nb, Location loc, ValueRange a) {
+               ImplicitLocOpBuilder ib(loc, nb);
+               Value mean = arith::DivFOp::create(ib, a[1],
+                                                  f32Const(ib, double(width)));
+               Value var = arith::AddFOp::create(ib, mean, f32Const(ib, eps));
+               Value inv = math::RsqrtOp::create(ib, var);
+               Value normed = arith::MulFOp::create(ib, a[0], inv);
+               linalg::YieldOp::create(
+                   ib, ValueRange{arith::MulFOp::create(ib, normed,
+                                                        widenToF32(ib, a[2]))});
+             })
+      .getResult(0);
+}
+
+Value hymba::buildElementwise(
+    ImplicitLocOpBuilder &b, ValueRange inputs,
+    function_ref<Value(ImplicitLocOpBuilder &, ValueRange)> fn) {
+  MLIRContext *ctx = b.getContext();
+  int64_t width = cast<RankedTensorType>(inputs[0].getType()).getDimSize(1);
+  Value out = emptyRows(b, inputs[0], width);
+  SmallVector<AffineMap> maps(inputs.size() + 1, map(ctx, 2, {0, 1}));
+  return linalg::GenericOp::create(
+             b, TypeRange{out.getType()}, inputs, ValueRange{out}, maps,
+             ArrayRef<IteratorType>{kPar, kPar},
+             [&](OpBuilder &nb, Location loc, ValueRange a) {
+               ImplicitLocOpBuilder ib(loc, nb);
+               linalg::YieldOp::create(ib,
+                                       ValueRange{fn(ib, a.drop_back())});
+             })
+      .getResult(0);
+}
+
+Value hymba::buildSilu(ImplicitLocOpBuilder &b, Value x) {
+  Value neg = arith::NegFOp::create(b, x);
+  Value e = math::ExpOp::create(b, neg);
+  Value denom = arith::AddFOp::create(b, f32Const(b, 1.0), e);
+  return arith::DivFOp::create(b, x, denom);
+}
+
+Value hymba::toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
+                                       strides);
+  auto memType = MemRefType::get(type.getShape(), type.getElementType(), layout);
+  return bufferization::ToBufferOp::create(b, memType, tensor,
+                                           /*read_only=*/true);
+}
+
+Value hymba::viewAt(ImplicitLocOpBuilder &b, Value bytes, int64_t offset,
+                    MemRefType type) {
+  Value shift = arith::ConstantIndexOp::create(b, offset);
+  return memref::ViewOp::create(b, type, bytes, shift, ValueRange{});
+}

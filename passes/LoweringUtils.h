@@ -1,0 +1,48 @@
+//===- LoweringUtils.h - Builders shared by the Hymba lowerings -*- C++ -*-===//
+#ifndef HYMBA_PASSES_LOWERINGUTILS_H
+#define HYMBA_PASSES_LOWERINGUTILS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::hymba {
+
+/// `v` as f32: weights may be stored as bf16/f16 and are widened exactly.
+Value widenToF32(ImplicitLocOpBuilder &b, Value v);
+
+/// f32 constant.
+Value f32Const(ImplicitLocOpBuilder &b, double v);
+
+/// The (possibly dynamic) row count of a 2-D tensor or memref.
+Value rowCount(ImplicitLocOpBuilder &b, Value shaped);
+
+/// An uninitialised f32 tensor [rows, width] with `rows` taken from `like`.
+Value emptyRows(ImplicitLocOpBuilder &b, Value like, int64_t width);
+
+/// x @ w^T for x [T, K] (f32) and w [N, K] (any float): a linalg.generic
+/// matmul with the weight widened in its body.
+Value buildLinear(ImplicitLocOpBuilder &b, Value x, Value w);
+
+/// Row-wise RMSNorm of x [T, N] with weight w [N].
+Value buildRMSNorm(ImplicitLocOpBuilder &b, Value x, Value w, float eps);
+
+/// A linalg.generic applying `fn` element-wise to equally shaped f32 tensors.
+Value buildElementwise(
+    ImplicitLocOpBuilder &b, ValueRange inputs,
+    function_ref<Value(ImplicitLocOpBuilder &, ValueRange)> fn);
+
+/// silu(x) = x * sigmoid(x).
+Value buildSilu(ImplicitLocOpBuilder &b, Value x);
+
+/// A memref view of `tensor` with a fully dynamic layout, so that any buffer
+/// bufferization picks for it (including strided slices) fits without a copy.
+Value toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor);
+
+/// A typed view at a constant byte offset of an i8 buffer.
+Value viewAt(ImplicitLocOpBuilder &b, Value bytes, int64_t offset,
+             MemRefType type);
+
+} // namespace mlir::hymba
+
+#endif // HYMBA_PASSES_LOWERINGUTILS_H

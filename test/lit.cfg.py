@@ -29,3 +29,10 @@ if os.path.isdir("/usr/local/cuda/bin") and shutil.which(
     config.available_features.add("ptxas")
 config.substitutions.append(
     ("%hymba-compile-bin", os.path.join(config.hymba_tools_dir, "hymba-compile")))
+
+_tokenizer = os.path.normpath(os.path.join(
+    config.hymba_src_root, "..", "shared", "hymba", "tokenizer.model"))
+if os.path.exists(_tokenizer):
+    config.available_features.add("tokenizer")
+else:
+    lit_config.note("skipping tokenizer tests: %s not found" % _tokenizer)

@@ -27,6 +27,7 @@ struct Options {
   std::optional<std::string> prompt;
   std::optional<std::vector<int32_t>> tokens;
   int64_t numPredict = 32;
+  int64_t prefillChunk = 0; // 0: the whole prompt at once
   SamplingOptions sampling;
   bool ignoreEos = false, printIds = false, chat = false, stats = false;
   std::string system;
@@ -50,6 +51,7 @@ const char *kUsage =
     "  --logits-out FILE.npy  save float32 logits [T + N - 1, vocab]\n"
     "  --chat                 wrap the prompt in the Instruct chat template\n"
     "  --system TEXT          system message for --chat\n"
+    "  --prefill-chunk N      feed the prompt N tokens at a time\n"
     "  --stats                print prefill/decode speed, TTFT and peak RSS\n"
     "  -h, --help             this help\n";
 
@@ -121,6 +123,8 @@ Options parseArgs(int argc, char **argv) {
       o.sampling.topP = parseFloat(a, value(), 0.0f, 1.0f);
     } else if (a == "--seed") {
       o.sampling.seed = uint64_t(parseInt(a, value(), 0));
+    } else if (a == "--prefill-chunk") {
+      o.prefillChunk = parseInt(a, value(), 1);
     } else if (a == "--ignore-eos") {
       o.ignoreEos = true;
     } else if (a == "--ids") {
@@ -199,11 +203,16 @@ int main(int argc, char **argv) {
   std::vector<float> logits, saved;
 
   auto t0 = std::chrono::steady_clock::now();
-  if (!session.feed(prompt, logits, keepAll, error))
-    die(error);
+  size_t chunk = opts.prefillChunk > 0 ? size_t(opts.prefillChunk) : prompt.size();
+  for (size_t start = 0; start < prompt.size(); start += chunk) {
+    std::vector<int32_t> part(prompt.begin() + start,
+                              prompt.begin() + std::min(prompt.size(), start + chunk));
+    if (!session.feed(part, logits, keepAll, error))
+      die(error);
+    if (keepAll)
+      saved.insert(saved.end(), logits.begin(), logits.end());
+  }
   auto tPrefill = std::chrono::steady_clock::now();
-  if (keepAll)
-    saved = logits;
   const float *last = logits.data() + logits.size() - vocab;
 
   Sampler sampler(opts.sampling);
@@ -251,6 +260,7 @@ int main(int argc, char **argv) {
   }
   auto tEnd = std::chrono::steady_clock::now();
   std::printf("\n");
+  std::fflush(stdout);
 
   if (keepAll && !writeNpy(opts.logitsOut, saved, int64_t(saved.size()) / vocab,
                            vocab, error))

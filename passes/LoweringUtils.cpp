@@ -58,17 +58,18 @@ Value hymba::buildLinear(ImplicitLocOpBuilder &b, Value x, Value w) {
   // (t, n, k): y[t, n] += x[t, k] * w[n, k]
   SmallVector<AffineMap> maps = {map(ctx, 3, {0, 2}), map(ctx, 3, {1, 2}),
                                  map(ctx, 3, {0, 1})};
-  return linalg::GenericOp::create(
-             b, TypeRange{acc.getType()}, ValueRange{x, w}, ValueRange{acc},
-             maps, ArrayRef<IteratorType>{kPar, kPar, kRed},
-             [](OpBuilder &nb, Location loc, ValueRange args) {
-               ImplicitLocOpBuilder ib(loc, nb);
-               Value prod = arith::MulFOp::create(ib, args[0],
-                                                  widenToF32(ib, args[1]));
-               linalg::YieldOp::create(
-                   ib, ValueRange{arith::AddFOp::create(ib, args[2], prod)});
-             })
-      .getResult(0);
+  auto generic = linalg::GenericOp::create(
+      b, TypeRange{acc.getType()}, ValueRange{x, w}, ValueRange{acc}, maps,
+      ArrayRef<IteratorType>{kPar, kPar, kRed},
+      [](OpBuilder &nb, Location loc, ValueRange args) {
+        ImplicitLocOpBuilder ib(loc, nb);
+        Value prod = arith::MulFOp::create(ib, args[0], widenToF32(ib, args[1]));
+        linalg::YieldOp::create(
+            ib, ValueRange{arith::AddFOp::create(ib, args[2], prod)});
+      });
+  // Lets hymba-vectorize-linear find the projections after bufferization.
+  generic->setAttr(kLinearMarker, b.getUnitAttr());
+  return generic.getResult(0);
 }
 
 Value hymba::buildRMSNorm(ImplicitLocOpBuilder &b, Value x, Value w,

@@ -20,6 +20,9 @@ Value rowCount(ImplicitLocOpBuilder &b, Value shaped);
 /// An uninitialised f32 tensor [rows, width] with `rows` taken from `like`.
 Value emptyRows(ImplicitLocOpBuilder &b, Value like, int64_t width);
 
+/// Discardable attribute on the linalg.generic that buildLinear creates.
+inline constexpr const char *kLinearMarker = "hymba.linear";
+
 /// x @ w^T for x [T, K] (f32) and w [N, K] (any float): a linalg.generic
 /// matmul with the weight widened in its body.
 Value buildLinear(ImplicitLocOpBuilder &b, Value x, Value w);

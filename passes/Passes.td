@@ -115,4 +115,54 @@ def HymbaLowerDenseToLinalg : Pass<"hymba-lower-dense-to-linalg", "ModuleOp"> {
                            "memref::MemRefDialect", "tensor::TensorDialect"];
 }
 
+def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
+  let summary = "Register-blocked vector code for the projections (x @ W^T)";
+  let description = [{
+    **Why.** Projections are nearly all of Hymba's arithmetic. In decode every
+    weight element is read once, so the loop must stream the [out, in] weight
+    rows at memory bandwidth; in prefill the same loops are a GEMM that wants
+    operands reused from registers. Upstream `convert-linalg-to-loops` gives a
+    scalar loop whose accumulator lives in memory, an order of magnitude
+    slower.
+
+    **What.** Every buffer-level `linalg.generic` marked `hymba.linear` (made
+    by `hymba-lower-dense-to-linalg`) becomes an `scf.parallel` over blocks
+    of 4 output columns. Inside: 4x4 (rows x columns) tiles with 16 vector
+    accumulators for full row blocks, 1x4 tiles for the last `T % 4` rows (the
+    decode case, T = 1), and 1x1 tiles for the last `N % 4` columns. The
+    reduction runs in steps of `vector-width` with `vector.fma`, then a
+    `vector.reduction` and a scalar tail for `K % vector-width`. bf16 weights
+    are loaded as bf16 vectors and widened in registers.
+
+    **Invariants.** Runs after bufferization. Operands whose minor dimension
+    is not unit-stride are left to the generic lowering. Results equal the
+    generic lowering up to float summation order.
+
+    Before:
+    ```mlir
+    linalg.generic {..., hymba.linear} ins(%x, %w : memref<?x1600xf32>, memref<8960x1600xbf16>)
+                                     outs(%y : memref<?x8960xf32>) {...}
+    ```
+    After:
+    ```mlir
+    scf.parallel (%n) = (%c0) to (%c8960) step (%c4) {
+      scf.for %t = %c0 to %rows4 step %c4 {       // 4x4 tiles
+        scf.for %k = %c0 to %c1600 step %c16 iter_args(16 x vector<16xf32>) {
+          vector.load / arith.extf / vector.fma
+        }
+        vector.reduction <add> ...; memref.store ...
+      }
+      scf.for %t = %rows4 to %rows step %c1 { ... }   // 1x4 tiles
+    }
+    ```
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector (16 = 512-bit)">
+  ];
+  let dependentDialects = ["arith::ArithDialect", "math::MathDialect",
+                           "memref::MemRefDialect", "scf::SCFDialect",
+                           "vector::VectorDialect"];
+}
+
 #endif // HYMBA_PASSES

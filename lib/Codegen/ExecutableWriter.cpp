@@ -139,6 +139,8 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
   // Link: the generated object + the runtime (+ its SentencePiece and libm).
   std::vector<llvm::StringRef> args = {*linker,          spec.objectPath,
                                        spec.runtimeLib,  "-lsentencepiece",
+                                       // scf.parallel became OpenMP calls.
+                                       "-L/usr/lib/llvm-22/lib", "-lomp",
                                        "-lm",            "-o",
                                        linked};
   std::string linkErr;

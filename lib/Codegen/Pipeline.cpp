@@ -31,8 +31,12 @@ std::string hymba::lowerToLLVMPipeline() {
   return "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-         "convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,"
-         "lower-affine,finalize-memref-to-llvm,convert-math-to-llvm,"
+         "hymba-vectorize-linear,convert-linalg-to-loops,"
+         // Threads: scf.parallel -> OpenMP. The canonicalize is required to
+         // inline memref.alloca_scope before the CFG conversion.
+         "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,expand-strided-metadata,"
+         "lower-affine,convert-vector-to-llvm,finalize-memref-to-llvm,"
+         "convert-math-to-llvm,"
          "convert-to-llvm,reconcile-unrealized-casts";
 }
 
@@ -54,6 +58,7 @@ llvm::Error hymba::emitNative(ModuleOp module, llvm::raw_pwrite_stream &os,
   llvm::InitializeNativeTargetAsmPrinter();
   registerBuiltinDialectTranslation(*module.getContext());
   registerLLVMDialectTranslation(*module.getContext());
+  registerOpenMPDialectTranslation(*module.getContext());
 
   llvm::LLVMContext llvmCtx;
   std::unique_ptr<llvm::Module> llvmModule =

@@ -165,4 +165,46 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
                            "vector::VectorDialect"];
 }
 
+def HymbaFoldMetaTokens : Pass<"hymba-fold-meta-tokens", "ModuleOp"> {
+  let summary = "Split the prompt-independent meta-token prefix out of @hymba_start";
+  let description = [{
+    **Why.** Hymba prepends M learned meta tokens (128 at 1.5B) to every
+    prompt. Everything is causal, so their rows, and the KV entries, conv
+    windows and SSM states they leave behind, never depend on the prompt.
+    Computing them once per model instead of once per prompt cuts the first
+    chunk from M + T rows to T: time to first token drops by about (T+M)/T.
+
+    **What.** Adds `@hymba_prefix(params, state)`, exported with a C
+    interface, which runs the meta rows through `@hymba_layers` from position
+    0 and only updates `state`. Rewrites `@hymba_start` into a call of
+    `@hymba_continue` at position M. Sets `hymba.meta_folded = M` on the
+    module: `hymba-compile` then runs `@hymba_prefix` once at compile time
+    (with the same generated code) and stores the state in the executable,
+    whose runtime starts every sequence from that snapshot.
+
+    **Invariants.** Exact (DECISIONS.md 3), not an approximation: the same
+    code computes the same state, only earlier. A model without meta tokens
+    is left unchanged. Idempotent.
+
+    Before:
+    ```mlir
+    func.func @hymba_start(%p, %s, %ids) -> tensor<?x67xf32> {
+      %h = hymba.prepend_meta %meta, %emb ...
+      %o = call @hymba_layers(%p, %s, %h, %c0) ...
+      %r = tensor.extract_slice %n[5, 0] [%T, 32] [1, 1] ...
+    ```
+    After:
+    ```mlir
+    func.func @hymba_prefix(%p, %s) {
+      %h = hymba.prepend_meta %meta, %none : tensor<5x32xf32>, tensor<0x32xf32> -> tensor<?x32xf32>
+      %o = call @hymba_layers(%p, %s, %h, %c0) ...
+    }
+    func.func @hymba_start(%p, %s, %ids) -> tensor<?x67xf32> {
+      %r = call @hymba_continue(%p, %s, %ids, %c5) ...
+    ```
+  }];
+  let dependentDialects = ["arith::ArithDialect", "func::FuncDialect",
+                           "tensor::TensorDialect"];
+}
+
 #endif // HYMBA_PASSES

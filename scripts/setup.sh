@@ -13,7 +13,7 @@ packages=(
   libsentencepiece-dev sentencepiece python3-sentencepiece
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-torch libopenblas-dev)
+  packages+=(python3-torch libopenblas-dev time)
 fi
 
 missing=()

@@ -219,15 +219,63 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
   tr.metadataOffset = pos;
   tr.metadataBytes = spec.metadata.size();
   os << spec.metadata;
+  pos += spec.metadata.size();
   tr.stateBytes = spec.stateBytes;
   std::memcpy(tr.magic, kPayloadMagic, sizeof(tr.magic));
   os.write(reinterpret_cast<const char *>(&tr), sizeof(tr));
+  pos += sizeof(tr);
   os.flush();
   if (os.has_error())
     return discard(fail(spec.outputPath + ": write failed: " +
                         os.error().message()));
-  if (llvm::Error e = tmp->keep(spec.outputPath))
-    return fail(spec.outputPath + ": cannot write: " +
-                llvm::toString(std::move(e)));
+
+  if (!spec.foldedMeta) {
+    if (llvm::Error e = tmp->keep(spec.outputPath))
+      return fail(spec.outputPath + ": cannot write: " +
+                  llvm::toString(std::move(e)));
+    return llvm::Error::success();
+  }
+
+  // Folded meta tokens: the program is complete, so run it once (it cannot
+  // run while open for writing: close it under a staging name) to compute
+  // the prefix state, then append the state and a trailer that points at it.
+  std::string staging = tmp->TmpName + ".run";
+  if (llvm::Error e = tmp->keep(staging))
+    return fail(staging + ": cannot write: " + llvm::toString(std::move(e)));
+  llvm::FileRemover removeStaging(staging);
+  llvm::SmallString<128> snapPath;
+  llvm::sys::fs::createTemporaryFile("hymba-prefix", "state", snapPath);
+  llvm::FileRemover removeSnap(snapPath);
+  if (spec.showProgress)
+    llvm::errs() << "[hymba-compile] computing the meta-token prefix state\n";
+  std::string runErr;
+  std::vector<llvm::StringRef> runArgs = {staging,
+                                          "--hymba-internal-prefix-state",
+                                          snapPath};
+  if (llvm::sys::ExecuteAndWait(staging, runArgs, std::nullopt, {}, 0, 0,
+                                &runErr) != 0)
+    return fail("computing the meta-token prefix state failed " + runErr);
+  auto snap = llvm::MemoryBuffer::getFile(snapPath);
+  if (!snap || uint64_t((*snap)->getBufferSize()) != tr.stateBytes)
+    return fail("the meta-token prefix state has the wrong size");
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream app(staging, ec, llvm::sys::fs::OF_Append);
+    if (ec)
+      return fail(staging + ": " + ec.message());
+    tr.stateSnapshotOffset = pos;
+    tr.stateSnapshotBytes = (*snap)->getBufferSize();
+    app << (*snap)->getBuffer();
+    pos += tr.stateSnapshotBytes;
+    tr.metadataOffset = pos;
+    app << spec.metadata;
+    app.write(reinterpret_cast<const char *>(&tr), sizeof(tr));
+    app.close();
+    if (app.has_error())
+      return fail(spec.outputPath + ": write failed: " + app.error().message());
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(staging, spec.outputPath))
+    return fail(spec.outputPath + ": cannot write: " + ec.message());
+  removeStaging.releaseFile();
   return llvm::Error::success();
 }

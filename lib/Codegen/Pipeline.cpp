@@ -17,8 +17,11 @@
 
 using namespace mlir;
 
-std::string hymba::hymbaOptimizationPipeline() {
-  return "cse,canonicalize,hymba-assign-buffer-layout";
+std::string hymba::hymbaOptimizationPipeline(const HymbaPassOptions &o) {
+  std::string p = "cse,canonicalize,";
+  if (o.foldMetaTokens)
+    p += "hymba-fold-meta-tokens,";
+  return p + "hymba-assign-buffer-layout";
 }
 
 std::string hymba::lowerToLinalgPipeline() {

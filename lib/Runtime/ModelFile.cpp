@@ -42,7 +42,9 @@ bool ModelFile::open(const std::string &path, std::string &error) {
     ok = tr.paramsOffset % kPayloadAlignment == 0 &&
          tr.paramsOffset + tr.paramsBytes <= size &&
          tr.tokenizerOffset + tr.tokenizerBytes <= size &&
-         tr.metadataOffset + tr.metadataBytes <= size;
+         tr.metadataOffset + tr.metadataBytes <= size &&
+         tr.stateSnapshotOffset + tr.stateSnapshotBytes <= size &&
+         (tr.stateSnapshotBytes == 0 || tr.stateSnapshotBytes == tr.stateBytes);
   if (!ok) {
     close(fd);
     error = path + ": no model payload (was this file produced by hymba-compile?)";
@@ -50,8 +52,10 @@ bool ModelFile::open(const std::string &path, std::string &error) {
   }
   std::string meta(tr.metadataBytes, '\0');
   tokenizer.assign(tr.tokenizerBytes, '\0');
+  snapshot.assign(tr.stateSnapshotBytes, '\0');
   if (!readAt(fd, meta.data(), meta.size(), tr.metadataOffset) ||
-      !readAt(fd, tokenizer.data(), tokenizer.size(), tr.tokenizerOffset)) {
+      !readAt(fd, tokenizer.data(), tokenizer.size(), tr.tokenizerOffset) ||
+      !readAt(fd, snapshot.data(), snapshot.size(), tr.stateSnapshotOffset)) {
     close(fd);
     error = path + ": cannot read the model payload";
     return false;

@@ -22,6 +22,8 @@ public:
   uint64_t paramsBytes() const { return paramsSize; }
   uint64_t stateBytes() const { return stateSize; }
   const std::string &tokenizerProto() const { return tokenizer; }
+  /// State after the meta tokens (empty when not folded at compile time).
+  const std::string &stateSnapshot() const { return snapshot; }
   /// Integer metadata (vocab_size, num_meta_tokens, max_seq_len, ...).
   int64_t meta(const std::string &key) const;
 
@@ -30,7 +32,7 @@ private:
   void *mapBase = nullptr;
   uint64_t mapBytes = 0;
   uint64_t paramsSize = 0, stateSize = 0;
-  std::string tokenizer;
+  std::string tokenizer, snapshot;
   std::map<std::string, std::string> metadata;
 };
 

@@ -13,6 +13,22 @@ Session::Session(const ModelFile &model) : model(model) {
   vocabSize = model.meta("vocab_size");
   // Zeroed state is a fresh sequence: empty caches, zero conv/SSM state.
   state = static_cast<int8_t *>(std::calloc(model.stateBytes() + 64, 1));
+  // Folded meta tokens: every sequence starts after them.
+  const std::string &snap = model.stateSnapshot();
+  if (!snap.empty())
+    std::memcpy(state, snap.data(), snap.size());
+}
+
+bool Session::computePrefixState(std::string &out, std::string &error) {
+  if (!_mlir_ciface_hymba_prefix) {
+    error = "this executable has no meta-token prefix entry point";
+    return false;
+  }
+  ByteBuffer params = wrap(model.params(), int64_t(model.paramsBytes()));
+  ByteBuffer st = wrap(state, int64_t(model.stateBytes()));
+  _mlir_ciface_hymba_prefix(&params, &st);
+  out.assign(reinterpret_cast<const char *>(state), model.stateBytes());
+  return true;
 }
 
 Session::~Session() { std::free(state); }
@@ -41,7 +57,8 @@ bool Session::feed(const std::vector<int32_t> &ids, std::vector<float> &logits,
   std::vector<int32_t> idsCopy(ids);
   IdBuffer idBuf = wrap(idsCopy.data(), int64_t(idsCopy.size()));
   Logits out{};
-  if (numTokens == 0)
+  bool folded = !model.stateSnapshot().empty();
+  if (numTokens == 0 && !folded)
     _mlir_ciface_hymba_start(&out, &params, &st, &idBuf);
   else
     _mlir_ciface_hymba_continue(&out, &params, &st, &idBuf,

@@ -27,6 +27,10 @@ public:
   bool feed(const std::vector<int32_t> &ids, std::vector<float> &logits,
             bool allRows, std::string &error);
 
+  /// Runs the meta-token prefix on a fresh state and returns the state
+  /// arena (the driver stores it in the executable at compile time).
+  bool computePrefixState(std::string &out, std::string &error);
+
   int64_t tokens() const { return numTokens; }
   int64_t capacity() const { return maxSeqLen; }
   int64_t vocab() const { return vocabSize; }

@@ -32,6 +32,7 @@ struct Options {
   bool ignoreEos = false, printIds = false, chat = false, stats = false;
   std::string system;
   std::string logitsOut;
+  std::string prefixStateOut; // internal: used by hymba-compile
 };
 
 const char *kUsage =
@@ -135,6 +136,9 @@ Options parseArgs(int argc, char **argv) {
       o.chat = true;
     } else if (a == "--system") {
       o.system = value();
+    } else if (a == "--hymba-internal-prefix-state") {
+      o.prefixStateOut = value();
+      return o;
     } else if (a == "--stats") {
       o.stats = true;
     } else {
@@ -171,6 +175,18 @@ int main(int argc, char **argv) {
   std::string error;
   if (!model.open("/proc/self/exe", error))
     die(error);
+
+  if (!opts.prefixStateOut.empty()) {
+    Session session(model);
+    std::string snapshot;
+    FILE *f = nullptr;
+    if (!session.computePrefixState(snapshot, error) ||
+        !(f = std::fopen(opts.prefixStateOut.c_str(), "wb")) ||
+        std::fwrite(snapshot.data(), 1, snapshot.size(), f) != snapshot.size() ||
+        std::fclose(f) != 0)
+      die(error.empty() ? opts.prefixStateOut + ": cannot write" : error);
+    return 0;
+  }
 
   Tokenizer tokenizer;
   bool hasTokenizer = !model.tokenizerProto().empty();

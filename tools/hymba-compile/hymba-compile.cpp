@@ -51,6 +51,11 @@ cl::opt<std::string> dtype("dtype",
                            cl::desc("weight storage in the executable: f32 "
                                     "(default) or bf16; compute is f32"),
                            cl::init("f32"));
+cl::opt<bool> noFoldMeta("no-fold-meta",
+                         cl::desc("do not precompute the meta-token prefix"));
+cl::opt<bool> noTileScan("no-tile-scan",
+                         cl::desc("do not tile the selective scan"));
+cl::opt<bool> noFuse("no-fuse", cl::desc("do not fuse the hybrid heads"));
 cl::opt<int64_t> maxSeqLen("max-seq-len",
                            cl::desc("tokens a sequence may hold (default: "
                                     "max_position_embeddings)"),
@@ -128,7 +133,12 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     return mlir::success();
   };
   progress("optimizing Hymba IR");
-  if (failed(hymba::runPipeline(module, hymba::hymbaOptimizationPipeline())))
+  hymba::HymbaPassOptions passOptions;
+  passOptions.foldMetaTokens = !noFoldMeta;
+  passOptions.tileSelectiveScan = !noTileScan;
+  passOptions.fuseHybridHeads = !noFuse;
+  if (failed(hymba::runPipeline(module,
+                                hymba::hymbaOptimizationPipeline(passOptions))))
     return fail("the Hymba optimization pipeline failed");
   if (emit == Emit::Hymba)
     return writeOutput(out, printIR);
@@ -136,6 +146,7 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   std::vector<hymba::PackedWeight> weights = hymba::collectWeights(module);
   int64_t paramsBytes = moduleInt(module, "hymba.params_bytes");
   int64_t stateBytes = moduleInt(module, "hymba.state_bytes");
+  bool foldedMeta = module->hasAttr("hymba.meta_folded");
 
   progress("lowering to linalg");
   if (failed(hymba::runPipeline(module, hymba::lowerToLinalgPipeline())))
@@ -182,6 +193,7 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   spec.stateBytes = stateBytes;
   spec.metadata = metadataFor(module, ckpt.config(), options);
   spec.showProgress = sys::Process::StandardErrIsDisplayed();
+  spec.foldedMeta = foldedMeta;
   if (!sys::fs::exists(spec.runtimeLib))
     return fail("runtime library not found at " + spec.runtimeLib);
   progress("linking " + out);

@@ -32,6 +32,8 @@ struct ExecutableSpec {
   int64_t stateBytes = 0;
   std::string metadata;    // key=value lines
   bool showProgress = false;
+  /// The module has @hymba_prefix: run it once and store the state.
+  bool foldedMeta = false;
 };
 
 /// Links the model object with the runtime, then appends the converted

@@ -19,8 +19,15 @@
 
 namespace hymba {
 
+/// The Hymba-level transformations the driver runs (all on by default).
+struct HymbaPassOptions {
+  bool foldMetaTokens = true;
+  bool tileSelectiveScan = true;
+  bool fuseHybridHeads = true;
+};
+
 /// Textual pass pipelines of each stage (inner lists, for parsePassPipeline).
-std::string hymbaOptimizationPipeline();
+std::string hymbaOptimizationPipeline(const HymbaPassOptions &options);
 std::string lowerToLinalgPipeline();
 std::string lowerToLLVMPipeline();
 

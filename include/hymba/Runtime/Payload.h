@@ -6,6 +6,10 @@
 //   [ELF executable][pad to 4 KiB][parameters][tokenizer.model][metadata]
 //   [PayloadTrailer]
 //
+// When the meta-token prefix is folded, the driver runs the executable once
+// to compute the prefix state and appends [state snapshot][metadata]
+// [PayloadTrailer]; the runtime always reads the last trailer.
+//
 // The parameter block is page-aligned so it can be mmap'ed in place.
 // Metadata is "key=value\n" text. This header is shared by the driver and
 // the runtime and depends on nothing but the C++ standard library.
@@ -29,6 +33,10 @@ struct PayloadTrailer {
   uint64_t metadataOffset;
   uint64_t metadataBytes;
   uint64_t stateBytes; // size of the state arena the model code expects
+  // State after the meta-token prefix, computed at compile time
+  // (hymba-fold-meta-tokens); 0 bytes: sequences start from zeroed state.
+  uint64_t stateSnapshotOffset;
+  uint64_t stateSnapshotBytes;
   char magic[8];
 };
 

@@ -385,8 +385,112 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
   }
 };
 
+/// Widest channel count lowered in the vectorizable tile form.
+constexpr int64_t kMaxScanTile = 64;
+
+/// Emits `for i in [0, n): body(i)` with n a constant.
+void forRange(ImplicitLocOpBuilder &b, int64_t n,
+              function_ref<void(ImplicitLocOpBuilder &, Value)> body) {
+  scf::ForOp::create(b, cIdx(b, 0), cIdx(b, n), cIdx(b, 1), ValueRange{},
+                     [&](OpBuilder &fb, Location l, Value i, ValueRange) {
+                       ImplicitLocOpBuilder ib(l, fb);
+                       body(ib, i);
+                       scf::YieldOp::create(ib);
+                     });
+}
+
+/// The scan over a small static channel tile (what hymba-tile-selective-scan
+/// produces): time outermost, channels innermost over contiguous data. The
+/// tile's state and A = -exp(a_log) live transposed ([d_state, tile]) in
+/// stack buffers for the whole chunk, so every inner loop is a unit-stride
+/// loop over channels that LLVM vectorizes.
+void lowerScanTile(ImplicitLocOpBuilder &b, SelectiveScanOp op, Value out) {
+  int64_t tile = op.getU().getType().getDimSize(1);
+  int64_t dState = op.getALog().getType().getDimSize(1);
+  Type f32 = b.getF32Type();
+  Value u = toReadOnlyBuffer(b, op.getU()), dt = toReadOnlyBuffer(b, op.getDt());
+  Value bias = toReadOnlyBuffer(b, op.getDtBias());
+  Value aLog = toReadOnlyBuffer(b, op.getALog());
+  Value bm = toReadOnlyBuffer(b, op.getB()), cm = toReadOnlyBuffer(b, op.getC());
+  Value dv = toReadOnlyBuffer(b, op.getD()), z = toReadOnlyBuffer(b, op.getZ());
+  Value state = op.getSsmState();
+  auto matType = MemRefType::get({dState, tile}, f32);
+  auto vecType = MemRefType::get({tile}, f32);
+  Value h = memref::AllocaOp::create(b, matType);
+  Value a = memref::AllocaOp::create(b, matType);
+  Value delta = memref::AllocaOp::create(b, vecType);
+  Value du = memref::AllocaOp::create(b, vecType);
+  Value y = memref::AllocaOp::create(b, vecType);
+  forRange(b, dState, [&](ImplicitLocOpBuilder &nb, Value n) {
+    forRange(nb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
+      memref::StoreOp::create(cb, memref::LoadOp::create(cb, state, ValueRange{c, n}),
+                              h, ValueRange{n, c});
+      Value av = arith::NegFOp::create(
+          cb, math::ExpOp::create(cb, load(cb, aLog, {c, n})));
+      memref::StoreOp::create(cb, av, a, ValueRange{n, c});
+    });
+  });
+  Value rows = rowCount(b, u);
+  scf::ForOp::create(
+      b, cIdx(b, 0), rows, cIdx(b, 1), ValueRange{},
+      [&](OpBuilder &fb, Location l, Value t, ValueRange) {
+        ImplicitLocOpBuilder tb(l, fb);
+        forRange(tb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
+          Value raw = arith::AddFOp::create(cb, load(cb, dt, {t, c}),
+                                            load(cb, bias, {c}));
+          Value soft = math::Log1pOp::create(cb, math::ExpOp::create(cb, raw));
+          Value big = arith::CmpFOp::create(cb, arith::CmpFPredicate::OGT, raw,
+                                            f32Const(cb, 20.0));
+          Value dl = arith::SelectOp::create(cb, big, raw, soft);
+          Value uv = load(cb, u, {t, c});
+          memref::StoreOp::create(cb, dl, delta, ValueRange{c});
+          memref::StoreOp::create(cb, arith::MulFOp::create(cb, dl, uv), du,
+                                  ValueRange{c});
+          memref::StoreOp::create(
+              cb, arith::MulFOp::create(cb, load(cb, dv, {c}), uv), y,
+              ValueRange{c});
+        });
+        forRange(tb, dState, [&](ImplicitLocOpBuilder &nb, Value n) {
+          Value bn = load(nb, bm, {t, n}), cn = load(nb, cm, {t, n});
+          forRange(nb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
+            Value decay = math::ExpOp::create(
+                cb, arith::MulFOp::create(
+                        cb, memref::LoadOp::create(cb, delta, ValueRange{c}),
+                        memref::LoadOp::create(cb, a, ValueRange{n, c})));
+            Value hNew = arith::AddFOp::create(
+                cb,
+                arith::MulFOp::create(cb, decay,
+                                      memref::LoadOp::create(cb, h, ValueRange{n, c})),
+                arith::MulFOp::create(cb, memref::LoadOp::create(cb, du, ValueRange{c}),
+                                      bn));
+            memref::StoreOp::create(cb, hNew, h, ValueRange{n, c});
+            Value yv = arith::AddFOp::create(
+                cb, memref::LoadOp::create(cb, y, ValueRange{c}),
+                arith::MulFOp::create(cb, cn, hNew));
+            memref::StoreOp::create(cb, yv, y, ValueRange{c});
+          });
+        });
+        forRange(tb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
+          Value gate = buildSilu(cb, load(cb, z, {t, c}));
+          memref::StoreOp::create(
+              cb,
+              arith::MulFOp::create(cb, memref::LoadOp::create(cb, y, ValueRange{c}),
+                                    gate),
+              out, ValueRange{t, c});
+        });
+        scf::YieldOp::create(tb);
+      });
+  forRange(b, dState, [&](ImplicitLocOpBuilder &nb, Value n) {
+    forRange(nb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
+      memref::StoreOp::create(cb, memref::LoadOp::create(cb, h, ValueRange{n, c}),
+                              state, ValueRange{c, n});
+    });
+  });
+}
+
 /// Sequential over time, parallel over channels; the state row of a channel
-/// is updated in place in ssm_state.
+/// is updated in place in ssm_state. Small static channel tiles take the
+/// vectorizable form of lowerScanTile instead.
 struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SelectiveScanOp op,
@@ -407,6 +511,11 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
     Value out, outTensor;
     std::tie(out, outTensor) = allocRows(b, rows, channels);
     Value c0 = cIdx(b, 0), c1 = cIdx(b, 1);
+    if (channels <= kMaxScanTile) {
+      lowerScanTile(b, op, out);
+      rewriter.replaceOp(op, outTensor);
+      return success();
+    }
 
     scf::ParallelOp::create(
         b, ValueRange{c0}, ValueRange{cIdx(b, channels)}, ValueRange{c1},

@@ -207,4 +207,51 @@ def HymbaFoldMetaTokens : Pass<"hymba-fold-meta-tokens", "ModuleOp"> {
                            "tensor::TensorDialect"];
 }
 
+def HymbaTileSelectiveScan : Pass<"hymba-tile-selective-scan", "ModuleOp"> {
+  let summary = "Tile the selective scan over channels and chunk it over time";
+  let description = [{
+    **Why.** The scan is sequential in time but every channel is independent
+    (B and C are shared, the state is per channel). Tiles of channels are
+    units of parallel work (threads on the CPU, thread blocks on a GPU), and a
+    small static tile lets the loop lowering put channels innermost, keep the
+    tile's state in a transposed stack buffer and vectorize across channels.
+    Chunking time bounds the rows a tile touches at once.
+
+    **What.** A `hymba.selective_scan` over `[T, E]` with `E` a multiple of
+    `channel-tile` becomes an `scf.forall` over channel tiles writing its
+    `[T, channel-tile]` results with `tensor.parallel_insert_slice`. Each
+    tile scans slices of u, dt, z (columns), dt_bias, a_log, D (rows) and a
+    `memref.subview` of the state; with `time-chunk > 0` it loops over row
+    chunks, the state carrying over through the buffer.
+
+    **Invariants.** Exact: the per-channel recurrence and its order in time
+    are unchanged. Scans that are already at most one tile wide, or whose
+    width is not a multiple of the tile, are left alone.
+
+    Before:
+    ```mlir
+    %y = hymba.selective_scan %u, %dt, ... , %ss : tensor<?x64xf32>, ... memref<64x4xf32> -> tensor<?x64xf32>
+    ```
+    After (channel-tile=16, time-chunk=32):
+    ```mlir
+    %y = scf.forall (%c) = (0) to (64) step (16) shared_outs(%o = %empty) -> (tensor<?x64xf32>) {
+      %st = memref.subview %ss[%c, 0] [16, 4] [1, 1] : memref<64x4xf32> to memref<16x4xf32, strided<[4, 1], offset: ?>>
+      %r = scf.for %t = %c0 to %rows step %c32 iter_args(%acc = %init) -> (tensor<?x16xf32>) {
+        %part = hymba.selective_scan %u_c, %dt_c, ..., %st : tensor<?x16xf32>, ... -> tensor<?x16xf32>
+        ...
+      }
+      scf.forall.in_parallel { tensor.parallel_insert_slice %r into %o[0, %c] [%rows, 16] [1, 1] ... }
+    }
+    ```
+  }];
+  let options = [
+    Option<"channelTile", "channel-tile", "int64_t", /*default=*/"16",
+           "channels per tile (the vector width on the CPU)">,
+    Option<"timeChunk", "time-chunk", "int64_t", /*default=*/"64",
+           "rows per time chunk (0: the whole chunk at once)">
+  ];
+  let dependentDialects = ["arith::ArithDialect", "memref::MemRefDialect",
+                           "scf::SCFDialect", "tensor::TensorDialect"];
+}
+
 #endif // HYMBA_PASSES

@@ -21,6 +21,8 @@ std::string hymba::hymbaOptimizationPipeline(const HymbaPassOptions &o) {
   std::string p = "cse,canonicalize,";
   if (o.foldMetaTokens)
     p += "hymba-fold-meta-tokens,";
+  if (o.tileSelectiveScan)
+    p += "hymba-tile-selective-scan,";
   return p + "hymba-assign-buffer-layout";
 }
 
@@ -34,7 +36,7 @@ std::string hymba::lowerToLLVMPipeline() {
   return "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-         "hymba-vectorize-linear,convert-linalg-to-loops,"
+         "hymba-vectorize-linear,convert-linalg-to-loops,scf-forall-to-parallel,"
          // Threads: scf.parallel -> OpenMP. The canonicalize is required to
          // inline memref.alloca_scope before the CFG conversion.
          "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,expand-strided-metadata,"

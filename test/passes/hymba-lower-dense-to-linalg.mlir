@@ -1,0 +1,120 @@
+// RUN: not hymba-opt %s -split-input-file -hymba-lower-dense-to-linalg 2>/dev/null | FileCheck %s
+// RUN: hymba-opt %s -split-input-file -hymba-lower-dense-to-linalg -verify-diagnostics > /dev/null
+
+// A weight becomes a read-only view of the parameter buffer.
+// CHECK-LABEL: func @weight
+// CHECK:         %[[OFF:.*]] = arith.constant 256 : index
+// CHECK:         %[[V:.*]] = memref.view %{{.*}}[%[[OFF]]][] : memref<?xi8> to memref<6x4xbf16>
+// CHECK:         bufferization.to_tensor %[[V]] restrict : memref<6x4xbf16> to tensor<6x4xbf16>
+func.func @weight(%p: memref<?xi8>) -> tensor<6x4xbf16> {
+  %w = hymba.weight %p["w"] {offset = 256 : i64} : memref<?xi8> -> tensor<6x4xbf16>
+  return %w : tensor<6x4xbf16>
+}
+
+// -----
+
+// x @ W^T: a matmul generic against the [out, in] weight, widened in the
+// body and marked for hymba-vectorize-linear.
+// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[Y:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func @linear
+// CHECK:         %[[Z:.*]] = linalg.fill
+// CHECK:         linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[Y]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:      ins(%{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<6x4xbf16>) outs(%[[Z]] : tensor<?x6xf32>)
+// CHECK-SAME:      attrs = {hymba.linear}
+// CHECK:         ^bb0(%[[A:.*]]: f32, %[[B:.*]]: bf16, %[[ACC:.*]]: f32):
+// CHECK:           %[[BW:.*]] = arith.extf %[[B]] : bf16 to f32
+// CHECK:           %[[M:.*]] = arith.mulf %[[A]], %[[BW]]
+// CHECK:           arith.addf %[[ACC]], %[[M]]
+func.func @linear(%x: tensor<?x4xf32>, %w: tensor<6x4xbf16>) -> tensor<?x6xf32> {
+  %y = hymba.linear %x, %w : tensor<?x4xf32>, tensor<6x4xbf16> -> tensor<?x6xf32>
+  return %y : tensor<?x6xf32>
+}
+
+// -----
+
+// RMSNorm: a row reduction of squares, then scale by rsqrt(mean + eps) * w.
+// CHECK-LABEL: func @rms_norm
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK:           arith.mulf
+// CHECK:           arith.addf
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK:           arith.divf %{{.*}}, %cst
+// CHECK:           math.rsqrt
+func.func @rms_norm(%x: tensor<?x4xf32>, %w: tensor<4xf32>) -> tensor<?x4xf32> {
+  %y = hymba.rms_norm %x, %w {epsilon = 1.0e-6 : f32} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
+// RoPE: one element-wise generic reading the partner half.
+// CHECK-LABEL: func @rope
+// CHECK:         linalg.generic
+// CHECK:           linalg.index 0
+// CHECK:           linalg.index 1
+// CHECK:           tensor.extract
+// CHECK:           math.powf
+// CHECK:           math.cos
+// CHECK:           math.sin
+func.func @rope(%x: tensor<?x8xf32>, %p: index) -> tensor<?x8xf32> {
+  %y = hymba.rope %x at %p {head_dim = 4 : i64, base = 10000.0 : f64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// Embedding gather and the meta prefix.
+// CHECK-LABEL: func @embed_meta
+// CHECK:         linalg.generic
+// CHECK:           arith.index_cast
+// CHECK:           tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<10x4xbf16>
+// CHECK:           arith.extf
+// CHECK:         tensor.insert_slice %{{.*}} into %{{.*}}[0, 0] [3, 4] [1, 1]
+// CHECK:         tensor.insert_slice %{{.*}} into %{{.*}}[3, 0] [%{{.*}}, 4] [1, 1]
+func.func @embed_meta(%t: tensor<10x4xbf16>, %ids: tensor<?xi32>, %m: tensor<3x4xf32>) -> tensor<?x4xf32> {
+  %e = hymba.embed %t[%ids] : tensor<10x4xbf16>, tensor<?xi32> -> tensor<?x4xf32>
+  %h = hymba.prepend_meta %m, %e : tensor<3x4xf32>, tensor<?x4xf32> -> tensor<?x4xf32>
+  return %h : tensor<?x4xf32>
+}
+
+// -----
+
+// SwiGLU: gate and up matmuls, silu(gate) * up, down matmul.
+// CHECK-LABEL: func @mlp
+// CHECK-COUNT-2: attrs = {hymba.linear}
+// CHECK:         linalg.generic
+// CHECK:           math.exp
+// CHECK:           arith.mulf
+// CHECK:         attrs = {hymba.linear}
+// CHECK-NOT:     hymba.swiglu_mlp
+func.func @mlp(%x: tensor<?x4xf32>, %g: tensor<7x4xf32>, %u: tensor<7x4xf32>, %d: tensor<4x7xf32>) -> tensor<?x4xf32> {
+  %y = hymba.swiglu_mlp %x, %g, %u, %d : tensor<?x4xf32>, tensor<7x4xf32>, tensor<7x4xf32>, tensor<4x7xf32> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
+// Merge: two RMSNorms, their mean, the output projection.
+// CHECK-LABEL: func @merge
+// CHECK:         math.rsqrt
+// CHECK:         math.rsqrt
+// CHECK:         linalg.generic
+// CHECK:           arith.addf
+// CHECK:           arith.mulf %{{.*}}, %cst
+// CHECK:         attrs = {hymba.linear}
+func.func @merge(%a: tensor<?x8xf32>, %s: tensor<?x8xf32>, %n1: tensor<8xf32>, %n2: tensor<8xf32>,
+                 %o: tensor<4x8xf32>) -> tensor<?x4xf32> {
+  %y = hymba.hybrid_merge %a, %s, %n1, %n2, %o {epsilon = 1.0e-6 : f32}
+      : tensor<?x8xf32>, tensor<?x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<4x8xf32> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
+func.func @unassigned(%p: memref<?xi8>) -> tensor<4xf32> {
+  // expected-error @+1 {{has no offset; run -hymba-assign-buffer-layout first}}
+  %w = hymba.weight %p["w"] : memref<?xi8> -> tensor<4xf32>
+  return %w : tensor<4xf32>
+}

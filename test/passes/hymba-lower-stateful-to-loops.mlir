@@ -1,0 +1,106 @@
+// RUN: hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops | FileCheck %s
+
+// State buffers become views of the state arena at their offsets.
+// CHECK-LABEL: func @state
+// CHECK:         %[[OFF:.*]] = arith.constant 128 : index
+// CHECK:         memref.view %{{.*}}[%[[OFF]]][] : memref<?xi8> to memref<4x8xf32>
+// CHECK-NOT:     hymba.state_buffer
+func.func @state(%s: memref<?xi8>) -> memref<4x8xf32> {
+  %b = hymba.state_buffer %s["layers.0.ssm_state"] {offset = 128 : i64} : memref<?xi8> -> memref<4x8xf32>
+  return %b : memref<4x8xf32>
+}
+
+// -----
+
+// Attention: parallel over (row, head), one online-softmax pass over the
+// meta prefix and then the window; keys from the chunk or from the ring.
+// CHECK-LABEL: func @attention
+// CHECK:         %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?x12xf32>
+// CHECK:         %[[RES:.*]] = bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK:         scf.parallel (%[[T:.*]], %[[H:.*]]) = (%c0, %c0) to (%{{.*}}, %c3) step (%c1, %c1)
+// CHECK:           arith.cmpi uge, %{{.*}}, %c3
+// CHECK:           arith.minui %{{.*}}, %c2
+// CHECK:           scf.for {{.*}} iter_args(%{{.*}} = %cst{{.*}}, %{{.*}} = %cst{{.*}}) -> (f32, f32)
+// CHECK:             arith.cmpi uge
+// CHECK:             scf.if {{.*}} -> (f32)
+// CHECK:             arith.remui
+// CHECK:             arith.maximumf
+// CHECK:             math.exp
+// CHECK:         return %[[RES]]
+// CHECK-NOT:     hymba.attention
+func.func @attention(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
+                     %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index) -> tensor<?x12xf32> {
+  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+      {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
+      : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  return %a : tensor<?x12xf32>
+}
+
+// -----
+
+// KV write: rows that later queries can see go to their ring rows.
+// CHECK-LABEL: func @kv_write
+// CHECK:         scf.for %[[R:.*]] = %c0 to %{{.*}} step %c1
+// CHECK:           arith.ori
+// CHECK:           scf.if
+// CHECK:             memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : memref<5x2xf32>
+// CHECK:             memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : memref<5x4xf32>
+// CHECK-NOT:     hymba.kv_cache_write
+func.func @kv_write(%k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index) {
+  hymba.kv_cache_write %k, %v into %kc, %vc at %pos {window = 3 : i64, num_meta = 2 : i64}
+      : tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32>
+  return
+}
+
+// -----
+
+// Conv: taps over the chunk extended by the stored window, then the window
+// is refreshed from the chunk's last rows.
+// CHECK-LABEL: func @conv
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%{{.*}}, %c96)
+// CHECK:           scf.for %{{.*}} = %c0 to %c4 step %c1 iter_args
+// CHECK:             scf.if {{.*}} -> (f32)
+// CHECK:           math.exp
+// CHECK:         scf.for %{{.*}} = %c0 to %c3 step %c1
+// CHECK:           memref.store %{{.*}}, %{{.*}} : memref<3x96xf32>
+func.func @conv(%x: tensor<?x96xf32>, %w: tensor<96x1x4xbf16>, %b: tensor<96xbf16>, %s: memref<3x96xf32>) -> tensor<?x96xf32> {
+  %u = hymba.causal_conv1d %x, %w, %b, %s : tensor<?x96xf32>, tensor<96x1x4xbf16>, tensor<96xbf16>, memref<3x96xf32> -> tensor<?x96xf32>
+  return %u : tensor<?x96xf32>
+}
+
+// -----
+
+// A wide scan: parallel over channels, time sequential, state in place.
+// CHECK-LABEL: func @wide_scan
+// CHECK:         scf.parallel (%[[C:.*]]) = (%c0) to (%c96) step (%c1)
+// CHECK:           scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1
+// CHECK:             math.log1p
+// CHECK:             scf.for %[[N:.*]] = %c0 to %c4 step %c1 iter_args
+// CHECK:               memref.store %{{.*}}, %{{.*}}[%[[C]], %[[N]]] : memref<96x4xf32>
+func.func @wide_scan(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4xf32>,
+                     %B: tensor<?x4xf32>, %ss: memref<96x4xf32>) -> tensor<?x96xf32> {
+  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss
+      : tensor<?x96xf32>, tensor<?x96xf32>, tensor<96xf32>, tensor<96x4xf32>, tensor<?x4xf32>,
+        tensor<?x4xf32>, tensor<96xf32>, tensor<?x96xf32>, memref<96x4xf32> -> tensor<?x96xf32>
+  return %y : tensor<?x96xf32>
+}
+
+// -----
+
+// A 16-channel tile: state transposed into stack buffers, channels innermost.
+// CHECK-LABEL: func @tile_scan
+// CHECK-NOT:     scf.parallel
+// CHECK:         %[[H:.*]] = memref.alloca() : memref<4x16xf32>
+// CHECK:         %[[A:.*]] = memref.alloca() : memref<4x16xf32>
+// CHECK:         scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1
+// CHECK:           scf.for %[[N:.*]] = %c0 to %c4 step %c1
+// CHECK:             scf.for %[[C:.*]] = %c0 to %c16 step %c1
+// CHECK:               memref.load %[[A]][%[[N]], %[[C]]]
+// CHECK:               memref.store %{{.*}}, %[[H]][%[[N]], %[[C]]]
+func.func @tile_scan(%u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor<16x4xf32>,
+                     %B: tensor<?x4xf32>, %ss: memref<16x4xf32, strided<[4, 1], offset: ?>>) -> tensor<?x16xf32> {
+  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss
+      : tensor<?x16xf32>, tensor<?x16xf32>, tensor<16xf32>, tensor<16x4xf32>, tensor<?x4xf32>,
+        tensor<?x4xf32>, tensor<16xf32>, tensor<?x16xf32>, memref<16x4xf32, strided<[4, 1], offset: ?>> -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}

@@ -225,16 +225,12 @@ struct LowerHybridMerge : OpRewritePattern<HybridMergeOp> {
   LogicalResult matchAndRewrite(HybridMergeOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    float eps = op.getEpsilon().convertToFloat();
-    Value a = buildRMSNorm(b, op.getAttention(), op.getAttentionNorm(), eps);
-    Value s = buildRMSNorm(b, op.getSsm(), op.getSsmNorm(), eps);
-    Value mean = buildElementwise(
-        b, ValueRange{a, s}, [](ImplicitLocOpBuilder &ib, ValueRange v) {
-          return arith::MulFOp::create(ib, arith::AddFOp::create(ib, v[0], v[1]),
-                                       f32Const(ib, 0.5))
-              .getResult();
-        });
-    rewriter.replaceOp(op, buildLinear(b, mean, op.getOutProj()));
+    // One fused epilogue: both norms and their mean in two generics, then
+    // the projection (accumulating into the residual when fused).
+    Value mean = buildNormMean(b, op.getAttention(), op.getAttentionNorm(),
+                               op.getSsm(), op.getSsmNorm(),
+                               op.getEpsilon().convertToFloat());
+    rewriter.replaceOp(op, buildLinear(b, mean, op.getOutProj(), op.getResidual()));
     return success();
   }
 };

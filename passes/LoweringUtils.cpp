@@ -51,10 +51,11 @@ Value hymba::emptyRows(ImplicitLocOpBuilder &b, Value like, int64_t width) {
   return tensor::EmptyOp::create(b, type, ValueRange{rowCount(b, like)});
 }
 
-Value hymba::buildLinear(ImplicitLocOpBuilder &b, Value x, Value w) {
+Value hymba::buildLinear(ImplicitLocOpBuilder &b, Value x, Value w,
+                         Value accumulator) {
   MLIRContext *ctx = b.getContext();
   int64_t n = cast<RankedTensorType>(w.getType()).getDimSize(0);
-  Value acc = zeros(b, x, n);
+  Value acc = accumulator ? accumulator : zeros(b, x, n);
   // (t, n, k): y[t, n] += x[t, k] * w[n, k]
   SmallVector<AffineMap> maps = {map(ctx, 3, {0, 2}), map(ctx, 3, {1, 2}),
                                  map(ctx, 3, {0, 1})};
@@ -110,6 +111,51 @@ Value hymba::buildRMSNorm(ImplicitLocOpBuilder &b, Value x, Value w,
                linalg::YieldOp::create(
                    ib, ValueRange{arith::MulFOp::create(ib, normed,
                                                         widenToF32(ib, a[2]))});
+             })
+      .getResult(0);
+}
+
+Value hymba::buildNormMean(ImplicitLocOpBuilder &b, Value a, Value wa,
+                           Value s, Value ws, float eps) {
+  MLIRContext *ctx = b.getContext();
+  int64_t width = cast<RankedTensorType>(a.getType()).getDimSize(1);
+  auto rowsType = RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type());
+  Value empty = tensor::EmptyOp::create(b, rowsType, ValueRange{rowCount(b, a)});
+  Value init = linalg::FillOp::create(b, f32Const(b, 0.0), empty).getResult(0);
+  auto sums = linalg::GenericOp::create(
+      b, TypeRange{rowsType, rowsType}, ValueRange{a, s}, ValueRange{init, init},
+      ArrayRef<AffineMap>{map(ctx, 2, {0, 1}), map(ctx, 2, {0, 1}),
+                          map(ctx, 2, {0}), map(ctx, 2, {0})},
+      ArrayRef<IteratorType>{kPar, kRed},
+      [](OpBuilder &nb, Location loc, ValueRange v) {
+        ImplicitLocOpBuilder ib(loc, nb);
+        Value sa = arith::AddFOp::create(ib, v[2], arith::MulFOp::create(ib, v[0], v[0]));
+        Value ss = arith::AddFOp::create(ib, v[3], arith::MulFOp::create(ib, v[1], v[1]));
+        linalg::YieldOp::create(ib, ValueRange{sa, ss});
+      });
+  Value out = emptyRows(b, a, width);
+  return linalg::GenericOp::create(
+             b, TypeRange{out.getType()},
+             ValueRange{a, s, sums.getResult(0), sums.getResult(1), wa, ws},
+             ValueRange{out},
+             ArrayRef<AffineMap>{map(ctx, 2, {0, 1}), map(ctx, 2, {0, 1}),
+                                 map(ctx, 2, {0}), map(ctx, 2, {0}),
+                                 map(ctx, 2, {1}), map(ctx, 2, {1}),
+                                 map(ctx, 2, {0, 1})},
+             ArrayRef<IteratorType>{kPar, kPar},
+             [&](OpBuilder &nb, Location loc, ValueRange v) {
+               ImplicitLocOpBuilder ib(loc, nb);
+               auto norm = [&](Value x, Value sum, Value w) {
+                 Value mean = arith::DivFOp::create(ib, sum, f32Const(ib, double(width)));
+                 Value inv = math::RsqrtOp::create(
+                     ib, arith::AddFOp::create(ib, mean, f32Const(ib, eps)));
+                 return arith::MulFOp::create(
+                     ib, arith::MulFOp::create(ib, x, inv), widenToF32(ib, w));
+               };
+               Value sum = arith::AddFOp::create(ib, norm(v[0], v[2], v[4]),
+                                                 norm(v[1], v[3], v[5]));
+               linalg::YieldOp::create(
+                   ib, ValueRange{arith::MulFOp::create(ib, sum, f32Const(ib, 0.5))});
              })
       .getResult(0);
 }

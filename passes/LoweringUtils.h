@@ -24,8 +24,15 @@ Value emptyRows(ImplicitLocOpBuilder &b, Value like, int64_t width);
 inline constexpr const char *kLinearMarker = "hymba.linear";
 
 /// x @ w^T for x [T, K] (f32) and w [N, K] (any float): a linalg.generic
-/// matmul with the weight widened in its body.
-Value buildLinear(ImplicitLocOpBuilder &b, Value x, Value w);
+/// matmul with the weight widened in its body. With `accumulator` the
+/// product is added to it (an epilogue add for free), else to zeros.
+Value buildLinear(ImplicitLocOpBuilder &b, Value x, Value w,
+                  Value accumulator = Value());
+
+/// (rms_norm(a; wa) + rms_norm(s; ws)) / 2 as one reduction generic (both
+/// sums of squares) and one element-wise generic.
+Value buildNormMean(ImplicitLocOpBuilder &b, Value a, Value wa, Value s,
+                    Value ws, float eps);
 
 /// Row-wise RMSNorm of x [T, N] with weight w [N].
 Value buildRMSNorm(ImplicitLocOpBuilder &b, Value x, Value w, float eps);

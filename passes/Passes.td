@@ -254,4 +254,37 @@ def HymbaTileSelectiveScan : Pass<"hymba-tile-selective-scan", "ModuleOp"> {
                            "scf::SCFDialect", "tensor::TensorDialect"];
 }
 
+def HymbaFuseHybridHeads : Pass<"hymba-fuse-hybrid-heads", "ModuleOp"> {
+  let summary = "Fuse the hybrid head's merge, output projection and residual add";
+  let description = [{
+    **Why.** In every Hymba layer the attention and SSM branches come from one
+    input projection and end in one merge: two RMSNorms, their mean, the
+    output projection, then the residual add. Unfused, the merge result is
+    materialised only to be added to the residual stream in a separate pass.
+
+    **What.** `arith.addf(x, hymba.hybrid_merge(...))` (either operand order)
+    becomes `hymba.hybrid_merge(...) residual(x)`. Its lowering is one fused
+    epilogue: a single reduction generic for both norms' sums of squares, a
+    single element-wise generic for both norms and the mean, and the output
+    projection accumulating directly into the residual. The fused input
+    projection needs no rewrite: the importer emits one `hymba.linear` whose
+    column slices feed both branches and bufferize to views, not copies.
+
+    **Invariants.** Only a merge whose result has no other user is fused.
+    Results are unchanged up to float summation order (the residual is the
+    accumulator's initial value instead of a later addend).
+
+    Before:
+    ```mlir
+    %m = hymba.hybrid_merge %att, %ssm, %w1, %w2, %out {epsilon = 1.0e-06 : f32} : ...
+    %h = arith.addf %x, %m : tensor<?x1600xf32>
+    ```
+    After:
+    ```mlir
+    %h = hymba.hybrid_merge %att, %ssm, %w1, %w2, %out residual(%x : tensor<?x1600xf32>) {epsilon = 1.0e-06 : f32} : ...
+    ```
+  }];
+  let dependentDialects = ["arith::ArithDialect"];
+}
+
 #endif // HYMBA_PASSES

@@ -100,10 +100,14 @@ struct LinearKernel {
           });
       sums.assign(tail.getResults().begin(), tail.getResults().end());
     }
+    // y holds the generic's initial value (zeros, or a fused residual).
     for (size_t i = 0; i < ts.size(); ++i)
-      for (size_t j = 0; j < ns.size(); ++j)
-        memref::StoreOp::create(b, sums[i * ns.size() + j], y,
-                                ValueRange{ts[i], ns[j]});
+      for (size_t j = 0; j < ns.size(); ++j) {
+        Value old = memref::LoadOp::create(b, y, ValueRange{ts[i], ns[j]});
+        memref::StoreOp::create(
+            b, arith::AddFOp::create(b, old, sums[i * ns.size() + j]), y,
+            ValueRange{ts[i], ns[j]});
+      }
   }
 
   static SmallVector<Value> offsets(ImplicitLocOpBuilder &b, Value base,

@@ -297,5 +297,7 @@ LogicalResult HybridMergeOp::verify() {
     return failure();
   if (getEpsilon().convertToFloat() <= 0.0f)
     return emitOpError("epsilon must be positive");
+  if (getResidual() && getResidual().getType() != getResult().getType())
+    return emitOpError("residual type must equal the result type");
   return success();
 }

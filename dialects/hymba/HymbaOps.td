@@ -314,21 +314,27 @@ def Hymba_HybridMergeOp : Hymba_Op<"hybrid_merge", [Pure]> {
   let description = [{
     `out = ((rms_norm(attn; w_attn) + rms_norm(ssm; w_ssm)) / 2) @ out_proj^T`
     (SPEC.md 3.6). The two norm weights are the paper's per-channel beta1 and
-    beta2; the 1/2 is fixed.
+    beta2; the 1/2 is fixed. With a `residual` operand (set by
+    `hymba-fuse-hybrid-heads`) the projection accumulates into it:
+    `out = residual + ...`, the decoder layer's first residual add.
 
     ```mlir
     %o = hymba.hybrid_merge %attn, %ssm, %w1, %w2, %out_proj {epsilon = 1.0e-06 : f32}
            : tensor<?x3200xf32>, tensor<?x3200xf32>, tensor<3200xbf16>, tensor<3200xbf16>,
              tensor<1600x3200xbf16> -> tensor<?x1600xf32>
+    %h = hymba.hybrid_merge %attn, %ssm, %w1, %w2, %out_proj residual(%x : tensor<?x1600xf32>)
+           {epsilon = 1.0e-06 : f32} : ...
     ```
   }];
   let arguments = (ins Hymba_Activations:$attention, Hymba_Activations:$ssm,
                        Hymba_WeightVector:$attention_norm,
                        Hymba_WeightVector:$ssm_norm,
-                       Hymba_WeightMatrix:$out_proj, F32Attr:$epsilon);
+                       Hymba_WeightMatrix:$out_proj,
+                       Optional<Hymba_Activations>:$residual, F32Attr:$epsilon);
   let results = (outs Hymba_Activations:$result);
   let assemblyFormat = [{
-    $attention `,` $ssm `,` $attention_norm `,` $ssm_norm `,` $out_proj attr-dict
+    $attention `,` $ssm `,` $attention_norm `,` $ssm_norm `,` $out_proj
+    (`residual` `(` $residual^ `:` type($residual) `)`)? attr-dict
     `:` type($attention) `,` type($ssm) `,` type($attention_norm) `,`
     type($ssm_norm) `,` type($out_proj) `->` type($result)
   }];

@@ -23,6 +23,8 @@ std::string hymba::hymbaOptimizationPipeline(const HymbaPassOptions &o) {
     p += "hymba-fold-meta-tokens,";
   if (o.tileSelectiveScan)
     p += "hymba-tile-selective-scan,";
+  if (o.fuseHybridHeads)
+    p += "hymba-fuse-hybrid-heads,";
   return p + "hymba-assign-buffer-layout";
 }
 

@@ -26,7 +26,7 @@ namespace {
 class ModelIRBuilder {
 public:
   ModelIRBuilder(MLIRContext &ctx, const ModelConfig &c, const BuildOptions &o)
-      : ctx(ctx), c(c), opts(o), b(&ctx), loc(b.getUnknownLoc()) {}
+      : c(c), opts(o), b(&ctx), loc(b.getUnknownLoc()) {}
 
   OwningOpRef<ModuleOp> build();
 
@@ -105,7 +105,6 @@ private:
   Value buildLayer(int64_t i, Value h);
   Value buildSSM(int64_t i, Value x, Value z);
 
-  MLIRContext &ctx;
   const ModelConfig &c;
   const BuildOptions &opts;
   OpBuilder b;
@@ -183,7 +182,7 @@ Value ModelIRBuilder::buildLayer(int64_t i, Value h) {
                     layerWeight(i, "mamba.pre_avg_layernorm1.weight", {E}),
                     layerWeight(i, "mamba.pre_avg_layernorm2.weight", {E}),
                     layerWeight(i, "mamba.out_proj.weight", {H, E}),
-                    b.getF32FloatAttr(c.rmsEps))
+                    /*residual=*/Value(), b.getF32FloatAttr(c.rmsEps))
                     .getResult();
   h = arith::AddFOp::create(b, loc, h, mixed);
 

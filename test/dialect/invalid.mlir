@@ -622,3 +622,11 @@ func.func @case77(%a: tensor<?x12xf32>, %s: tensor<?x12xf32>, %n1: tensor<12xf32
   %0 = hymba.hybrid_merge %a, %s, %n1, %n2, %o {epsilon = -1.0 : f32} : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12xf32>, tensor<4x12xf32> -> tensor<?x4xf32>
   return
 }
+
+// -----
+
+func.func @merge_residual(%a: tensor<?x12xf32>, %n: tensor<12xf32>, %o: tensor<4x12xf32>, %r: tensor<?x5xf32>) {
+  // expected-error @+1 {{residual type must equal the result type}}
+  %0 = hymba.hybrid_merge %a, %a, %n, %n, %o residual(%r : tensor<?x5xf32>) {epsilon = 1.0e-6 : f32} : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12xf32>, tensor<4x12xf32> -> tensor<?x4xf32>
+  return
+}

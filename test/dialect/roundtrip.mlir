@@ -59,7 +59,10 @@ func.func @hybrid_head(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4x
   // CHECK: hymba.hybrid_merge %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {epsilon = 9.99999997E-7 : f32}
   %out = hymba.hybrid_merge %att, %y, %n1, %n2, %o {epsilon = 1.0e-6 : f32}
       : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12xf32>, tensor<4x12xf32> -> tensor<?x4xf32>
-  return %out : tensor<?x4xf32>
+  // CHECK: hymba.hybrid_merge %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} residual(%{{.*}} : tensor<?x4xf32>) {epsilon = 9.99999997E-7 : f32}
+  %fused = hymba.hybrid_merge %att, %y, %n1, %n2, %o residual(%out : tensor<?x4xf32>) {epsilon = 1.0e-6 : f32}
+      : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12xf32>, tensor<4x12xf32> -> tensor<?x4xf32>
+  return %fused : tensor<?x4xf32>
 }
 
 // A global layer: window 0, and the cache may hold any number of positions.

@@ -96,11 +96,13 @@ func.func @mlp(%x: tensor<?x4xf32>, %g: tensor<7x4xf32>, %u: tensor<7x4xf32>, %d
 
 // -----
 
-// Merge: two RMSNorms, their mean, the output projection.
+// Merge as one epilogue: both sums of squares in one reduction, both norms
+// and the mean in one element-wise generic, then the output projection.
 // CHECK-LABEL: func @merge
-// CHECK:         math.rsqrt
-// CHECK:         math.rsqrt
-// CHECK:         linalg.generic
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<?x8xf32>) outs(%{{.*}}, %{{.*}} : tensor<?xf32>, tensor<?xf32>)
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]}
+// CHECK:           math.rsqrt
+// CHECK:           math.rsqrt
 // CHECK:           arith.addf
 // CHECK:           arith.mulf %{{.*}}, %cst
 // CHECK:         attrs = {hymba.linear}

@@ -11,13 +11,14 @@ import torch.nn.functional as F
 
 
 class TorchHymba:
-    def __init__(self, W, d, dtype=torch.float32, use_mv=False):
-        self.d, self.dtype, self.use_mv = d, dtype, use_mv
-        self.W = {k: torch.from_numpy(v).to(dtype) for k, v in W.items()}
+    def __init__(self, W, d, dtype=torch.float32, use_mv=False, device="cpu"):
+        self.d, self.dtype, self.use_mv, self.dev = d, dtype, use_mv, device
+        self.W = {k: torch.from_numpy(v).to(device=device, dtype=dtype)
+                  for k, v in W.items()}
         hd = d.head_dim
         inv = 1.0 / (torch.tensor(d.rope_base, dtype=torch.float32) **
                      (torch.arange(0, hd, 2, dtype=torch.float32) / hd))
-        self.inv_freq = inv
+        self.inv_freq = inv.to(device)
 
     def lin(self, x, w):
         if self.use_mv and x.shape[0] == 1:
@@ -45,11 +46,11 @@ class TorchHymba:
         """Runs a chunk (the first one gets the meta tokens); returns the
         last row's logits."""
         d, W = self.d, self.W
-        x = W["model.embed_tokens.weight"][torch.tensor(ids)]
+        x = W["model.embed_tokens.weight"][torch.tensor(ids, device=self.dev)]
         if st["pos"] == 0 and d.num_meta:
             x = torch.cat([W["model.memory_tokens"], x], 0)
         L, p0 = x.shape[0], st["pos"]
-        pos = torch.arange(p0, p0 + L)
+        pos = torch.arange(p0, p0 + L, device=self.dev)
         E, qw = d.d_inner, d.heads * d.head_dim
         kw, vw = d.kv_heads * d.head_dim, d.kv_heads * d.v_head_dim
         for i in range(d.layers):
@@ -83,8 +84,8 @@ class TorchHymba:
     def attention(self, q, k, v, p0, is_global):
         d = self.d
         L, S = q.shape[0], k.shape[0]
-        qi = torch.arange(p0, p0 + L)[:, None]
-        kj = torch.arange(S)[None, :]
+        qi = torch.arange(p0, p0 + L, device=self.dev)[:, None]
+        kj = torch.arange(S, device=self.dev)[None, :]
         mask = kj <= qi
         if not is_global:
             mask &= (qi - kj <= d.window) | (kj < d.num_meta)
@@ -99,7 +100,8 @@ class TorchHymba:
     def conv(self, x, i, st):
         W, p = self.W, f"model.layers.{i}.mamba."
         K = self.d.d_conv
-        prev = st["conv"].get(i, torch.zeros(K - 1, x.shape[1], dtype=x.dtype))
+        prev = st["conv"].get(i, torch.zeros(K - 1, x.shape[1], dtype=x.dtype,
+                                               device=self.dev))
         ext = torch.cat([prev, x], 0)
         st["conv"][i] = ext[-(K - 1):]
         y = F.conv1d(ext.t().unsqueeze(0), W[p + "conv1d.weight"], W[p + "conv1d.bias"],
@@ -116,7 +118,7 @@ class TorchHymba:
         delta = F.softplus(self.lin(dtr, W[p + "dt_proj.0.weight"]).float() +
                            W[p + "dt_proj.0.bias"].float())
         A = -torch.exp(W[p + "A_log.0"].float())
-        h = st["ssm"].get(i, torch.zeros(u.shape[1], N))
+        h = st["ssm"].get(i, torch.zeros(u.shape[1], N, device=self.dev))
         uf, ys = u.float(), []
         for t in range(u.shape[0]):
             h = torch.exp(delta[t][:, None] * A) * h + (delta[t] * uf[t])[:, None] * B[t][None, :]

@@ -287,4 +287,39 @@ def HymbaFuseHybridHeads : Pass<"hymba-fuse-hybrid-heads", "ModuleOp"> {
   let dependentDialects = ["arith::ArithDialect"];
 }
 
+def HymbaGPUHostSharedAllocs : Pass<"hymba-gpu-host-shared-allocs", "ModuleOp"> {
+  let summary = "Make host-side buffers reachable from GPU kernels (managed memory)";
+  let description = [{
+    **Why.** Once the parallel loops are GPU kernels, the host part of the
+    model code still allocates its intermediate buffers with `memref.alloc`,
+    i.e. `malloc`, which a kernel cannot dereference. The sequential glue left
+    on the host (KV-cache writes, conv-window updates) must also see the
+    kernels' results.
+
+    **What.** Every `memref.alloc` / `memref.dealloc` outside kernels becomes
+    `gpu.alloc host_shared` / an asynchronous `gpu.dealloc` on a fresh stream
+    that is waited for (CUDA managed memory through the
+    runtime's `mgpuMemAlloc(size, stream, /*hostShared=*/true)`). Allocations
+    inside `gpu.launch` bodies and `gpu.module`s are thread-local and stay.
+
+    **Invariants.** Runs after the kernels are formed and before
+    `gpu-to-llvm`. The parameter and state arenas come from the runtime, which
+    places them in managed memory too.
+
+    Before:
+    ```mlir
+    %b = memref.alloc(%n) : memref<?x64xf32>
+    memref.dealloc %b : memref<?x64xf32>
+    ```
+    After:
+    ```mlir
+    %b = gpu.alloc  host_shared (%n) : memref<?x64xf32>
+    %t0 = gpu.wait async
+    %t1 = gpu.dealloc async [%t0] %b : memref<?x64xf32>
+    gpu.wait [%t1]
+    ```
+  }];
+  let dependentDialects = ["gpu::GPUDialect", "memref::MemRefDialect"];
+}
+
 #endif // HYMBA_PASSES

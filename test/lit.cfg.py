@@ -36,3 +36,12 @@ if os.path.exists(_tokenizer):
     config.available_features.add("tokenizer")
 else:
     lit_config.note("skipping tokenizer tests: %s not found" % _tokenizer)
+
+import ctypes
+try:
+    ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+except OSError:
+    config.available_features.add("no-cuda-driver")
+if "ptxas" not in config.available_features:
+    lit_config.note("skipping GPU tests: /usr/local/cuda/bin/ptxas not found")

@@ -137,12 +137,11 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
   llvm::FileRemover removeLinked(linked);
 
   // Link: the generated object + the runtime (+ its SentencePiece and libm).
-  std::vector<llvm::StringRef> args = {*linker,          spec.objectPath,
-                                       spec.runtimeLib,  "-lsentencepiece",
-                                       // scf.parallel became OpenMP calls.
-                                       "-L/usr/lib/llvm-22/lib", "-lomp",
-                                       "-lm",            "-o",
-                                       linked};
+  std::vector<llvm::StringRef> args = {*linker, spec.objectPath,
+                                       spec.runtimeLib, "-lsentencepiece"};
+  for (const std::string &lib : spec.linkLibs)
+    args.push_back(lib);
+  args.insert(args.end(), {"-lm", "-o", linked});
   std::string linkErr;
   llvm::SmallString<128> errFile;
   llvm::sys::fs::createTemporaryFile("hymba-link", "log", errFile);

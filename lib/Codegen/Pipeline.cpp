@@ -1,6 +1,7 @@
 //===- Pipeline.cpp - The stages from Hymba IR to machine code ------------===//
 #include "hymba/Codegen/Pipeline.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -10,6 +11,8 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
@@ -47,6 +50,68 @@ std::string hymba::lowerToLLVMPipeline() {
          "convert-to-llvm,reconcile-unrealized-casts";
 }
 
+std::string hymba::lowerToGPUKernelsPipeline(const CudaOptions &o, bool ptx) {
+  return "one-shot-bufferize{bufferize-function-boundaries "
+         "function-boundary-type-conversion=identity-layout-map},"
+         "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+         "convert-linalg-to-parallel-loops,scf-forall-to-parallel,"
+         // Constant inner bounds (guards instead of min) so every parallel
+         // loop maps to blocks x threads.
+         "func.func(scf-parallel-loop-tiling{parallel-loop-tile-sizes=64 "
+         "no-min-max-bounds},gpu-map-parallel-loops,"
+         "convert-parallel-loops-to-gpu),"
+         "lower-affine,canonicalize,gpu-kernel-outlining,"
+         "hymba-gpu-host-shared-allocs,"
+         "nvvm-attach-target{chip=" + o.chip + " O=3},"
+         "gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm,"
+         "reconcile-unrealized-casts),"
+         "gpu-module-to-binary{format=" + std::string(ptx ? "isa" : "fatbin") +
+         " toolkit=" + o.toolkit + "}";
+}
+
+std::string hymba::lowerGPUHostToLLVMPipeline() {
+  return "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+         "gpu-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,"
+         "convert-to-llvm,reconcile-unrealized-casts";
+}
+
+llvm::Expected<std::string> hymba::findCudaToolkit() {
+  std::string root = "/usr/local/cuda";
+  if (const char *env = std::getenv("CUDA_HOME"); env && *env)
+    root = env;
+  llvm::SmallString<256> ptxas(root);
+  llvm::sys::path::append(ptxas, "bin", "ptxas");
+  if (!llvm::sys::fs::can_execute(ptxas))
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "--target=cuda needs the CUDA toolkit's ptxas, not found at " + ptxas +
+            " (set CUDA_HOME to the toolkit root)");
+  return root;
+}
+
+llvm::Error hymba::writeKernelPTX(ModuleOp module, llvm::StringRef dir) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    return llvm::createStringError(ec, dir + ": " + ec.message());
+  int count = 0;
+  for (auto binary : module.getOps<gpu::BinaryOp>()) {
+    for (Attribute a : binary.getObjects()) {
+      auto object = cast<gpu::ObjectAttr>(a);
+      llvm::SmallString<256> path(dir);
+      llvm::sys::path::append(path, binary.getName() + ".ptx");
+      std::error_code ec;
+      llvm::raw_fd_ostream os(path, ec);
+      if (ec)
+        return llvm::createStringError(ec, path + ": " + ec.message());
+      os << object.getObject().getValue();
+      ++count;
+    }
+  }
+  if (count == 0)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the model produced no GPU kernels");
+  return llvm::Error::success();
+}
+
 LogicalResult hymba::runPipeline(ModuleOp module, llvm::StringRef pipeline) {
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))
@@ -63,9 +128,6 @@ llvm::Error hymba::emitNative(ModuleOp module, llvm::raw_pwrite_stream &os,
   };
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
-  registerBuiltinDialectTranslation(*module.getContext());
-  registerLLVMDialectTranslation(*module.getContext());
-  registerOpenMPDialectTranslation(*module.getContext());
 
   llvm::LLVMContext llvmCtx;
   std::unique_ptr<llvm::Module> llvmModule =

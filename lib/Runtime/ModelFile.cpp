@@ -1,5 +1,8 @@
 //===- ModelFile.cpp - The payload of the running executable --------------===//
 #include "ModelFile.h"
+#ifdef HYMBA_CUDA
+#include "CudaDriver.h"
+#endif
 #include "hymba/Runtime/Payload.h"
 
 #include <cstring>
@@ -79,12 +82,24 @@ bool ModelFile::open(const std::string &path, std::string &error) {
   }
   madvise(mapBase, mapBytes, MADV_WILLNEED);
   paramsPtr = static_cast<int8_t *>(mapBase);
+#ifdef HYMBA_CUDA
+  // Upload once: kernels read the weights from GPU-reachable memory.
+  auto *shared = static_cast<int8_t *>(allocShared(paramsSize));
+  std::memcpy(shared, paramsPtr, paramsSize);
+  munmap(mapBase, mapBytes);
+  mapBase = nullptr;
+  paramsPtr = shared;
+#endif
   return true;
 }
 
 ModelFile::~ModelFile() {
   if (mapBase)
     munmap(mapBase, mapBytes);
+#ifdef HYMBA_CUDA
+  else
+    freeShared(paramsPtr);
+#endif
 }
 
 int64_t ModelFile::meta(const std::string &key) const {

@@ -1,6 +1,9 @@
 //===- Session.cpp - One sequence's decode state --------------------------===//
 #include "Session.h"
 #include "ModelAbi.h"
+#ifdef HYMBA_CUDA
+#include "CudaDriver.h"
+#endif
 
 #include <cstdlib>
 #include <cstring>
@@ -12,7 +15,12 @@ Session::Session(const ModelFile &model) : model(model) {
   maxSeqLen = model.meta("max_seq_len");
   vocabSize = model.meta("vocab_size");
   // Zeroed state is a fresh sequence: empty caches, zero conv/SSM state.
+#ifdef HYMBA_CUDA
+  state = static_cast<int8_t *>(allocShared(model.stateBytes() + 64));
+  std::memset(state, 0, model.stateBytes() + 64);
+#else
   state = static_cast<int8_t *>(std::calloc(model.stateBytes() + 64, 1));
+#endif
   // Folded meta tokens: every sequence starts after them.
   const std::string &snap = model.stateSnapshot();
   if (!snap.empty())
@@ -31,7 +39,13 @@ bool Session::computePrefixState(std::string &out, std::string &error) {
   return true;
 }
 
-Session::~Session() { std::free(state); }
+Session::~Session() {
+#ifdef HYMBA_CUDA
+  freeShared(state);
+#else
+  std::free(state);
+#endif
+}
 
 bool Session::feed(const std::vector<int32_t> &ids, std::vector<float> &logits,
                    bool allRows, std::string &error) {
@@ -71,6 +85,10 @@ bool Session::feed(const std::vector<int32_t> &ids, std::vector<float> &logits,
     for (int64_t v = 0; v < vocabSize; ++v)
       logits[(r - first) * vocabSize + v] =
           out.aligned[out.offset + r * out.strides[0] + v * out.strides[1]];
+#ifdef HYMBA_CUDA
+  freeShared(out.allocated); // gpu.alloc host_shared
+#else
   std::free(out.allocated);
+#endif
   return true;
 }

@@ -6,6 +6,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "ModelFile.h"
+#ifdef HYMBA_CUDA
+#include "CudaDriver.h"
+#endif
 #include "NpyWriter.h"
 #include "Sampler.h"
 #include "Session.h"
@@ -171,8 +174,12 @@ double seconds(std::chrono::steady_clock::time_point a,
 
 int main(int argc, char **argv) {
   Options opts = parseArgs(argc, argv);
-  ModelFile model;
   std::string error;
+#ifdef HYMBA_CUDA
+  if (!initCuda(error))
+    die(error);
+#endif
+  ModelFile model;
   if (!model.open("/proc/self/exe", error))
     die(error);
 

@@ -21,6 +21,7 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -34,7 +35,8 @@
 using namespace llvm;
 
 namespace {
-enum class Emit { Hymba, Linalg, LLVM, Obj, Exe };
+enum class Emit { Hymba, Linalg, PTX, LLVM, Obj, Exe };
+enum class Target { CPU, CUDA };
 
 cl::opt<std::string> checkpointDir(cl::Positional, cl::Required,
                                    cl::desc("<checkpoint directory>"));
@@ -44,9 +46,19 @@ cl::opt<Emit> emit(
     "emit", cl::desc("stage to stop at"), cl::init(Emit::Exe),
     cl::values(clEnumValN(Emit::Hymba, "hymba", "Hymba dialect IR"),
                clEnumValN(Emit::Linalg, "linalg", "linalg/tensor IR"),
+               clEnumValN(Emit::PTX, "ptx",
+                          "PTX of every GPU kernel, one file each in the "
+                          "directory -o (--target=cuda)"),
                clEnumValN(Emit::LLVM, "llvm", "LLVM IR"),
                clEnumValN(Emit::Obj, "obj", "object file of the model code"),
                clEnumValN(Emit::Exe, "exe", "self-contained executable")));
+cl::opt<Target> target(
+    "target", cl::desc("hardware to compile for"), cl::init(Target::CPU),
+    cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU (default)"),
+               clEnumValN(Target::CUDA, "cuda", "an NVIDIA GPU")));
+cl::opt<std::string> cudaArch("cuda-arch",
+                              cl::desc("GPU architecture for --target=cuda"),
+                              cl::init("sm_90"));
 cl::opt<std::string> dtype("dtype",
                            cl::desc("weight storage in the executable: f32 "
                                     "(default) or bf16; compute is f32"),
@@ -61,12 +73,12 @@ cl::opt<int64_t> maxSeqLen("max-seq-len",
                                     "max_position_embeddings)"),
                            cl::init(0));
 
-/// libhymba_runtime.a next to this tool: <prefix>/bin/../lib.
-std::string runtimeLibrary() {
+/// The runtime library next to this tool: <prefix>/bin/../lib.
+std::string runtimeLibrary(StringRef name) {
   static int anchor;
   std::string exe = sys::fs::getMainExecutable("hymba-compile", &anchor);
   SmallString<256> p(sys::path::parent_path(sys::path::parent_path(exe)));
-  sys::path::append(p, "lib", "libhymba_runtime.a");
+  sys::path::append(p, "lib", name);
   return std::string(p);
 }
 
@@ -134,8 +146,10 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   };
   progress("optimizing Hymba IR");
   hymba::HymbaPassOptions passOptions;
-  passOptions.foldMetaTokens = !noFoldMeta;
-  passOptions.tileSelectiveScan = !noTileScan;
+  // On the GPU: no compile-time run of the model (the build machine need
+  // not have a GPU), and scan tiles are left to the kernel mapping.
+  passOptions.foldMetaTokens = !noFoldMeta && target == Target::CPU;
+  passOptions.tileSelectiveScan = !noTileScan && target == Target::CPU;
   passOptions.fuseHybridHeads = !noFuse;
   if (failed(hymba::runPipeline(module,
                                 hymba::hymbaOptimizationPipeline(passOptions))))
@@ -154,9 +168,34 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   if (emit == Emit::Linalg)
     return writeOutput(out, printIR);
 
-  progress("lowering to LLVM");
-  if (failed(hymba::runPipeline(module, hymba::lowerToLLVMPipeline())))
-    return fail("lowering to LLVM failed");
+  if (target == Target::CUDA) {
+    Expected<std::string> toolkit = hymba::findCudaToolkit();
+    if (!toolkit)
+      return fail(toString(toolkit.takeError()));
+    hymba::CudaOptions cuda;
+    cuda.chip = cudaArch;
+    cuda.toolkit = *toolkit;
+    progress("lowering to GPU kernels for " + cudaArch);
+    if (failed(hymba::runPipeline(
+            module, hymba::lowerToGPUKernelsPipeline(cuda, emit == Emit::PTX))))
+      return fail("lowering to GPU kernels failed");
+    if (emit == Emit::PTX) {
+      if (out == "-")
+        return fail("--emit=ptx writes one file per kernel: give -o DIR");
+      if (Error e = hymba::writeKernelPTX(module, out))
+        return fail(toString(std::move(e)));
+      return 0;
+    }
+    progress("lowering the host code to LLVM");
+    if (failed(hymba::runPipeline(module, hymba::lowerGPUHostToLLVMPipeline())))
+      return fail("lowering the host code to LLVM failed");
+  } else {
+    if (emit == Emit::PTX)
+      return fail("--emit=ptx needs --target=cuda");
+    progress("lowering to LLVM");
+    if (failed(hymba::runPipeline(module, hymba::lowerToLLVMPipeline())))
+      return fail("lowering to LLVM failed");
+  }
   if (emit == Emit::LLVM || emit == Emit::Obj)
     return writeOutput(out, [&](raw_ostream &os) {
       progress("generating native code");
@@ -187,7 +226,13 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   hymba::ExecutableSpec spec;
   spec.outputPath = out.str();
   spec.objectPath = objPath.str().str();
-  spec.runtimeLib = runtimeLibrary();
+  bool cuda = target == Target::CUDA;
+  spec.runtimeLib = runtimeLibrary(cuda ? "libhymba_runtime_cuda.a"
+                                        : "libhymba_runtime.a");
+  if (cuda)
+    spec.linkLibs = {"-ldl"};
+  else // scf.parallel became OpenMP calls
+    spec.linkLibs = {"-L/usr/lib/llvm-22/lib", "-lomp"};
   spec.weights = std::move(weights);
   spec.paramsBytes = paramsBytes;
   spec.stateBytes = stateBytes;
@@ -232,6 +277,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::hymba::HymbaDialect>();
   mlir::MLIRContext ctx(registry);
   mlir::OwningOpRef<mlir::ModuleOp> module =

@@ -26,7 +26,8 @@ std::vector<PackedWeight> collectWeights(mlir::ModuleOp module);
 struct ExecutableSpec {
   std::string outputPath;
   std::string objectPath;  // model code
-  std::string runtimeLib;  // libhymba_runtime.a
+  std::string runtimeLib;  // libhymba_runtime.a (or the CUDA variant)
+  std::vector<std::string> linkLibs; // after the runtime, e.g. -lomp
   std::vector<PackedWeight> weights;
   int64_t paramsBytes = 0;
   int64_t stateBytes = 0;

@@ -31,6 +31,25 @@ std::string hymbaOptimizationPipeline(const HymbaPassOptions &options);
 std::string lowerToLinalgPipeline();
 std::string lowerToLLVMPipeline();
 
+/// The NVIDIA GPU target.
+struct CudaOptions {
+  std::string chip = "sm_90"; // --cuda-arch
+  std::string toolkit;        // CUDA toolkit root (ptxas, libdevice)
+};
+
+/// Bufferized loops -> GPU kernels -> NVVM -> a gpu.binary per kernel
+/// module, as PTX (`ptx` true, for --emit=ptx) or as a fatbin.
+std::string lowerToGPUKernelsPipeline(const CudaOptions &options, bool ptx);
+/// The host side of a module with GPU kernels, down to the LLVM dialect.
+std::string lowerGPUHostToLLVMPipeline();
+
+/// The CUDA toolkit to use: $CUDA_HOME, else /usr/local/cuda; an error when
+/// ptxas is not there.
+llvm::Expected<std::string> findCudaToolkit();
+
+/// Writes the PTX of every kernel module to `dir`/<module>.ptx.
+llvm::Error writeKernelPTX(mlir::ModuleOp module, llvm::StringRef dir);
+
 /// Runs `pipeline` on `module` with the command-line pass-manager options
 /// (--mlir-print-ir-after-all, --mlir-timing, reproducers) applied.
 mlir::LogicalResult runPipeline(mlir::ModuleOp module,

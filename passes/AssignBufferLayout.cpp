@@ -32,9 +32,9 @@ public:
       return it->second.offset;
     }
     if (it->second.type != type)
-      return op->emitOpError() << "uses '" << name << "' as " << type
-                               << " but an earlier use has type "
-                               << it->second.type;
+      return op->emitOpError()
+             << "uses '" << name << "' as " << type
+             << " but an earlier use has type " << it->second.type;
     return it->second.offset;
   }
   int64_t totalBytes() const { return end; }

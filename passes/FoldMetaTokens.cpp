@@ -57,15 +57,16 @@ struct FoldMetaTokensPass
     // @hymba_prefix(params, state): the meta rows from position 0.
     b.setInsertionPoint(start);
     auto bytes = start.getArgumentTypes()[0];
-    auto prefix = func::FuncOp::create(
-        b, loc, "hymba_prefix", b.getFunctionType({bytes, bytes}, {}));
+    auto prefix = func::FuncOp::create(b, loc, "hymba_prefix",
+                                       b.getFunctionType({bytes, bytes}, {}));
     prefix->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     Block *body = prefix.addEntryBlock();
     b.setInsertionPointToStart(body);
     Value params = body->getArgument(0), state = body->getArgument(1);
     auto rowsType = cast<RankedTensorType>(prepend.getResult().getType());
-    Value weight = WeightOp::create(b, meta.getLoc(), meta.getResult().getType(),
-                                    params, meta.getNameAttr(), IntegerAttr());
+    Value weight =
+        WeightOp::create(b, meta.getLoc(), meta.getResult().getType(), params,
+                         meta.getNameAttr(), IntegerAttr());
     Value none = tensor::EmptyOp::create(
         b, loc, ArrayRef<int64_t>{0, rowsType.getDimSize(1)},
         rowsType.getElementType());

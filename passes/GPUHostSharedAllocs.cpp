@@ -54,8 +54,8 @@ struct GPUHostSharedAllocsPass
       OpBuilder b(d);
       Location loc = d.getLoc();
       auto tokenType = gpu::AsyncTokenType::get(b.getContext());
-      Value ready = gpu::WaitOp::create(b, loc, tokenType, ValueRange{})
-                        .getAsyncToken();
+      Value ready =
+          gpu::WaitOp::create(b, loc, tokenType, ValueRange{}).getAsyncToken();
       Value freed = gpu::DeallocOp::create(b, loc, tokenType, ValueRange{ready},
                                            d.getMemref())
                         .getAsyncToken();

@@ -74,9 +74,11 @@ struct LowerEmbed : OpRewritePattern<EmbedOp> {
                                    IteratorType::parallel},
             [&](OpBuilder &nb, Location loc, ValueRange a) {
               ImplicitLocOpBuilder ib(loc, nb);
-              Value row = arith::IndexCastOp::create(ib, ib.getIndexType(), a[0]);
+              Value row =
+                  arith::IndexCastOp::create(ib, ib.getIndexType(), a[0]);
               Value col = linalg::IndexOp::create(ib, 1);
-              Value v = tensor::ExtractOp::create(ib, table, ValueRange{row, col});
+              Value v =
+                  tensor::ExtractOp::create(ib, table, ValueRange{row, col});
               linalg::YieldOp::create(ib, ValueRange{widenToF32(ib, v)});
             })
             .getResult(0);
@@ -99,25 +101,27 @@ struct LowerPrependMeta : OpRewritePattern<PrependMetaOp> {
       Value empty = tensor::EmptyOp::create(b, f32Type, ValueRange{});
       MLIRContext *ctx = op.getContext();
       AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
-      meta = linalg::GenericOp::create(
-                 b, TypeRange{f32Type}, ValueRange{meta}, ValueRange{empty},
-                 ArrayRef<AffineMap>{id, id},
-                 ArrayRef<IteratorType>{IteratorType::parallel,
-                                        IteratorType::parallel},
-                 [](OpBuilder &nb, Location loc, ValueRange a) {
-                   ImplicitLocOpBuilder ib(loc, nb);
-                   linalg::YieldOp::create(ib, ValueRange{widenToF32(ib, a[0])});
-                 })
-                 .getResult(0);
+      meta =
+          linalg::GenericOp::create(
+              b, TypeRange{f32Type}, ValueRange{meta}, ValueRange{empty},
+              ArrayRef<AffineMap>{id, id},
+              ArrayRef<IteratorType>{IteratorType::parallel,
+                                     IteratorType::parallel},
+              [](OpBuilder &nb, Location loc, ValueRange a) {
+                ImplicitLocOpBuilder ib(loc, nb);
+                linalg::YieldOp::create(ib, ValueRange{widenToF32(ib, a[0])});
+              })
+              .getResult(0);
     }
     Value rows = rowCount(b, op.getInput());
-    Value total = arith::AddIOp::create(
-        b, rows, arith::ConstantIndexOp::create(b, m));
-    Value out = tensor::EmptyOp::create(b, op.getResult().getType(),
-                                        ValueRange{total});
+    Value total =
+        arith::AddIOp::create(b, rows, arith::ConstantIndexOp::create(b, m));
+    Value out =
+        tensor::EmptyOp::create(b, op.getResult().getType(), ValueRange{total});
     SmallVector<OpFoldResult> one = {b.getIndexAttr(1), b.getIndexAttr(1)};
     out = tensor::InsertSliceOp::create(
-        b, meta, out, ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+        b, meta, out,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
         ArrayRef<OpFoldResult>{b.getIndexAttr(m), b.getIndexAttr(width)}, one);
     out = tensor::InsertSliceOp::create(
         b, op.getInput(), out,
@@ -161,42 +165,46 @@ struct LowerRope : OpRewritePattern<RopeOp> {
     int64_t d = op.getHeadDim(), half = d / 2;
     float base = float(op.getBase().convertToDouble());
     Value position = op.getPosition();
-    Value res = buildElementwise(b, ValueRange{x}, [&](ImplicitLocOpBuilder &ib,
-                                                       ValueRange a) {
-      Value t = linalg::IndexOp::create(ib, 0);
-      Value c = linalg::IndexOp::create(ib, 1);
-      Value cD = arith::ConstantIndexOp::create(ib, d);
-      Value cHalf = arith::ConstantIndexOp::create(ib, half);
-      Value i = arith::RemUIOp::create(ib, c, cD);
-      Value lower = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, i, cHalf);
-      Value j = arith::SelectOp::create(ib, lower, i,
-                                        arith::SubIOp::create(ib, i, cHalf));
-      Value partnerCol = arith::SelectOp::create(
-          ib, lower, arith::AddIOp::create(ib, c, cHalf),
-          arith::SubIOp::create(ib, c, cHalf));
-      Value partner = tensor::ExtractOp::create(ib, x, ValueRange{t, partnerCol});
-      // inv_f = 1 / base^(2j / d)
-      Value twoJ = arith::MulIOp::create(ib, j, arith::ConstantIndexOp::create(ib, 2));
-      Value twoJf = arith::UIToFPOp::create(
-          ib, ib.getF32Type(),
-          arith::IndexCastUIOp::create(ib, ib.getI64Type(), twoJ));
-      Value expo = arith::DivFOp::create(ib, twoJf, f32Const(ib, double(d)));
-      Value powv = math::PowFOp::create(ib, f32Const(ib, base), expo);
-      Value inv = arith::DivFOp::create(ib, f32Const(ib, 1.0), powv);
-      Value pos = arith::AddIOp::create(ib, position, t);
-      Value posf = arith::UIToFPOp::create(
-          ib, ib.getF32Type(),
-          arith::IndexCastUIOp::create(ib, ib.getI64Type(), pos));
-      Value theta = arith::MulFOp::create(ib, posf, inv);
-      Value cosv = math::CosOp::create(ib, theta);
-      Value sinv = math::SinOp::create(ib, theta);
-      Value rotated = arith::MulFOp::create(ib, partner, sinv);
-      Value signedRot = arith::SelectOp::create(
-          ib, lower, arith::NegFOp::create(ib, rotated), rotated);
-      return arith::AddFOp::create(ib, arith::MulFOp::create(ib, a[0], cosv),
-                                   signedRot)
-          .getResult();
-    });
+    Value res = buildElementwise(
+        b, ValueRange{x}, [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+          Value t = linalg::IndexOp::create(ib, 0);
+          Value c = linalg::IndexOp::create(ib, 1);
+          Value cD = arith::ConstantIndexOp::create(ib, d);
+          Value cHalf = arith::ConstantIndexOp::create(ib, half);
+          Value i = arith::RemUIOp::create(ib, c, cD);
+          Value lower =
+              arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, i, cHalf);
+          Value j = arith::SelectOp::create(
+              ib, lower, i, arith::SubIOp::create(ib, i, cHalf));
+          Value partnerCol = arith::SelectOp::create(
+              ib, lower, arith::AddIOp::create(ib, c, cHalf),
+              arith::SubIOp::create(ib, c, cHalf));
+          Value partner =
+              tensor::ExtractOp::create(ib, x, ValueRange{t, partnerCol});
+          // inv_f = 1 / base^(2j / d)
+          Value twoJ = arith::MulIOp::create(
+              ib, j, arith::ConstantIndexOp::create(ib, 2));
+          Value twoJf = arith::UIToFPOp::create(
+              ib, ib.getF32Type(),
+              arith::IndexCastUIOp::create(ib, ib.getI64Type(), twoJ));
+          Value expo =
+              arith::DivFOp::create(ib, twoJf, f32Const(ib, double(d)));
+          Value powv = math::PowFOp::create(ib, f32Const(ib, base), expo);
+          Value inv = arith::DivFOp::create(ib, f32Const(ib, 1.0), powv);
+          Value pos = arith::AddIOp::create(ib, position, t);
+          Value posf = arith::UIToFPOp::create(
+              ib, ib.getF32Type(),
+              arith::IndexCastUIOp::create(ib, ib.getI64Type(), pos));
+          Value theta = arith::MulFOp::create(ib, posf, inv);
+          Value cosv = math::CosOp::create(ib, theta);
+          Value sinv = math::SinOp::create(ib, theta);
+          Value rotated = arith::MulFOp::create(ib, partner, sinv);
+          Value signedRot = arith::SelectOp::create(
+              ib, lower, arith::NegFOp::create(ib, rotated), rotated);
+          return arith::AddFOp::create(
+                     ib, arith::MulFOp::create(ib, a[0], cosv), signedRot)
+              .getResult();
+        });
     rewriter.replaceOp(op, res);
     return success();
   }
@@ -209,12 +217,11 @@ struct LowerSwiGLU : OpRewritePattern<SwiGLUMLPOp> {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
     Value gate = buildLinear(b, op.getInput(), op.getGate());
     Value up = buildLinear(b, op.getInput(), op.getUp());
-    Value act = buildElementwise(b, ValueRange{gate, up},
-                                 [](ImplicitLocOpBuilder &ib, ValueRange a) {
-                                   return arith::MulFOp::create(
-                                              ib, buildSilu(ib, a[0]), a[1])
-                                       .getResult();
-                                 });
+    Value act = buildElementwise(
+        b, ValueRange{gate, up}, [](ImplicitLocOpBuilder &ib, ValueRange a) {
+          return arith::MulFOp::create(ib, buildSilu(ib, a[0]), a[1])
+              .getResult();
+        });
     rewriter.replaceOp(op, buildLinear(b, act, op.getDown()));
     return success();
   }
@@ -227,10 +234,11 @@ struct LowerHybridMerge : OpRewritePattern<HybridMergeOp> {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
     // One fused epilogue: both norms and their mean in two generics, then
     // the projection (accumulating into the residual when fused).
-    Value mean = buildNormMean(b, op.getAttention(), op.getAttentionNorm(),
-                               op.getSsm(), op.getSsmNorm(),
-                               op.getEpsilon().convertToFloat());
-    rewriter.replaceOp(op, buildLinear(b, mean, op.getOutProj(), op.getResidual()));
+    Value mean =
+        buildNormMean(b, op.getAttention(), op.getAttentionNorm(), op.getSsm(),
+                      op.getSsmNorm(), op.getEpsilon().convertToFloat());
+    rewriter.replaceOp(op,
+                       buildLinear(b, mean, op.getOutProj(), op.getResidual()));
     return success();
   }
 };
@@ -239,13 +247,7 @@ struct LowerDenseToLinalgPass
     : hymba::impl::HymbaLowerDenseToLinalgBase<LowerDenseToLinalgPass> {
   void runOnOperation() override {
     Operation *root = getOperation();
-    WalkResult missing = root->walk([](WeightOp w) {
-      if (w.getOffset())
-        return WalkResult::advance();
-      w.emitOpError("has no offset; run -hymba-assign-buffer-layout first");
-      return WalkResult::interrupt();
-    });
-    if (missing.wasInterrupted())
+    if (failed(verifyOffsetsAssigned<WeightOp>(root)))
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerWeight, LowerEmbed, LowerPrependMeta, LowerRMSNorm,

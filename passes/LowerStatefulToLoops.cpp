@@ -69,7 +69,8 @@ Value cacheRow(ImplicitLocOpBuilder &b, Value p, int64_t window,
   Value isMeta = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, p, m);
   Value ring = arith::AddIOp::create(
       b, m,
-      arith::RemUIOp::create(b, arith::SubIOp::create(b, p, m), cIdx(b, window)));
+      arith::RemUIOp::create(b, arith::SubIOp::create(b, p, m),
+                             cIdx(b, window)));
   return arith::SelectOp::create(b, isMeta, p, ring);
 }
 
@@ -114,8 +115,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
     Value c0 = cIdx(b, 0), c1 = cIdx(b, 1);
     scf::ParallelOp::create(
         b, ValueRange{c0, c0}, ValueRange{rows, cIdx(b, heads)},
-        ValueRange{c1, c1},
-        [&](OpBuilder &nb, Location loc, ValueRange iv) {
+        ValueRange{c1, c1}, [&](OpBuilder &nb, Location loc, ValueRange iv) {
           ImplicitLocOpBuilder ib(loc, nb);
           Value t = iv[0], h = iv[1];
           Value i = arith::AddIOp::create(ib, pos, t);
@@ -126,14 +126,15 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
           Value oCol0 = arith::MulIOp::create(ib, h, cIdx(ib, vd));
           Value zero = f32Const(ib, 0.0);
 
-          scf::ForOp::create(ib, c0, cIdx(ib, vd), c1, ValueRange{},
-                             [&](OpBuilder &fb, Location l, Value d, ValueRange) {
-                               ImplicitLocOpBuilder bb(l, fb);
-                               memref::StoreOp::create(
-                                   bb, zero, out,
-                                   ValueRange{t, arith::AddIOp::create(bb, oCol0, d)});
-                               scf::YieldOp::create(bb);
-                             });
+          scf::ForOp::create(
+              ib, c0, cIdx(ib, vd), c1, ValueRange{},
+              [&](OpBuilder &fb, Location l, Value d, ValueRange) {
+                ImplicitLocOpBuilder bb(l, fb);
+                memref::StoreOp::create(
+                    bb, zero, out,
+                    ValueRange{t, arith::AddIOp::create(bb, oCol0, d)});
+                scf::YieldOp::create(bb);
+              });
 
           // Visits key position j: returns the updated (m, l).
           auto visit = [&](ImplicitLocOpBuilder &kb, Value j, Value m,
@@ -144,10 +145,14 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
             auto dot = [&](ImplicitLocOpBuilder &db, Value buf, Value row) {
               return scf::ForOp::create(
                          db, c0, cIdx(db, qd), c1, ValueRange{zero},
-                         [&](OpBuilder &fb, Location lc, Value d, ValueRange acc) {
+                         [&](OpBuilder &fb, Location lc, Value d,
+                             ValueRange acc) {
                            ImplicitLocOpBuilder eb(lc, fb);
-                           Value qv = load(eb, q, {t, arith::AddIOp::create(eb, qCol0, d)});
-                           Value kv = load(eb, buf, {row, arith::AddIOp::create(eb, kCol0, d)});
+                           Value qv = load(
+                               eb, q, {t, arith::AddIOp::create(eb, qCol0, d)});
+                           Value kv =
+                               load(eb, buf,
+                                    {row, arith::AddIOp::create(eb, kCol0, d)});
                            Value s = arith::AddFOp::create(
                                eb, acc[0], arith::MulFOp::create(eb, qv, kv));
                            scf::YieldOp::create(eb, ValueRange{s});
@@ -159,28 +164,35 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
                 [&](OpBuilder &tb, Location lc) {
                   ImplicitLocOpBuilder eb(lc, tb);
                   scf::YieldOp::create(
-                      eb, ValueRange{dot(eb, k, arith::SubIOp::create(eb, j, pos))});
+                      eb, ValueRange{
+                              dot(eb, k, arith::SubIOp::create(eb, j, pos))});
                 },
                 [&](OpBuilder &tb, Location lc) {
                   ImplicitLocOpBuilder eb(lc, tb);
                   scf::YieldOp::create(
-                      eb, ValueRange{dot(eb, kc, cacheRow(eb, j, window, numMeta))});
+                      eb, ValueRange{
+                              dot(eb, kc, cacheRow(eb, j, window, numMeta))});
                 });
             Value s = arith::MulFOp::create(kb, ifOp.getResult(0),
                                             f32Const(kb, scale));
             Value mNew = arith::MaximumFOp::create(kb, m, s);
-            Value corr = math::ExpOp::create(kb, arith::SubFOp::create(kb, m, mNew));
-            Value p = math::ExpOp::create(kb, arith::SubFOp::create(kb, s, mNew));
+            Value corr =
+                math::ExpOp::create(kb, arith::SubFOp::create(kb, m, mNew));
+            Value p =
+                math::ExpOp::create(kb, arith::SubFOp::create(kb, s, mNew));
             Value lNew = arith::AddFOp::create(
                 kb, arith::MulFOp::create(kb, l, corr), p);
-            auto accumulate = [&](ImplicitLocOpBuilder &ab, Value buf, Value row) {
+            auto accumulate = [&](ImplicitLocOpBuilder &ab, Value buf,
+                                  Value row) {
               scf::ForOp::create(
                   ab, c0, cIdx(ab, vd), c1, ValueRange{},
                   [&](OpBuilder &fb, Location lc, Value d, ValueRange) {
                     ImplicitLocOpBuilder eb(lc, fb);
                     Value oc = arith::AddIOp::create(eb, oCol0, d);
-                    Value o = memref::LoadOp::create(eb, out, ValueRange{t, oc});
-                    Value vv = load(eb, buf, {row, arith::AddIOp::create(eb, vCol0, d)});
+                    Value o =
+                        memref::LoadOp::create(eb, out, ValueRange{t, oc});
+                    Value vv = load(eb, buf,
+                                    {row, arith::AddIOp::create(eb, vCol0, d)});
                     Value upd = arith::AddFOp::create(
                         eb, arith::MulFOp::create(eb, o, corr),
                         arith::MulFOp::create(eb, p, vv));
@@ -217,8 +229,10 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
           Value lo = c0;
           if (window > 0) {
             Value w = cIdx(ib, window);
-            Value far = arith::CmpIOp::create(ib, arith::CmpIPredicate::uge, i, w);
-            lo = arith::SelectOp::create(ib, far, arith::SubIOp::create(ib, i, w), c0);
+            Value far =
+                arith::CmpIOp::create(ib, arith::CmpIPredicate::uge, i, w);
+            lo = arith::SelectOp::create(ib, far,
+                                         arith::SubIOp::create(ib, i, w), c0);
           }
           Value metaEnd = arith::MinUIOp::create(ib, cIdx(ib, numMeta), lo);
           Value negInf = f32Const(ib, -std::numeric_limits<float>::infinity());
@@ -226,16 +240,16 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
           auto [m2, l2] = keyLoop(lo, arith::AddIOp::create(ib, i, c1), m1, l1);
           (void)m2;
           Value inv = arith::DivFOp::create(ib, f32Const(ib, 1.0), l2);
-          scf::ForOp::create(ib, c0, cIdx(ib, vd), c1, ValueRange{},
-                             [&](OpBuilder &fb, Location lc, Value d, ValueRange) {
-                               ImplicitLocOpBuilder eb(lc, fb);
-                               Value oc = arith::AddIOp::create(eb, oCol0, d);
-                               Value o = memref::LoadOp::create(eb, out, ValueRange{t, oc});
-                               memref::StoreOp::create(
-                                   eb, arith::MulFOp::create(eb, o, inv), out,
-                                   ValueRange{t, oc});
-                               scf::YieldOp::create(eb);
-                             });
+          scf::ForOp::create(
+              ib, c0, cIdx(ib, vd), c1, ValueRange{},
+              [&](OpBuilder &fb, Location lc, Value d, ValueRange) {
+                ImplicitLocOpBuilder eb(lc, fb);
+                Value oc = arith::AddIOp::create(eb, oCol0, d);
+                Value o = memref::LoadOp::create(eb, out, ValueRange{t, oc});
+                memref::StoreOp::create(eb, arith::MulFOp::create(eb, o, inv),
+                                        out, ValueRange{t, oc});
+                scf::YieldOp::create(eb);
+              });
           scf::ReduceOp::create(ib);
         });
     rewriter.replaceOp(op, outTensor);
@@ -266,8 +280,10 @@ struct LowerKVCacheWrite : OpRewritePattern<KVCacheWriteOp> {
           Value p = arith::AddIOp::create(ib, pos, r);
           // Never write past the cache (the runtime rejects such positions
           // before running; this keeps memory safe regardless).
-          Value keep = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, p,
-                                             cIdx(ib, window ? std::numeric_limits<int64_t>::max() : capacity));
+          Value keep = arith::CmpIOp::create(
+              ib, arith::CmpIPredicate::ult, p,
+              cIdx(ib,
+                   window ? std::numeric_limits<int64_t>::max() : capacity));
           if (window > 0) {
             // Meta rows always; otherwise only the last `window` rows.
             Value isMeta = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
@@ -330,13 +346,13 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
                    scf::YieldOp::create(
                        xb, ValueRange{memref::LoadOp::create(
                                xb, x,
-                               ValueRange{arith::SubIOp::create(xb, e, history), c})});
+                               ValueRange{arith::SubIOp::create(xb, e, history),
+                                          c})});
                  },
                  [&](OpBuilder &tb, Location l) {
                    ImplicitLocOpBuilder xb(l, tb);
-                   scf::YieldOp::create(
-                       xb, ValueRange{memref::LoadOp::create(xb, state,
-                                                             ValueRange{e, c})});
+                   scf::YieldOp::create(xb, ValueRange{memref::LoadOp::create(
+                                                xb, state, ValueRange{e, c})});
                  })
           .getResult(0);
     };
@@ -365,21 +381,21 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
 
     // New window row r = extended row T + r. Ascending r only reads rows
     // (T + r >= r + 1) that have not been overwritten yet.
-    scf::ForOp::create(
-        b, c0, history, c1, ValueRange{},
-        [&](OpBuilder &fb, Location loc, Value r, ValueRange) {
-          ImplicitLocOpBuilder ib(loc, fb);
-          Value e = arith::AddIOp::create(ib, rows, r);
-          scf::ParallelOp::create(
-              ib, ValueRange{c0}, ValueRange{cC}, ValueRange{c1},
-              [&](OpBuilder &pb, Location l, ValueRange cv) {
-                ImplicitLocOpBuilder eb(l, pb);
-                memref::StoreOp::create(eb, extended(eb, e, cv[0]), state,
-                                        ValueRange{r, cv[0]});
-                scf::ReduceOp::create(eb);
-              });
-          scf::YieldOp::create(ib);
-        });
+    scf::ForOp::create(b, c0, history, c1, ValueRange{},
+                       [&](OpBuilder &fb, Location loc, Value r, ValueRange) {
+                         ImplicitLocOpBuilder ib(loc, fb);
+                         Value e = arith::AddIOp::create(ib, rows, r);
+                         scf::ParallelOp::create(
+                             ib, ValueRange{c0}, ValueRange{cC}, ValueRange{c1},
+                             [&](OpBuilder &pb, Location l, ValueRange cv) {
+                               ImplicitLocOpBuilder eb(l, pb);
+                               memref::StoreOp::create(
+                                   eb, extended(eb, e, cv[0]), state,
+                                   ValueRange{r, cv[0]});
+                               scf::ReduceOp::create(eb);
+                             });
+                         scf::YieldOp::create(ib);
+                       });
     rewriter.replaceOp(op, outTensor);
     return success();
   }
@@ -387,6 +403,20 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
 
 /// Widest channel count lowered in the vectorizable tile form.
 constexpr int64_t kMaxScanTile = 64;
+
+/// The scan's operands as buffers (tensors read through to_buffer).
+struct ScanBuffers {
+  Value u, dt, bias, aLog, b, c, d, z, state;
+  ScanBuffers(ImplicitLocOpBuilder &builder, SelectiveScanOp op)
+      : u(toReadOnlyBuffer(builder, op.getU())),
+        dt(toReadOnlyBuffer(builder, op.getDt())),
+        bias(toReadOnlyBuffer(builder, op.getDtBias())),
+        aLog(toReadOnlyBuffer(builder, op.getALog())),
+        b(toReadOnlyBuffer(builder, op.getB())),
+        c(toReadOnlyBuffer(builder, op.getC())),
+        d(toReadOnlyBuffer(builder, op.getD())),
+        z(toReadOnlyBuffer(builder, op.getZ())), state(op.getSsmState()) {}
+};
 
 /// Emits `for i in [0, n): body(i)` with n a constant.
 void forRange(ImplicitLocOpBuilder &b, int64_t n,
@@ -404,16 +434,11 @@ void forRange(ImplicitLocOpBuilder &b, int64_t n,
 /// tile's state and A = -exp(a_log) live transposed ([d_state, tile]) in
 /// stack buffers for the whole chunk, so every inner loop is a unit-stride
 /// loop over channels that LLVM vectorizes.
-void lowerScanTile(ImplicitLocOpBuilder &b, SelectiveScanOp op, Value out) {
-  int64_t tile = op.getU().getType().getDimSize(1);
-  int64_t dState = op.getALog().getType().getDimSize(1);
+void lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in, int64_t tile,
+                   int64_t dState, Value out) {
   Type f32 = b.getF32Type();
-  Value u = toReadOnlyBuffer(b, op.getU()), dt = toReadOnlyBuffer(b, op.getDt());
-  Value bias = toReadOnlyBuffer(b, op.getDtBias());
-  Value aLog = toReadOnlyBuffer(b, op.getALog());
-  Value bm = toReadOnlyBuffer(b, op.getB()), cm = toReadOnlyBuffer(b, op.getC());
-  Value dv = toReadOnlyBuffer(b, op.getD()), z = toReadOnlyBuffer(b, op.getZ());
-  Value state = op.getSsmState();
+  Value u = in.u, dt = in.dt, bias = in.bias, aLog = in.aLog, bm = in.b,
+        cm = in.c, dv = in.d, z = in.z, state = in.state;
   auto matType = MemRefType::get({dState, tile}, f32);
   auto vecType = MemRefType::get({tile}, f32);
   Value h = memref::AllocaOp::create(b, matType);
@@ -423,8 +448,9 @@ void lowerScanTile(ImplicitLocOpBuilder &b, SelectiveScanOp op, Value out) {
   Value y = memref::AllocaOp::create(b, vecType);
   forRange(b, dState, [&](ImplicitLocOpBuilder &nb, Value n) {
     forRange(nb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
-      memref::StoreOp::create(cb, memref::LoadOp::create(cb, state, ValueRange{c, n}),
-                              h, ValueRange{n, c});
+      memref::StoreOp::create(
+          cb, memref::LoadOp::create(cb, state, ValueRange{c, n}), h,
+          ValueRange{n, c});
       Value av = arith::NegFOp::create(
           cb, math::ExpOp::create(cb, load(cb, aLog, {c, n})));
       memref::StoreOp::create(cb, av, a, ValueRange{n, c});
@@ -459,10 +485,10 @@ void lowerScanTile(ImplicitLocOpBuilder &b, SelectiveScanOp op, Value out) {
                         memref::LoadOp::create(cb, a, ValueRange{n, c})));
             Value hNew = arith::AddFOp::create(
                 cb,
-                arith::MulFOp::create(cb, decay,
-                                      memref::LoadOp::create(cb, h, ValueRange{n, c})),
-                arith::MulFOp::create(cb, memref::LoadOp::create(cb, du, ValueRange{c}),
-                                      bn));
+                arith::MulFOp::create(
+                    cb, decay, memref::LoadOp::create(cb, h, ValueRange{n, c})),
+                arith::MulFOp::create(
+                    cb, memref::LoadOp::create(cb, du, ValueRange{c}), bn));
             memref::StoreOp::create(cb, hNew, h, ValueRange{n, c});
             Value yv = arith::AddFOp::create(
                 cb, memref::LoadOp::create(cb, y, ValueRange{c}),
@@ -474,15 +500,16 @@ void lowerScanTile(ImplicitLocOpBuilder &b, SelectiveScanOp op, Value out) {
           Value gate = buildSilu(cb, load(cb, z, {t, c}));
           memref::StoreOp::create(
               cb,
-              arith::MulFOp::create(cb, memref::LoadOp::create(cb, y, ValueRange{c}),
-                                    gate),
+              arith::MulFOp::create(
+                  cb, memref::LoadOp::create(cb, y, ValueRange{c}), gate),
               out, ValueRange{t, c});
         });
         scf::YieldOp::create(tb);
       });
   forRange(b, dState, [&](ImplicitLocOpBuilder &nb, Value n) {
     forRange(nb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
-      memref::StoreOp::create(cb, memref::LoadOp::create(cb, h, ValueRange{n, c}),
+      memref::StoreOp::create(cb,
+                              memref::LoadOp::create(cb, h, ValueRange{n, c}),
                               state, ValueRange{c, n});
     });
   });
@@ -498,21 +525,15 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
     int64_t channels = op.getU().getType().getDimSize(1);
     int64_t dState = op.getALog().getType().getDimSize(1);
-    Value u = toReadOnlyBuffer(b, op.getU());
-    Value dt = toReadOnlyBuffer(b, op.getDt());
-    Value dtBias = toReadOnlyBuffer(b, op.getDtBias());
-    Value aLog = toReadOnlyBuffer(b, op.getALog());
-    Value bm = toReadOnlyBuffer(b, op.getB());
-    Value cm = toReadOnlyBuffer(b, op.getC());
-    Value dv = toReadOnlyBuffer(b, op.getD());
-    Value z = toReadOnlyBuffer(b, op.getZ());
-    Value state = op.getSsmState();
+    ScanBuffers in(b, op);
+    Value u = in.u, dt = in.dt, dtBias = in.bias, aLog = in.aLog, bm = in.b,
+          cm = in.c, dv = in.d, z = in.z, state = in.state;
     Value rows = rowCount(b, u);
     Value out, outTensor;
     std::tie(out, outTensor) = allocRows(b, rows, channels);
     Value c0 = cIdx(b, 0), c1 = cIdx(b, 1);
     if (channels <= kMaxScanTile) {
-      lowerScanTile(b, op, out);
+      lowerScanTile(b, in, channels, dState, out);
       rewriter.replaceOp(op, outTensor);
       return success();
     }
@@ -528,9 +549,11 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
               ib, c0, rows, c1, ValueRange{},
               [&](OpBuilder &fb, Location l, Value t, ValueRange) {
                 ImplicitLocOpBuilder tb(l, fb);
-                Value raw = arith::AddFOp::create(tb, load(tb, dt, {t, c}), bias);
+                Value raw =
+                    arith::AddFOp::create(tb, load(tb, dt, {t, c}), bias);
                 // softplus with the kernel's threshold: identity above 20.
-                Value soft = math::Log1pOp::create(tb, math::ExpOp::create(tb, raw));
+                Value soft =
+                    math::Log1pOp::create(tb, math::ExpOp::create(tb, raw));
                 Value big = arith::CmpFOp::create(tb, arith::CmpFPredicate::OGT,
                                                   raw, f32Const(tb, 20.0));
                 Value delta = arith::SelectOp::create(tb, big, raw, soft);
@@ -544,18 +567,22 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
                           eb, math::ExpOp::create(eb, load(eb, aLog, {c, n})));
                       Value decay = math::ExpOp::create(
                           eb, arith::MulFOp::create(eb, delta, a));
-                      Value h = memref::LoadOp::create(eb, state, ValueRange{c, n});
+                      Value h =
+                          memref::LoadOp::create(eb, state, ValueRange{c, n});
                       Value hNew = arith::AddFOp::create(
                           eb, arith::MulFOp::create(eb, decay, h),
                           arith::MulFOp::create(eb, du, load(eb, bm, {t, n})));
-                      memref::StoreOp::create(eb, hNew, state, ValueRange{c, n});
+                      memref::StoreOp::create(eb, hNew, state,
+                                              ValueRange{c, n});
                       Value y = arith::AddFOp::create(
                           eb, acc[0],
-                          arith::MulFOp::create(eb, load(eb, cm, {t, n}), hNew));
+                          arith::MulFOp::create(eb, load(eb, cm, {t, n}),
+                                                hNew));
                       scf::YieldOp::create(eb, ValueRange{y});
                     });
-                Value y = arith::AddFOp::create(
-                    tb, inner.getResult(0), arith::MulFOp::create(tb, dSkip, uv));
+                Value y =
+                    arith::AddFOp::create(tb, inner.getResult(0),
+                                          arith::MulFOp::create(tb, dSkip, uv));
                 Value gate = buildSilu(tb, load(tb, z, {t, c}));
                 memref::StoreOp::create(tb, arith::MulFOp::create(tb, y, gate),
                                         out, ValueRange{t, c});
@@ -572,13 +599,7 @@ struct LowerStatefulToLoopsPass
     : hymba::impl::HymbaLowerStatefulToLoopsBase<LowerStatefulToLoopsPass> {
   void runOnOperation() override {
     Operation *root = getOperation();
-    WalkResult missing = root->walk([](StateBufferOp s) {
-      if (s.getOffset())
-        return WalkResult::advance();
-      s.emitOpError("has no offset; run -hymba-assign-buffer-layout first");
-      return WalkResult::interrupt();
-    });
-    if (missing.wasInterrupted())
+    if (failed(verifyOffsetsAssigned<StateBufferOp>(root)))
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerStateBuffer, LowerAttention, LowerKVCacheWrite,

@@ -46,8 +46,8 @@ Value hymba::rowCount(ImplicitLocOpBuilder &b, Value shaped) {
 }
 
 Value hymba::emptyRows(ImplicitLocOpBuilder &b, Value like, int64_t width) {
-  auto type = RankedTensorType::get({ShapedType::kDynamic, width},
-                                    b.getF32Type());
+  auto type =
+      RankedTensorType::get({ShapedType::kDynamic, width}, b.getF32Type());
   return tensor::EmptyOp::create(b, type, ValueRange{rowCount(b, like)});
 }
 
@@ -64,7 +64,8 @@ Value hymba::buildLinear(ImplicitLocOpBuilder &b, Value x, Value w,
       ArrayRef<IteratorType>{kPar, kPar, kRed},
       [](OpBuilder &nb, Location loc, ValueRange args) {
         ImplicitLocOpBuilder ib(loc, nb);
-        Value prod = arith::MulFOp::create(ib, args[0], widenToF32(ib, args[1]));
+        Value prod =
+            arith::MulFOp::create(ib, args[0], widenToF32(ib, args[1]));
         linalg::YieldOp::create(
             ib, ValueRange{arith::AddFOp::create(ib, args[2], prod)});
       });
@@ -80,20 +81,20 @@ Value hymba::buildRMSNorm(ImplicitLocOpBuilder &b, Value x, Value w,
   int64_t width = xType.getDimSize(1);
   // Sum of squares per row.
   auto rowsType = RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type());
-  Value empty = tensor::EmptyOp::create(b, rowsType, ValueRange{rowCount(b, x)});
+  Value empty =
+      tensor::EmptyOp::create(b, rowsType, ValueRange{rowCount(b, x)});
   Value init = linalg::FillOp::create(b, f32Const(b, 0.0), empty).getResult(0);
-  Value sumSq =
-      linalg::GenericOp::create(
-          b, TypeRange{rowsType}, ValueRange{x}, ValueRange{init},
-          ArrayRef<AffineMap>{map(ctx, 2, {0, 1}), map(ctx, 2, {0})},
-          ArrayRef<IteratorType>{kPar, kRed},
-          [](OpBuilder &nb, Location loc, ValueRange a) {
-            ImplicitLocOpBuilder ib(loc, nb);
-            Value sq = arith::MulFOp::create(ib, a[0], a[0]);
-            linalg::YieldOp::create(ib,
-                                    ValueRange{arith::AddFOp::create(ib, a[1], sq)});
-          })
-          .getResult(0);
+  Value sumSq = linalg::GenericOp::create(
+                    b, TypeRange{rowsType}, ValueRange{x}, ValueRange{init},
+                    ArrayRef<AffineMap>{map(ctx, 2, {0, 1}), map(ctx, 2, {0})},
+                    ArrayRef<IteratorType>{kPar, kRed},
+                    [](OpBuilder &nb, Location loc, ValueRange a) {
+                      ImplicitLocOpBuilder ib(loc, nb);
+                      Value sq = arith::MulFOp::create(ib, a[0], a[0]);
+                      linalg::YieldOp::create(
+                          ib, ValueRange{arith::AddFOp::create(ib, a[1], sq)});
+                    })
+                    .getResult(0);
   Value out = emptyRows(b, x, width);
   return linalg::GenericOp::create(
              b, TypeRange{out.getType()}, ValueRange{x, sumSq, w},
@@ -103,8 +104,8 @@ Value hymba::buildRMSNorm(ImplicitLocOpBuilder &b, Value x, Value w,
              ArrayRef<IteratorType>{kPar, kPar},
              [&](OpBuilder &nb, Location loc, ValueRange a) {
                ImplicitLocOpBuilder ib(loc, nb);
-               Value mean = arith::DivFOp::create(ib, a[1],
-                                                  f32Const(ib, double(width)));
+               Value mean =
+                   arith::DivFOp::create(ib, a[1], f32Const(ib, double(width)));
                Value var = arith::AddFOp::create(ib, mean, f32Const(ib, eps));
                Value inv = math::RsqrtOp::create(ib, var);
                Value normed = arith::MulFOp::create(ib, a[0], inv);
@@ -115,22 +116,26 @@ Value hymba::buildRMSNorm(ImplicitLocOpBuilder &b, Value x, Value w,
       .getResult(0);
 }
 
-Value hymba::buildNormMean(ImplicitLocOpBuilder &b, Value a, Value wa,
-                           Value s, Value ws, float eps) {
+Value hymba::buildNormMean(ImplicitLocOpBuilder &b, Value a, Value wa, Value s,
+                           Value ws, float eps) {
   MLIRContext *ctx = b.getContext();
   int64_t width = cast<RankedTensorType>(a.getType()).getDimSize(1);
   auto rowsType = RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type());
-  Value empty = tensor::EmptyOp::create(b, rowsType, ValueRange{rowCount(b, a)});
+  Value empty =
+      tensor::EmptyOp::create(b, rowsType, ValueRange{rowCount(b, a)});
   Value init = linalg::FillOp::create(b, f32Const(b, 0.0), empty).getResult(0);
   auto sums = linalg::GenericOp::create(
-      b, TypeRange{rowsType, rowsType}, ValueRange{a, s}, ValueRange{init, init},
+      b, TypeRange{rowsType, rowsType}, ValueRange{a, s},
+      ValueRange{init, init},
       ArrayRef<AffineMap>{map(ctx, 2, {0, 1}), map(ctx, 2, {0, 1}),
                           map(ctx, 2, {0}), map(ctx, 2, {0})},
       ArrayRef<IteratorType>{kPar, kRed},
       [](OpBuilder &nb, Location loc, ValueRange v) {
         ImplicitLocOpBuilder ib(loc, nb);
-        Value sa = arith::AddFOp::create(ib, v[2], arith::MulFOp::create(ib, v[0], v[0]));
-        Value ss = arith::AddFOp::create(ib, v[3], arith::MulFOp::create(ib, v[1], v[1]));
+        Value sa = arith::AddFOp::create(ib, v[2],
+                                         arith::MulFOp::create(ib, v[0], v[0]));
+        Value ss = arith::AddFOp::create(ib, v[3],
+                                         arith::MulFOp::create(ib, v[1], v[1]));
         linalg::YieldOp::create(ib, ValueRange{sa, ss});
       });
   Value out = emptyRows(b, a, width);
@@ -146,7 +151,8 @@ Value hymba::buildNormMean(ImplicitLocOpBuilder &b, Value a, Value wa,
              [&](OpBuilder &nb, Location loc, ValueRange v) {
                ImplicitLocOpBuilder ib(loc, nb);
                auto norm = [&](Value x, Value sum, Value w) {
-                 Value mean = arith::DivFOp::create(ib, sum, f32Const(ib, double(width)));
+                 Value mean = arith::DivFOp::create(
+                     ib, sum, f32Const(ib, double(width)));
                  Value inv = math::RsqrtOp::create(
                      ib, arith::AddFOp::create(ib, mean, f32Const(ib, eps)));
                  return arith::MulFOp::create(
@@ -154,8 +160,8 @@ Value hymba::buildNormMean(ImplicitLocOpBuilder &b, Value a, Value wa,
                };
                Value sum = arith::AddFOp::create(ib, norm(v[0], v[2], v[4]),
                                                  norm(v[1], v[3], v[5]));
-               linalg::YieldOp::create(
-                   ib, ValueRange{arith::MulFOp::create(ib, sum, f32Const(ib, 0.5))});
+               linalg::YieldOp::create(ib, ValueRange{arith::MulFOp::create(
+                                               ib, sum, f32Const(ib, 0.5))});
              })
       .getResult(0);
 }
@@ -172,8 +178,7 @@ Value hymba::buildElementwise(
              ArrayRef<IteratorType>{kPar, kPar},
              [&](OpBuilder &nb, Location loc, ValueRange a) {
                ImplicitLocOpBuilder ib(loc, nb);
-               linalg::YieldOp::create(ib,
-                                       ValueRange{fn(ib, a.drop_back())});
+               linalg::YieldOp::create(ib, ValueRange{fn(ib, a.drop_back())});
              })
       .getResult(0);
 }
@@ -188,9 +193,10 @@ Value hymba::buildSilu(ImplicitLocOpBuilder &b, Value x) {
 Value hymba::toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor) {
   auto type = cast<RankedTensorType>(tensor.getType());
   SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
-  auto layout = StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
-                                       strides);
-  auto memType = MemRefType::get(type.getShape(), type.getElementType(), layout);
+  auto layout =
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
+  auto memType =
+      MemRefType::get(type.getShape(), type.getElementType(), layout);
   return bufferization::ToBufferOp::create(b, memType, tensor,
                                            /*read_only=*/true);
 }

@@ -53,6 +53,18 @@ Value toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor);
 Value viewAt(ImplicitLocOpBuilder &b, Value bytes, int64_t offset,
              MemRefType type);
 
+/// Fails with an error on the first `OpTy` (hymba.weight or
+/// hymba.state_buffer) that hymba-assign-buffer-layout has not placed.
+template <typename OpTy> LogicalResult verifyOffsetsAssigned(Operation *root) {
+  WalkResult missing = root->walk([](OpTy op) {
+    if (op.getOffset())
+      return WalkResult::advance();
+    op.emitOpError("has no offset; run -hymba-assign-buffer-layout first");
+    return WalkResult::interrupt();
+  });
+  return failure(missing.wasInterrupted());
+}
+
 } // namespace mlir::hymba
 
 #endif // HYMBA_PASSES_LOWERINGUTILS_H

@@ -62,7 +62,8 @@ struct TileSelectiveScanPass
   }
 
   /// Rows [c0, c0 + tile) of a 1-D or 2-D weight.
-  static Value rowsOf(ImplicitLocOpBuilder &b, Value t, Value c0, int64_t tile) {
+  static Value rowsOf(ImplicitLocOpBuilder &b, Value t, Value c0,
+                      int64_t tile) {
     auto type = cast<RankedTensorType>(t.getType());
     SmallVector<int64_t> shape(type.getShape());
     shape[0] = tile;
@@ -95,10 +96,13 @@ struct TileSelectiveScanPass
           Value bias = rowsOf(tb, op.getDtBias(), ch, ct);
           Value aLog = rowsOf(tb, op.getALog(), ch, ct);
           Value d = rowsOf(tb, op.getD(), ch, ct);
-          SmallVector<OpFoldResult> one = {tb.getIndexAttr(1), tb.getIndexAttr(1)};
+          SmallVector<OpFoldResult> one = {tb.getIndexAttr(1),
+                                           tb.getIndexAttr(1)};
           Value state = memref::SubViewOp::create(
-              tb, op.getSsmState(), ArrayRef<OpFoldResult>{ch, tb.getIndexAttr(0)},
-              ArrayRef<OpFoldResult>{tb.getIndexAttr(ct), tb.getIndexAttr(dState)},
+              tb, op.getSsmState(),
+              ArrayRef<OpFoldResult>{ch, tb.getIndexAttr(0)},
+              ArrayRef<OpFoldResult>{tb.getIndexAttr(ct),
+                                     tb.getIndexAttr(dState)},
               one);
           auto tileType = RankedTensorType::get({ShapedType::kDynamic, ct},
                                                 outType.getElementType());
@@ -121,7 +125,8 @@ struct TileSelectiveScanPass
           if (timeChunk == 0) {
             result = chunk(tb, tb.getIndexAttr(0), rows);
           } else {
-            Value tileInit = tensor::EmptyOp::create(tb, tileType, ValueRange{rows});
+            Value tileInit =
+                tensor::EmptyOp::create(tb, tileType, ValueRange{rows});
             Value step = arith::ConstantIndexOp::create(tb, timeChunk);
             auto loop = scf::ForOp::create(
                 tb, c0, rows, step, ValueRange{tileInit},
@@ -131,7 +136,8 @@ struct TileSelectiveScanPass
                       cb, step, arith::SubIOp::create(cb, rows, t0));
                   Value part = chunk(cb, t0, n);
                   Value next = tensor::InsertSliceOp::create(
-                      cb, part, acc[0], ArrayRef<OpFoldResult>{t0, cb.getIndexAttr(0)},
+                      cb, part, acc[0],
+                      ArrayRef<OpFoldResult>{t0, cb.getIndexAttr(0)},
                       ArrayRef<OpFoldResult>{n, cb.getIndexAttr(ct)}, one);
                   scf::YieldOp::create(cb, next);
                 });
@@ -140,7 +146,8 @@ struct TileSelectiveScanPass
           auto inParallel = scf::InParallelOp::create(tb);
           tb.setInsertionPointToStart(inParallel.getBody());
           tensor::ParallelInsertSliceOp::create(
-              tb, result, shared, ArrayRef<OpFoldResult>{tb.getIndexAttr(0), ch},
+              tb, result, shared,
+              ArrayRef<OpFoldResult>{tb.getIndexAttr(0), ch},
               ArrayRef<OpFoldResult>{rows, tb.getIndexAttr(ct)}, one);
         });
     op.replaceAllUsesWith(forall.getResult(0));

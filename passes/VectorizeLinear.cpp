@@ -37,8 +37,8 @@ namespace {
 constexpr int64_t kBlock = 4;
 
 struct LinearKernel {
-  Value x, w, y;        // memrefs [T, K], [N, K], [T, N]
-  int64_t k, vl;        // reduction length, vector width
+  Value x, w, y; // memrefs [T, K], [N, K], [T, N]
+  int64_t k, vl; // reduction length, vector width
   VectorType accType, wType;
 
   Value cIdx(ImplicitLocOpBuilder &b, int64_t v) const {
@@ -62,9 +62,11 @@ struct LinearKernel {
             ImplicitLocOpBuilder ib(loc, nb);
             SmallVector<Value> xs, ws, next;
             for (Value t : ts)
-              xs.push_back(vector::LoadOp::create(ib, accType, x, ValueRange{t, kk}));
+              xs.push_back(
+                  vector::LoadOp::create(ib, accType, x, ValueRange{t, kk}));
             for (Value n : ns) {
-              Value wv = vector::LoadOp::create(ib, wType, w, ValueRange{n, kk});
+              Value wv =
+                  vector::LoadOp::create(ib, wType, w, ValueRange{n, kk});
               if (wType != accType)
                 wv = arith::ExtFOp::create(ib, accType, wv);
               ws.push_back(wv);
@@ -92,8 +94,8 @@ struct LinearKernel {
               for (size_t j = 0; j < ns.size(); ++j) {
                 Value wv = widenToF32(
                     ib, memref::LoadOp::create(ib, w, ValueRange{ns[j], kk}));
-                next.push_back(math::FmaOp::create(ib, xv, wv,
-                                                   acc[i * ns.size() + j]));
+                next.push_back(
+                    math::FmaOp::create(ib, xv, wv, acc[i * ns.size() + j]));
               }
             }
             scf::YieldOp::create(ib, next);
@@ -114,16 +116,16 @@ struct LinearKernel {
                                     int64_t n) {
     SmallVector<Value> out;
     for (int64_t i = 0; i < n; ++i)
-      out.push_back(arith::AddIOp::create(
-          b, base, arith::ConstantIndexOp::create(b, i)));
+      out.push_back(
+          arith::AddIOp::create(b, base, arith::ConstantIndexOp::create(b, i)));
     return out;
   }
 
   void emit(ImplicitLocOpBuilder &b, int64_t n) const {
     Value c0 = cIdx(b, 0), c1 = cIdx(b, 1), cB = cIdx(b, kBlock);
     Value rows = memref::DimOp::create(b, x, c0);
-    Value rowsMain = arith::MulIOp::create(
-        b, arith::DivUIOp::create(b, rows, cB), cB);
+    Value rowsMain =
+        arith::MulIOp::create(b, arith::DivUIOp::create(b, rows, cB), cB);
     int64_t nMain = n / kBlock * kBlock;
     if (nMain > 0) {
       scf::ParallelOp::create(
@@ -131,29 +133,31 @@ struct LinearKernel {
           [&](OpBuilder &pb, Location loc, ValueRange iv) {
             ImplicitLocOpBuilder ib(loc, pb);
             SmallVector<Value> ns = offsets(ib, iv[0], kBlock);
-            scf::ForOp::create(ib, c0, rowsMain, cB, ValueRange{},
-                               [&](OpBuilder &fb, Location l, Value t, ValueRange) {
-                                 ImplicitLocOpBuilder tb(l, fb);
-                                 emitTile(tb, offsets(tb, t, kBlock), ns);
-                                 scf::YieldOp::create(tb);
-                               });
-            scf::ForOp::create(ib, rowsMain, rows, c1, ValueRange{},
-                               [&](OpBuilder &fb, Location l, Value t, ValueRange) {
-                                 ImplicitLocOpBuilder tb(l, fb);
-                                 emitTile(tb, {t}, ns);
-                                 scf::YieldOp::create(tb);
-                               });
+            scf::ForOp::create(
+                ib, c0, rowsMain, cB, ValueRange{},
+                [&](OpBuilder &fb, Location l, Value t, ValueRange) {
+                  ImplicitLocOpBuilder tb(l, fb);
+                  emitTile(tb, offsets(tb, t, kBlock), ns);
+                  scf::YieldOp::create(tb);
+                });
+            scf::ForOp::create(
+                ib, rowsMain, rows, c1, ValueRange{},
+                [&](OpBuilder &fb, Location l, Value t, ValueRange) {
+                  ImplicitLocOpBuilder tb(l, fb);
+                  emitTile(tb, {t}, ns);
+                  scf::YieldOp::create(tb);
+                });
             scf::ReduceOp::create(ib);
           });
     }
     if (nMain < n) {
-      scf::ParallelOp::create(
-          b, ValueRange{c0, cIdx(b, nMain)}, ValueRange{rows, cIdx(b, n)},
-          ValueRange{c1, c1}, [&](OpBuilder &pb, Location loc, ValueRange iv) {
-            ImplicitLocOpBuilder ib(loc, pb);
-            emitTile(ib, {iv[0]}, {iv[1]});
-            scf::ReduceOp::create(ib);
-          });
+      scf::ParallelOp::create(b, ValueRange{c0, cIdx(b, nMain)},
+                              ValueRange{rows, cIdx(b, n)}, ValueRange{c1, c1},
+                              [&](OpBuilder &pb, Location loc, ValueRange iv) {
+                                ImplicitLocOpBuilder ib(loc, pb);
+                                emitTile(ib, {iv[0]}, {iv[1]});
+                                scf::ReduceOp::create(ib);
+                              });
     }
   }
 };

@@ -90,9 +90,8 @@ LogicalResult PrependMetaOp::verify() {
                           dim(getMeta(), 1), "the meta-token width")))
     return failure();
   int64_t rows = dim(getInput(), 0);
-  int64_t expected = ShapedType::isDynamic(rows)
-                         ? ShapedType::kDynamic
-                         : rows + dim(getMeta(), 0);
+  int64_t expected = ShapedType::isDynamic(rows) ? ShapedType::kDynamic
+                                                 : rows + dim(getMeta(), 0);
   return expectExtent(*this, "result row count", dim(getResult(), 0), expected,
                       "meta rows plus input rows");
 }
@@ -150,7 +149,8 @@ LogicalResult SwiGLUMLPOp::verify() {
 }
 
 LogicalResult AttentionOp::verify() {
-  int64_t heads = getNumHeadsAttr().getInt(), kvHeads = getNumKvHeadsAttr().getInt();
+  int64_t heads = getNumHeadsAttr().getInt(),
+          kvHeads = getNumKvHeadsAttr().getInt();
   if (heads <= 0 || kvHeads <= 0)
     return emitOpError("num_heads and num_kv_heads must be positive");
   if (heads % kvHeads != 0)
@@ -170,8 +170,8 @@ LogicalResult AttentionOp::verify() {
   FailureOr<int64_t> vd = headDim(*this, "value", dim(getValue(), 1), kvHeads);
   if (failed(qd) || failed(kd) || failed(vd))
     return failure();
-  if (failed(expectExtent(*this, "key head dim", *kd, *qd,
-                          "the query head dim")))
+  if (failed(
+          expectExtent(*this, "key head dim", *kd, *qd, "the query head dim")))
     return failure();
   int64_t rows = dim(getQuery(), 0);
   if (failed(expectExtent(*this, "key row count", dim(getKey(), 0), rows,
@@ -193,8 +193,8 @@ LogicalResult AttentionOp::verify() {
   if (failed(expectExtent(*this, "result row count", dim(getResult(), 0), rows,
                           "one row per query row")))
     return failure();
-  int64_t outWidth = ShapedType::isDynamic(*vd) ? ShapedType::kDynamic
-                                                : heads * *vd;
+  int64_t outWidth =
+      ShapedType::isDynamic(*vd) ? ShapedType::kDynamic : heads * *vd;
   return expectExtent(*this, "result width", dim(getResult(), 1), outWidth,
                       "num_heads * value head dim");
 }
@@ -224,14 +224,15 @@ LogicalResult KVCacheWriteOp::verify() {
 LogicalResult CausalConv1dOp::verify() {
   int64_t channels = dim(getInput(), 1);
   auto wShape = getWeight().getType().getShape();
-  if (failed(expectExtent(*this, "weight channels (dim 0)", wShape[0],
-                          channels, "the input width")))
+  if (failed(expectExtent(*this, "weight channels (dim 0)", wShape[0], channels,
+                          "the input width")))
     return failure();
   if (wShape[1] != 1)
     return emitOpError("weight dim 1 is ")
            << extentStr(wShape[1]) << " but must be 1 (depthwise conv)";
   if (ShapedType::isDynamic(wShape[2]) || wShape[2] < 1)
-    return emitOpError("weight kernel size (dim 2) must be a static extent >= 1");
+    return emitOpError(
+        "weight kernel size (dim 2) must be a static extent >= 1");
   if (failed(expectExtent(*this, "bias length", dim(getBias(), 0), channels,
                           "the input width")) ||
       failed(expectExtent(*this, "conv_state rows", dim(getConvState(), 0),
@@ -286,8 +287,8 @@ LogicalResult HybridMergeOp::verify() {
   if (failed(expectExtent(*this, "attention_norm length",
                           dim(getAttentionNorm(), 0), width,
                           "the branch width")) ||
-      failed(expectExtent(*this, "ssm_norm length", dim(getSsmNorm(), 0),
-                          width, "the branch width")) ||
+      failed(expectExtent(*this, "ssm_norm length", dim(getSsmNorm(), 0), width,
+                          "the branch width")) ||
       failed(expectExtent(*this, "out_proj input width (dim 1)",
                           dim(getOutProj(), 1), width, "the branch width")) ||
       failed(expectExtent(*this, "result width", dim(getResult(), 1),

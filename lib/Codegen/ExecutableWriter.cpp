@@ -131,8 +131,8 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
   if (!linker)
     return linker.takeError();
   llvm::SmallString<128> linked;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
-          "hymba-link", "exe", linked))
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("hymba-link", "exe", linked))
     return fail("cannot create a temporary file: " + ec.message());
   llvm::FileRemover removeLinked(linked);
 
@@ -153,8 +153,8 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
     std::string log;
     if (auto buf = llvm::MemoryBuffer::getFile(errFile))
       log = (*buf)->getBuffer().str();
-    return fail("linking the executable with " + *linker + " failed: " +
-                linkErr + "\n" + log);
+    return fail("linking the executable with " + *linker +
+                " failed: " + linkErr + "\n" + log);
   }
 
   // Output: the linked program, then the payload, written to a temporary
@@ -162,8 +162,8 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
   llvm::Expected<llvm::sys::fs::TempFile> tmp =
       llvm::sys::fs::TempFile::create(spec.outputPath + ".tmp-%%%%%%", 0755);
   if (!tmp)
-    return fail(spec.outputPath + ": cannot create: " +
-                llvm::toString(tmp.takeError()));
+    return fail(spec.outputPath +
+                ": cannot create: " + llvm::toString(tmp.takeError()));
   auto discard = [&](llvm::Error e) {
     llvm::consumeError(tmp->discard());
     return e;
@@ -209,8 +209,8 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
   if (!ckpt.tokenizerPath().empty()) {
     auto tok = llvm::MemoryBuffer::getFile(ckpt.tokenizerPath());
     if (!tok)
-      return discard(fail(ckpt.tokenizerPath() + ": cannot read: " +
-                          tok.getError().message()));
+      return discard(fail(ckpt.tokenizerPath() +
+                          ": cannot read: " + tok.getError().message()));
     os << (*tok)->getBuffer();
     tr.tokenizerBytes = (*tok)->getBufferSize();
     pos += tr.tokenizerBytes;
@@ -225,13 +225,13 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
   pos += sizeof(tr);
   os.flush();
   if (os.has_error())
-    return discard(fail(spec.outputPath + ": write failed: " +
-                        os.error().message()));
+    return discard(
+        fail(spec.outputPath + ": write failed: " + os.error().message()));
 
   if (!spec.foldedMeta) {
     if (llvm::Error e = tmp->keep(spec.outputPath))
-      return fail(spec.outputPath + ": cannot write: " +
-                  llvm::toString(std::move(e)));
+      return fail(spec.outputPath +
+                  ": cannot write: " + llvm::toString(std::move(e)));
     return llvm::Error::success();
   }
 
@@ -248,9 +248,8 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
   if (spec.showProgress)
     llvm::errs() << "[hymba-compile] computing the meta-token prefix state\n";
   std::string runErr;
-  std::vector<llvm::StringRef> runArgs = {staging,
-                                          "--hymba-internal-prefix-state",
-                                          snapPath};
+  std::vector<llvm::StringRef> runArgs = {
+      staging, "--hymba-internal-prefix-state", snapPath};
   if (llvm::sys::ExecuteAndWait(staging, runArgs, std::nullopt, {}, 0, 0,
                                 &runErr) != 0)
     return fail("computing the meta-token prefix state failed " + runErr);

@@ -2,10 +2,10 @@
 #include "hymba/Codegen/Pipeline.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -41,10 +41,12 @@ std::string hymba::lowerToLLVMPipeline() {
   return "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-         "hymba-vectorize-linear,convert-linalg-to-loops,scf-forall-to-parallel,"
+         "hymba-vectorize-linear,convert-linalg-to-loops,scf-forall-to-"
+         "parallel,"
          // Threads: scf.parallel -> OpenMP. The canonicalize is required to
          // inline memref.alloca_scope before the CFG conversion.
-         "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,expand-strided-metadata,"
+         "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,expand-strided-"
+         "metadata,"
          "lower-affine,convert-vector-to-llvm,finalize-memref-to-llvm,"
          "convert-math-to-llvm,"
          "convert-to-llvm,reconcile-unrealized-casts";
@@ -62,11 +64,13 @@ std::string hymba::lowerToGPUKernelsPipeline(const CudaOptions &o, bool ptx) {
          "convert-parallel-loops-to-gpu),"
          "lower-affine,canonicalize,gpu-kernel-outlining,"
          "hymba-gpu-host-shared-allocs,"
-         "nvvm-attach-target{chip=" + o.chip + " O=3},"
+         "nvvm-attach-target{chip=" +
+         o.chip +
+         " O=3},"
          "gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm,"
          "reconcile-unrealized-casts),"
-         "gpu-module-to-binary{format=" + std::string(ptx ? "isa" : "fatbin") +
-         " toolkit=" + o.toolkit + "}";
+         "gpu-module-to-binary{format=" +
+         std::string(ptx ? "isa" : "fatbin") + " toolkit=" + o.toolkit + "}";
 }
 
 std::string hymba::lowerGPUHostToLLVMPipeline() {

@@ -49,14 +49,15 @@ readIndex(llvm::StringRef dir, llvm::StringRef indexPath,
   for (const auto &kv : *map) {
     std::optional<llvm::StringRef> file = kv.second.getAsString();
     if (!file || file->empty() || file->contains('/'))
-      return fail(indexPath + ": weight_map entry '" + llvm::StringRef(kv.first) +
+      return fail(indexPath + ": weight_map entry '" +
+                  llvm::StringRef(kv.first) +
                   "' must name a shard file in the same directory");
     weightMap[kv.first] = file->str();
     if (seen.insert(*file).second) {
       std::string path = join(dir, *file);
       if (!llvm::sys::fs::exists(path))
-        return fail(indexPath + ": names shard '" + *file +
-                    "' (for tensor '" + llvm::StringRef(kv.first) + "'), which does not exist");
+        return fail(indexPath + ": names shard '" + *file + "' (for tensor '" +
+                    llvm::StringRef(kv.first) + "'), which does not exist");
       shards.push_back(path);
     }
   }
@@ -144,12 +145,11 @@ Checkpoint::open(llvm::StringRef dir) {
       return file.takeError();
     for (const TensorInfo &t : (*file)->tensors()) {
       if (!ckpt->byName.try_emplace(t.name, &t).second)
-        return fail(path + ": tensor '" + t.name +
-                    "' also appears in " + ckpt->byName[t.name]->file);
+        return fail(path + ": tensor '" + t.name + "' also appears in " +
+                    ckpt->byName[t.name]->file);
       auto it = weightMap.find(t.name);
-      if (!weightMap.empty() &&
-          (it == weightMap.end() ||
-           it->second != llvm::sys::path::filename(path)))
+      if (!weightMap.empty() && (it == weightMap.end() ||
+                                 it->second != llvm::sys::path::filename(path)))
         return fail(index + ": does not list tensor '" + t.name +
                     "' as stored in " + llvm::sys::path::filename(path));
     }

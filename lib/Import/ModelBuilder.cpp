@@ -55,15 +55,16 @@ private:
   }
   Value stateBuffer(const std::string &name, int64_t rows, int64_t width) {
     auto type = MemRefType::get({rows, width}, f32());
-    return hy::StateBufferOp::create(b, loc, type, state,
-                                     b.getStringAttr(name), IntegerAttr())
+    return hy::StateBufferOp::create(b, loc, type, state, b.getStringAttr(name),
+                                     IntegerAttr())
         .getResult();
   }
 
   /// Columns [offset, offset + width) of a [rows, *] tensor.
   Value columns(Value t, int64_t offset, int64_t width) {
     Value n = tensor::DimOp::create(b, loc, t, 0);
-    SmallVector<OpFoldResult> offs = {b.getIndexAttr(0), b.getIndexAttr(offset)};
+    SmallVector<OpFoldResult> offs = {b.getIndexAttr(0),
+                                      b.getIndexAttr(offset)};
     SmallVector<OpFoldResult> sizes = {n, b.getIndexAttr(width)};
     SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1)};
     return tensor::ExtractSliceOp::create(b, loc, rows(width), t, offs, sizes,
@@ -147,8 +148,8 @@ Value ModelIRBuilder::buildLayer(int64_t i, Value h) {
 
   // One projection feeds both branches (SPEC.md 3.3).
   Value a = rmsNorm(h, layerWeight(i, "input_layernorm.weight", {H}));
-  Value proj = linear(a, layerWeight(i, "mamba.in_proj.weight",
-                                     {c.inProjRows(i), H}));
+  Value proj =
+      linear(a, layerWeight(i, "mamba.in_proj.weight", {c.inProjRows(i), H}));
   int64_t xOff = c.inProjRows(i) - 2 * E;
   Value q = rope(columns(proj, 0, qw));
   if (c.ownsKV(i))
@@ -162,14 +163,14 @@ Value ModelIRBuilder::buildLayer(int64_t i, Value h) {
   std::string cache = "layers." + std::to_string(src) + ".";
   Value kCache = stateBuffer(cache + "k_cache", cacheRows(src), kw);
   Value vCache = stateBuffer(cache + "v_cache", cacheRows(src), vw);
-  Value att = hy::AttentionOp::create(
-                  b, loc, rows(c.numHeads * c.vHeadDim), q, k, v, kCache,
-                  vCache, position, b.getI64IntegerAttr(c.numHeads),
-                  b.getI64IntegerAttr(c.numKVHeads),
-                  b.getI64IntegerAttr(windowOf(src)),
-                  b.getI64IntegerAttr(c.numMeta),
-                  b.getF32FloatAttr(1.0f / std::sqrt(float(c.headDim))))
-                  .getResult();
+  Value att =
+      hy::AttentionOp::create(
+          b, loc, rows(c.numHeads * c.vHeadDim), q, k, v, kCache, vCache,
+          position, b.getI64IntegerAttr(c.numHeads),
+          b.getI64IntegerAttr(c.numKVHeads), b.getI64IntegerAttr(windowOf(src)),
+          b.getI64IntegerAttr(c.numMeta),
+          b.getF32FloatAttr(1.0f / std::sqrt(float(c.headDim))))
+          .getResult();
   // The chunk joins the cache once the last layer sharing it has attended.
   if (c.lastKVReader(src) == i)
     hy::KVCacheWriteOp::create(b, loc, k, v, kCache, vCache, position,
@@ -217,14 +218,16 @@ func::FuncOp ModelIRBuilder::buildLayersFn(ModuleOp module) {
   return fn;
 }
 
-void ModelIRBuilder::buildEntry(ModuleOp module, func::FuncOp layers, bool start) {
+void ModelIRBuilder::buildEntry(ModuleOp module, func::FuncOp layers,
+                                bool start) {
   b.setInsertionPointToEnd(module.getBody());
   auto idsType = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
   SmallVector<Type> inputs = {byteBuffer(), byteBuffer(), idsType};
   if (!start)
     inputs.push_back(b.getIndexType());
-  auto fn = func::FuncOp::create(b, loc, start ? ::hymba::kStartFn : ::hymba::kContinueFn,
-                                 b.getFunctionType(inputs, {rows(c.vocabSize)}));
+  auto fn = func::FuncOp::create(
+      b, loc, start ? ::hymba::kStartFn : ::hymba::kContinueFn,
+      b.getFunctionType(inputs, {rows(c.vocabSize)}));
   fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   Block *body = fn.addEntryBlock();
   b.setInsertionPointToStart(body);
@@ -239,10 +242,8 @@ void ModelIRBuilder::buildEntry(ModuleOp module, func::FuncOp layers, bool start
   if (start) {
     pos = arith::ConstantIndexOp::create(b, loc, 0);
     if (c.numMeta > 0)
-      h = hy::PrependMetaOp::create(b, loc, rows(H),
-                                    weight("model.memory_tokens",
-                                           {c.numMeta, H}),
-                                    h)
+      h = hy::PrependMetaOp::create(
+              b, loc, rows(H), weight("model.memory_tokens", {c.numMeta, H}), h)
               .getResult();
   } else {
     pos = body->getArgument(3);
@@ -257,10 +258,11 @@ void ModelIRBuilder::buildEntry(ModuleOp module, func::FuncOp layers, bool start
                                       b.getIndexAttr(0)};
     SmallVector<OpFoldResult> sizes = {n, b.getIndexAttr(H)};
     SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1)};
-    h = tensor::ExtractSliceOp::create(b, loc, rows(H), h, offs, sizes, strides);
+    h = tensor::ExtractSliceOp::create(b, loc, rows(H), h, offs, sizes,
+                                       strides);
   }
-  Value head = c.tiedEmbeddings ? table
-                                : weight("lm_head.weight", {c.vocabSize, H});
+  Value head =
+      c.tiedEmbeddings ? table : weight("lm_head.weight", {c.vocabSize, H});
   func::ReturnOp::create(b, loc, linear(h, head));
 }
 
@@ -284,9 +286,9 @@ OwningOpRef<ModuleOp> ModelIRBuilder::build() {
 }
 } // namespace
 
-OwningOpRef<ModuleOp> (::hymba::buildModel)(MLIRContext &ctx,
-                                        const ModelConfig &config,
-                                        const BuildOptions &options) {
+OwningOpRef<ModuleOp>(::hymba::buildModel)(MLIRContext &ctx,
+                                           const ModelConfig &config,
+                                           const BuildOptions &options) {
   ctx.loadDialect<hy::HymbaDialect, func::FuncDialect, arith::ArithDialect,
                   tensor::TensorDialect>();
   return ModelIRBuilder(ctx, config, options).build();

@@ -23,7 +23,8 @@ namespace {
 /// Reads typed keys from the config object, remembering the first error.
 class ConfigReader {
 public:
-  ConfigReader(const Object &obj, llvm::StringRef path) : obj(obj), path(path) {}
+  ConfigReader(const Object &obj, llvm::StringRef path)
+      : obj(obj), path(path) {}
 
   llvm::Error error(const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -31,9 +32,8 @@ public:
   }
 
   /// An integer key; `fallback` when absent (or required when no fallback).
-  llvm::Expected<int64_t> integer(llvm::StringRef key,
-                                  std::optional<int64_t> fallback,
-                                  int64_t min) {
+  llvm::Expected<int64_t>
+  integer(llvm::StringRef key, std::optional<int64_t> fallback, int64_t min) {
     const Value *v = obj.get(key);
     if (!v || v->kind() == Value::Null) {
       if (!fallback)
@@ -86,8 +86,9 @@ public:
                                                const Value *v) {
     const llvm::json::Array *arr = v ? v->getAsArray() : nullptr;
     if (!arr)
-      return error(llvm::formatv("key '{0}' must be a list of integers, got {1}",
-                                 key, v ? render(*v) : "nothing"));
+      return error(
+          llvm::formatv("key '{0}' must be a list of integers, got {1}", key,
+                        v ? render(*v) : "nothing"));
     std::vector<int64_t> out;
     for (const Value &e : *arr) {
       std::optional<int64_t> i = e.getAsInteger();
@@ -122,8 +123,8 @@ public:
 llvm::Expected<ModelConfig> ModelConfig::load(llvm::StringRef path) {
   auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buf)
-    return llvm::createStringError(buf.getError(), path + ": cannot read: " +
-                                                       buf.getError().message());
+    return llvm::createStringError(
+        buf.getError(), path + ": cannot read: " + buf.getError().message());
   return parse((*buf)->getBuffer(), path);
 }
 
@@ -244,8 +245,8 @@ llvm::Expected<ModelConfig> ModelConfig::parse(llvm::StringRef text,
                                  c.dInner, heads));
   c.vHeadDim = c.dInner / heads;
   if (c.rope && c.headDim % 2 != 0)
-    return errorAt(llvm::formatv("RoPE needs an even head dim, got {0}",
-                                 c.headDim));
+    return errorAt(
+        llvm::formatv("RoPE needs an even head dim, got {0}", c.headDim));
 
   // dt rank: an integer or "auto" = ceil(hidden / 16).
   const Value *dtRank = obj->get("mamba_dt_rank");
@@ -262,8 +263,9 @@ llvm::Expected<ModelConfig> ModelConfig::parse(llvm::StringRef text,
   if (ropeType == "ntk" && c.rope) {
     double ratio = 2.0 * double(maxPos) / double(origMaxPos) - 1.0;
     if (c.headDim <= 2 || ratio <= 0)
-      return errorAt("rope_type 'ntk' needs head dim > 2 and "
-                     "max_position_embeddings > orig_max_position_embeddings / 2");
+      return errorAt(
+          "rope_type 'ntk' needs head dim > 2 and "
+          "max_position_embeddings > orig_max_position_embeddings / 2");
     c.ropeBase = theta * std::pow(ratio, double(c.headDim) / (c.headDim - 2));
   }
 
@@ -287,8 +289,9 @@ llvm::Expected<ModelConfig> ModelConfig::parse(llvm::StringRef text,
       groups && groups->kind() != Value::Null) {
     const llvm::json::Array *arr = groups->getAsArray();
     if (!arr)
-      return errorAt("key 'kv_reuse_group' must be a list of layer lists, got " +
-                     ConfigReader::render(*groups));
+      return errorAt(
+          "key 'kv_reuse_group' must be a list of layer lists, got " +
+          ConfigReader::render(*groups));
     std::set<int64_t> seen;
     for (const Value &g : *arr) {
       HYMBA_TRY(group, r.intList("kv_reuse_group", &g));
@@ -300,8 +303,8 @@ llvm::Expected<ModelConfig> ModelConfig::parse(llvm::StringRef text,
                                        "outside 0..{1}",
                                        l, layers - 1));
         if (!seen.insert(l).second)
-          return errorAt(llvm::formatv(
-              "key 'kv_reuse_group' names layer {0} twice", l));
+          return errorAt(
+              llvm::formatv("key 'kv_reuse_group' names layer {0} twice", l));
       }
       for (int64_t l : llvm::ArrayRef(group).drop_front())
         if (l <= group.front())

@@ -54,8 +54,8 @@ SafeTensorsFile::open(llvm::StringRef path) {
     return fail(path, llvm::formatv("file is {0} bytes, too short for a "
                                     "safetensors header",
                                     bytes.size()));
-  uint64_t headerLen =
-      llvm::support::endian::read64le(reinterpret_cast<const uint8_t *>(bytes.data()));
+  uint64_t headerLen = llvm::support::endian::read64le(
+      reinterpret_cast<const uint8_t *>(bytes.data()));
   if (headerLen > kMaxHeaderBytes)
     return fail(path, llvm::formatv("header length {0} is absurd (limit {1}); "
                                     "not a safetensors file?",
@@ -124,8 +124,8 @@ SafeTensorsFile::open(llvm::StringRef path) {
     if (!begin || !end || *begin < 0 || *end < 0)
       return bad("'data_offsets' must be two non-negative integers");
     if (*begin > *end)
-      return bad(llvm::formatv("data_offsets [{0}, {1}] are reversed", *begin,
-                               *end));
+      return bad(
+          llvm::formatv("data_offsets [{0}, {1}] are reversed", *begin, *end));
     if (uint64_t(*end) > dataSize)
       return bad(llvm::formatv("data_offsets [{0}, {1}] run past the {2} data "
                                "bytes of the file (truncated?)",

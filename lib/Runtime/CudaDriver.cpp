@@ -85,26 +85,27 @@ bool hymba::initCuda(std::string &error) {
             std::string(dlerror());
     return false;
   }
-  bool ok = bind(lib, driver.cuInit, "cuInit") &&
-            bind(lib, driver.cuDeviceGetCount, "cuDeviceGetCount") &&
-            bind(lib, driver.cuDeviceGet, "cuDeviceGet") &&
-            bind(lib, driver.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain") &&
-            bind(lib, driver.cuCtxSetCurrent, "cuCtxSetCurrent") &&
-            bind(lib, driver.cuCtxSynchronize, "cuCtxSynchronize") &&
-            bind(lib, driver.cuModuleLoadData, "cuModuleLoadData") &&
-            bind(lib, driver.cuModuleUnload, "cuModuleUnload") &&
-            bind(lib, driver.cuModuleGetFunction, "cuModuleGetFunction") &&
-            bind(lib, driver.cuLaunchKernel, "cuLaunchKernel") &&
-            bind(lib, driver.cuStreamCreate, "cuStreamCreate") &&
-            bind(lib, driver.cuStreamDestroy, "cuStreamDestroy_v2") &&
-            bind(lib, driver.cuStreamSynchronize, "cuStreamSynchronize") &&
-            bind(lib, driver.cuMemAllocManaged, "cuMemAllocManaged") &&
-            bind(lib, driver.cuMemAlloc, "cuMemAlloc_v2") &&
-            bind(lib, driver.cuMemFree, "cuMemFree_v2") &&
-            bind(lib, driver.cuMemcpy, "cuMemcpy") &&
-            bind(lib, driver.cuMemsetD32, "cuMemsetD32_v2") &&
-            bind(lib, driver.cuMemsetD16, "cuMemsetD16_v2") &&
-            bind(lib, driver.cuGetErrorString, "cuGetErrorString");
+  bool ok =
+      bind(lib, driver.cuInit, "cuInit") &&
+      bind(lib, driver.cuDeviceGetCount, "cuDeviceGetCount") &&
+      bind(lib, driver.cuDeviceGet, "cuDeviceGet") &&
+      bind(lib, driver.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain") &&
+      bind(lib, driver.cuCtxSetCurrent, "cuCtxSetCurrent") &&
+      bind(lib, driver.cuCtxSynchronize, "cuCtxSynchronize") &&
+      bind(lib, driver.cuModuleLoadData, "cuModuleLoadData") &&
+      bind(lib, driver.cuModuleUnload, "cuModuleUnload") &&
+      bind(lib, driver.cuModuleGetFunction, "cuModuleGetFunction") &&
+      bind(lib, driver.cuLaunchKernel, "cuLaunchKernel") &&
+      bind(lib, driver.cuStreamCreate, "cuStreamCreate") &&
+      bind(lib, driver.cuStreamDestroy, "cuStreamDestroy_v2") &&
+      bind(lib, driver.cuStreamSynchronize, "cuStreamSynchronize") &&
+      bind(lib, driver.cuMemAllocManaged, "cuMemAllocManaged") &&
+      bind(lib, driver.cuMemAlloc, "cuMemAlloc_v2") &&
+      bind(lib, driver.cuMemFree, "cuMemFree_v2") &&
+      bind(lib, driver.cuMemcpy, "cuMemcpy") &&
+      bind(lib, driver.cuMemsetD32, "cuMemsetD32_v2") &&
+      bind(lib, driver.cuMemsetD16, "cuMemsetD16_v2") &&
+      bind(lib, driver.cuGetErrorString, "cuGetErrorString");
   if (!ok) {
     error = "the CUDA driver (libcuda.so.1) lacks an entry point the "
             "runtime needs; is the driver too old?";
@@ -139,7 +140,9 @@ void hymba::freeShared(void *ptr) {
     check(driver.cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
 }
 
-void hymba::synchronizeGPU() { check(driver.cuCtxSynchronize(), "cuCtxSynchronize"); }
+void hymba::synchronizeGPU() {
+  check(driver.cuCtxSynchronize(), "cuCtxSynchronize");
+}
 
 namespace {
 /// gpu-to-llvm loads kernel modules from global constructors, i.e. before
@@ -189,7 +192,9 @@ void *mgpuStreamCreate() {
   check(driver.cuStreamCreate(&s, 0), "cuStreamCreate");
   return s;
 }
-void mgpuStreamDestroy(void *s) { driver.cuStreamDestroy(static_cast<CUstream>(s)); }
+void mgpuStreamDestroy(void *s) {
+  driver.cuStreamDestroy(static_cast<CUstream>(s));
+}
 void mgpuStreamSynchronize(void *s) {
   check(driver.cuStreamSynchronize(static_cast<CUstream>(s)),
         "cuStreamSynchronize");

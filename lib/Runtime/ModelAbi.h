@@ -40,8 +40,8 @@ void _mlir_ciface_hymba_continue(hymba::Logits *result,
                                  int64_t position);
 // Present only when hymba-fold-meta-tokens ran; weak so the runtime links
 // either way.
-__attribute__((weak)) void
-_mlir_ciface_hymba_prefix(hymba::ByteBuffer *params, hymba::ByteBuffer *state);
+__attribute__((weak)) void _mlir_ciface_hymba_prefix(hymba::ByteBuffer *params,
+                                                     hymba::ByteBuffer *state);
 }
 
 #endif // HYMBA_RUNTIME_MODELABI_H

@@ -50,7 +50,8 @@ bool ModelFile::open(const std::string &path, std::string &error) {
          (tr.stateSnapshotBytes == 0 || tr.stateSnapshotBytes == tr.stateBytes);
   if (!ok) {
     close(fd);
-    error = path + ": no model payload (was this file produced by hymba-compile?)";
+    error =
+        path + ": no model payload (was this file produced by hymba-compile?)";
     return false;
   }
   std::string meta(tr.metadataBytes, '\0');

@@ -21,11 +21,11 @@ bool hymba::writeNpy(const std::string &path, const std::vector<float> &data,
     return false;
   }
   uint16_t len = uint16_t(header.size());
-  bool ok = std::fwrite("\x93NUMPY\x01\x00", 1, 8, f) == 8 &&
-            std::fwrite(&len, 2, 1, f) == 1 &&
-            std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
-            std::fwrite(data.data(), sizeof(float), data.size(), f) ==
-                data.size();
+  bool ok =
+      std::fwrite("\x93NUMPY\x01\x00", 1, 8, f) == 8 &&
+      std::fwrite(&len, 2, 1, f) == 1 &&
+      std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
+      std::fwrite(data.data(), sizeof(float), data.size(), f) == data.size();
   ok &= std::fclose(f) == 0;
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());

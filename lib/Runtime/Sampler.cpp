@@ -15,14 +15,16 @@ int32_t Sampler::next(const float *logits, int64_t vocab) {
   std::vector<int32_t> order(vocab);
   std::iota(order.begin(), order.end(), 0);
   int64_t keep = opts.topK > 0 ? std::min<int64_t>(opts.topK, vocab) : vocab;
-  std::partial_sort(order.begin(), order.begin() + keep, order.end(),
-                    [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+  std::partial_sort(
+      order.begin(), order.begin() + keep, order.end(),
+      [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
   order.resize(keep);
 
   std::vector<double> probs(keep);
   double maxLogit = logits[order[0]], sum = 0;
   for (int64_t i = 0; i < keep; ++i)
-    sum += probs[i] = std::exp((logits[order[i]] - maxLogit) / opts.temperature);
+    sum += probs[i] =
+        std::exp((logits[order[i]] - maxLogit) / opts.temperature);
   // Nucleus: the smallest prefix whose mass reaches top_p.
   double mass = 0;
   int64_t cut = keep;

@@ -55,15 +55,16 @@ bool Session::feed(const std::vector<int32_t> &ids, std::vector<float> &logits,
   }
   if (numTokens + int64_t(ids.size()) > maxSeqLen) {
     error = "the sequence would hold " +
-            std::to_string(numTokens + ids.size()) +
-            " tokens, more than the " + std::to_string(maxSeqLen) +
+            std::to_string(numTokens + ids.size()) + " tokens, more than the " +
+            std::to_string(maxSeqLen) +
             " this executable was compiled for (hymba-compile --max-seq-len)";
     return false;
   }
   for (int32_t id : ids)
     if (id < 0 || id >= vocabSize) {
-      error = "token id " + std::to_string(id) + " is outside the vocabulary [0, " +
-              std::to_string(vocabSize) + ")";
+      error = "token id " + std::to_string(id) +
+              " is outside the vocabulary [0, " + std::to_string(vocabSize) +
+              ")";
       return false;
     }
   ByteBuffer params = wrap(model.params(), int64_t(model.paramsBytes()));

@@ -189,7 +189,8 @@ int main(int argc, char **argv) {
     FILE *f = nullptr;
     if (!session.computePrefixState(snapshot, error) ||
         !(f = std::fopen(opts.prefixStateOut.c_str(), "wb")) ||
-        std::fwrite(snapshot.data(), 1, snapshot.size(), f) != snapshot.size() ||
+        std::fwrite(snapshot.data(), 1, snapshot.size(), f) !=
+            snapshot.size() ||
         std::fclose(f) != 0)
       die(error.empty() ? opts.prefixStateOut + ": cannot write" : error);
     return 0;
@@ -226,10 +227,12 @@ int main(int argc, char **argv) {
   std::vector<float> logits, saved;
 
   auto t0 = std::chrono::steady_clock::now();
-  size_t chunk = opts.prefillChunk > 0 ? size_t(opts.prefillChunk) : prompt.size();
+  size_t chunk =
+      opts.prefillChunk > 0 ? size_t(opts.prefillChunk) : prompt.size();
   for (size_t start = 0; start < prompt.size(); start += chunk) {
     std::vector<int32_t> part(prompt.begin() + start,
-                              prompt.begin() + std::min(prompt.size(), start + chunk));
+                              prompt.begin() +
+                                  std::min(prompt.size(), start + chunk));
     if (!session.feed(part, logits, keepAll, error))
       die(error);
     if (keepAll)
@@ -251,7 +254,8 @@ int main(int argc, char **argv) {
       all.insert(all.end(), generated.begin(), generated.end());
       std::string text = tokenizer.decode(all);
       std::string head = tokenizer.decode(prompt);
-      std::string tail = text.size() > head.size() ? text.substr(head.size()) : "";
+      std::string tail =
+          text.size() > head.size() ? text.substr(head.size()) : "";
       if (tail.compare(0, printed.size(), printed) == 0) {
         std::fputs(tail.c_str() + printed.size(), stdout);
         printed = tail;
@@ -271,8 +275,10 @@ int main(int argc, char **argv) {
     if (step + 1 == opts.numPredict)
       break;
     if (session.tokens() >= session.capacity()) {
-      std::fprintf(stderr, "\nnote: stopped at the compiled capacity of %lld "
-                           "tokens\n", (long long)session.capacity());
+      std::fprintf(stderr,
+                   "\nnote: stopped at the compiled capacity of %lld "
+                   "tokens\n",
+                   (long long)session.capacity());
       break;
     }
     if (!session.feed({id}, logits, false, error))

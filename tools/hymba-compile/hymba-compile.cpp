@@ -7,9 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "hymba/Dialect/HymbaDialect.h"
 #include "hymba/Codegen/ExecutableWriter.h"
 #include "hymba/Codegen/Pipeline.h"
+#include "hymba/Dialect/HymbaDialect.h"
 #include "hymba/Import/Checkpoint.h"
 #include "hymba/Import/ModelBuilder.h"
 #include "hymba/Passes/Passes.h"
@@ -52,10 +52,10 @@ cl::opt<Emit> emit(
                clEnumValN(Emit::LLVM, "llvm", "LLVM IR"),
                clEnumValN(Emit::Obj, "obj", "object file of the model code"),
                clEnumValN(Emit::Exe, "exe", "self-contained executable")));
-cl::opt<Target> target(
-    "target", cl::desc("hardware to compile for"), cl::init(Target::CPU),
-    cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU (default)"),
-               clEnumValN(Target::CUDA, "cuda", "an NVIDIA GPU")));
+cl::opt<Target>
+    target("target", cl::desc("hardware to compile for"), cl::init(Target::CPU),
+           cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU (default)"),
+                      clEnumValN(Target::CUDA, "cuda", "an NVIDIA GPU")));
 cl::opt<std::string> cudaArch("cuda-arch",
                               cl::desc("GPU architecture for --target=cuda"),
                               cl::init("sm_90"));
@@ -96,7 +96,8 @@ int writeOutput(StringRef path,
     outs().flush();
     return 0;
   }
-  Expected<sys::fs::TempFile> tmp = sys::fs::TempFile::create(path + ".tmp-%%%%%%");
+  Expected<sys::fs::TempFile> tmp =
+      sys::fs::TempFile::create(path + ".tmp-%%%%%%");
   if (!tmp)
     return fail(path + ": cannot create: " + toString(tmp.takeError()));
   {
@@ -127,8 +128,8 @@ std::string metadataFor(mlir::ModuleOp module, const hymba::ModelConfig &c,
      << "max_seq_len=" << o.maxSeqLen << "\n"
      << "bos_token_id=" << c.bosTokenId << "\n"
      << "eos_token_id=" << c.eosTokenId << "\n"
-     << "weight_dtype=" << (o.weightType == hymba::WeightType::BF16 ? "bf16" : "f32")
-     << "\n";
+     << "weight_dtype="
+     << (o.weightType == hymba::WeightType::BF16 ? "bf16" : "f32") << "\n";
   return s;
 }
 
@@ -211,7 +212,8 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
 
   // Executable: object to a temporary file, then link and append payload.
   SmallString<128> objPath;
-  if (std::error_code ec = sys::fs::createTemporaryFile("hymba-model", "o", objPath))
+  if (std::error_code ec =
+          sys::fs::createTemporaryFile("hymba-model", "o", objPath))
     return fail("cannot create a temporary file: " + ec.message());
   FileRemover removeObj(objPath);
   {
@@ -227,8 +229,8 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   spec.outputPath = out.str();
   spec.objectPath = objPath.str().str();
   bool cuda = target == Target::CUDA;
-  spec.runtimeLib = runtimeLibrary(cuda ? "libhymba_runtime_cuda.a"
-                                        : "libhymba_runtime.a");
+  spec.runtimeLib =
+      runtimeLibrary(cuda ? "libhymba_runtime_cuda.a" : "libhymba_runtime.a");
   if (cuda)
     spec.linkLibs = {"-ldl"};
   else // scf.parallel became OpenMP calls

@@ -15,7 +15,7 @@ namespace hymba {
 /// One weight as the generated code expects it in the parameter block.
 struct PackedWeight {
   std::string name;
-  int64_t offset = 0;    // byte offset in the parameter block
+  int64_t offset = 0; // byte offset in the parameter block
   int64_t elements = 0;
   DType storage = DType::F32; // element type in the executable
 };
@@ -25,13 +25,13 @@ std::vector<PackedWeight> collectWeights(mlir::ModuleOp module);
 
 struct ExecutableSpec {
   std::string outputPath;
-  std::string objectPath;  // model code
-  std::string runtimeLib;  // libhymba_runtime.a (or the CUDA variant)
+  std::string objectPath;            // model code
+  std::string runtimeLib;            // libhymba_runtime.a (or the CUDA variant)
   std::vector<std::string> linkLibs; // after the runtime, e.g. -lomp
   std::vector<PackedWeight> weights;
   int64_t paramsBytes = 0;
   int64_t stateBytes = 0;
-  std::string metadata;    // key=value lines
+  std::string metadata; // key=value lines
   bool showProgress = false;
   /// The module has @hymba_prefix: run it once and store the state.
   bool foldedMeta = false;

@@ -24,9 +24,9 @@ struct ModelConfig {
   int64_t numLayers = 0;
   int64_t numHeads = 0;
   int64_t numKVHeads = 0;
-  int64_t headDim = 0;   // q/k head dim
-  int64_t vHeadDim = 0;  // d_inner / num_heads
-  int64_t dInner = 0;    // SSM channels = attention output width
+  int64_t headDim = 0;  // q/k head dim
+  int64_t vHeadDim = 0; // d_inner / num_heads
+  int64_t dInner = 0;   // SSM channels = attention output width
   int64_t dtRank = 0;
   int64_t dState = 0;
   int64_t dConv = 0;

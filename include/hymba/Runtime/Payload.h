@@ -22,7 +22,8 @@
 
 namespace hymba {
 
-inline constexpr char kPayloadMagic[8] = {'H', 'Y', 'M', 'B', 'A', 'P', 'K', '1'};
+inline constexpr char kPayloadMagic[8] = {'H', 'Y', 'M', 'B',
+                                          'A', 'P', 'K', '1'};
 inline constexpr uint64_t kPayloadAlignment = 4096;
 
 struct PayloadTrailer {

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "LoweringUtils.h"
 #include "hymba/Dialect/HymbaOps.h"
 #include "hymba/Passes/Passes.h"
 
@@ -49,9 +50,49 @@ struct FoldResidualIntoMerge : OpRewritePattern<arith::AddFOp> {
   }
 };
 
+/// Moves `att` next to the scan of its layer (the next hymba.selective_scan
+/// in the block) and marks both, so that the lowering runs them in one
+/// parallel region. Legal because the SSM ops in between never touch the KV
+/// caches the attention reads; a KV-cache write in between (the chunk joining
+/// the cache the attention reads) moves after the scan to stay after it.
+void pairWithScan(AttentionOp att) {
+  Operation *next = att->getNextNode();
+  SmallVector<KVCacheWriteOp> writes;
+  SelectiveScanOp scan;
+  for (Operation *op = next; op; op = op->getNextNode()) {
+    if (auto s = dyn_cast<SelectiveScanOp>(op)) {
+      scan = s;
+      break;
+    }
+    if (isa<AttentionOp, HybridMergeOp>(op))
+      return; // another layer's branch or the merge: not this layer's scan
+    if (auto w = dyn_cast<KVCacheWriteOp>(op))
+      writes.push_back(w);
+  }
+  if (!scan)
+    return;
+  att->moveBefore(scan);
+  Operation *after = scan;
+  for (KVCacheWriteOp w : writes) {
+    w->moveAfter(after);
+    after = w;
+  }
+  UnitAttr mark = UnitAttr::get(att.getContext());
+  att->setAttr(kFusedBranchesAttr, mark);
+  scan->setAttr(kFusedBranchesAttr, mark);
+}
+
 struct FuseHybridHeadsPass
     : hymba::impl::HymbaFuseHybridHeadsBase<FuseHybridHeadsPass> {
   void runOnOperation() override {
+    SmallVector<AttentionOp> attentions;
+    getOperation()->walk([&](AttentionOp att) {
+      if (!att->hasAttr(kFusedBranchesAttr))
+        attentions.push_back(att);
+    });
+    for (AttentionOp att : attentions)
+      pairWithScan(att);
+
     RewritePatternSet patterns(&getContext());
     patterns.add<FoldResidualIntoMerge>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

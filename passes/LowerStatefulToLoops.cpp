@@ -32,7 +32,7 @@ using namespace mlir;
 using namespace mlir::hymba;
 
 namespace {
-ImplicitLocOpBuilder builderAt(PatternRewriter &rewriter, Operation *op) {
+ImplicitLocOpBuilder builderAt(RewriterBase &rewriter, Operation *op) {
   ImplicitLocOpBuilder b(op->getLoc(), rewriter);
   b.setInsertionPoint(op);
   return b;
@@ -87,172 +87,173 @@ struct LowerStateBuffer : OpRewritePattern<StateBufferOp> {
   }
 };
 
-/// For each (row t, head h), one pass over the visible keys with an online
-/// softmax: running max m, running sum l, and the output row as accumulator.
-/// Keys at positions >= `position` come from this chunk, earlier ones from
-/// the cache.
+/// Lowers one hymba.attention: its operands as buffers, a fresh output, and
+/// the code for one (row, head) item. For each item, one pass over the
+/// visible keys with an online softmax: running max m, running sum l, and
+/// the output row as accumulator. Keys at positions >= `position` come from
+/// this chunk, earlier ones from the cache.
+struct AttentionLowering {
+  int64_t heads, kvHeads, window, numMeta, qd, vd, rep;
+  float scale;
+  Value q, k, v, kc, vc, pos, rows, out, outTensor;
+
+  AttentionLowering(ImplicitLocOpBuilder &b, AttentionOp op)
+      : heads(op.getNumHeads()), kvHeads(op.getNumKvHeads()),
+        window(op.getWindow()), numMeta(op.getNumMeta()),
+        qd(op.getQuery().getType().getDimSize(1) / heads),
+        vd(op.getValue().getType().getDimSize(1) / kvHeads),
+        rep(heads / kvHeads), scale(op.getScale().convertToFloat()),
+        q(toReadOnlyBuffer(b, op.getQuery())),
+        k(toReadOnlyBuffer(b, op.getKey())),
+        v(toReadOnlyBuffer(b, op.getValue())), kc(op.getKCache()),
+        vc(op.getVCache()), pos(op.getPosition()), rows(rowCount(b, q)) {
+    std::tie(out, outTensor) = allocRows(b, rows, heads * vd);
+  }
+
+  /// Output row `t`, head `h`.
+  void emitItem(ImplicitLocOpBuilder &ib, Value t, Value h) const {
+    Value c0 = cIdx(ib, 0), c1 = cIdx(ib, 1);
+    Value i = arith::AddIOp::create(ib, pos, t);
+    Value kvh = arith::DivUIOp::create(ib, h, cIdx(ib, rep));
+    Value qCol0 = arith::MulIOp::create(ib, h, cIdx(ib, qd));
+    Value kCol0 = arith::MulIOp::create(ib, kvh, cIdx(ib, qd));
+    Value vCol0 = arith::MulIOp::create(ib, kvh, cIdx(ib, vd));
+    Value oCol0 = arith::MulIOp::create(ib, h, cIdx(ib, vd));
+    Value zero = f32Const(ib, 0.0);
+
+    scf::ForOp::create(
+        ib, c0, cIdx(ib, vd), c1, ValueRange{},
+        [&](OpBuilder &fb, Location l, Value d, ValueRange) {
+          ImplicitLocOpBuilder bb(l, fb);
+          memref::StoreOp::create(
+              bb, zero, out,
+              ValueRange{t, arith::AddIOp::create(bb, oCol0, d)});
+          scf::YieldOp::create(bb);
+        });
+
+    // Visits key position j: returns the updated (m, l).
+    auto visit = [&](ImplicitLocOpBuilder &kb, Value j, Value m,
+                     Value l) -> std::pair<Value, Value> {
+      Value fromChunk =
+          arith::CmpIOp::create(kb, arith::CmpIPredicate::uge, j, pos);
+      // Row index into the chunk or the cache, and the buffer to use.
+      auto dot = [&](ImplicitLocOpBuilder &db, Value buf, Value row) {
+        return scf::ForOp::create(
+                   db, c0, cIdx(db, qd), c1, ValueRange{zero},
+                   [&](OpBuilder &fb, Location lc, Value d, ValueRange acc) {
+                     ImplicitLocOpBuilder eb(lc, fb);
+                     Value qv =
+                         load(eb, q, {t, arith::AddIOp::create(eb, qCol0, d)});
+                     Value kv = load(
+                         eb, buf, {row, arith::AddIOp::create(eb, kCol0, d)});
+                     Value s = arith::AddFOp::create(
+                         eb, acc[0], arith::MulFOp::create(eb, qv, kv));
+                     scf::YieldOp::create(eb, ValueRange{s});
+                   })
+            .getResult(0);
+      };
+      auto ifOp = scf::IfOp::create(
+          kb, fromChunk,
+          [&](OpBuilder &tb, Location lc) {
+            ImplicitLocOpBuilder eb(lc, tb);
+            scf::YieldOp::create(
+                eb, ValueRange{dot(eb, k, arith::SubIOp::create(eb, j, pos))});
+          },
+          [&](OpBuilder &tb, Location lc) {
+            ImplicitLocOpBuilder eb(lc, tb);
+            scf::YieldOp::create(
+                eb, ValueRange{dot(eb, kc, cacheRow(eb, j, window, numMeta))});
+          });
+      Value s =
+          arith::MulFOp::create(kb, ifOp.getResult(0), f32Const(kb, scale));
+      Value mNew = arith::MaximumFOp::create(kb, m, s);
+      Value corr = math::ExpOp::create(kb, arith::SubFOp::create(kb, m, mNew));
+      Value p = math::ExpOp::create(kb, arith::SubFOp::create(kb, s, mNew));
+      Value lNew =
+          arith::AddFOp::create(kb, arith::MulFOp::create(kb, l, corr), p);
+      auto accumulate = [&](ImplicitLocOpBuilder &ab, Value buf, Value row) {
+        scf::ForOp::create(
+            ab, c0, cIdx(ab, vd), c1, ValueRange{},
+            [&](OpBuilder &fb, Location lc, Value d, ValueRange) {
+              ImplicitLocOpBuilder eb(lc, fb);
+              Value oc = arith::AddIOp::create(eb, oCol0, d);
+              Value o = memref::LoadOp::create(eb, out, ValueRange{t, oc});
+              Value vv =
+                  load(eb, buf, {row, arith::AddIOp::create(eb, vCol0, d)});
+              Value upd =
+                  arith::AddFOp::create(eb, arith::MulFOp::create(eb, o, corr),
+                                        arith::MulFOp::create(eb, p, vv));
+              memref::StoreOp::create(eb, upd, out, ValueRange{t, oc});
+              scf::YieldOp::create(eb);
+            });
+      };
+      scf::IfOp::create(
+          kb, fromChunk,
+          [&](OpBuilder &tb, Location lc) {
+            ImplicitLocOpBuilder eb(lc, tb);
+            accumulate(eb, v, arith::SubIOp::create(eb, j, pos));
+            scf::YieldOp::create(eb);
+          },
+          [&](OpBuilder &tb, Location lc) {
+            ImplicitLocOpBuilder eb(lc, tb);
+            accumulate(eb, vc, cacheRow(eb, j, window, numMeta));
+            scf::YieldOp::create(eb);
+          });
+      return {mNew, lNew};
+    };
+    auto keyLoop = [&](Value lo, Value hi, Value m, Value l) {
+      auto loop = scf::ForOp::create(
+          ib, lo, hi, c1, ValueRange{m, l},
+          [&](OpBuilder &fb, Location lc, Value j, ValueRange st) {
+            ImplicitLocOpBuilder kb(lc, fb);
+            auto [mN, lN] = visit(kb, j, st[0], st[1]);
+            scf::YieldOp::create(kb, ValueRange{mN, lN});
+          });
+      return std::make_pair(loop.getResult(0), loop.getResult(1));
+    };
+
+    // Visible keys: [0, min(M, lo)) then [lo, i], lo = max(i - W, 0).
+    Value lo = c0;
+    if (window > 0) {
+      Value w = cIdx(ib, window);
+      Value far = arith::CmpIOp::create(ib, arith::CmpIPredicate::uge, i, w);
+      lo =
+          arith::SelectOp::create(ib, far, arith::SubIOp::create(ib, i, w), c0);
+    }
+    Value metaEnd = arith::MinUIOp::create(ib, cIdx(ib, numMeta), lo);
+    Value negInf = f32Const(ib, -std::numeric_limits<float>::infinity());
+    auto [m1, l1] = keyLoop(c0, metaEnd, negInf, zero);
+    auto [m2, l2] = keyLoop(lo, arith::AddIOp::create(ib, i, c1), m1, l1);
+    (void)m2;
+    Value inv = arith::DivFOp::create(ib, f32Const(ib, 1.0), l2);
+    scf::ForOp::create(
+        ib, c0, cIdx(ib, vd), c1, ValueRange{},
+        [&](OpBuilder &fb, Location lc, Value d, ValueRange) {
+          ImplicitLocOpBuilder eb(lc, fb);
+          Value oc = arith::AddIOp::create(eb, oCol0, d);
+          Value o = memref::LoadOp::create(eb, out, ValueRange{t, oc});
+          memref::StoreOp::create(eb, arith::MulFOp::create(eb, o, inv), out,
+                                  ValueRange{t, oc});
+          scf::YieldOp::create(eb);
+        });
+  }
+};
+
 struct LowerAttention : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    int64_t heads = op.getNumHeads(), kvHeads = op.getNumKvHeads();
-    int64_t window = op.getWindow(), numMeta = op.getNumMeta();
-    int64_t qd = op.getQuery().getType().getDimSize(1) / heads;
-    int64_t vd = op.getValue().getType().getDimSize(1) / kvHeads;
-    int64_t rep = heads / kvHeads;
-    float scale = op.getScale().convertToFloat();
-
-    Value q = toReadOnlyBuffer(b, op.getQuery());
-    Value k = toReadOnlyBuffer(b, op.getKey());
-    Value v = toReadOnlyBuffer(b, op.getValue());
-    Value kc = op.getKCache(), vc = op.getVCache();
-    Value pos = op.getPosition();
-    Value rows = rowCount(b, q);
-    Value out, outTensor;
-    std::tie(out, outTensor) = allocRows(b, rows, heads * vd);
-
+    AttentionLowering att(b, op);
     Value c0 = cIdx(b, 0), c1 = cIdx(b, 1);
     scf::ParallelOp::create(
-        b, ValueRange{c0, c0}, ValueRange{rows, cIdx(b, heads)},
+        b, ValueRange{c0, c0}, ValueRange{att.rows, cIdx(b, att.heads)},
         ValueRange{c1, c1}, [&](OpBuilder &nb, Location loc, ValueRange iv) {
           ImplicitLocOpBuilder ib(loc, nb);
-          Value t = iv[0], h = iv[1];
-          Value i = arith::AddIOp::create(ib, pos, t);
-          Value kvh = arith::DivUIOp::create(ib, h, cIdx(ib, rep));
-          Value qCol0 = arith::MulIOp::create(ib, h, cIdx(ib, qd));
-          Value kCol0 = arith::MulIOp::create(ib, kvh, cIdx(ib, qd));
-          Value vCol0 = arith::MulIOp::create(ib, kvh, cIdx(ib, vd));
-          Value oCol0 = arith::MulIOp::create(ib, h, cIdx(ib, vd));
-          Value zero = f32Const(ib, 0.0);
-
-          scf::ForOp::create(
-              ib, c0, cIdx(ib, vd), c1, ValueRange{},
-              [&](OpBuilder &fb, Location l, Value d, ValueRange) {
-                ImplicitLocOpBuilder bb(l, fb);
-                memref::StoreOp::create(
-                    bb, zero, out,
-                    ValueRange{t, arith::AddIOp::create(bb, oCol0, d)});
-                scf::YieldOp::create(bb);
-              });
-
-          // Visits key position j: returns the updated (m, l).
-          auto visit = [&](ImplicitLocOpBuilder &kb, Value j, Value m,
-                           Value l) -> std::pair<Value, Value> {
-            Value fromChunk =
-                arith::CmpIOp::create(kb, arith::CmpIPredicate::uge, j, pos);
-            // Row index into the chunk or the cache, and the buffer to use.
-            auto dot = [&](ImplicitLocOpBuilder &db, Value buf, Value row) {
-              return scf::ForOp::create(
-                         db, c0, cIdx(db, qd), c1, ValueRange{zero},
-                         [&](OpBuilder &fb, Location lc, Value d,
-                             ValueRange acc) {
-                           ImplicitLocOpBuilder eb(lc, fb);
-                           Value qv = load(
-                               eb, q, {t, arith::AddIOp::create(eb, qCol0, d)});
-                           Value kv =
-                               load(eb, buf,
-                                    {row, arith::AddIOp::create(eb, kCol0, d)});
-                           Value s = arith::AddFOp::create(
-                               eb, acc[0], arith::MulFOp::create(eb, qv, kv));
-                           scf::YieldOp::create(eb, ValueRange{s});
-                         })
-                  .getResult(0);
-            };
-            auto ifOp = scf::IfOp::create(
-                kb, fromChunk,
-                [&](OpBuilder &tb, Location lc) {
-                  ImplicitLocOpBuilder eb(lc, tb);
-                  scf::YieldOp::create(
-                      eb, ValueRange{
-                              dot(eb, k, arith::SubIOp::create(eb, j, pos))});
-                },
-                [&](OpBuilder &tb, Location lc) {
-                  ImplicitLocOpBuilder eb(lc, tb);
-                  scf::YieldOp::create(
-                      eb, ValueRange{
-                              dot(eb, kc, cacheRow(eb, j, window, numMeta))});
-                });
-            Value s = arith::MulFOp::create(kb, ifOp.getResult(0),
-                                            f32Const(kb, scale));
-            Value mNew = arith::MaximumFOp::create(kb, m, s);
-            Value corr =
-                math::ExpOp::create(kb, arith::SubFOp::create(kb, m, mNew));
-            Value p =
-                math::ExpOp::create(kb, arith::SubFOp::create(kb, s, mNew));
-            Value lNew = arith::AddFOp::create(
-                kb, arith::MulFOp::create(kb, l, corr), p);
-            auto accumulate = [&](ImplicitLocOpBuilder &ab, Value buf,
-                                  Value row) {
-              scf::ForOp::create(
-                  ab, c0, cIdx(ab, vd), c1, ValueRange{},
-                  [&](OpBuilder &fb, Location lc, Value d, ValueRange) {
-                    ImplicitLocOpBuilder eb(lc, fb);
-                    Value oc = arith::AddIOp::create(eb, oCol0, d);
-                    Value o =
-                        memref::LoadOp::create(eb, out, ValueRange{t, oc});
-                    Value vv = load(eb, buf,
-                                    {row, arith::AddIOp::create(eb, vCol0, d)});
-                    Value upd = arith::AddFOp::create(
-                        eb, arith::MulFOp::create(eb, o, corr),
-                        arith::MulFOp::create(eb, p, vv));
-                    memref::StoreOp::create(eb, upd, out, ValueRange{t, oc});
-                    scf::YieldOp::create(eb);
-                  });
-            };
-            scf::IfOp::create(
-                kb, fromChunk,
-                [&](OpBuilder &tb, Location lc) {
-                  ImplicitLocOpBuilder eb(lc, tb);
-                  accumulate(eb, v, arith::SubIOp::create(eb, j, pos));
-                  scf::YieldOp::create(eb);
-                },
-                [&](OpBuilder &tb, Location lc) {
-                  ImplicitLocOpBuilder eb(lc, tb);
-                  accumulate(eb, vc, cacheRow(eb, j, window, numMeta));
-                  scf::YieldOp::create(eb);
-                });
-            return {mNew, lNew};
-          };
-          auto keyLoop = [&](Value lo, Value hi, Value m, Value l) {
-            auto loop = scf::ForOp::create(
-                ib, lo, hi, c1, ValueRange{m, l},
-                [&](OpBuilder &fb, Location lc, Value j, ValueRange st) {
-                  ImplicitLocOpBuilder kb(lc, fb);
-                  auto [mN, lN] = visit(kb, j, st[0], st[1]);
-                  scf::YieldOp::create(kb, ValueRange{mN, lN});
-                });
-            return std::make_pair(loop.getResult(0), loop.getResult(1));
-          };
-
-          // Visible keys: [0, min(M, lo)) then [lo, i], lo = max(i - W, 0).
-          Value lo = c0;
-          if (window > 0) {
-            Value w = cIdx(ib, window);
-            Value far =
-                arith::CmpIOp::create(ib, arith::CmpIPredicate::uge, i, w);
-            lo = arith::SelectOp::create(ib, far,
-                                         arith::SubIOp::create(ib, i, w), c0);
-          }
-          Value metaEnd = arith::MinUIOp::create(ib, cIdx(ib, numMeta), lo);
-          Value negInf = f32Const(ib, -std::numeric_limits<float>::infinity());
-          auto [m1, l1] = keyLoop(c0, metaEnd, negInf, zero);
-          auto [m2, l2] = keyLoop(lo, arith::AddIOp::create(ib, i, c1), m1, l1);
-          (void)m2;
-          Value inv = arith::DivFOp::create(ib, f32Const(ib, 1.0), l2);
-          scf::ForOp::create(
-              ib, c0, cIdx(ib, vd), c1, ValueRange{},
-              [&](OpBuilder &fb, Location lc, Value d, ValueRange) {
-                ImplicitLocOpBuilder eb(lc, fb);
-                Value oc = arith::AddIOp::create(eb, oCol0, d);
-                Value o = memref::LoadOp::create(eb, out, ValueRange{t, oc});
-                memref::StoreOp::create(eb, arith::MulFOp::create(eb, o, inv),
-                                        out, ValueRange{t, oc});
-                scf::YieldOp::create(eb);
-              });
+          att.emitItem(ib, iv[0], iv[1]);
           scf::ReduceOp::create(ib);
         });
-    rewriter.replaceOp(op, outTensor);
+    rewriter.replaceOp(op, att.outTensor);
     return success();
   }
 };
@@ -434,18 +435,31 @@ void forRange(ImplicitLocOpBuilder &b, int64_t n,
 /// tile's state and A = -exp(a_log) live transposed ([d_state, tile]) in
 /// stack buffers for the whole chunk, so every inner loop is a unit-stride
 /// loop over channels that LLVM vectorizes.
+/// Per-tile scratch of the scan: state and A transposed ([d_state, tile]),
+/// and delta, delta*u and the output accumulator ([tile]).
+struct ScanScratch {
+  Value h, a, delta, du, y;
+};
+
 void lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in, int64_t tile,
-                   int64_t dState, Value out) {
+                   int64_t dState, Value out,
+                   const ScanScratch *scratch = nullptr) {
   Type f32 = b.getF32Type();
   Value u = in.u, dt = in.dt, bias = in.bias, aLog = in.aLog, bm = in.b,
         cm = in.c, dv = in.d, z = in.z, state = in.state;
-  auto matType = MemRefType::get({dState, tile}, f32);
-  auto vecType = MemRefType::get({tile}, f32);
-  Value h = memref::AllocaOp::create(b, matType);
-  Value a = memref::AllocaOp::create(b, matType);
-  Value delta = memref::AllocaOp::create(b, vecType);
-  Value du = memref::AllocaOp::create(b, vecType);
-  Value y = memref::AllocaOp::create(b, vecType);
+  Value h, a, delta, du, y;
+  if (scratch) {
+    h = scratch->h, a = scratch->a, delta = scratch->delta, du = scratch->du;
+    y = scratch->y;
+  } else {
+    auto matType = MemRefType::get({dState, tile}, f32);
+    auto vecType = MemRefType::get({tile}, f32);
+    h = memref::AllocaOp::create(b, matType);
+    a = memref::AllocaOp::create(b, matType);
+    delta = memref::AllocaOp::create(b, vecType);
+    du = memref::AllocaOp::create(b, vecType);
+    y = memref::AllocaOp::create(b, vecType);
+  }
   forRange(b, dState, [&](ImplicitLocOpBuilder &nb, Value n) {
     forRange(nb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
       memref::StoreOp::create(
@@ -595,12 +609,150 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
   }
 };
 
+/// Channels per scan work item in a fused hybrid head.
+constexpr int64_t kFusedScanTile = 16;
+
+/// The scan operands restricted to channels [c0, c0 + tile).
+ScanBuffers sliceChannels(ImplicitLocOpBuilder &b, const ScanBuffers &in,
+                          Value c0, int64_t tile) {
+  auto cols = [&](Value m) -> Value {
+    SmallVector<OpFoldResult> one = {b.getIndexAttr(1), b.getIndexAttr(1)};
+    return memref::SubViewOp::create(
+        b, m, ArrayRef<OpFoldResult>{b.getIndexAttr(0), c0},
+        ArrayRef<OpFoldResult>{rowCount(b, m), b.getIndexAttr(tile)}, one);
+  };
+  auto rowsOf = [&](Value m) -> Value {
+    auto type = cast<MemRefType>(m.getType());
+    SmallVector<OpFoldResult> offs(type.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
+    offs[0] = c0;
+    sizes.push_back(b.getIndexAttr(tile));
+    for (int64_t d = 1; d < type.getRank(); ++d)
+      sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+    return memref::SubViewOp::create(b, m, offs, sizes, strides);
+  };
+  ScanBuffers out = in;
+  out.u = cols(in.u);
+  out.dt = cols(in.dt);
+  out.z = cols(in.z);
+  out.bias = rowsOf(in.bias);
+  out.aLog = rowsOf(in.aLog);
+  out.d = rowsOf(in.d);
+  out.state = rowsOf(in.state);
+  return out;
+}
+
+/// An attention and the scan of the same layer that hymba-fuse-hybrid-heads
+/// placed side by side: one scf.parallel whose items are the attention's
+/// (row, head) pairs followed by the scan's channel tiles, so both branches
+/// run in one parallel region (one fork/join per layer in decode).
+void lowerFusedBranches(RewriterBase &rewriter, AttentionOp attOp,
+                        SelectiveScanOp scanOp) {
+  ImplicitLocOpBuilder b = builderAt(rewriter, attOp);
+  AttentionLowering att(b, attOp);
+  ScanBuffers scan(b, scanOp);
+  int64_t channels = scanOp.getU().getType().getDimSize(1);
+  int64_t dState = scanOp.getALog().getType().getDimSize(1);
+  Value scanOut, scanTensor;
+  std::tie(scanOut, scanTensor) = allocRows(b, rowCount(b, scan.u), channels);
+  // Scratch for every tile, allocated outside the parallel region (stack
+  // buffers inside it would not survive the OpenMP lowering of the scf.if).
+  int64_t tiles = channels / kFusedScanTile;
+  auto alloc = [&](int64_t rows, int64_t cols) -> Value {
+    return memref::AllocOp::create(
+        b, MemRefType::get({rows, cols}, b.getF32Type()));
+  };
+  Value hAll = alloc(tiles * dState, kFusedScanTile);
+  Value aAll = alloc(tiles * dState, kFusedScanTile);
+  Value vecAll = alloc(3 * tiles, kFusedScanTile); // delta, du, y per tile
+  Value attItems = arith::MulIOp::create(b, att.rows, cIdx(b, att.heads));
+  Value items =
+      arith::AddIOp::create(b, attItems, cIdx(b, channels / kFusedScanTile));
+  scf::ParallelOp::create(
+      b, ValueRange{cIdx(b, 0)}, ValueRange{items}, ValueRange{cIdx(b, 1)},
+      [&](OpBuilder &nb, Location loc, ValueRange iv) {
+        ImplicitLocOpBuilder ib(loc, nb);
+        Value isAttention = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
+                                                  iv[0], attItems);
+        scf::IfOp::create(
+            ib, isAttention,
+            [&](OpBuilder &tb, Location l) {
+              ImplicitLocOpBuilder eb(l, tb);
+              Value heads = cIdx(eb, att.heads);
+              att.emitItem(eb, arith::DivUIOp::create(eb, iv[0], heads),
+                           arith::RemUIOp::create(eb, iv[0], heads));
+              scf::YieldOp::create(eb);
+            },
+            [&](OpBuilder &tb, Location l) {
+              ImplicitLocOpBuilder eb(l, tb);
+              Value c0 = arith::MulIOp::create(
+                  eb, arith::SubIOp::create(eb, iv[0], attItems),
+                  cIdx(eb, kFusedScanTile));
+              SmallVector<OpFoldResult> one = {eb.getIndexAttr(1),
+                                               eb.getIndexAttr(1)};
+              Value outTile = memref::SubViewOp::create(
+                  eb, scanOut, ArrayRef<OpFoldResult>{eb.getIndexAttr(0), c0},
+                  ArrayRef<OpFoldResult>{rowCount(eb, scanOut),
+                                         eb.getIndexAttr(kFusedScanTile)},
+                  one);
+              Value tileIdx = arith::SubIOp::create(eb, iv[0], attItems);
+              auto rowsAt = [&](Value all, Value first, int64_t n) -> Value {
+                return memref::SubViewOp::create(
+                    eb, all, ArrayRef<OpFoldResult>{first, eb.getIndexAttr(0)},
+                    ArrayRef<OpFoldResult>{eb.getIndexAttr(n),
+                                           eb.getIndexAttr(kFusedScanTile)},
+                    one);
+              };
+              auto vecAt = [&](int64_t which) -> Value {
+                Value row = arith::AddIOp::create(
+                    eb, arith::MulIOp::create(eb, tileIdx, cIdx(eb, 3)),
+                    cIdx(eb, which));
+                auto type = MemRefType::get(
+                    {kFusedScanTile}, eb.getF32Type(),
+                    StridedLayoutAttr::get(eb.getContext(),
+                                           ShapedType::kDynamic, {1}));
+                return memref::SubViewOp::create(
+                    eb, type, vecAll,
+                    ArrayRef<OpFoldResult>{row, eb.getIndexAttr(0)},
+                    ArrayRef<OpFoldResult>{eb.getIndexAttr(1),
+                                           eb.getIndexAttr(kFusedScanTile)},
+                    one);
+              };
+              Value first =
+                  arith::MulIOp::create(eb, tileIdx, cIdx(eb, dState));
+              ScanScratch scratch{rowsAt(hAll, first, dState),
+                                  rowsAt(aAll, first, dState), vecAt(0),
+                                  vecAt(1), vecAt(2)};
+              lowerScanTile(eb, sliceChannels(eb, scan, c0, kFusedScanTile),
+                            kFusedScanTile, dState, outTile, &scratch);
+              scf::YieldOp::create(eb);
+            });
+        scf::ReduceOp::create(ib);
+      });
+  // buffer-deallocation-pipeline frees the scratch (it owns every alloc).
+  rewriter.replaceOp(scanOp, scanTensor);
+  rewriter.replaceOp(attOp, att.outTensor);
+}
+
 struct LowerStatefulToLoopsPass
     : hymba::impl::HymbaLowerStatefulToLoopsBase<LowerStatefulToLoopsPass> {
   void runOnOperation() override {
     Operation *root = getOperation();
     if (failed(verifyOffsetsAssigned<StateBufferOp>(root)))
       return signalPassFailure();
+    // Hybrid heads that hymba-fuse-hybrid-heads paired up: one region each.
+    SmallVector<std::pair<AttentionOp, SelectiveScanOp>> fusedPairs;
+    root->walk([&](AttentionOp att) {
+      auto scan = dyn_cast_or_null<SelectiveScanOp>(att->getNextNode());
+      if (!att->hasAttr(kFusedBranchesAttr) || !scan)
+        return;
+      int64_t channels = scan.getU().getType().getDimSize(1);
+      if (!ShapedType::isDynamic(channels) && channels % kFusedScanTile == 0)
+        fusedPairs.push_back({att, scan});
+    });
+    IRRewriter rewriter(&getContext());
+    for (auto [att, scan] : fusedPairs)
+      lowerFusedBranches(rewriter, att, scan);
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerStateBuffer, LowerAttention, LowerKVCacheWrite,
                  LowerCausalConv1d, LowerSelectiveScan>(&getContext());

@@ -20,6 +20,10 @@ Value rowCount(ImplicitLocOpBuilder &b, Value shaped);
 /// An uninitialised f32 tensor [rows, width] with `rows` taken from `like`.
 Value emptyRows(ImplicitLocOpBuilder &b, Value like, int64_t width);
 
+/// Set by hymba-fuse-hybrid-heads on a layer's hymba.attention and
+/// hymba.selective_scan that are to run in one parallel region.
+inline constexpr const char *kFusedBranchesAttr = "hymba.fused_branches";
+
 /// Discardable attribute on the linalg.generic that buildLinear creates.
 inline constexpr const char *kLinearMarker = "hymba.linear";
 

@@ -255,32 +255,51 @@ def HymbaTileSelectiveScan : Pass<"hymba-tile-selective-scan", "ModuleOp"> {
 }
 
 def HymbaFuseHybridHeads : Pass<"hymba-fuse-hybrid-heads", "ModuleOp"> {
-  let summary = "Fuse the hybrid head's merge, output projection and residual add";
+  let summary = "Fuse the hybrid head: branches in one parallel region, one merge epilogue";
   let description = [{
     **Why.** In every Hymba layer the attention and SSM branches come from one
     input projection and end in one merge: two RMSNorms, their mean, the
     output projection, then the residual add. Unfused, the merge result is
     materialised only to be added to the residual stream in a separate pass.
 
-    **What.** `arith.addf(x, hymba.hybrid_merge(...))` (either operand order)
-    becomes `hymba.hybrid_merge(...) residual(x)`. Its lowering is one fused
+    The two branches are independent, yet lowered one after the other they
+    cost two fork/joins per layer, which dominates small-model decode.
+
+    **What.** (1) Each layer's `hymba.attention` moves next to its
+    `hymba.selective_scan` (a KV-cache write in between moves after the
+    scan) and both get `hymba.fused_branches`; `hymba-lower-stateful-to-loops`
+    then emits one `scf.parallel` whose items are the attention's (row, head)
+    pairs followed by the scan's 16-channel tiles, i.e. both branches in one
+    parallel region. (2) `arith.addf(x, hymba.hybrid_merge(...))` (either
+    operand order) becomes `hymba.hybrid_merge(...) residual(x)`. Its lowering is one fused
     epilogue: a single reduction generic for both norms' sums of squares, a
     single element-wise generic for both norms and the mean, and the output
     projection accumulating directly into the residual. The fused input
     projection needs no rewrite: the importer emits one `hymba.linear` whose
     column slices feed both branches and bufferize to views, not copies.
 
-    **Invariants.** Only a merge whose result has no other user is fused.
+    **Invariants.** Moving the attention is legal because the SSM ops between
+    it and the scan never touch the KV caches; the cache write stays after
+    the attention. Only a merge whose result has no other user is fused.
     Results are unchanged up to float summation order (the residual is the
-    accumulator's initial value instead of a later addend).
+    accumulator's initial value instead of a later addend). Runs before
+    `hymba-tile-selective-scan`, which leaves paired scans alone.
 
     Before:
     ```mlir
+    %att = hymba.attention %q, %k, %v, %kc, %vc at %pos {...}
+    hymba.kv_cache_write %k, %v into %kc, %vc at %pos {...}
+    %u = hymba.causal_conv1d ...          // ... the SSM chain ...
+    %ssm = hymba.selective_scan %u, ...
     %m = hymba.hybrid_merge %att, %ssm, %w1, %w2, %out {epsilon = 1.0e-06 : f32} : ...
     %h = arith.addf %x, %m : tensor<?x1600xf32>
     ```
     After:
     ```mlir
+    %u = hymba.causal_conv1d ...          // ... the SSM chain ...
+    %att = hymba.attention %q, %k, %v, %kc, %vc at %pos {hymba.fused_branches, ...}
+    %ssm = hymba.selective_scan %u, ... {hymba.fused_branches}
+    hymba.kv_cache_write %k, %v into %kc, %vc at %pos {...}
     %h = hymba.hybrid_merge %att, %ssm, %w1, %w2, %out residual(%x : tensor<?x1600xf32>) {epsilon = 1.0e-06 : f32} : ...
     ```
   }];

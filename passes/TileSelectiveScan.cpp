@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "LoweringUtils.h"
 #include "hymba/Dialect/HymbaOps.h"
 #include "hymba/Passes/Passes.h"
 
@@ -40,8 +41,11 @@ struct TileSelectiveScanPass
     SmallVector<SelectiveScanOp> scans;
     getOperation()->walk([&](SelectiveScanOp op) {
       int64_t channels = op.getU().getType().getDimSize(1);
-      // Already a tile (or not tileable into equal static tiles): keep.
-      if (!ShapedType::isDynamic(channels) && channels > channelTile &&
+      // Already a tile (or not tileable into equal static tiles), or paired
+      // with its attention by hymba-fuse-hybrid-heads (which tiles it in
+      // the shared parallel region): keep.
+      if (!op->hasAttr(kFusedBranchesAttr) &&
+          !ShapedType::isDynamic(channels) && channels > channelTile &&
           channels % channelTile == 0)
         scans.push_back(op);
     });

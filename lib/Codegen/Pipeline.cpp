@@ -24,10 +24,10 @@ std::string hymba::hymbaOptimizationPipeline(const HymbaPassOptions &o) {
   std::string p = "cse,canonicalize,";
   if (o.foldMetaTokens)
     p += "hymba-fold-meta-tokens,";
-  if (o.tileSelectiveScan)
-    p += "hymba-tile-selective-scan,";
   if (o.fuseHybridHeads)
     p += "hymba-fuse-hybrid-heads,";
+  if (o.tileSelectiveScan)
+    p += "hymba-tile-selective-scan,";
   return p + "hymba-assign-buffer-layout";
 }
 
@@ -67,7 +67,8 @@ std::string hymba::lowerToGPUKernelsPipeline(const CudaOptions &o, bool ptx) {
          "nvvm-attach-target{chip=" +
          o.chip +
          " O=3},"
-         "gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm,"
+         "gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+         "convert-gpu-to-nvvm,"
          "reconcile-unrealized-casts),"
          "gpu-module-to-binary{format=" +
          std::string(ptx ? "isa" : "fatbin") + " toolkit=" + o.toolkit + "}";

@@ -31,13 +31,6 @@ using namespace mlir::hymba;
 namespace {
 using utils::IteratorType;
 
-/// Opens an ImplicitLocOpBuilder at `op` sharing the rewriter's listener.
-ImplicitLocOpBuilder builderAt(PatternRewriter &rewriter, Operation *op) {
-  ImplicitLocOpBuilder b(op->getLoc(), rewriter);
-  b.setInsertionPoint(op);
-  return b;
-}
-
 struct LowerWeight : OpRewritePattern<WeightOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(WeightOp op,

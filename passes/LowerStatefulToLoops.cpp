@@ -32,12 +32,6 @@ using namespace mlir;
 using namespace mlir::hymba;
 
 namespace {
-ImplicitLocOpBuilder builderAt(RewriterBase &rewriter, Operation *op) {
-  ImplicitLocOpBuilder b(op->getLoc(), rewriter);
-  b.setInsertionPoint(op);
-  return b;
-}
-
 Value cIdx(ImplicitLocOpBuilder &b, int64_t v) {
   return arith::ConstantIndexOp::create(b, v);
 }

@@ -5,8 +5,17 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
 
 namespace mlir::hymba {
+
+/// A builder inserting before `op` that notifies `rewriter` (so patterns and
+/// imperative rewrites can share the same builder code).
+inline ImplicitLocOpBuilder builderAt(RewriterBase &rewriter, Operation *op) {
+  ImplicitLocOpBuilder b(op->getLoc(), rewriter);
+  b.setInsertionPoint(op);
+  return b;
+}
 
 /// `v` as f32: weights may be stored as bf16/f16 and are widened exactly.
 Value widenToF32(ImplicitLocOpBuilder &b, Value v);

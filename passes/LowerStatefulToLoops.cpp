@@ -53,6 +53,15 @@ Value load(ImplicitLocOpBuilder &b, Value mem, ValueRange idx) {
   return widenToF32(b, memref::LoadOp::create(b, mem, idx));
 }
 
+/// The scan's delta: softplus with the kernel's threshold (identity above
+/// 20, where log1p(exp(x)) equals x in f32 anyway but would overflow exp).
+Value buildSoftplus(ImplicitLocOpBuilder &b, Value x) {
+  Value soft = math::Log1pOp::create(b, math::ExpOp::create(b, x));
+  Value big =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, x, f32Const(b, 20.0));
+  return arith::SelectOp::create(b, big, x, soft);
+}
+
 /// Ring-buffer row of absolute position `p` for a cache with `window` > 0:
 /// meta rows stay put, later positions cycle through `window` rows.
 Value cacheRow(ImplicitLocOpBuilder &b, Value p, int64_t window,
@@ -472,10 +481,7 @@ void lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in, int64_t tile,
         forRange(tb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
           Value raw = arith::AddFOp::create(cb, load(cb, dt, {t, c}),
                                             load(cb, bias, {c}));
-          Value soft = math::Log1pOp::create(cb, math::ExpOp::create(cb, raw));
-          Value big = arith::CmpFOp::create(cb, arith::CmpFPredicate::OGT, raw,
-                                            f32Const(cb, 20.0));
-          Value dl = arith::SelectOp::create(cb, big, raw, soft);
+          Value dl = buildSoftplus(cb, raw);
           Value uv = load(cb, u, {t, c});
           memref::StoreOp::create(cb, dl, delta, ValueRange{c});
           memref::StoreOp::create(cb, arith::MulFOp::create(cb, dl, uv), du,
@@ -559,12 +565,7 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
                 ImplicitLocOpBuilder tb(l, fb);
                 Value raw =
                     arith::AddFOp::create(tb, load(tb, dt, {t, c}), bias);
-                // softplus with the kernel's threshold: identity above 20.
-                Value soft =
-                    math::Log1pOp::create(tb, math::ExpOp::create(tb, raw));
-                Value big = arith::CmpFOp::create(tb, arith::CmpFPredicate::OGT,
-                                                  raw, f32Const(tb, 20.0));
-                Value delta = arith::SelectOp::create(tb, big, raw, soft);
+                Value delta = buildSoftplus(tb, raw);
                 Value uv = load(tb, u, {t, c});
                 Value du = arith::MulFOp::create(tb, delta, uv);
                 auto inner = scf::ForOp::create(

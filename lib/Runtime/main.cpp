@@ -244,6 +244,8 @@ int main(int argc, char **argv) {
   Sampler sampler(opts.sampling);
   std::vector<int32_t> generated;
   std::string printed;
+  // The prompt's own text, to cut from each decode of prompt + output.
+  std::string promptText = textOut ? tokenizer.decode(prompt) : "";
   auto emit = [&](int32_t id) {
     if (!textOut) {
       std::printf(generated.size() > 1 ? " %d" : "%d", id);
@@ -253,9 +255,8 @@ int main(int argc, char **argv) {
       std::vector<int32_t> all(prompt);
       all.insert(all.end(), generated.begin(), generated.end());
       std::string text = tokenizer.decode(all);
-      std::string head = tokenizer.decode(prompt);
       std::string tail =
-          text.size() > head.size() ? text.substr(head.size()) : "";
+          text.size() > promptText.size() ? text.substr(promptText.size()) : "";
       if (tail.compare(0, printed.size(), printed) == 0) {
         std::fputs(tail.c_str() + printed.size(), stdout);
         printed = tail;

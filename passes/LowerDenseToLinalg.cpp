@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
+#include "RegisterKernels.h"
 #include "hymba/Dialect/HymbaOps.h"
 #include "hymba/Passes/Passes.h"
 
@@ -236,16 +237,100 @@ struct LowerHybridMerge : OpRewritePattern<HybridMergeOp> {
   }
 };
 
+/// GPU form of the projections: register-accumulating kernels with a
+/// producing RMS norm folded in (RegisterKernels.h).
+struct LowerLinearGPU : OpRewritePattern<LinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    rewriter.replaceOp(
+        op, buildRegisterProjection(b, {projectionInputOf(op.getInput())},
+                                    op.getWeight(), 1.0f, Value()));
+    return success();
+  }
+};
+
+/// Gate and up in one kernel; the down projection accumulates into the
+/// residual when the MLP's only user adds it to one.
+struct LowerSwiGLUGPU : OpRewritePattern<SwiGLUMLPOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SwiGLUMLPOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    Value act = buildRegisterGatedUp(b, projectionInputOf(op.getInput()),
+                                     op.getGate(), op.getUp());
+    auto add = dyn_cast<arith::AddFOp>(op->hasOneUse() ? *op->getUsers().begin()
+                                                       : nullptr);
+    if (!add) {
+      rewriter.replaceOp(
+          op, buildRegisterProjection(b, {{act}}, op.getDown(), 1.0f, Value()));
+      return success();
+    }
+    Value residual =
+        add.getLhs() == op.getResult() ? add.getRhs() : add.getLhs();
+    // The residual may be defined after the MLP: build at the add.
+    ImplicitLocOpBuilder ab = builderAt(rewriter, add);
+    rewriter.replaceOp(add, buildRegisterProjection(ab, {{act}}, op.getDown(),
+                                                    1.0f, residual));
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// Both branch norms, their mean, the output projection and the residual in
+/// one kernel.
+struct LowerHybridMergeGPU : OpRewritePattern<HybridMergeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(HybridMergeOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    float eps = op.getEpsilon().convertToFloat();
+    ProjectionInput branches[] = {
+        {op.getAttention(), op.getAttentionNorm(), eps},
+        {op.getSsm(), op.getSsmNorm(), eps}};
+    rewriter.replaceOp(op, buildRegisterProjection(b, branches, op.getOutProj(),
+                                                   0.5f, op.getResidual()));
+    return success();
+  }
+};
+
+struct LowerRMSNormGPU : OpRewritePattern<RMSNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RMSNormOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    rewriter.replaceOp(op,
+                       buildRegisterRMSNorm(b, op.getInput(), op.getWeight(),
+                                            op.getEpsilon().convertToFloat()));
+    return success();
+  }
+};
+
 struct LowerDenseToLinalgPass
     : hymba::impl::HymbaLowerDenseToLinalgBase<LowerDenseToLinalgPass> {
+  using HymbaLowerDenseToLinalgBase::HymbaLowerDenseToLinalgBase;
   void runOnOperation() override {
     Operation *root = getOperation();
-    if (failed(verifyOffsetsAssigned<WeightOp>(root)))
+    FailureOr<bool> gpuForm = parseKernelForm(root, kernelForm);
+    if (failed(gpuForm) || failed(verifyOffsetsAssigned<WeightOp>(root)))
       return signalPassFailure();
-    RewritePatternSet patterns(&getContext());
-    patterns.add<LowerWeight, LowerEmbed, LowerPrependMeta, LowerRMSNorm,
-                 LowerLinear, LowerRope, LowerSwiGLU, LowerHybridMerge>(
-        &getContext());
+    MLIRContext *ctx = &getContext();
+    if (*gpuForm) {
+      // Projections first, so they fold the RMS norms that feed them (the
+      // norms left without users then disappear as dead code).
+      RewritePatternSet projections(ctx);
+      projections.add<LowerLinearGPU, LowerSwiGLUGPU, LowerHybridMergeGPU>(ctx);
+      if (failed(applyPatternsGreedily(root, std::move(projections))))
+        return signalPassFailure();
+    }
+    RewritePatternSet patterns(ctx);
+    patterns.add<LowerWeight, LowerEmbed, LowerPrependMeta, LowerRope>(ctx);
+    if (*gpuForm)
+      patterns.add<LowerRMSNormGPU>(ctx);
+    else
+      patterns.add<LowerRMSNorm, LowerLinear, LowerSwiGLU, LowerHybridMerge>(
+          ctx);
     if (failed(applyPatternsGreedily(root, std::move(patterns))))
       return signalPassFailure();
   }

@@ -91,10 +91,13 @@ struct LowerStateBuffer : OpRewritePattern<StateBufferOp> {
 };
 
 /// Lowers one hymba.attention: its operands as buffers, a fresh output, and
-/// the code for one (row, head) item. For each item, one pass over the
-/// visible keys with an online softmax: running max m, running sum l, and
-/// the output row as accumulator. Keys at positions >= `position` come from
-/// this chunk, earlier ones from the cache.
+/// the code for one work item. Every item makes one pass over the visible
+/// keys with an online softmax (running max m, running sum l). Keys at
+/// positions >= `position` come from this chunk, earlier ones from the
+/// cache. The CPU form's item is a (row, head) pair accumulating the output
+/// row in memory; the GPU form's item is one output element (row, head,
+/// value column) whose accumulator is a register, so a decode step has
+/// heads * v_head_dim threads instead of heads.
 struct AttentionLowering {
   int64_t heads, kvHeads, window, numMeta, qd, vd, rep;
   float scale;
@@ -113,109 +116,37 @@ struct AttentionLowering {
     std::tie(out, outTensor) = allocRows(b, rows, heads * vd);
   }
 
-  /// Output row `t`, head `h`.
-  void emitItem(ImplicitLocOpBuilder &ib, Value t, Value h) const {
-    Value c0 = cIdx(ib, 0), c1 = cIdx(ib, 1);
-    Value i = arith::AddIOp::create(ib, pos, t);
+  /// Absolute position and first columns of row `t`, head `h`.
+  struct Item {
+    Value t, i, qCol0, kCol0, vCol0, oCol0;
+  };
+  Item itemAt(ImplicitLocOpBuilder &ib, Value t, Value h) const {
     Value kvh = arith::DivUIOp::create(ib, h, cIdx(ib, rep));
-    Value qCol0 = arith::MulIOp::create(ib, h, cIdx(ib, qd));
-    Value kCol0 = arith::MulIOp::create(ib, kvh, cIdx(ib, qd));
-    Value vCol0 = arith::MulIOp::create(ib, kvh, cIdx(ib, vd));
-    Value oCol0 = arith::MulIOp::create(ib, h, cIdx(ib, vd));
-    Value zero = f32Const(ib, 0.0);
+    return {t,
+            arith::AddIOp::create(ib, pos, t),
+            arith::MulIOp::create(ib, h, cIdx(ib, qd)),
+            arith::MulIOp::create(ib, kvh, cIdx(ib, qd)),
+            arith::MulIOp::create(ib, kvh, cIdx(ib, vd)),
+            arith::MulIOp::create(ib, h, cIdx(ib, vd))};
+  }
 
-    scf::ForOp::create(
-        ib, c0, cIdx(ib, vd), c1, ValueRange{},
-        [&](OpBuilder &fb, Location l, Value d, ValueRange) {
-          ImplicitLocOpBuilder bb(l, fb);
-          memref::StoreOp::create(
-              bb, zero, out,
-              ValueRange{t, arith::AddIOp::create(bb, oCol0, d)});
-          scf::YieldOp::create(bb);
-        });
-
-    // Visits key position j: returns the updated (m, l).
-    auto visit = [&](ImplicitLocOpBuilder &kb, Value j, Value m,
-                     Value l) -> std::pair<Value, Value> {
-      Value fromChunk =
-          arith::CmpIOp::create(kb, arith::CmpIPredicate::uge, j, pos);
-      // Row index into the chunk or the cache, and the buffer to use.
-      auto dot = [&](ImplicitLocOpBuilder &db, Value buf, Value row) {
-        return scf::ForOp::create(
-                   db, c0, cIdx(db, qd), c1, ValueRange{zero},
-                   [&](OpBuilder &fb, Location lc, Value d, ValueRange acc) {
-                     ImplicitLocOpBuilder eb(lc, fb);
-                     Value qv =
-                         load(eb, q, {t, arith::AddIOp::create(eb, qCol0, d)});
-                     Value kv = load(
-                         eb, buf, {row, arith::AddIOp::create(eb, kCol0, d)});
-                     Value s = arith::AddFOp::create(
-                         eb, acc[0], arith::MulFOp::create(eb, qv, kv));
-                     scf::YieldOp::create(eb, ValueRange{s});
-                   })
-            .getResult(0);
-      };
-      auto ifOp = scf::IfOp::create(
-          kb, fromChunk,
-          [&](OpBuilder &tb, Location lc) {
-            ImplicitLocOpBuilder eb(lc, tb);
-            scf::YieldOp::create(
-                eb, ValueRange{dot(eb, k, arith::SubIOp::create(eb, j, pos))});
-          },
-          [&](OpBuilder &tb, Location lc) {
-            ImplicitLocOpBuilder eb(lc, tb);
-            scf::YieldOp::create(
-                eb, ValueRange{dot(eb, kc, cacheRow(eb, j, window, numMeta))});
-          });
-      Value s =
-          arith::MulFOp::create(kb, ifOp.getResult(0), f32Const(kb, scale));
-      Value mNew = arith::MaximumFOp::create(kb, m, s);
-      Value corr = math::ExpOp::create(kb, arith::SubFOp::create(kb, m, mNew));
-      Value p = math::ExpOp::create(kb, arith::SubFOp::create(kb, s, mNew));
-      Value lNew =
-          arith::AddFOp::create(kb, arith::MulFOp::create(kb, l, corr), p);
-      auto accumulate = [&](ImplicitLocOpBuilder &ab, Value buf, Value row) {
-        scf::ForOp::create(
-            ab, c0, cIdx(ab, vd), c1, ValueRange{},
-            [&](OpBuilder &fb, Location lc, Value d, ValueRange) {
-              ImplicitLocOpBuilder eb(lc, fb);
-              Value oc = arith::AddIOp::create(eb, oCol0, d);
-              Value o = memref::LoadOp::create(eb, out, ValueRange{t, oc});
-              Value vv =
-                  load(eb, buf, {row, arith::AddIOp::create(eb, vCol0, d)});
-              Value upd =
-                  arith::AddFOp::create(eb, arith::MulFOp::create(eb, o, corr),
-                                        arith::MulFOp::create(eb, p, vv));
-              memref::StoreOp::create(eb, upd, out, ValueRange{t, oc});
-              scf::YieldOp::create(eb);
-            });
-      };
-      scf::IfOp::create(
-          kb, fromChunk,
-          [&](OpBuilder &tb, Location lc) {
-            ImplicitLocOpBuilder eb(lc, tb);
-            accumulate(eb, v, arith::SubIOp::create(eb, j, pos));
-            scf::YieldOp::create(eb);
-          },
-          [&](OpBuilder &tb, Location lc) {
-            ImplicitLocOpBuilder eb(lc, tb);
-            accumulate(eb, vc, cacheRow(eb, j, window, numMeta));
-            scf::YieldOp::create(eb);
-          });
-      return {mNew, lNew};
-    };
-    auto keyLoop = [&](Value lo, Value hi, Value m, Value l) {
+  /// Runs `body(j, carried)` for every key position j the query at absolute
+  /// position i sees: the meta prefix [0, min(M, lo)) then the window
+  /// [lo, i] with lo = max(i - W, 0). Returns the final carried values.
+  using KeyBody = function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value,
+                                                  ValueRange)>;
+  SmallVector<Value> forEachVisibleKey(ImplicitLocOpBuilder &ib, Value i,
+                                       ValueRange init, KeyBody body) const {
+    Value c0 = cIdx(ib, 0), c1 = cIdx(ib, 1);
+    auto keyLoop = [&](Value lo, Value hi, ValueRange carried) {
       auto loop = scf::ForOp::create(
-          ib, lo, hi, c1, ValueRange{m, l},
+          ib, lo, hi, c1, carried,
           [&](OpBuilder &fb, Location lc, Value j, ValueRange st) {
             ImplicitLocOpBuilder kb(lc, fb);
-            auto [mN, lN] = visit(kb, j, st[0], st[1]);
-            scf::YieldOp::create(kb, ValueRange{mN, lN});
+            scf::YieldOp::create(kb, body(kb, j, st));
           });
-      return std::make_pair(loop.getResult(0), loop.getResult(1));
+      return SmallVector<Value>(loop.getResults());
     };
-
-    // Visible keys: [0, min(M, lo)) then [lo, i], lo = max(i - W, 0).
     Value lo = c0;
     if (window > 0) {
       Value w = cIdx(ib, window);
@@ -224,44 +155,203 @@ struct AttentionLowering {
           arith::SelectOp::create(ib, far, arith::SubIOp::create(ib, i, w), c0);
     }
     Value metaEnd = arith::MinUIOp::create(ib, cIdx(ib, numMeta), lo);
+    SmallVector<Value> afterMeta = keyLoop(c0, metaEnd, init);
+    return keyLoop(lo, arith::AddIOp::create(ib, i, c1), afterMeta);
+  }
+
+  /// `fromChunk(buffer, row)` or `fromCache(buffer, row)` for key j, as one
+  /// scf.if yielding `resultTypes`.
+  using RowReader =
+      function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value, Value)>;
+  ValueRange atKey(ImplicitLocOpBuilder &kb, Value j, Value chunkBuf,
+                   Value cacheBuf, TypeRange resultTypes,
+                   RowReader read) const {
+    Value fromChunk =
+        arith::CmpIOp::create(kb, arith::CmpIPredicate::uge, j, pos);
+    return scf::IfOp::create(
+               kb, fromChunk,
+               [&](OpBuilder &tb, Location lc) {
+                 ImplicitLocOpBuilder eb(lc, tb);
+                 scf::YieldOp::create(
+                     eb, read(eb, chunkBuf, arith::SubIOp::create(eb, j, pos)));
+               },
+               [&](OpBuilder &tb, Location lc) {
+                 ImplicitLocOpBuilder eb(lc, tb);
+                 scf::YieldOp::create(
+                     eb, read(eb, cacheBuf, cacheRow(eb, j, window, numMeta)));
+               })
+        ->getResults();
+  }
+
+  /// scale * (q_row . k_j) for the item's head.
+  Value score(ImplicitLocOpBuilder &kb, const Item &it, Value j) const {
+    Value c0 = cIdx(kb, 0), c1 = cIdx(kb, 1), zero = f32Const(kb, 0.0);
+    Value dot = atKey(
+        kb, j, k, kc, {kb.getF32Type()},
+        [&](ImplicitLocOpBuilder &db, Value buf, Value row) {
+          auto loop = scf::ForOp::create(
+              db, c0, cIdx(db, qd), c1, ValueRange{zero},
+              [&](OpBuilder &fb, Location lc, Value d, ValueRange acc) {
+                ImplicitLocOpBuilder eb(lc, fb);
+                Value qv =
+                    load(eb, q, {it.t, arith::AddIOp::create(eb, it.qCol0, d)});
+                Value kv = load(eb, buf,
+                                {row, arith::AddIOp::create(eb, it.kCol0, d)});
+                scf::YieldOp::create(
+                    eb, ValueRange{arith::AddFOp::create(
+                            eb, acc[0], arith::MulFOp::create(eb, qv, kv))});
+              });
+          return SmallVector<Value>{loop.getResult(0)};
+        })[0];
+    return arith::MulFOp::create(kb, dot, f32Const(kb, scale));
+  }
+
+  /// The online-softmax step for score s: (m', correction, p, l').
+  struct SoftmaxStep {
+    Value m, corr, p, l;
+  };
+  SoftmaxStep softmaxStep(ImplicitLocOpBuilder &kb, Value s, Value m,
+                          Value l) const {
+    Value mNew = arith::MaximumFOp::create(kb, m, s);
+    Value corr = math::ExpOp::create(kb, arith::SubFOp::create(kb, m, mNew));
+    Value p = math::ExpOp::create(kb, arith::SubFOp::create(kb, s, mNew));
+    Value lNew =
+        arith::AddFOp::create(kb, arith::MulFOp::create(kb, l, corr), p);
+    return {mNew, corr, p, lNew};
+  }
+
+  /// CPU form: output row `t`, head `h`, accumulated in `out`.
+  void emitItem(ImplicitLocOpBuilder &ib, Value t, Value h) const {
+    Value c0 = cIdx(ib, 0), c1 = cIdx(ib, 1), zero = f32Const(ib, 0.0);
+    Item it = itemAt(ib, t, h);
+    auto overHeadDim =
+        [&](ImplicitLocOpBuilder &lb,
+            function_ref<void(ImplicitLocOpBuilder &, Value)> fn) {
+          scf::ForOp::create(
+              lb, c0, cIdx(lb, vd), c1, ValueRange{},
+              [&](OpBuilder &fb, Location l, Value d, ValueRange) {
+                ImplicitLocOpBuilder bb(l, fb);
+                fn(bb, d);
+                scf::YieldOp::create(bb);
+              });
+        };
+    auto outCol = [&](ImplicitLocOpBuilder &bb, Value d) -> Value {
+      return arith::AddIOp::create(bb, it.oCol0, d);
+    };
+    overHeadDim(ib, [&](ImplicitLocOpBuilder &bb, Value d) {
+      memref::StoreOp::create(bb, zero, out, ValueRange{t, outCol(bb, d)});
+    });
     Value negInf = f32Const(ib, -std::numeric_limits<float>::infinity());
-    auto [m1, l1] = keyLoop(c0, metaEnd, negInf, zero);
-    auto [m2, l2] = keyLoop(lo, arith::AddIOp::create(ib, i, c1), m1, l1);
-    (void)m2;
-    Value inv = arith::DivFOp::create(ib, f32Const(ib, 1.0), l2);
-    scf::ForOp::create(
-        ib, c0, cIdx(ib, vd), c1, ValueRange{},
-        [&](OpBuilder &fb, Location lc, Value d, ValueRange) {
-          ImplicitLocOpBuilder eb(lc, fb);
-          Value oc = arith::AddIOp::create(eb, oCol0, d);
-          Value o = memref::LoadOp::create(eb, out, ValueRange{t, oc});
-          memref::StoreOp::create(eb, arith::MulFOp::create(eb, o, inv), out,
-                                  ValueRange{t, oc});
-          scf::YieldOp::create(eb);
+    SmallVector<Value> last = forEachVisibleKey(
+        ib, it.i, ValueRange{negInf, zero},
+        [&](ImplicitLocOpBuilder &kb, Value j, ValueRange st) {
+          SoftmaxStep sm = softmaxStep(kb, score(kb, it, j), st[0], st[1]);
+          atKey(
+              kb, j, v, vc, {},
+              [&](ImplicitLocOpBuilder &ab, Value buf, Value row) {
+                overHeadDim(ab, [&](ImplicitLocOpBuilder &eb, Value d) {
+                  Value oc = outCol(eb, d);
+                  Value o = memref::LoadOp::create(eb, out, ValueRange{t, oc});
+                  Value vv = load(
+                      eb, buf, {row, arith::AddIOp::create(eb, it.vCol0, d)});
+                  memref::StoreOp::create(
+                      eb,
+                      arith::AddFOp::create(
+                          eb, arith::MulFOp::create(eb, o, sm.corr),
+                          arith::MulFOp::create(eb, sm.p, vv)),
+                      out, ValueRange{t, oc});
+                });
+                return SmallVector<Value>{};
+              });
+          return SmallVector<Value>{sm.m, sm.l};
         });
+    Value inv = arith::DivFOp::create(ib, f32Const(ib, 1.0), last[1]);
+    overHeadDim(ib, [&](ImplicitLocOpBuilder &eb, Value d) {
+      Value oc = outCol(eb, d);
+      Value o = memref::LoadOp::create(eb, out, ValueRange{t, oc});
+      memref::StoreOp::create(eb, arith::MulFOp::create(eb, o, inv), out,
+                              ValueRange{t, oc});
+    });
+  }
+
+  /// GPU form: output element (row `t`, head `h`, value column `d`), its
+  /// accumulator carried in a register through the key loop.
+  void emitLane(ImplicitLocOpBuilder &ib, Value t, Value h, Value d) const {
+    Value zero = f32Const(ib, 0.0);
+    Item it = itemAt(ib, t, h);
+    Value vcol = arith::AddIOp::create(ib, it.vCol0, d);
+    Value negInf = f32Const(ib, -std::numeric_limits<float>::infinity());
+    SmallVector<Value> last = forEachVisibleKey(
+        ib, it.i, ValueRange{negInf, zero, zero},
+        [&](ImplicitLocOpBuilder &kb, Value j, ValueRange st) {
+          SoftmaxStep sm = softmaxStep(kb, score(kb, it, j), st[0], st[1]);
+          Value vv =
+              atKey(kb, j, v, vc, {kb.getF32Type()},
+                    [&](ImplicitLocOpBuilder &eb, Value buf, Value row) {
+                      return SmallVector<Value>{load(eb, buf, {row, vcol})};
+                    })[0];
+          Value o = arith::AddFOp::create(
+              kb, arith::MulFOp::create(kb, st[2], sm.corr),
+              arith::MulFOp::create(kb, sm.p, vv));
+          return SmallVector<Value>{sm.m, sm.l, o};
+        });
+    Value inv = arith::DivFOp::create(ib, f32Const(ib, 1.0), last[1]);
+    memref::StoreOp::create(
+        ib, arith::MulFOp::create(ib, last[2], inv), out,
+        ValueRange{t, arith::AddIOp::create(ib, it.oCol0, d)});
+  }
+
+  /// Items of the GPU form: rows * heads * vd.
+  Value laneCount(ImplicitLocOpBuilder &b) const {
+    return arith::MulIOp::create(b, rows, cIdx(b, heads * vd));
+  }
+  /// Lane number -> (t, h, d), d fastest.
+  void emitLaneAt(ImplicitLocOpBuilder &ib, Value lane) const {
+    Value cVd = cIdx(ib, vd), cH = cIdx(ib, heads);
+    Value d = arith::RemUIOp::create(ib, lane, cVd);
+    Value th = arith::DivUIOp::create(ib, lane, cVd);
+    emitLane(ib, arith::DivUIOp::create(ib, th, cH),
+             arith::RemUIOp::create(ib, th, cH), d);
   }
 };
 
+/// CPU form: scf.parallel over (row, head). GPU form: scf.parallel over
+/// (row, head, value column).
 struct LowerAttention : OpRewritePattern<AttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerAttention(MLIRContext *ctx, bool gpuForm)
+      : OpRewritePattern(ctx), gpuForm(gpuForm) {}
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
     AttentionLowering att(b, op);
     Value c0 = cIdx(b, 0), c1 = cIdx(b, 1);
-    scf::ParallelOp::create(
-        b, ValueRange{c0, c0}, ValueRange{att.rows, cIdx(b, att.heads)},
-        ValueRange{c1, c1}, [&](OpBuilder &nb, Location loc, ValueRange iv) {
-          ImplicitLocOpBuilder ib(loc, nb);
-          att.emitItem(ib, iv[0], iv[1]);
-          scf::ReduceOp::create(ib);
-        });
+    SmallVector<Value> lb = {c0, c0}, ub = {att.rows, cIdx(b, att.heads)},
+                       step = {c1, c1};
+    if (gpuForm) {
+      lb.push_back(c0);
+      ub.push_back(cIdx(b, att.vd));
+      step.push_back(c1);
+    }
+    scf::ParallelOp::create(b, lb, ub, step,
+                            [&](OpBuilder &nb, Location loc, ValueRange iv) {
+                              ImplicitLocOpBuilder ib(loc, nb);
+                              if (gpuForm)
+                                att.emitLane(ib, iv[0], iv[1], iv[2]);
+                              else
+                                att.emitItem(ib, iv[0], iv[1]);
+                              scf::ReduceOp::create(ib);
+                            });
     rewriter.replaceOp(op, att.outTensor);
     return success();
   }
+  bool gpuForm;
 };
 
-/// Copies the chunk rows that later queries can still see into the cache.
+/// Copies the chunk rows that later queries can still see into the cache:
+/// one scf.parallel over (row, column of K then V). The kept rows land in
+/// distinct cache rows (meta rows at their position; of the others only the
+/// last `window`, which map to distinct ring rows), so the items are
+/// independent.
 struct LowerKVCacheWrite : OpRewritePattern<KVCacheWriteOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(KVCacheWriteOp op,
@@ -277,10 +367,11 @@ struct LowerKVCacheWrite : OpRewritePattern<KVCacheWriteOp> {
     Value rows = rowCount(b, k);
     Value pos = op.getPosition();
     Value c0 = cIdx(b, 0), c1 = cIdx(b, 1);
-    scf::ForOp::create(
-        b, c0, rows, c1, ValueRange{},
-        [&](OpBuilder &fb, Location loc, Value r, ValueRange) {
-          ImplicitLocOpBuilder ib(loc, fb);
+    scf::ParallelOp::create(
+        b, ValueRange{c0, c0}, ValueRange{rows, cIdx(b, kw + vw)},
+        ValueRange{c1, c1}, [&](OpBuilder &pb, Location loc, ValueRange iv) {
+          ImplicitLocOpBuilder ib(loc, pb);
+          Value r = iv[0], col = iv[1];
           Value p = arith::AddIOp::create(ib, pos, r);
           // Never write past the cache (the runtime rejects such positions
           // before running; this keeps memory safe regardless).
@@ -300,21 +391,22 @@ struct LowerKVCacheWrite : OpRewritePattern<KVCacheWriteOp> {
           scf::IfOp::create(ib, keep, [&](OpBuilder &tb, Location lc) {
             ImplicitLocOpBuilder eb(lc, tb);
             Value slot = cacheRow(eb, p, window, numMeta);
-            for (auto [src, dst, width] :
-                 {std::make_tuple(k, kc, kw), std::make_tuple(v, vc, vw)}) {
-              scf::ForOp::create(
-                  eb, c0, cIdx(eb, width), c1, ValueRange{},
-                  [&, src = src, dst = dst](OpBuilder &cb, Location l2, Value c,
-                                            ValueRange) {
-                    ImplicitLocOpBuilder xb(l2, cb);
-                    Value x = memref::LoadOp::create(xb, src, ValueRange{r, c});
-                    memref::StoreOp::create(xb, x, dst, ValueRange{slot, c});
-                    scf::YieldOp::create(xb);
-                  });
-            }
+            Value isKey = arith::CmpIOp::create(eb, arith::CmpIPredicate::ult,
+                                                col, cIdx(eb, kw));
+            auto copy = [&](Value src, Value dst, Value c) {
+              return [=](OpBuilder &cb, Location l2) {
+                ImplicitLocOpBuilder xb(l2, cb);
+                Value x = memref::LoadOp::create(xb, src, ValueRange{r, c});
+                memref::StoreOp::create(xb, x, dst, ValueRange{slot, c});
+                scf::YieldOp::create(xb);
+              };
+            };
+            scf::IfOp::create(
+                eb, isKey, copy(k, kc, col),
+                copy(v, vc, arith::SubIOp::create(eb, col, cIdx(eb, kw))));
             scf::YieldOp::create(eb);
           });
-          scf::YieldOp::create(ib);
+          scf::ReduceOp::create(ib);
         });
     rewriter.eraseOp(op);
     return success();
@@ -383,23 +475,23 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
           scf::ReduceOp::create(ib);
         });
 
-    // New window row r = extended row T + r. Ascending r only reads rows
-    // (T + r >= r + 1) that have not been overwritten yet.
-    scf::ForOp::create(b, c0, history, c1, ValueRange{},
-                       [&](OpBuilder &fb, Location loc, Value r, ValueRange) {
-                         ImplicitLocOpBuilder ib(loc, fb);
-                         Value e = arith::AddIOp::create(ib, rows, r);
-                         scf::ParallelOp::create(
-                             ib, ValueRange{c0}, ValueRange{cC}, ValueRange{c1},
-                             [&](OpBuilder &pb, Location l, ValueRange cv) {
-                               ImplicitLocOpBuilder eb(l, pb);
-                               memref::StoreOp::create(
-                                   eb, extended(eb, e, cv[0]), state,
-                                   ValueRange{r, cv[0]});
-                               scf::ReduceOp::create(eb);
-                             });
-                         scf::YieldOp::create(ib);
-                       });
+    // New window row r = extended row T + r, one channel per item. Ascending
+    // r only reads rows (T + r >= r + 1) that have not been overwritten yet.
+    scf::ParallelOp::create(
+        b, ValueRange{c0}, ValueRange{cC}, ValueRange{c1},
+        [&](OpBuilder &pb, Location loc, ValueRange cv) {
+          ImplicitLocOpBuilder ib(loc, pb);
+          scf::ForOp::create(
+              ib, c0, history, c1, ValueRange{},
+              [&](OpBuilder &fb, Location l, Value r, ValueRange) {
+                ImplicitLocOpBuilder eb(l, fb);
+                Value e = arith::AddIOp::create(eb, rows, r);
+                memref::StoreOp::create(eb, extended(eb, e, cv[0]), state,
+                                        ValueRange{r, cv[0]});
+                scf::YieldOp::create(eb);
+              });
+          scf::ReduceOp::create(ib);
+        });
     rewriter.replaceOp(op, outTensor);
     return success();
   }
@@ -529,79 +621,87 @@ void lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in, int64_t tile,
   });
 }
 
-/// Sequential over time, parallel over channels; the state row of a channel
-/// is updated in place in ssm_state. Small static channel tiles take the
-/// vectorizable form of lowerScanTile instead.
+/// One channel of the scan with its state in registers: A = -exp(a_log) and
+/// the d_state state values are SSA values (the state is loop-carried
+/// through the time loop), read from ssm_state before the loop and written
+/// back after it. This is the form for one GPU thread per channel, and the
+/// fallback for wide untiled scans on the CPU.
+void emitScanChannel(ImplicitLocOpBuilder &b, const ScanBuffers &in, Value c,
+                     int64_t dState, Value out) {
+  Value c0 = cIdx(b, 0), c1 = cIdx(b, 1);
+  Value bias = load(b, in.bias, {c});
+  Value dSkip = load(b, in.d, {c});
+  SmallVector<Value> a, h0;
+  for (int64_t n = 0; n < dState; ++n) {
+    Value nIdx = cIdx(b, n);
+    a.push_back(arith::NegFOp::create(
+        b, math::ExpOp::create(b, load(b, in.aLog, {c, nIdx}))));
+    h0.push_back(memref::LoadOp::create(b, in.state, ValueRange{c, nIdx}));
+  }
+  auto timeLoop = scf::ForOp::create(
+      b, c0, rowCount(b, in.u), c1, h0,
+      [&](OpBuilder &fb, Location l, Value t, ValueRange h) {
+        ImplicitLocOpBuilder tb(l, fb);
+        Value raw = arith::AddFOp::create(tb, load(tb, in.dt, {t, c}), bias);
+        Value delta = buildSoftplus(tb, raw);
+        Value uv = load(tb, in.u, {t, c});
+        Value du = arith::MulFOp::create(tb, delta, uv);
+        Value y = f32Const(tb, 0.0);
+        SmallVector<Value> hNew;
+        for (int64_t n = 0; n < dState; ++n) {
+          Value nIdx = cIdx(tb, n);
+          Value decay =
+              math::ExpOp::create(tb, arith::MulFOp::create(tb, delta, a[n]));
+          hNew.push_back(arith::AddFOp::create(
+              tb, arith::MulFOp::create(tb, decay, h[n]),
+              arith::MulFOp::create(tb, du, load(tb, in.b, {t, nIdx}))));
+          y = arith::AddFOp::create(
+              tb, y,
+              arith::MulFOp::create(tb, load(tb, in.c, {t, nIdx}),
+                                    hNew.back()));
+        }
+        y = arith::AddFOp::create(tb, y, arith::MulFOp::create(tb, dSkip, uv));
+        Value gate = buildSilu(tb, load(tb, in.z, {t, c}));
+        memref::StoreOp::create(tb, arith::MulFOp::create(tb, y, gate), out,
+                                ValueRange{t, c});
+        scf::YieldOp::create(tb, hNew);
+      });
+  for (int64_t n = 0; n < dState; ++n)
+    memref::StoreOp::create(b, timeLoop.getResult(n), in.state,
+                            ValueRange{c, cIdx(b, n)});
+}
+
+/// CPU: small static channel counts take the vectorizable tile form of
+/// lowerScanTile; wider scans (and every scan in the GPU form) become an
+/// scf.parallel over channels, one register-state channel per item.
 struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerSelectiveScan(MLIRContext *ctx, bool gpuForm)
+      : OpRewritePattern(ctx), gpuForm(gpuForm) {}
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
     int64_t channels = op.getU().getType().getDimSize(1);
     int64_t dState = op.getALog().getType().getDimSize(1);
     ScanBuffers in(b, op);
-    Value u = in.u, dt = in.dt, dtBias = in.bias, aLog = in.aLog, bm = in.b,
-          cm = in.c, dv = in.d, z = in.z, state = in.state;
-    Value rows = rowCount(b, u);
     Value out, outTensor;
-    std::tie(out, outTensor) = allocRows(b, rows, channels);
-    Value c0 = cIdx(b, 0), c1 = cIdx(b, 1);
-    if (channels <= kMaxScanTile) {
+    std::tie(out, outTensor) = allocRows(b, rowCount(b, in.u), channels);
+    if (!gpuForm && channels <= kMaxScanTile) {
       lowerScanTile(b, in, channels, dState, out);
       rewriter.replaceOp(op, outTensor);
       return success();
     }
-
-    scf::ParallelOp::create(
-        b, ValueRange{c0}, ValueRange{cIdx(b, channels)}, ValueRange{c1},
-        [&](OpBuilder &nb, Location loc, ValueRange iv) {
-          ImplicitLocOpBuilder ib(loc, nb);
-          Value c = iv[0];
-          Value bias = load(ib, dtBias, {c});
-          Value dSkip = load(ib, dv, {c});
-          scf::ForOp::create(
-              ib, c0, rows, c1, ValueRange{},
-              [&](OpBuilder &fb, Location l, Value t, ValueRange) {
-                ImplicitLocOpBuilder tb(l, fb);
-                Value raw =
-                    arith::AddFOp::create(tb, load(tb, dt, {t, c}), bias);
-                Value delta = buildSoftplus(tb, raw);
-                Value uv = load(tb, u, {t, c});
-                Value du = arith::MulFOp::create(tb, delta, uv);
-                auto inner = scf::ForOp::create(
-                    tb, c0, cIdx(tb, dState), c1, ValueRange{f32Const(tb, 0.0)},
-                    [&](OpBuilder &sb, Location l2, Value n, ValueRange acc) {
-                      ImplicitLocOpBuilder eb(l2, sb);
-                      Value a = arith::NegFOp::create(
-                          eb, math::ExpOp::create(eb, load(eb, aLog, {c, n})));
-                      Value decay = math::ExpOp::create(
-                          eb, arith::MulFOp::create(eb, delta, a));
-                      Value h =
-                          memref::LoadOp::create(eb, state, ValueRange{c, n});
-                      Value hNew = arith::AddFOp::create(
-                          eb, arith::MulFOp::create(eb, decay, h),
-                          arith::MulFOp::create(eb, du, load(eb, bm, {t, n})));
-                      memref::StoreOp::create(eb, hNew, state,
-                                              ValueRange{c, n});
-                      Value y = arith::AddFOp::create(
-                          eb, acc[0],
-                          arith::MulFOp::create(eb, load(eb, cm, {t, n}),
-                                                hNew));
-                      scf::YieldOp::create(eb, ValueRange{y});
-                    });
-                Value y =
-                    arith::AddFOp::create(tb, inner.getResult(0),
-                                          arith::MulFOp::create(tb, dSkip, uv));
-                Value gate = buildSilu(tb, load(tb, z, {t, c}));
-                memref::StoreOp::create(tb, arith::MulFOp::create(tb, y, gate),
-                                        out, ValueRange{t, c});
-                scf::YieldOp::create(tb);
-              });
-          scf::ReduceOp::create(ib);
-        });
+    scf::ParallelOp::create(b, ValueRange{cIdx(b, 0)},
+                            ValueRange{cIdx(b, channels)},
+                            ValueRange{cIdx(b, 1)},
+                            [&](OpBuilder &nb, Location loc, ValueRange iv) {
+                              ImplicitLocOpBuilder ib(loc, nb);
+                              emitScanChannel(ib, in, iv[0], dState, out);
+                              scf::ReduceOp::create(ib);
+                            });
     rewriter.replaceOp(op, outTensor);
     return success();
   }
+  bool gpuForm;
 };
 
 /// Channels per scan work item in a fused hybrid head.
@@ -642,7 +742,7 @@ ScanBuffers sliceChannels(ImplicitLocOpBuilder &b, const ScanBuffers &in,
 /// (row, head) pairs followed by the scan's channel tiles, so both branches
 /// run in one parallel region (one fork/join per layer in decode).
 void lowerFusedBranches(RewriterBase &rewriter, AttentionOp attOp,
-                        SelectiveScanOp scanOp) {
+                        SelectiveScanOp scanOp, bool gpuForm) {
   ImplicitLocOpBuilder b = builderAt(rewriter, attOp);
   AttentionLowering att(b, attOp);
   ScanBuffers scan(b, scanOp);
@@ -650,6 +750,36 @@ void lowerFusedBranches(RewriterBase &rewriter, AttentionOp attOp,
   int64_t dState = scanOp.getALog().getType().getDimSize(1);
   Value scanOut, scanTensor;
   std::tie(scanOut, scanTensor) = allocRows(b, rowCount(b, scan.u), channels);
+  if (gpuForm) {
+    // One kernel: attention output elements, then one scan channel each.
+    Value lanes = att.laneCount(b);
+    Value items = arith::AddIOp::create(b, lanes, cIdx(b, channels));
+    scf::ParallelOp::create(
+        b, ValueRange{cIdx(b, 0)}, ValueRange{items}, ValueRange{cIdx(b, 1)},
+        [&](OpBuilder &nb, Location loc, ValueRange iv) {
+          ImplicitLocOpBuilder ib(loc, nb);
+          Value isAttention = arith::CmpIOp::create(
+              ib, arith::CmpIPredicate::ult, iv[0], lanes);
+          scf::IfOp::create(
+              ib, isAttention,
+              [&](OpBuilder &tb, Location l) {
+                ImplicitLocOpBuilder eb(l, tb);
+                att.emitLaneAt(eb, iv[0]);
+                scf::YieldOp::create(eb);
+              },
+              [&](OpBuilder &tb, Location l) {
+                ImplicitLocOpBuilder eb(l, tb);
+                emitScanChannel(eb, scan,
+                                arith::SubIOp::create(eb, iv[0], lanes), dState,
+                                scanOut);
+                scf::YieldOp::create(eb);
+              });
+          scf::ReduceOp::create(ib);
+        });
+    rewriter.replaceOp(scanOp, scanTensor);
+    rewriter.replaceOp(attOp, att.outTensor);
+    return;
+  }
   // Scratch for every tile, allocated outside the parallel region (stack
   // buffers inside it would not survive the OpenMP lowering of the scf.if).
   int64_t tiles = channels / kFusedScanTile;
@@ -731,9 +861,11 @@ void lowerFusedBranches(RewriterBase &rewriter, AttentionOp attOp,
 
 struct LowerStatefulToLoopsPass
     : hymba::impl::HymbaLowerStatefulToLoopsBase<LowerStatefulToLoopsPass> {
+  using HymbaLowerStatefulToLoopsBase::HymbaLowerStatefulToLoopsBase;
   void runOnOperation() override {
     Operation *root = getOperation();
-    if (failed(verifyOffsetsAssigned<StateBufferOp>(root)))
+    FailureOr<bool> gpuForm = parseKernelForm(root, kernelForm);
+    if (failed(gpuForm) || failed(verifyOffsetsAssigned<StateBufferOp>(root)))
       return signalPassFailure();
     // Hybrid heads that hymba-fuse-hybrid-heads paired up: one region each.
     SmallVector<std::pair<AttentionOp, SelectiveScanOp>> fusedPairs;
@@ -742,15 +874,16 @@ struct LowerStatefulToLoopsPass
       if (!att->hasAttr(kFusedBranchesAttr) || !scan)
         return;
       int64_t channels = scan.getU().getType().getDimSize(1);
-      if (!ShapedType::isDynamic(channels) && channels % kFusedScanTile == 0)
+      if (*gpuForm || channels % kFusedScanTile == 0)
         fusedPairs.push_back({att, scan});
     });
     IRRewriter rewriter(&getContext());
     for (auto [att, scan] : fusedPairs)
-      lowerFusedBranches(rewriter, att, scan);
+      lowerFusedBranches(rewriter, att, scan, *gpuForm);
     RewritePatternSet patterns(&getContext());
-    patterns.add<LowerStateBuffer, LowerAttention, LowerKVCacheWrite,
-                 LowerCausalConv1d, LowerSelectiveScan>(&getContext());
+    patterns.add<LowerStateBuffer, LowerKVCacheWrite, LowerCausalConv1d>(
+        &getContext());
+    patterns.add<LowerAttention, LowerSelectiveScan>(&getContext(), *gpuForm);
     if (failed(applyPatternsGreedily(root, std::move(patterns))))
       return signalPassFailure();
   }

@@ -68,6 +68,10 @@ Value viewAt(ImplicitLocOpBuilder &b, Value bytes, int64_t offset,
 
 /// Fails with an error on the first `OpTy` (hymba.weight or
 /// hymba.state_buffer) that hymba-assign-buffer-layout has not placed.
+/// The `kernel-form` option of the lowering passes: false for "cpu", true
+/// for "gpu"; anything else is reported on `root`.
+FailureOr<bool> parseKernelForm(Operation *root, StringRef form);
+
 template <typename OpTy> LogicalResult verifyOffsetsAssigned(Operation *root) {
   WalkResult missing = root->walk([](OpTy op) {
     if (op.getOffset())

@@ -71,6 +71,12 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     %y = bufferization.to_tensor %out restrict writable : ...
     ```
   }];
+  let options = [
+    Option<"kernelForm", "kernel-form", "std::string", /*default=*/"\"cpu\"",
+           "'cpu': work items sized for a few threads with SIMD inside; "
+           "'gpu': one output element, channel or row per item, with "
+           "accumulators and scan state in registers">
+  ];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "math::MathDialect", "memref::MemRefDialect",
                            "scf::SCFDialect"];
@@ -110,6 +116,12 @@ def HymbaLowerDenseToLinalg : Pass<"hymba-lower-dense-to-linalg", "ModuleOp"> {
         ...
     ```
   }];
+  let options = [
+    Option<"kernelForm", "kernel-form", "std::string", /*default=*/"\"cpu\"",
+           "'cpu': work items sized for a few threads with SIMD inside; "
+           "'gpu': one output element, channel or row per item, with "
+           "accumulators and scan state in registers">
+  ];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "linalg::LinalgDialect", "math::MathDialect",
                            "memref::MemRefDialect", "tensor::TensorDialect"];
@@ -306,36 +318,110 @@ def HymbaFuseHybridHeads : Pass<"hymba-fuse-hybrid-heads", "ModuleOp"> {
   let dependentDialects = ["arith::ArithDialect"];
 }
 
-def HymbaGPUHostSharedAllocs : Pass<"hymba-gpu-host-shared-allocs", "ModuleOp"> {
-  let summary = "Make host-side buffers reachable from GPU kernels (managed memory)";
+def HymbaGPUCopiesToLoops : Pass<"hymba-gpu-copies-to-loops", "ModuleOp"> {
+  let summary = "Turn host-side buffer copies into parallel loops (kernels)";
   let description = [{
-    **Why.** Once the parallel loops are GPU kernels, the host part of the
-    model code still allocates its intermediate buffers with `memref.alloc`,
-    i.e. `malloc`, which a kernel cannot dereference. The sequential glue left
-    on the host (KV-cache writes, conv-window updates) must also see the
-    kernels' results.
+    **Why.** Bufferization materialises some tensor ops as `memref.copy`; for
+    `hymba.prepend_meta` it copies the meta rows and the chunk into one
+    buffer. On the host a `memref.copy` becomes a `memcpy` through host
+    pointers, which device buffers do not have.
 
-    **What.** Every `memref.alloc` / `memref.dealloc` outside kernels becomes
-    `gpu.alloc host_shared` / an asynchronous `gpu.dealloc` on a fresh stream
-    that is waited for (CUDA managed memory through the
-    runtime's `mgpuMemAlloc(size, stream, /*hostShared=*/true)`). Allocations
-    inside `gpu.launch` bodies and `gpu.module`s are thread-local and stay.
+    **What.** Every `memref.copy` outside kernels becomes an `scf.parallel`
+    over the copied shape that loads from the source and stores to the
+    target. The GPU mapping then makes it a kernel like any other loop.
 
-    **Invariants.** Runs after the kernels are formed and before
-    `gpu-to-llvm`. The parameter and state arenas come from the runtime, which
-    places them in managed memory too.
+    **Invariants.** Runs on bufferized IR, before the parallel loops are
+    mapped to the GPU. Source and target have the same shape (the copy's own
+    verifier).
+
+    Before:
+    ```mlir
+    memref.copy %meta, %rows : memref<5x32xf32> to memref<5x32xf32, strided<[32, 1]>>
+    ```
+    After:
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%d0, %d1) step (%c1, %c1) {
+      %v = memref.load %meta[%i, %j] : memref<5x32xf32>
+      memref.store %v, %rows[%i, %j] : memref<5x32xf32, strided<[32, 1]>>
+      scf.reduce
+    }
+    ```
+  }];
+  let dependentDialects = ["arith::ArithDialect", "memref::MemRefDialect",
+                           "scf::SCFDialect"];
+}
+
+def HymbaGPUFlattenParallelLoops
+    : Pass<"hymba-gpu-flatten-parallel-loops", "func::FuncOp"> {
+  let summary = "Collapse every outermost scf.parallel into one dimension";
+  let description = [{
+    **Why.** `gpu-map-parallel-loops` maps the first dimension of a tiled
+    `scf.parallel` to the threads of a block and the others to grid
+    dimensions. For a `[rows, cols]` loop that puts rows on threads: in a
+    decode step (one row) all but one thread of each block idle, and
+    neighbouring threads read addresses a row apart.
+
+    **What.** Each outermost multi-dimensional `scf.parallel` (outside
+    kernels) is collapsed into one dimension, row-major
+    (`scf::collapseParallelLoops`), so consecutive items, i.e. consecutive
+    columns, go to consecutive threads and reads coalesce. The grid is then
+    sized by the real item count when `scf-parallel-loop-tiling` splits the
+    loop into blocks.
+
+    **Invariants.** Loops already inside a `gpu.launch` and nested parallel
+    loops are left alone. The body is unchanged apart from recovering the
+    original indices with `divui`/`remui`.
+
+    Before:
+    ```mlir
+    scf.parallel (%t, %j) = (%c0, %c0) to (%rows, %c208) step (%c1, %c1) { ... }
+    ```
+    After:
+    ```mlir
+    %n = arith.muli %rows, %c208 : index
+    scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+      %t = arith.divui %i, %c208 : index
+      %j = arith.remui %i, %c208 : index
+      ...
+    }
+    ```
+  }];
+  let dependentDialects = ["arith::ArithDialect", "scf::SCFDialect"];
+}
+
+def HymbaGPUDeviceBuffers : Pass<"hymba-gpu-device-buffers", "ModuleOp"> {
+  let summary = "Put the model's buffers in GPU memory; the host never touches them";
+  let description = [{
+    **Why.** After kernel outlining the host side of the model only
+    allocates, launches kernels and frees. Its intermediate buffers must live
+    in device memory, and proving that the host never dereferences one is
+    what lets the runtime queue all work on one stream and synchronize only
+    when it copies the logits back.
+
+    **What.** Model functions are those that launch kernels, directly or
+    through calls. In them, every `memref.alloc` whose buffer (or a view of
+    it) reaches a kernel launch, a call to a model function or a return
+    becomes a device `gpu.alloc`; its `memref.dealloc` becomes a
+    `gpu.dealloc` (made asynchronous by `gpu-async-region`). Host
+    bookkeeping buffers (buffer deallocation's ownership flags) stay on the
+    host. Function arguments of model functions (parameters, state, token
+    ids) are device buffers too: the runtime passes device pointers.
+
+    **Invariants (checked).** No host operation of a model function reads or
+    writes a device buffer; one that does is reported as an error naming the
+    op. Runs after `gpu-kernel-outlining` and before `gpu-to-llvm`.
 
     Before:
     ```mlir
     %b = memref.alloc(%n) : memref<?x64xf32>
+    gpu.launch_func @k::@k blocks in (%g, %c1, %c1) threads in (%c256, %c1, %c1) args(%b : memref<?x64xf32>)
     memref.dealloc %b : memref<?x64xf32>
     ```
     After:
     ```mlir
-    %b = gpu.alloc  host_shared (%n) : memref<?x64xf32>
-    %t0 = gpu.wait async
-    %t1 = gpu.dealloc async [%t0] %b : memref<?x64xf32>
-    gpu.wait [%t1]
+    %b = gpu.alloc  (%n) : memref<?x64xf32>
+    gpu.launch_func @k::@k blocks in (%g, %c1, %c1) threads in (%c256, %c1, %c1) args(%b : memref<?x64xf32>)
+    gpu.dealloc  %b : memref<?x64xf32>
     ```
   }];
   let dependentDialects = ["gpu::GPUDialect", "memref::MemRefDialect"];

@@ -32,10 +32,11 @@ std::string hymba::hymbaOptimizationPipeline(const HymbaPassOptions &o) {
   return p + "hymba-assign-buffer-layout";
 }
 
-std::string hymba::lowerToLinalgPipeline() {
-  return "hymba-lower-stateful-to-loops,"
-         "hymba-lower-dense-to-linalg,convert-elementwise-to-linalg,"
-         "canonicalize,cse";
+std::string hymba::lowerToLinalgPipeline(bool gpuForm) {
+  std::string form = gpuForm ? "{kernel-form=gpu}" : "";
+  return "hymba-lower-stateful-to-loops" + form +
+         ",hymba-lower-dense-to-linalg" + form +
+         ",convert-elementwise-to-linalg,canonicalize,cse";
 }
 
 std::string hymba::lowerToLLVMPipeline() {

@@ -1,5 +1,6 @@
 // RUN: not hymba-opt %s -split-input-file -hymba-lower-dense-to-linalg 2>/dev/null | FileCheck %s
 // RUN: hymba-opt %s -split-input-file -hymba-lower-dense-to-linalg -verify-diagnostics > /dev/null
+// RUN: not hymba-opt %s -split-input-file -hymba-lower-dense-to-linalg=kernel-form=gpu 2>/dev/null | FileCheck %s --check-prefix=GPU
 
 // A weight becomes a read-only view of the parameter buffer.
 // CHECK-LABEL: func @weight
@@ -27,6 +28,15 @@ func.func @weight(%p: memref<?xi8>) -> tensor<6x4xbf16> {
 // CHECK:           %[[BW:.*]] = arith.extf %[[B]] : bf16 to f32
 // CHECK:           %[[M:.*]] = arith.mulf %[[A]], %[[BW]]
 // CHECK:           arith.addf %[[ACC]], %[[M]]
+// GPU form: one item per output element, the dot product in a register.
+// GPU-LABEL: func @linear
+// GPU:         %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?x6xf32>
+// GPU:         scf.parallel (%[[T:.*]], %[[J:.*]]) = (%c0, %c0) to (%{{.*}}, %c6)
+// GPU:           %[[DOT:.*]] = scf.for %[[K:.*]] = %c0 to %c4 step %c1 iter_args(%[[ACC:.*]] = %cst) -> (f32)
+// GPU:             memref.load %{{.*}}[%[[J]], %[[K]]] : memref<6x4xbf16
+// GPU:             arith.extf
+// GPU:           memref.store %[[DOT]], %[[OUT]][%[[T]], %[[J]]]
+// GPU-NOT:     linalg.fill
 func.func @linear(%x: tensor<?x4xf32>, %w: tensor<6x4xbf16>) -> tensor<?x6xf32> {
   %y = hymba.linear %x, %w : tensor<?x4xf32>, tensor<6x4xbf16> -> tensor<?x6xf32>
   return %y : tensor<?x6xf32>
@@ -42,6 +52,13 @@ func.func @linear(%x: tensor<?x4xf32>, %w: tensor<6x4xbf16>) -> tensor<?x6xf32> 
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
 // CHECK:           arith.divf %{{.*}}, %cst
 // CHECK:           math.rsqrt
+// GPU form of a standalone norm: the sum of squares per row in a register,
+// then an element-wise scale.
+// GPU-LABEL: func @rms_norm
+// GPU:         scf.parallel (%[[R:.*]]) = (%c0) to (%{{.*}}) step (%c1)
+// GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32)
+// GPU:           math.rsqrt
+// GPU:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
 func.func @rms_norm(%x: tensor<?x4xf32>, %w: tensor<4xf32>) -> tensor<?x4xf32> {
   %y = hymba.rms_norm %x, %w {epsilon = 1.0e-6 : f32} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
@@ -89,6 +106,15 @@ func.func @embed_meta(%t: tensor<10x4xbf16>, %ids: tensor<?xi32>, %m: tensor<3x4
 // CHECK:           arith.mulf
 // CHECK:         attrs = {hymba.linear}
 // CHECK-NOT:     hymba.swiglu_mlp
+// GPU form: gate and up in one kernel (two register accumulators, silu(g)
+// * u), then the down projection.
+// GPU-LABEL: func @mlp
+// GPU:         scf.parallel
+// GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32)
+// GPU:           math.exp
+// GPU:         scf.parallel
+// GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32)
+// GPU-NOT:     linalg.generic
 func.func @mlp(%x: tensor<?x4xf32>, %g: tensor<7x4xf32>, %u: tensor<7x4xf32>, %d: tensor<4x7xf32>) -> tensor<?x4xf32> {
   %y = hymba.swiglu_mlp %x, %g, %u, %d : tensor<?x4xf32>, tensor<7x4xf32>, tensor<7x4xf32>, tensor<4x7xf32> -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
@@ -106,11 +132,48 @@ func.func @mlp(%x: tensor<?x4xf32>, %g: tensor<7x4xf32>, %u: tensor<7x4xf32>, %d
 // CHECK:           arith.addf
 // CHECK:           arith.mulf %{{.*}}, %cst
 // CHECK:         attrs = {hymba.linear}
+// GPU form: both norms, the mean and the projection (and the residual, when
+// fused) in one kernel: per item, a dot product and a sum of squares per
+// branch.
+// GPU-LABEL: func @merge
+// GPU:         scf.parallel
+// GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32)
+// GPU:           math.rsqrt
+// GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32)
+// GPU:           math.rsqrt
+// GPU:           arith.mulf %{{.*}}, %cst
+// GPU-NOT:     linalg.generic
 func.func @merge(%a: tensor<?x8xf32>, %s: tensor<?x8xf32>, %n1: tensor<8xf32>, %n2: tensor<8xf32>,
                  %o: tensor<4x8xf32>) -> tensor<?x4xf32> {
   %y = hymba.hybrid_merge %a, %s, %n1, %n2, %o {epsilon = 1.0e-6 : f32}
       : tensor<?x8xf32>, tensor<?x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<4x8xf32> -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
+}
+
+// -----
+
+// GPU form: an RMS norm feeding projections is folded into them (sum of
+// squares in the same k loop, rsqrt applied to the dot products), and an
+// MLP whose only user adds a residual accumulates into it.
+// GPU-LABEL: func @norm_mlp_residual
+// GPU-NOT:     linalg.generic
+// GPU:         scf.parallel
+// GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32)
+// GPU:           math.rsqrt
+// GPU:         scf.parallel
+// GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32)
+// GPU:           memref.load %{{.*}} : memref<?x4xf32
+// GPU:           arith.addf
+// GPU-NOT:     linalg.generic
+// GPU-NOT:     hymba.
+// CHECK-LABEL: func @norm_mlp_residual
+// CHECK-COUNT-3: attrs = {hymba.linear}
+func.func @norm_mlp_residual(%x: tensor<?x4xf32>, %n: tensor<4xf32>, %g: tensor<7x4xf32>,
+                             %u: tensor<7x4xf32>, %d: tensor<4x7xf32>) -> tensor<?x4xf32> {
+  %h = hymba.rms_norm %x, %n {epsilon = 1.0e-6 : f32} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
+  %y = hymba.swiglu_mlp %h, %g, %u, %d : tensor<?x4xf32>, tensor<7x4xf32>, tensor<7x4xf32>, tensor<4x7xf32> -> tensor<?x4xf32>
+  %r = arith.addf %x, %y : tensor<?x4xf32>
+  return %r : tensor<?x4xf32>
 }
 
 // -----

@@ -1,4 +1,7 @@
 // RUN: hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops | FileCheck %s
+// RUN: hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops=kernel-form=gpu | FileCheck %s --check-prefix=GPU
+// RUN: not hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops=kernel-form=tpu 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: kernel-form must be 'cpu' or 'gpu', got 'tpu'
 
 // State buffers become views of the state arena at their offsets.
 // CHECK-LABEL: func @state
@@ -28,6 +31,13 @@ func.func @state(%s: memref<?xi8>) -> memref<4x8xf32> {
 // CHECK:             math.exp
 // CHECK:         return %[[RES]]
 // CHECK-NOT:     hymba.attention
+// GPU form: one item per output element, the accumulator in a register.
+// GPU-LABEL: func @attention
+// GPU:         scf.parallel (%[[T:.*]], %[[H:.*]], %[[D:.*]]) = (%c0, %c0, %c0) to (%{{.*}}, %c3, %c4)
+// GPU:           scf.for {{.*}} iter_args(%{{.*}} = %cst{{.*}}, %{{.*}} = %cst{{.*}}, %{{.*}} = %cst{{.*}}) -> (f32, f32, f32)
+// GPU:             arith.maximumf
+// GPU:           memref.store %{{.*}}, %{{.*}}[%[[T]], %{{.*}}] : memref<?x12xf32>
+// GPU-NOT:     hymba.attention
 func.func @attention(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
                      %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index) -> tensor<?x12xf32> {
   %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
@@ -38,12 +48,14 @@ func.func @attention(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf3
 
 // -----
 
-// KV write: rows that later queries can see go to their ring rows.
+// KV write: rows that later queries can see go to their ring rows; one
+// item per (row, K column then V column).
 // CHECK-LABEL: func @kv_write
-// CHECK:         scf.for %[[R:.*]] = %c0 to %{{.*}} step %c1
+// CHECK:         scf.parallel (%[[R:.*]], %[[COL:.*]]) = (%c0, %c0) to (%{{.*}}, %c6) step (%c1, %c1)
 // CHECK:           arith.ori
 // CHECK:           scf.if
-// CHECK:             memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : memref<5x2xf32>
+// CHECK:             arith.cmpi ult, %[[COL]], %c2
+// CHECK:             memref.store %{{.*}}, %{{.*}}[%{{.*}}, %[[COL]]] : memref<5x2xf32>
 // CHECK:             memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : memref<5x4xf32>
 // CHECK-NOT:     hymba.kv_cache_write
 func.func @kv_write(%k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index) {
@@ -61,8 +73,9 @@ func.func @kv_write(%k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf3
 // CHECK:           scf.for %{{.*}} = %c0 to %c4 step %c1 iter_args
 // CHECK:             scf.if {{.*}} -> (f32)
 // CHECK:           math.exp
-// CHECK:         scf.for %{{.*}} = %c0 to %c3 step %c1
-// CHECK:           memref.store %{{.*}}, %{{.*}} : memref<3x96xf32>
+// CHECK:         scf.parallel (%[[CH:.*]]) = (%c0) to (%c96) step (%c1)
+// CHECK:           scf.for %[[ROW:.*]] = %c0 to %c3 step %c1
+// CHECK:             memref.store %{{.*}}, %{{.*}}[%[[ROW]], %[[CH]]] : memref<3x96xf32>
 func.func @conv(%x: tensor<?x96xf32>, %w: tensor<96x1x4xbf16>, %b: tensor<96xbf16>, %s: memref<3x96xf32>) -> tensor<?x96xf32> {
   %u = hymba.causal_conv1d %x, %w, %b, %s : tensor<?x96xf32>, tensor<96x1x4xbf16>, tensor<96xbf16>, memref<3x96xf32> -> tensor<?x96xf32>
   return %u : tensor<?x96xf32>
@@ -70,13 +83,16 @@ func.func @conv(%x: tensor<?x96xf32>, %w: tensor<96x1x4xbf16>, %b: tensor<96xbf1
 
 // -----
 
-// A wide scan: parallel over channels, time sequential, state in place.
+// A wide scan: parallel over channels, time sequential, the channel's
+// d_state values carried in registers through the time loop.
 // CHECK-LABEL: func @wide_scan
 // CHECK:         scf.parallel (%[[C:.*]]) = (%c0) to (%c96) step (%c1)
-// CHECK:           scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1
+// CHECK-COUNT-4:   memref.load %{{.*}}[%[[C]], %c{{[0-3]}}] : memref<96x4xf32>
+// CHECK:           %[[H:.*]]:4 = scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32)
 // CHECK:             math.log1p
-// CHECK:             scf.for %[[N:.*]] = %c0 to %c4 step %c1 iter_args
-// CHECK:               memref.store %{{.*}}, %{{.*}}[%[[C]], %[[N]]] : memref<96x4xf32>
+// CHECK:             scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : f32, f32, f32, f32
+// CHECK:           memref.store %[[H]]#0, %{{.*}}[%[[C]], %c0] : memref<96x4xf32>
+// CHECK:           memref.store %[[H]]#3, %{{.*}}[%[[C]], %c3] : memref<96x4xf32>
 func.func @wide_scan(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4xf32>,
                      %B: tensor<?x4xf32>, %ss: memref<96x4xf32>) -> tensor<?x96xf32> {
   %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss
@@ -88,6 +104,11 @@ func.func @wide_scan(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4x
 // -----
 
 // A 16-channel tile: state transposed into stack buffers, channels innermost.
+// The GPU form keeps one register-state channel per item instead.
+// GPU-LABEL: func @tile_scan
+// GPU:         scf.parallel (%[[C:.*]]) = (%c0) to (%c16) step (%c1)
+// GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
+// GPU-NOT:     memref.alloca
 // CHECK-LABEL: func @tile_scan
 // CHECK-NOT:     scf.parallel
 // CHECK:         %[[H:.*]] = memref.alloca() : memref<4x16xf32>
@@ -103,4 +124,37 @@ func.func @tile_scan(%u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor<16x4x
       : tensor<?x16xf32>, tensor<?x16xf32>, tensor<16xf32>, tensor<16x4xf32>, tensor<?x4xf32>,
         tensor<?x4xf32>, tensor<16xf32>, tensor<?x16xf32>, memref<16x4xf32, strided<[4, 1], offset: ?>> -> tensor<?x16xf32>
   return %y : tensor<?x16xf32>
+}
+
+// -----
+
+// Fused hybrid head (hymba-fuse-hybrid-heads): in the GPU form one parallel
+// loop whose first items are attention output elements and the rest scan
+// channels.
+// GPU-LABEL: func @fused
+// GPU:         %[[LANES:.*]] = arith.muli %{{.*}}, %c12 : index
+// GPU:         %[[ITEMS:.*]] = arith.addi %[[LANES]], %c16 : index
+// GPU:         scf.parallel (%[[I:.*]]) = (%c0) to (%[[ITEMS]]) step (%c1)
+// GPU:           %[[ATT:.*]] = arith.cmpi ult, %[[I]], %[[LANES]]
+// GPU:           scf.if %[[ATT]]
+// GPU:             arith.maximumf
+// GPU:           } else {
+// GPU:             arith.subi %[[I]], %[[LANES]]
+// GPU:             math.log1p
+// GPU-NOT:     scf.parallel
+// CHECK-LABEL: func @fused
+// CHECK:         scf.parallel
+// CHECK:           scf.if
+// CHECK-NOT:     scf.parallel
+func.func @fused(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
+                 %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index,
+                 %u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor<16x4xf32>,
+                 %B: tensor<?x4xf32>, %ss: memref<16x4xf32>) -> (tensor<?x12xf32>, tensor<?x16xf32>) {
+  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+      {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32, hymba.fused_branches}
+      : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss
+      : tensor<?x16xf32>, tensor<?x16xf32>, tensor<16xf32>, tensor<16x4xf32>, tensor<?x4xf32>,
+        tensor<?x4xf32>, tensor<16xf32>, tensor<?x16xf32>, memref<16x4xf32> -> tensor<?x16xf32>
+  return %a, %y : tensor<?x12xf32>, tensor<?x16xf32>
 }

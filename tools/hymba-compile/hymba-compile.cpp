@@ -69,6 +69,16 @@ cl::opt<bool> noFoldMeta("no-fold-meta",
 cl::opt<bool> noTileScan("no-tile-scan",
                          cl::desc("do not tile the selective scan"));
 cl::opt<bool> noFuse("no-fuse", cl::desc("do not fuse the hybrid heads"));
+enum class KernelForm { Target, CPU, GPU };
+cl::opt<KernelForm> kernelForm(
+    "kernel-form",
+    cl::desc("loop shapes the model is lowered to (default: the target's); "
+             "--target=cpu --kernel-form=gpu runs the GPU lowering's loops "
+             "on the CPU, which is how its numerics are tested without a GPU"),
+    cl::init(KernelForm::Target),
+    cl::values(clEnumValN(KernelForm::CPU, "cpu", "SIMD-friendly tiles"),
+               clEnumValN(KernelForm::GPU, "gpu",
+                          "one element per item, registers")));
 cl::opt<int64_t> maxSeqLen("max-seq-len",
                            cl::desc("tokens a sequence may hold (default: "
                                     "max_position_embeddings)"),
@@ -165,7 +175,10 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   bool foldedMeta = module->hasAttr("hymba.meta_folded");
 
   progress("lowering to linalg");
-  if (failed(hymba::runPipeline(module, hymba::lowerToLinalgPipeline())))
+  bool gpuForm = kernelForm == KernelForm::Target
+                     ? target == Target::CUDA
+                     : kernelForm == KernelForm::GPU;
+  if (failed(hymba::runPipeline(module, hymba::lowerToLinalgPipeline(gpuForm))))
     return fail("lowering to linalg failed");
   if (emit == Emit::Linalg)
     return writeOutput(out, printIR);

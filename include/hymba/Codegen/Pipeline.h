@@ -28,7 +28,8 @@ struct HymbaPassOptions {
 
 /// Textual pass pipelines of each stage (inner lists, for parsePassPipeline).
 std::string hymbaOptimizationPipeline(const HymbaPassOptions &options);
-std::string lowerToLinalgPipeline();
+/// `gpuForm`: the register-accumulating loop shapes of the GPU target.
+std::string lowerToLinalgPipeline(bool gpuForm);
 std::string lowerToLLVMPipeline();
 
 /// The NVIDIA GPU target.

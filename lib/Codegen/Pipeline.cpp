@@ -58,14 +58,19 @@ std::string hymba::lowerToGPUKernelsPipeline(const CudaOptions &o, bool ptx) {
   return "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+         "hymba-gpu-copies-to-loops,"
          "convert-linalg-to-parallel-loops,scf-forall-to-parallel,"
-         // Constant inner bounds (guards instead of min) so every parallel
-         // loop maps to blocks x threads.
-         "func.func(scf-parallel-loop-tiling{parallel-loop-tile-sizes=64 "
+         // One flat item space per loop, split into blocks of 256 threads
+         // (guards instead of min, so every loop maps to blocks x threads).
+         "func.func(hymba-gpu-flatten-parallel-loops,"
+         "scf-parallel-loop-tiling{parallel-loop-tile-sizes=256 "
          "no-min-max-bounds},gpu-map-parallel-loops,"
          "convert-parallel-loops-to-gpu),"
          "lower-affine,canonicalize,gpu-kernel-outlining,"
-         "hymba-gpu-host-shared-allocs,"
+         "hymba-gpu-device-buffers,"
+         // Launches, allocations and frees chained on one stream; the host
+         // waits only where a function returns.
+         "func.func(gpu-async-region),"
          "nvvm-attach-target{chip=" +
          o.chip +
          " O=3},"

@@ -1,8 +1,6 @@
 //===- ModelFile.cpp - The payload of the running executable --------------===//
 #include "ModelFile.h"
-#ifdef HYMBA_CUDA
-#include "CudaDriver.h"
-#endif
+#include "ModelMemory.h"
 #include "hymba/Runtime/Payload.h"
 
 #include <cstring>
@@ -82,25 +80,19 @@ bool ModelFile::open(const std::string &path, std::string &error) {
     return false;
   }
   madvise(mapBase, mapBytes, MADV_WILLNEED);
-  paramsPtr = static_cast<int8_t *>(mapBase);
-#ifdef HYMBA_CUDA
-  // Upload once: kernels read the weights from GPU-reachable memory.
-  auto *shared = static_cast<int8_t *>(allocShared(paramsSize));
-  std::memcpy(shared, paramsPtr, paramsSize);
-  munmap(mapBase, mapBytes);
-  mapBase = nullptr;
-  paramsPtr = shared;
-#endif
+  paramsPtr = static_cast<int8_t *>(placeParams(mapBase, paramsSize));
+  if (paramsAreCopied()) { // the device holds its own copy now
+    munmap(mapBase, mapBytes);
+    mapBase = nullptr;
+  }
   return true;
 }
 
 ModelFile::~ModelFile() {
   if (mapBase)
     munmap(mapBase, mapBytes);
-#ifdef HYMBA_CUDA
-  else
-    freeShared(paramsPtr);
-#endif
+  else if (paramsPtr)
+    freeModelBuffer(paramsPtr);
 }
 
 int64_t ModelFile::meta(const std::string &key) const {

@@ -8,9 +8,9 @@
 
 namespace hymba {
 
-/// Maps the payload appended to the executable (see Payload.h). The
-/// parameters stay mapped (not copied); pages are pre-faulted because first
-/// touch is expensive on these machines.
+/// Maps the payload appended to the executable (see Payload.h). On the CPU
+/// the parameters stay mapped (not copied), pages pre-faulted because first
+/// touch is expensive on these machines; on the GPU they are uploaded once.
 class ModelFile {
 public:
   /// Opens `path` (normally /proc/self/exe). On failure returns false and
@@ -18,6 +18,7 @@ public:
   bool open(const std::string &path, std::string &error);
   ~ModelFile();
 
+  /// The parameters in model memory (ModelMemory.h).
   int8_t *params() const { return paramsPtr; }
   uint64_t paramsBytes() const { return paramsSize; }
   uint64_t stateBytes() const { return stateSize; }

@@ -1,11 +1,8 @@
 //===- Session.cpp - One sequence's decode state --------------------------===//
 #include "Session.h"
 #include "ModelAbi.h"
-#ifdef HYMBA_CUDA
-#include "CudaDriver.h"
-#endif
+#include "ModelMemory.h"
 
-#include <cstdlib>
 #include <cstring>
 
 using namespace hymba;
@@ -15,16 +12,19 @@ Session::Session(const ModelFile &model) : model(model) {
   maxSeqLen = model.meta("max_seq_len");
   vocabSize = model.meta("vocab_size");
   // Zeroed state is a fresh sequence: empty caches, zero conv/SSM state.
-#ifdef HYMBA_CUDA
-  state = static_cast<int8_t *>(allocShared(model.stateBytes() + 64));
-  std::memset(state, 0, model.stateBytes() + 64);
-#else
-  state = static_cast<int8_t *>(std::calloc(model.stateBytes() + 64, 1));
-#endif
+  state = static_cast<int8_t *>(allocModelBuffer(model.stateBytes() + 64));
+  // Token ids go to model memory too; a chunk holds at most max_seq_len.
+  ids = static_cast<int32_t *>(allocModelBuffer(
+      sizeof(int32_t) * size_t(maxSeqLen > 0 ? maxSeqLen : 1)));
   // Folded meta tokens: every sequence starts after them.
   const std::string &snap = model.stateSnapshot();
   if (!snap.empty())
-    std::memcpy(state, snap.data(), snap.size());
+    copyToModel(state, snap.data(), snap.size());
+}
+
+Session::~Session() {
+  freeModelBuffer(ids);
+  freeModelBuffer(state);
 }
 
 bool Session::computePrefixState(std::string &out, std::string &error) {
@@ -35,42 +35,36 @@ bool Session::computePrefixState(std::string &out, std::string &error) {
   ByteBuffer params = wrap(model.params(), int64_t(model.paramsBytes()));
   ByteBuffer st = wrap(state, int64_t(model.stateBytes()));
   _mlir_ciface_hymba_prefix(&params, &st);
-  out.assign(reinterpret_cast<const char *>(state), model.stateBytes());
+  out.resize(model.stateBytes());
+  copyFromModel(out.data(), state, model.stateBytes());
   return true;
 }
 
-Session::~Session() {
-#ifdef HYMBA_CUDA
-  freeShared(state);
-#else
-  std::free(state);
-#endif
-}
-
-bool Session::feed(const std::vector<int32_t> &ids, std::vector<float> &logits,
-                   bool allRows, std::string &error) {
-  if (ids.empty()) {
+bool Session::feed(const std::vector<int32_t> &tokens,
+                   std::vector<float> &logits, bool allRows,
+                   std::string &error) {
+  if (tokens.empty()) {
     error = "nothing to run: the token list is empty";
     return false;
   }
-  if (numTokens + int64_t(ids.size()) > maxSeqLen) {
+  if (numTokens + int64_t(tokens.size()) > maxSeqLen) {
     error = "the sequence would hold " +
-            std::to_string(numTokens + ids.size()) + " tokens, more than the " +
-            std::to_string(maxSeqLen) +
+            std::to_string(numTokens + tokens.size()) +
+            " tokens, more than the " + std::to_string(maxSeqLen) +
             " this executable was compiled for (hymba-compile --max-seq-len)";
     return false;
   }
-  for (int32_t id : ids)
+  for (int32_t id : tokens)
     if (id < 0 || id >= vocabSize) {
       error = "token id " + std::to_string(id) +
               " is outside the vocabulary [0, " + std::to_string(vocabSize) +
               ")";
       return false;
     }
+  copyToModel(ids, tokens.data(), tokens.size() * sizeof(int32_t));
   ByteBuffer params = wrap(model.params(), int64_t(model.paramsBytes()));
   ByteBuffer st = wrap(state, int64_t(model.stateBytes()));
-  std::vector<int32_t> idsCopy(ids);
-  IdBuffer idBuf = wrap(idsCopy.data(), int64_t(idsCopy.size()));
+  IdBuffer idBuf = wrap(ids, int64_t(tokens.size()));
   Logits out{};
   bool folded = !model.stateSnapshot().empty();
   if (numTokens == 0 && !folded)
@@ -78,18 +72,14 @@ bool Session::feed(const std::vector<int32_t> &ids, std::vector<float> &logits,
   else
     _mlir_ciface_hymba_continue(&out, &params, &st, &idBuf,
                                 numMeta + numTokens);
-  numTokens += ids.size();
+  numTokens += tokens.size();
 
+  // The logits are a fresh row-major [rows, vocab] buffer of the model code.
   int64_t rows = out.sizes[0], first = allRows ? 0 : rows - 1;
   logits.resize(size_t(rows - first) * vocabSize);
-  for (int64_t r = first; r < rows; ++r)
-    for (int64_t v = 0; v < vocabSize; ++v)
-      logits[(r - first) * vocabSize + v] =
-          out.aligned[out.offset + r * out.strides[0] + v * out.strides[1]];
-#ifdef HYMBA_CUDA
-  freeShared(out.allocated); // gpu.alloc host_shared
-#else
-  std::free(out.allocated);
-#endif
+  copyFromModel(logits.data(),
+                out.aligned + out.offset + first * out.strides[0],
+                logits.size() * sizeof(float));
+  freeModelBuffer(out.allocated);
   return true;
 }

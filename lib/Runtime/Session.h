@@ -37,8 +37,9 @@ public:
 
 private:
   const ModelFile &model;
-  int8_t *state = nullptr;
-  int64_t numTokens = 0; // real tokens consumed so far
+  int8_t *state = nullptr; // in model memory (ModelMemory.h)
+  int32_t *ids = nullptr;  // the chunk's token ids, in model memory
+  int64_t numTokens = 0;   // real tokens consumed so far
   int64_t numMeta, maxSeqLen, vocabSize;
 };
 

@@ -6,9 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ModelFile.h"
-#ifdef HYMBA_CUDA
-#include "CudaDriver.h"
-#endif
+#include "ModelMemory.h"
 #include "NpyWriter.h"
 #include "Sampler.h"
 #include "Session.h"
@@ -175,10 +173,8 @@ double seconds(std::chrono::steady_clock::time_point a,
 int main(int argc, char **argv) {
   Options opts = parseArgs(argc, argv);
   std::string error;
-#ifdef HYMBA_CUDA
-  if (!initCuda(error))
+  if (!initModelDevice(error))
     die(error);
-#endif
   ModelFile model;
   if (!model.open("/proc/self/exe", error))
     die(error);

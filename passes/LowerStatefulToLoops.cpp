@@ -501,15 +501,37 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
 constexpr int64_t kMaxScanTile = 64;
 
 /// The scan's operands as buffers (tensors read through to_buffer).
+/// A scan operand read per time step ([T, d_state] B or C). With
+/// `foldNorm`, an RMS norm producing it is applied as the row is read
+/// (gamma set), so the norm needs no kernel of its own.
+struct ScanRows {
+  Value rows, gamma;
+  float eps = 0.0f;
+  ScanRows(ImplicitLocOpBuilder &b, Value operand, bool foldNorm) {
+    auto norm = operand.getDefiningOp<RMSNormOp>();
+    if (!foldNorm || !norm) {
+      rows = toReadOnlyBuffer(b, operand);
+      return;
+    }
+    rows = toReadOnlyBuffer(b, norm.getInput());
+    gamma = toReadOnlyBuffer(b, norm.getWeight());
+    eps = norm.getEpsilon().convertToFloat();
+  }
+  operator Value() const { return rows; }
+};
+
+/// The scan's operands as buffers (tensors read through to_buffer).
 struct ScanBuffers {
-  Value u, dt, bias, aLog, b, c, d, z, state;
-  ScanBuffers(ImplicitLocOpBuilder &builder, SelectiveScanOp op)
+  Value u, dt, bias, aLog;
+  ScanRows b, c;
+  Value d, z, state;
+  ScanBuffers(ImplicitLocOpBuilder &builder, SelectiveScanOp op,
+              bool foldNorms = false)
       : u(toReadOnlyBuffer(builder, op.getU())),
         dt(toReadOnlyBuffer(builder, op.getDt())),
         bias(toReadOnlyBuffer(builder, op.getDtBias())),
         aLog(toReadOnlyBuffer(builder, op.getALog())),
-        b(toReadOnlyBuffer(builder, op.getB())),
-        c(toReadOnlyBuffer(builder, op.getC())),
+        b(builder, op.getB(), foldNorms), c(builder, op.getC(), foldNorms),
         d(toReadOnlyBuffer(builder, op.getD())),
         z(toReadOnlyBuffer(builder, op.getZ())), state(op.getSsmState()) {}
 };
@@ -621,6 +643,26 @@ void lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in, int64_t tile,
   });
 }
 
+/// Row t of B or C in registers, normalised when a norm was folded in.
+SmallVector<Value> loadScanRow(ImplicitLocOpBuilder &b, const ScanRows &m,
+                               Value t, int64_t dState) {
+  SmallVector<Value> row;
+  for (int64_t n = 0; n < dState; ++n)
+    row.push_back(load(b, m.rows, {t, cIdx(b, n)}));
+  if (!m.gamma)
+    return row;
+  Value sumSq = f32Const(b, 0.0);
+  for (Value v : row)
+    sumSq = arith::AddFOp::create(b, sumSq, arith::MulFOp::create(b, v, v));
+  Value mean = arith::DivFOp::create(b, sumSq, f32Const(b, double(dState)));
+  Value inv = math::RsqrtOp::create(
+      b, arith::AddFOp::create(b, mean, f32Const(b, m.eps)));
+  for (int64_t n = 0; n < dState; ++n)
+    row[n] = arith::MulFOp::create(b, arith::MulFOp::create(b, row[n], inv),
+                                   load(b, m.gamma, {cIdx(b, n)}));
+  return row;
+}
+
 /// One channel of the scan with its state in registers: A = -exp(a_log) and
 /// the d_state state values are SSA values (the state is loop-carried
 /// through the time loop), read from ssm_state before the loop and written
@@ -646,19 +688,18 @@ void emitScanChannel(ImplicitLocOpBuilder &b, const ScanBuffers &in, Value c,
         Value delta = buildSoftplus(tb, raw);
         Value uv = load(tb, in.u, {t, c});
         Value du = arith::MulFOp::create(tb, delta, uv);
+        SmallVector<Value> bRow = loadScanRow(tb, in.b, t, dState);
+        SmallVector<Value> cRow = loadScanRow(tb, in.c, t, dState);
         Value y = f32Const(tb, 0.0);
         SmallVector<Value> hNew;
         for (int64_t n = 0; n < dState; ++n) {
-          Value nIdx = cIdx(tb, n);
           Value decay =
               math::ExpOp::create(tb, arith::MulFOp::create(tb, delta, a[n]));
-          hNew.push_back(arith::AddFOp::create(
-              tb, arith::MulFOp::create(tb, decay, h[n]),
-              arith::MulFOp::create(tb, du, load(tb, in.b, {t, nIdx}))));
+          hNew.push_back(
+              arith::AddFOp::create(tb, arith::MulFOp::create(tb, decay, h[n]),
+                                    arith::MulFOp::create(tb, du, bRow[n])));
           y = arith::AddFOp::create(
-              tb, y,
-              arith::MulFOp::create(tb, load(tb, in.c, {t, nIdx}),
-                                    hNew.back()));
+              tb, y, arith::MulFOp::create(tb, cRow[n], hNew.back()));
         }
         y = arith::AddFOp::create(tb, y, arith::MulFOp::create(tb, dSkip, uv));
         Value gate = buildSilu(tb, load(tb, in.z, {t, c}));
@@ -682,7 +723,7 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
     int64_t channels = op.getU().getType().getDimSize(1);
     int64_t dState = op.getALog().getType().getDimSize(1);
-    ScanBuffers in(b, op);
+    ScanBuffers in(b, op, /*foldNorms=*/gpuForm);
     Value out, outTensor;
     std::tie(out, outTensor) = allocRows(b, rowCount(b, in.u), channels);
     if (!gpuForm && channels <= kMaxScanTile) {
@@ -745,7 +786,7 @@ void lowerFusedBranches(RewriterBase &rewriter, AttentionOp attOp,
                         SelectiveScanOp scanOp, bool gpuForm) {
   ImplicitLocOpBuilder b = builderAt(rewriter, attOp);
   AttentionLowering att(b, attOp);
-  ScanBuffers scan(b, scanOp);
+  ScanBuffers scan(b, scanOp, /*foldNorms=*/gpuForm);
   int64_t channels = scanOp.getU().getType().getDimSize(1);
   int64_t dState = scanOp.getALog().getType().getDimSize(1);
   Value scanOut, scanTensor;

@@ -158,3 +158,27 @@ func.func @fused(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
         tensor<?x4xf32>, tensor<16xf32>, tensor<?x16xf32>, memref<16x4xf32> -> tensor<?x16xf32>
   return %a, %y : tensor<?x12xf32>, tensor<?x16xf32>
 }
+
+// -----
+
+// GPU form: the RMS norms producing B and C are applied as each row is read
+// inside the time loop, so they need no kernels of their own. The CPU form
+// leaves them to hymba-lower-dense-to-linalg.
+// GPU-LABEL: func @scan_norms
+// GPU:         scf.parallel
+// GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
+// GPU:             math.rsqrt
+// GPU:             math.rsqrt
+// GPU-NOT:     hymba.rms_norm
+// CHECK-LABEL: func @scan_norms
+// CHECK-COUNT-2: hymba.rms_norm
+func.func @scan_norms(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4xf32>,
+                      %B: tensor<?x4xf32>, %C: tensor<?x4xf32>, %g: tensor<4xf32>,
+                      %ss: memref<96x4xf32>) -> tensor<?x96xf32> {
+  %Bn = hymba.rms_norm %B, %g {epsilon = 1.0e-6 : f32} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
+  %Cn = hymba.rms_norm %C, %g {epsilon = 1.0e-6 : f32} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
+  %y = hymba.selective_scan %u, %u, %b, %al, %Bn, %Cn, %b, %u, %ss
+      : tensor<?x96xf32>, tensor<?x96xf32>, tensor<96xf32>, tensor<96x4xf32>, tensor<?x4xf32>,
+        tensor<?x4xf32>, tensor<96xf32>, tensor<?x96xf32>, memref<96x4xf32> -> tensor<?x96xf32>
+  return %y : tensor<?x96xf32>
+}

@@ -389,6 +389,48 @@ def HymbaGPUFlattenParallelLoops
   let dependentDialects = ["arith::ArithDialect", "scf::SCFDialect"];
 }
 
+def HymbaGPUFuseIndependentLoops
+    : Pass<"hymba-gpu-fuse-independent-loops", "func::FuncOp"> {
+  let summary = "Run neighbouring parallel loops on disjoint memory as one kernel";
+  let description = [{
+    **Why.** Each outermost `scf.parallel` becomes one kernel launch, and in
+    a decode step of a small model the launches, not the arithmetic, take
+    the time. Several neighbours in a Hymba layer touch disjoint memory:
+    RoPE on the queries, RoPE on the keys and the causal conv; the
+    conv-window update and the SSM input projection; the KV-cache write and
+    the hybrid merge.
+
+    **What.** Two consecutive flat loops (one dimension, from 0, step 1, as
+    `hymba-gpu-flatten-parallel-loops` leaves them) become one loop over
+    `nA + nB` items: items below `nA` run the first body, the others the
+    second body at `i - nA`. Applied repeatedly, so runs of independent
+    loops merge into one. Ops between the two (index arithmetic, views,
+    allocations) move above the first.
+
+    **Invariants.** Loops are fused only when neither writes memory the
+    other reads or writes. Accesses are the loads and stores in the bodies,
+    traced through views to their buffer; views of the parameter and state
+    arenas at constant offsets are compared by byte range, anything else by
+    buffer. A body with any other memory effect, or anything between the
+    loops that frees, reads or writes memory, prevents the fusion.
+
+    Before:
+    ```mlir
+    scf.parallel (%i) = (%c0) to (%n) step (%c1) { ... q ... }
+    scf.parallel (%j) = (%c0) to (%m) step (%c1) { ... k ... }
+    ```
+    After:
+    ```mlir
+    %nm = arith.addi %n, %m : index
+    scf.parallel (%i) = (%c0) to (%nm) step (%c1) {
+      %first = arith.cmpi ult, %i, %n : index
+      scf.if %first { ... q ... } else { %j = arith.subi %i, %n ... k ... }
+    }
+    ```
+  }];
+  let dependentDialects = ["arith::ArithDialect", "scf::SCFDialect"];
+}
+
 def HymbaGPUDeviceBuffers : Pass<"hymba-gpu-device-buffers", "ModuleOp"> {
   let summary = "Put the model's buffers in GPU memory; the host never touches them";
   let description = [{

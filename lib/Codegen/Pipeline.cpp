@@ -39,12 +39,21 @@ std::string hymba::lowerToLinalgPipeline(bool gpuForm) {
          ",convert-elementwise-to-linalg,canonicalize,cse";
 }
 
-std::string hymba::lowerToLLVMPipeline() {
+std::string hymba::lowerToLLVMPipeline(bool gpuForm) {
+  std::string loops =
+      gpuForm
+          // The GPU kernel form on the CPU: the loop structure the GPU
+          // pipeline builds before mapping (copies as loops, flat loops,
+          // independent neighbours merged), each loop a thread team.
+          ? "hymba-gpu-copies-to-loops,convert-linalg-to-parallel-loops,"
+            "scf-forall-to-parallel,func.func(hymba-gpu-flatten-parallel-"
+            "loops,hymba-gpu-fuse-independent-loops),"
+          : "hymba-vectorize-linear,convert-linalg-to-loops,"
+            "scf-forall-to-parallel,";
   return "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map},"
-         "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-         "hymba-vectorize-linear,convert-linalg-to-loops,scf-forall-to-"
-         "parallel,"
+         "buffer-deallocation-pipeline,convert-bufferization-to-memref," +
+         loops +
          // Threads: scf.parallel -> OpenMP. The canonicalize is required to
          // inline memref.alloca_scope before the CFG conversion.
          "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,expand-strided-"
@@ -60,9 +69,11 @@ std::string hymba::lowerToGPUKernelsPipeline(const CudaOptions &o, bool ptx) {
          "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
          "hymba-gpu-copies-to-loops,"
          "convert-linalg-to-parallel-loops,scf-forall-to-parallel,"
-         // One flat item space per loop, split into blocks of 256 threads
-         // (guards instead of min, so every loop maps to blocks x threads).
+         // One flat item space per loop, independent neighbours merged, split
+         // into blocks of 256 threads (guards instead of min, so every loop
+         // maps to blocks x threads).
          "func.func(hymba-gpu-flatten-parallel-loops,"
+         "hymba-gpu-fuse-independent-loops,"
          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=256 "
          "no-min-max-bounds},gpu-map-parallel-loops,"
          "convert-parallel-loops-to-gpu),"

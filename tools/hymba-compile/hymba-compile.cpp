@@ -208,7 +208,7 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     if (emit == Emit::PTX)
       return fail("--emit=ptx needs --target=cuda");
     progress("lowering to LLVM");
-    if (failed(hymba::runPipeline(module, hymba::lowerToLLVMPipeline())))
+    if (failed(hymba::runPipeline(module, hymba::lowerToLLVMPipeline(gpuForm))))
       return fail("lowering to LLVM failed");
   }
   if (emit == Emit::LLVM || emit == Emit::Obj)

@@ -30,7 +30,8 @@ struct HymbaPassOptions {
 std::string hymbaOptimizationPipeline(const HymbaPassOptions &options);
 /// `gpuForm`: the register-accumulating loop shapes of the GPU target.
 std::string lowerToLinalgPipeline(bool gpuForm);
-std::string lowerToLLVMPipeline();
+/// `gpuForm`: the loop structure of the GPU pipeline, run by CPU threads.
+std::string lowerToLLVMPipeline(bool gpuForm);
 
 /// The NVIDIA GPU target.
 struct CudaOptions {

@@ -248,9 +248,10 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
   if (spec.showProgress)
     llvm::errs() << "[hymba-compile] computing the meta-token prefix state\n";
   std::string runErr;
+  std::string runner = spec.prefixRunner.empty() ? staging : spec.prefixRunner;
   std::vector<llvm::StringRef> runArgs = {
-      staging, "--hymba-internal-prefix-state", snapPath};
-  if (llvm::sys::ExecuteAndWait(staging, runArgs, std::nullopt, {}, 0, 0,
+      runner, "--hymba-internal-prefix-state", snapPath};
+  if (llvm::sys::ExecuteAndWait(runner, runArgs, std::nullopt, {}, 0, 0,
                                 &runErr) != 0)
     return fail("computing the meta-token prefix state failed " + runErr);
   auto snap = llvm::MemoryBuffer::getFile(snapPath);

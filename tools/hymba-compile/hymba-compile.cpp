@@ -149,70 +149,27 @@ int64_t moduleInt(mlir::ModuleOp module, StringRef name) {
   return attr ? attr.getInt() : 0;
 }
 
-/// Runs the stages after IR construction, stopping at --emit.
-int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
-                  const hymba::BuildOptions &options, StringRef out) {
-  auto printIR = [&](raw_ostream &os) {
-    module.print(os);
-    return mlir::success();
-  };
-  progress("optimizing Hymba IR");
-  hymba::HymbaPassOptions passOptions;
-  // On the GPU: no compile-time run of the model (the build machine need
-  // not have a GPU), and scan tiles are left to the kernel mapping.
-  passOptions.foldMetaTokens = !noFoldMeta && target == Target::CPU;
-  passOptions.tileSelectiveScan = !noTileScan && target == Target::CPU;
-  passOptions.fuseHybridHeads = !noFuse;
-  if (failed(hymba::runPipeline(module,
-                                hymba::hymbaOptimizationPipeline(passOptions))))
-    return fail("the Hymba optimization pipeline failed");
-  if (emit == Emit::Hymba)
-    return writeOutput(out, printIR);
+/// The executable's layout and metadata, read off the module.
+hymba::ExecutableSpec executableSpec(mlir::ModuleOp module,
+                                     const hymba::Checkpoint &ckpt,
+                                     const hymba::BuildOptions &options,
+                                     StringRef out) {
+  hymba::ExecutableSpec spec;
+  spec.outputPath = out.str();
+  spec.weights = hymba::collectWeights(module);
+  spec.paramsBytes = moduleInt(module, "hymba.params_bytes");
+  spec.stateBytes = moduleInt(module, "hymba.state_bytes");
+  spec.metadata = metadataFor(module, ckpt.config(), options);
+  spec.showProgress = sys::Process::StandardErrIsDisplayed();
+  return spec;
+}
 
-  std::vector<hymba::PackedWeight> weights = hymba::collectWeights(module);
-  int64_t paramsBytes = moduleInt(module, "hymba.params_bytes");
-  int64_t stateBytes = moduleInt(module, "hymba.state_bytes");
-  bool foldedMeta = module->hasAttr("hymba.meta_folded");
-
-  progress("lowering to linalg");
-  bool gpuForm = kernelForm == KernelForm::Target
-                     ? target == Target::CUDA
-                     : kernelForm == KernelForm::GPU;
-  if (failed(hymba::runPipeline(module, hymba::lowerToLinalgPipeline(gpuForm))))
-    return fail("lowering to linalg failed");
-  if (emit == Emit::Linalg)
-    return writeOutput(out, printIR);
-
-  if (target == Target::CUDA) {
-    Expected<std::string> toolkit = hymba::findCudaToolkit();
-    if (!toolkit)
-      return fail(toString(toolkit.takeError()));
-    hymba::CudaOptions cuda;
-    cuda.chip = cudaArch;
-    cuda.toolkit = *toolkit;
-    progress("lowering to GPU kernels for " + cudaArch);
-    if (failed(hymba::runPipeline(
-            module, hymba::lowerToGPUKernelsPipeline(cuda, emit == Emit::PTX))))
-      return fail("lowering to GPU kernels failed");
-    if (emit == Emit::PTX) {
-      if (out == "-")
-        return fail("--emit=ptx writes one file per kernel: give -o DIR");
-      if (Error e = hymba::writeKernelPTX(module, out))
-        return fail(toString(std::move(e)));
-      return 0;
-    }
-    progress("lowering the host code to LLVM");
-    if (failed(hymba::runPipeline(module, hymba::lowerGPUHostToLLVMPipeline())))
-      return fail("lowering the host code to LLVM failed");
-  } else {
-    if (emit == Emit::PTX)
-      return fail("--emit=ptx needs --target=cuda");
-    progress("lowering to LLVM");
-    if (failed(hymba::runPipeline(module, hymba::lowerToLLVMPipeline(gpuForm))))
-      return fail("lowering to LLVM failed");
-  }
+/// From an LLVM-dialect module: --emit=llvm/obj output, or the executable
+/// (object in a temporary file, linked with the runtime, payload appended).
+int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
+                         hymba::ExecutableSpec spec) {
   if (emit == Emit::LLVM || emit == Emit::Obj)
-    return writeOutput(out, [&](raw_ostream &os) {
+    return writeOutput(spec.outputPath, [&](raw_ostream &os) {
       progress("generating native code");
       SmallString<0> buffer;
       raw_svector_ostream bos(buffer);
@@ -223,8 +180,6 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
       os << buffer;
       return mlir::success();
     });
-
-  // Executable: object to a temporary file, then link and append payload.
   SmallString<128> objPath;
   if (std::error_code ec =
           sys::fs::createTemporaryFile("hymba-model", "o", objPath))
@@ -239,28 +194,116 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     if (Error e = hymba::emitNative(module, os, /*asIR=*/false))
       return fail(toString(std::move(e)));
   }
-  hymba::ExecutableSpec spec;
-  spec.outputPath = out.str();
   spec.objectPath = objPath.str().str();
-  bool cuda = target == Target::CUDA;
-  spec.runtimeLib =
-      runtimeLibrary(cuda ? "libhymba_runtime_cuda.a" : "libhymba_runtime.a");
-  if (cuda)
-    spec.linkLibs = {"-ldl"};
-  else // scf.parallel became OpenMP calls
-    spec.linkLibs = {"-L/usr/lib/llvm-22/lib", "-lomp"};
-  spec.weights = std::move(weights);
-  spec.paramsBytes = paramsBytes;
-  spec.stateBytes = stateBytes;
-  spec.metadata = metadataFor(module, ckpt.config(), options);
-  spec.showProgress = sys::Process::StandardErrIsDisplayed();
-  spec.foldedMeta = foldedMeta;
   if (!sys::fs::exists(spec.runtimeLib))
     return fail("runtime library not found at " + spec.runtimeLib);
-  progress("linking " + out);
+  progress("linking " + spec.outputPath);
   if (Error e = hymba::writeExecutable(spec, ckpt))
     return fail(toString(std::move(e)));
   return 0;
+}
+
+/// Lowers a module (Hymba level, or linalg level when `lowered`) for the
+/// CPU and writes it as --emit asks. `spec` comes from executableSpec on
+/// the Hymba-level module (the layout is read off hymba.weight ops).
+int writeCPUExecutable(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
+                       hymba::ExecutableSpec spec, bool gpuForm,
+                       bool foldedMeta, bool lowered = false) {
+  if (!lowered &&
+      failed(hymba::runPipeline(module, hymba::lowerToLinalgPipeline(gpuForm))))
+    return fail("lowering to linalg failed");
+  progress("lowering to LLVM");
+  if (failed(hymba::runPipeline(module, hymba::lowerToLLVMPipeline(gpuForm))))
+    return fail("lowering to LLVM failed");
+  spec.runtimeLib = runtimeLibrary("libhymba_runtime.a");
+  // scf.parallel became OpenMP calls.
+  spec.linkLibs = {"-L/usr/lib/llvm-22/lib", "-lomp"};
+  spec.foldedMeta = foldedMeta;
+  return writeFromLLVMDialect(module, ckpt, spec);
+}
+
+/// Runs the stages after IR construction, stopping at --emit.
+int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
+                  const hymba::BuildOptions &options, StringRef out) {
+  auto printIR = [&](raw_ostream &os) {
+    module.print(os);
+    return mlir::success();
+  };
+  progress("optimizing Hymba IR");
+  hymba::HymbaPassOptions passOptions;
+  // On the GPU scan tiles are left to the kernel mapping.
+  passOptions.foldMetaTokens = !noFoldMeta;
+  passOptions.tileSelectiveScan = !noTileScan && target == Target::CPU;
+  passOptions.fuseHybridHeads = !noFuse;
+  if (failed(hymba::runPipeline(module,
+                                hymba::hymbaOptimizationPipeline(passOptions))))
+    return fail("the Hymba optimization pipeline failed");
+  if (emit == Emit::Hymba)
+    return writeOutput(out, printIR);
+
+  bool foldedMeta = module->hasAttr("hymba.meta_folded");
+  hymba::ExecutableSpec spec = executableSpec(module, ckpt, options, out);
+
+  bool gpuForm = kernelForm == KernelForm::Target
+                     ? target == Target::CUDA
+                     : kernelForm == KernelForm::GPU;
+  // The prefix state of a GPU-form program comes from a CPU build of the
+  // same Hymba module: same state layout, and the build machine need not
+  // have a GPU.
+  SmallString<128> runnerPath;
+  std::optional<FileRemover> removeRunner;
+  if (foldedMeta && gpuForm && emit == Emit::Exe) {
+    if (std::error_code ec = sys::fs::createTemporaryFile("hymba-prefix-runner",
+                                                          "exe", runnerPath))
+      return fail("cannot create a temporary file: " + ec.message());
+    removeRunner.emplace(runnerPath);
+    mlir::OwningOpRef<mlir::ModuleOp> cpuModule = module.clone();
+    progress("building the CPU program that computes the meta-token prefix");
+    hymba::ExecutableSpec runner = spec;
+    runner.outputPath = runnerPath.str().str();
+    runner.showProgress = false;
+    if (int rc = writeCPUExecutable(*cpuModule, ckpt, runner,
+                                    /*gpuForm=*/false, /*foldedMeta=*/false))
+      return rc;
+  }
+
+  progress("lowering to linalg");
+  if (failed(hymba::runPipeline(module, hymba::lowerToLinalgPipeline(gpuForm))))
+    return fail("lowering to linalg failed");
+  if (emit == Emit::Linalg)
+    return writeOutput(out, printIR);
+
+  if (target == Target::CPU) {
+    if (emit == Emit::PTX)
+      return fail("--emit=ptx needs --target=cuda");
+    return writeCPUExecutable(module, ckpt, spec, gpuForm, foldedMeta,
+                              /*lowered=*/true);
+  }
+  Expected<std::string> toolkit = hymba::findCudaToolkit();
+  if (!toolkit)
+    return fail(toString(toolkit.takeError()));
+  hymba::CudaOptions cuda;
+  cuda.chip = cudaArch;
+  cuda.toolkit = *toolkit;
+  progress("lowering to GPU kernels for " + cudaArch);
+  if (failed(hymba::runPipeline(
+          module, hymba::lowerToGPUKernelsPipeline(cuda, emit == Emit::PTX))))
+    return fail("lowering to GPU kernels failed");
+  if (emit == Emit::PTX) {
+    if (out == "-")
+      return fail("--emit=ptx writes one file per kernel: give -o DIR");
+    if (Error e = hymba::writeKernelPTX(module, out))
+      return fail(toString(std::move(e)));
+    return 0;
+  }
+  progress("lowering the host code to LLVM");
+  if (failed(hymba::runPipeline(module, hymba::lowerGPUHostToLLVMPipeline())))
+    return fail("lowering the host code to LLVM failed");
+  spec.runtimeLib = runtimeLibrary("libhymba_runtime_cuda.a");
+  spec.linkLibs = {"-ldl"};
+  spec.foldedMeta = foldedMeta;
+  spec.prefixRunner = runnerPath.str().str();
+  return writeFromLLVMDialect(module, ckpt, spec);
 }
 } // namespace
 

@@ -35,6 +35,10 @@ struct ExecutableSpec {
   bool showProgress = false;
   /// The module has @hymba_prefix: run it once and store the state.
   bool foldedMeta = false;
+  /// The executable that computes that state: empty for the program
+  /// itself; a CPU build of the same model for GPU-form programs, which the
+  /// build machine may not be able to run (the state layout is the same).
+  std::string prefixRunner;
 };
 
 /// Links the model object with the runtime, then appends the converted

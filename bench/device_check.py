@@ -40,21 +40,33 @@ def check(name, preset, work, prompt_len, steps):
     res = {}
     for target in ("cpu", "cuda"):
         exe = os.path.join(work, f"{name}-{target}")
-        run([COMPILER, ck, "-o", exe, f"--target={target}", "--max-seq-len", "2048"])
+        t = time.time()
+        run([COMPILER, ck, "-o", exe, f"--target={target}", "--dtype", "bf16",
+             "--max-seq-len", "2048"])
+        print(f"  compiled {name} for {target} in {time.time() - t:.1f} s", flush=True)
         out = exe + ".npy"
         r = run([exe, "--tokens", prompt, "-n", str(steps), "--ids", "--ignore-eos",
                  "--logits-out", out, "--stats"])
-        res[target] = (np.load(out), r.stdout.split(), r.stderr)
+        stats = r.stderr
+        if target == "cuda":  # time without copying every logits row back
+            stats = run([exe, "--tokens", prompt, "-n", str(steps), "--ids",
+                         "--ignore-eos", "--stats"]).stderr
+        res[target] = (np.load(out), r.stdout.split(), stats)
     cpu, gpu = res["cpu"][0], res["cuda"][0]
     err = float(np.abs(cpu - gpu).max() / np.abs(cpu).max())
     print(f"{name}: GPU vs CPU logits rel err {err:.2e} "
           f"({'PASS' if err <= 1e-3 else 'FAIL'}), tokens equal: "
           f"{res['cpu'][1] == res['cuda'][1]}")
+    speed = {}
     for target in ("cpu", "cuda"):
         stats = res[target][2]
-        pre = re.search(r"prefill: .*\(([\d.]+) tokens/s\)", stats).group(1)
-        dec = re.search(r"decode: .*\(([\d.]+) tokens/s\)", stats).group(1)
-        print(f"  hymba-mlir {target}: prefill {pre} tok/s, decode {dec} tok/s")
+        pre = float(re.search(r"prefill: .*\(([\d.]+) tokens/s\)", stats).group(1))
+        dec = float(re.search(r"decode: .*\(([\d.]+) tokens/s\)", stats).group(1))
+        speed[target] = (pre, dec)
+        print(f"  hymba-mlir {target}: prefill {pre:.2f} tok/s, decode {dec:.2f} tok/s")
+        launches = re.search(r"GPU kernel launches: .*", stats)
+        if launches:
+            print(f"  {launches.group(0)}")
     try:
         import torch
         from torch_hymba import TorchHymba
@@ -73,8 +85,10 @@ def check(name, preset, work, prompt_len, steps):
     for _ in range(steps):
         last = m.forward([int(last.argmax())], s)
     torch.cuda.synchronize()
-    print(f"  PyTorch eager cuda bf16: prefill {pre:.2f} tok/s, "
-          f"decode {steps / (time.time() - t):.2f} tok/s")
+    dec = steps / (time.time() - t)
+    print(f"  PyTorch eager cuda bf16: prefill {pre:.2f} tok/s, decode {dec:.2f} tok/s")
+    print(f"  hymba-mlir cuda / PyTorch eager: prefill "
+          f"{speed['cuda'][0] / pre:.2f}x, decode {speed['cuda'][1] / dec:.2f}x")
 
 
 def main():

@@ -74,6 +74,7 @@ struct Driver {
 } driver;
 bool ready = false;
 CUstream modelStream = nullptr;
+unsigned long long launches = 0;
 
 void check(CUresult r, const char *what) {
   if (r == 0)
@@ -242,6 +243,8 @@ void hymba::copyFromModel(void *dst, const void *src, size_t bytes) {
   check(driver.cuStreamSynchronize(modelStream), "cuStreamSynchronize");
 }
 
+unsigned long long hymba::kernelLaunches() { return launches; }
+
 // The entry points MLIR's gpu-to-llvm lowering calls.
 extern "C" {
 void *mgpuModuleLoad(void *data, int64_t /*size*/) {
@@ -266,6 +269,7 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
 void mgpuLaunchKernel(void *f, int64_t gx, int64_t gy, int64_t gz, int64_t bx,
                       int64_t by, int64_t bz, int32_t smem, void * /*stream*/,
                       void **params, void **extra, size_t /*paramsCount*/) {
+  ++launches;
   check(driver.cuLaunchKernel(static_cast<CUfunction>(f), gx, gy, gz, bx, by,
                               bz, smem, modelStream, params, extra),
         "cuLaunchKernel");

@@ -35,6 +35,9 @@ void freeModelBuffer(void *ptr);
 void copyToModel(void *dst, const void *src, size_t bytes);
 void copyFromModel(void *dst, const void *src, size_t bytes);
 
+/// Kernels launched so far (0 on the CPU), for --stats.
+unsigned long long kernelLaunches();
+
 } // namespace hymba
 
 #endif // HYMBA_RUNTIME_MODELMEMORY_H

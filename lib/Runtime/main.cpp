@@ -235,6 +235,7 @@ int main(int argc, char **argv) {
       saved.insert(saved.end(), logits.begin(), logits.end());
   }
   auto tPrefill = std::chrono::steady_clock::now();
+  unsigned long long launchesPrefill = kernelLaunches();
   const float *last = logits.data() + logits.size() - vocab;
 
   Sampler sampler(opts.sampling);
@@ -305,6 +306,13 @@ int main(int argc, char **argv) {
                  (long long)std::max<int64_t>(decoded, 0), decode,
                  decoded > 0 ? decoded / decode : 0.0, seconds(t0, tFirst),
                  ru.ru_maxrss / 1024.0);
+    if (unsigned long long total = kernelLaunches())
+      std::fprintf(stderr,
+                   "GPU kernel launches: %llu for the prompt, %.1f per decode "
+                   "step\n",
+                   launchesPrefill,
+                   decoded > 0 ? double(total - launchesPrefill) / decoded
+                               : 0.0);
   }
   return 0;
 }

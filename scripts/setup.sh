@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git ccache
-  python3 python3-numpy
+  python3 python3-numpy python3-dev pybind11-dev
   llvm-22 llvm-22-dev llvm-22-tools llvm-22-linker-tools clang-22 lld-22
   libmlir-22 libmlir-22-dev mlir-22-tools libomp-22-dev
   libsentencepiece-dev sentencepiece python3-sentencepiece

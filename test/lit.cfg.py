@@ -21,6 +21,8 @@ llvm_config.add_tool_substitutions(
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(
     ("%pytools", os.path.join(config.hymba_src_root, "python")))
+config.substitutions.append(
+    ("%pybindings", os.path.join(config.hymba_obj_root, "python")))
 config.substitutions.append(("%shared", os.path.normpath(
     os.path.join(config.hymba_src_root, "..", "shared"))))
 

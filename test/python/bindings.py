@@ -1,0 +1,76 @@
+"""Checks the hymba_mlir Python module end to end on a random checkpoint.
+
+  bindings.py PYBINDINGS_DIR PYTOOLS_DIR WORK_DIR
+"""
+import os
+import sys
+
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+import hymba_mlir as hm  # noqa: E402
+from hymba_tools import make_checkpoint, presets  # noqa: E402
+
+work = sys.argv[3]
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print(f"{'PASS' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}")
+
+
+def raises(fn, exc, text):
+    try:
+        fn()
+    except exc as e:
+        return text in str(e), str(e).splitlines()[0]
+    return False, "no exception"
+
+
+ck = os.path.join(work, "tiny")
+make_checkpoint.write_checkpoint(presets.preset("tiny"), ck, "f32")
+cfg = presets.preset("tiny")
+layers = cfg["num_hidden_layers"]
+
+m = hm.import_checkpoint(ck, dtype="bf16", max_seq_len=32)
+ops = m.op_counts()
+check("import: one scan per layer", ops.get("hymba.selective_scan") == layers,
+      str(ops.get("hymba.selective_scan")))
+check("import: weights stored as bf16", "bf16" in str(m))
+
+again = hm.parse(str(m))
+again.verify()
+check("print/parse round trip", str(again) == str(m))
+
+m.run(hm.pipelines.optimize())
+attrs = m.int_attributes()
+check("optimize: buffer layout assigned",
+      attrs.get("hymba.params_bytes", 0) > 0 and attrs.get("hymba.state_bytes", 0) > 0,
+      str(attrs))
+check("optimize: hybrid heads fused", "hymba.fused_branches" in str(m))
+
+gpu = hm.parse(str(m))
+gpu.run(hm.pipelines.lower_to_linalg("gpu"))
+left = [k for k in gpu.op_counts() if k.startswith("hymba.")]
+check("GPU form: no Hymba op left, norms folded", not left, str(left))
+
+m.run(hm.pipelines.lower_to_linalg("cpu"))
+m.run(hm.pipelines.lower_to_llvm("cpu"))
+check("CPU lowering reaches the LLVM dialect",
+      "llvm.func" in str(m) and not [k for k in m.op_counts() if k.startswith(("hymba.", "linalg."))])
+
+ok, msg = raises(lambda: hm.parse("func.func @f( {"), RuntimeError, "cannot parse")
+check("bad IR raises RuntimeError", ok, msg)
+missing = os.path.join(work, "missing")
+ok, msg = raises(lambda: hm.import_checkpoint(missing), RuntimeError,
+                 missing + ": not a checkpoint directory")
+check("a missing checkpoint is named", ok, msg)
+ok, msg = raises(lambda: hm.parse(str(again)).run("no-such-pass"), ValueError,
+                 "no-such-pass")
+check("unknown pass raises ValueError", ok, msg)
+bad = hm.parse(str(again))
+ok, msg = raises(lambda: bad.run("hymba-lower-dense-to-linalg"), RuntimeError,
+                 "run -hymba-assign-buffer-layout first")
+check("a failing pass raises with its diagnostic", ok, msg)
+
+print(f"{results.count(True)} passed, {results.count(False)} failed")

@@ -7,6 +7,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
@@ -105,6 +106,33 @@ llvm::Expected<std::string> findLinker() {
 }
 } // namespace
 
+namespace {
+/// The payload layout as JSON (see ExecutableSpec::layoutPath).
+llvm::Error writeLayout(const hymba::ExecutableSpec &spec,
+                        uint64_t programBytes, bool hasTokenizer) {
+  llvm::json::Array weights;
+  for (const hymba::PackedWeight &w : spec.weights)
+    weights.push_back(
+        llvm::json::Object{{"name", w.name},
+                           {"offset", w.offset},
+                           {"elements", w.elements},
+                           {"storage", hymba::dtypeName(w.storage)}});
+  llvm::json::Object layout{{"program_bytes", int64_t(programBytes)},
+                            {"params_bytes", spec.paramsBytes},
+                            {"state_bytes", spec.stateBytes},
+                            {"metadata", spec.metadata},
+                            {"has_tokenizer", hasTokenizer},
+                            {"folded_meta", spec.foldedMeta},
+                            {"weights", std::move(weights)}};
+  std::error_code ec;
+  llvm::raw_fd_ostream os(spec.layoutPath, ec);
+  if (ec)
+    return fail(spec.layoutPath + ": " + ec.message());
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(layout))) << "\n";
+  return llvm::Error::success();
+}
+} // namespace
+
 std::vector<PackedWeight> hymba::collectWeights(mlir::ModuleOp module) {
   std::vector<PackedWeight> out;
   llvm::StringSet<llvm::MallocAllocator> seen;
@@ -174,6 +202,9 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
     return discard(fail("cannot read the linked program"));
   os << (*program)->getBuffer();
   uint64_t pos = (*program)->getBufferSize();
+  if (!spec.layoutPath.empty())
+    if (llvm::Error e = writeLayout(spec, pos, !ckpt.tokenizerPath().empty()))
+      return discard(std::move(e));
   auto padTo = [&](uint64_t align) {
     uint64_t pad = (align - pos % align) % align;
     (void)writeZeros(os, pad);

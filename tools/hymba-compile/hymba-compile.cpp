@@ -69,6 +69,12 @@ cl::opt<bool> noFoldMeta("no-fold-meta",
 cl::opt<bool> noTileScan("no-tile-scan",
                          cl::desc("do not tile the selective scan"));
 cl::opt<bool> noFuse("no-fuse", cl::desc("do not fuse the hybrid heads"));
+cl::opt<std::string> payloadLayout(
+    "payload-layout",
+    cl::desc("with --emit=exe, also write the payload layout as JSON to this "
+             "file (python/hymba_tools/pack_payload.py rebuilds the "
+             "executable from its program part and a checkpoint)"),
+    cl::value_desc("path"), cl::init(""));
 enum class KernelForm { Target, CPU, GPU };
 cl::opt<KernelForm> kernelForm(
     "kernel-form",
@@ -161,6 +167,7 @@ hymba::ExecutableSpec executableSpec(mlir::ModuleOp module,
   spec.stateBytes = moduleInt(module, "hymba.state_bytes");
   spec.metadata = metadataFor(module, ckpt.config(), options);
   spec.showProgress = sys::Process::StandardErrIsDisplayed();
+  spec.layoutPath = payloadLayout;
   return spec;
 }
 
@@ -262,6 +269,7 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     hymba::ExecutableSpec runner = spec;
     runner.outputPath = runnerPath.str().str();
     runner.showProgress = false;
+    runner.layoutPath.clear();
     if (int rc = writeCPUExecutable(*cpuModule, ckpt, runner,
                                     /*gpuForm=*/false, /*foldedMeta=*/false))
       return rc;

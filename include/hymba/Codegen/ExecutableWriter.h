@@ -39,6 +39,12 @@ struct ExecutableSpec {
   /// itself; a CPU build of the same model for GPU-form programs, which the
   /// build machine may not be able to run (the state layout is the same).
   std::string prefixRunner;
+  /// When set, also write the payload layout there as JSON (program size,
+  /// weight offsets and storage types, metadata): enough for
+  /// python/hymba_tools/pack_payload.py to rebuild the executable from its
+  /// program part and a checkpoint of the same shapes, e.g. on a GPU machine
+  /// that has no LLVM (scripts/device-bundle.sh).
+  std::string layoutPath;
 };
 
 /// Links the model object with the runtime, then appends the converted

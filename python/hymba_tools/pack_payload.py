@@ -1,0 +1,117 @@
+"""Rebuilds a hymba-compile executable from its program part and a checkpoint.
+
+hymba-compile --payload-layout=L.json writes, beside the executable, the
+layout of the payload it appended (program size, weight offsets and storage
+types, metadata). With that, the program part (the executable's first
+program_bytes bytes, a few MB) and any checkpoint with the same tensor names
+and shapes, this writes the complete executable again, byte for byte what
+hymba-compile writes. It needs numpy only: scripts/device-bundle.sh uses it
+to assemble 1.5B-shaped executables on a GPU machine that has no LLVM.
+
+  python -m hymba_tools.pack_payload PROGRAM LAYOUT.json CHECKPOINT_DIR OUT
+"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+from .safetensors_io import f32_to_bf16_bits
+
+ALIGN = 4096
+MAGIC = b"HYMBAPK1"
+_BYTES = {"F32": 4, "F16": 2, "BF16": 2}
+
+
+def _tensor_index(ckpt_dir):
+    """name -> (file, dtype, absolute byte range) for every tensor."""
+    index = os.path.join(ckpt_dir, "model.safetensors.index.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            files = sorted(set(json.load(f)["weight_map"].values()))
+    else:
+        files = ["model.safetensors"]
+    out = {}
+    for fn in files:
+        path = os.path.join(ckpt_dir, fn)
+        with open(path, "rb") as f:
+            n = struct.unpack("<Q", f.read(8))[0]
+            header = json.loads(f.read(n))
+        for name, info in header.items():
+            if name != "__metadata__":
+                lo, hi = info["data_offsets"]
+                out[name] = (path, info["dtype"], 8 + n + lo, 8 + n + hi)
+    return out
+
+
+def _converted(raw, src, dst):
+    if src == dst:
+        return raw
+    if src == "BF16":
+        f32 = (np.frombuffer(raw, np.uint16).astype(np.uint32) << 16).view(np.float32)
+    elif src == "F16":
+        f32 = np.frombuffer(raw, np.float16).astype(np.float32)
+    else:
+        f32 = np.frombuffer(raw, np.float32)
+    return f32.tobytes() if dst == "F32" else f32_to_bf16_bits(f32).tobytes()
+
+
+def pack(program, layout_path, ckpt_dir, out, tokenizer=None):
+    with open(layout_path) as f:
+        layout = json.load(f)
+    if layout["folded_meta"]:
+        sys.exit("pack_payload: the layout is of a build with folded meta tokens; "
+                 "build it with --no-fold-meta (the prefix state depends on the weights)")
+    tensors = _tensor_index(ckpt_dir)
+    tmp = out + ".tmp"
+    with open(program, "rb") as f:
+        prog = f.read(layout["program_bytes"])
+    if len(prog) != layout["program_bytes"]:
+        sys.exit(f"pack_payload: {program} is shorter than the program part")
+    with open(tmp, "wb") as o:
+        o.write(prog)
+        pos = len(prog)
+        pad = -pos % ALIGN
+        o.write(b"\0" * pad)
+        pos += pad
+        params_offset, written = pos, 0
+        for w in layout["weights"]:
+            if w["name"] not in tensors:
+                sys.exit(f"pack_payload: {ckpt_dir} has no tensor {w['name']}")
+            path, dtype, lo, hi = tensors[w["name"]]
+            if (hi - lo) // _BYTES[dtype] != w["elements"]:
+                sys.exit(f"pack_payload: {w['name']} has {(hi - lo) // _BYTES[dtype]} "
+                         f"elements, the layout expects {w['elements']}")
+            with open(path, "rb") as f:
+                f.seek(lo)
+                data = _converted(f.read(hi - lo), dtype, w["storage"])
+            o.write(b"\0" * (w["offset"] - written))
+            o.write(data)
+            written = w["offset"] + len(data)
+        o.write(b"\0" * (layout["params_bytes"] - written))
+        pos += layout["params_bytes"]
+        tok_offset, tok_bytes = pos, 0
+        if tokenizer:
+            with open(tokenizer, "rb") as f:
+                tok = f.read()
+            o.write(tok)
+            tok_bytes = len(tok)
+            pos += tok_bytes
+        meta = layout["metadata"].encode()
+        o.write(meta)
+        o.write(struct.pack("<9Q8s", params_offset, layout["params_bytes"], tok_offset,
+                            tok_bytes, pos, len(meta), layout["state_bytes"], 0, 0,
+                            MAGIC))
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, out)
+
+
+def main(argv):
+    if len(argv) not in (4, 5):
+        sys.exit(__doc__)
+    pack(*argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -8,7 +8,7 @@ from lit.llvm import llvm_config
 config.name = "HYMBA"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "mock-cuda"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.hymba_obj_root, "test")
 
@@ -23,6 +23,8 @@ config.substitutions.append(
     ("%pytools", os.path.join(config.hymba_src_root, "python")))
 config.substitutions.append(
     ("%pybindings", os.path.join(config.hymba_obj_root, "python")))
+config.substitutions.append(
+    ("%mockcuda", os.path.join(config.hymba_obj_root, "test", "mock-cuda")))
 config.substitutions.append(("%shared", os.path.normpath(
     os.path.join(config.hymba_src_root, "..", "shared"))))
 

@@ -32,25 +32,10 @@ using namespace mlir;
 using namespace mlir::hymba;
 
 namespace {
-Value cIdx(ImplicitLocOpBuilder &b, int64_t v) {
-  return arith::ConstantIndexOp::create(b, v);
-}
-
-/// A fresh f32 buffer [rows, width] and the tensor that stands for it.
-std::pair<Value, Value> allocRows(ImplicitLocOpBuilder &b, Value rows,
-                                  int64_t width) {
-  auto type = MemRefType::get({ShapedType::kDynamic, width}, b.getF32Type());
-  Value buf = memref::AllocOp::create(b, type, ValueRange{rows});
-  auto tensorType =
-      RankedTensorType::get({ShapedType::kDynamic, width}, b.getF32Type());
-  Value t = bufferization::ToTensorOp::create(b, tensorType, buf,
-                                              /*restrict=*/true,
-                                              /*writable=*/true);
-  return {buf, t};
-}
+Value cIdx(ImplicitLocOpBuilder &b, int64_t v) { return indexConst(b, v); }
 
 Value load(ImplicitLocOpBuilder &b, Value mem, ValueRange idx) {
-  return widenToF32(b, memref::LoadOp::create(b, mem, idx));
+  return loadF32(b, mem, idx);
 }
 
 /// The scan's delta: softplus with the kernel's threshold (identity above

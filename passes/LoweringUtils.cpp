@@ -214,3 +214,23 @@ FailureOr<bool> hymba::parseKernelForm(Operation *root, StringRef form) {
                     << "'";
   return failure();
 }
+
+Value hymba::indexConst(ImplicitLocOpBuilder &b, int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+
+std::pair<Value, Value> hymba::allocRows(ImplicitLocOpBuilder &b, Value rows,
+                                         int64_t width) {
+  auto type = MemRefType::get({ShapedType::kDynamic, width}, b.getF32Type());
+  Value buf = memref::AllocOp::create(b, type, ValueRange{rows});
+  auto tensorType =
+      RankedTensorType::get({ShapedType::kDynamic, width}, b.getF32Type());
+  Value t = bufferization::ToTensorOp::create(b, tensorType, buf,
+                                              /*restrict=*/true,
+                                              /*writable=*/true);
+  return {buf, t};
+}
+
+Value hymba::loadF32(ImplicitLocOpBuilder &b, Value mem, ValueRange idx) {
+  return widenToF32(b, memref::LoadOp::create(b, mem, idx));
+}

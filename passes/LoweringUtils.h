@@ -68,6 +68,18 @@ Value viewAt(ImplicitLocOpBuilder &b, Value bytes, int64_t offset,
 
 /// Fails with an error on the first `OpTy` (hymba.weight or
 /// hymba.state_buffer) that hymba-assign-buffer-layout has not placed.
+/// An index constant.
+Value indexConst(ImplicitLocOpBuilder &b, int64_t v);
+
+/// A fresh f32 buffer [rows, width] and the tensor that stands for it
+/// (bufferization.to_tensor restrict writable): loop lowerings store into
+/// the buffer and hand the tensor on.
+std::pair<Value, Value> allocRows(ImplicitLocOpBuilder &b, Value rows,
+                                  int64_t width);
+
+/// memref.load widened to f32.
+Value loadF32(ImplicitLocOpBuilder &b, Value mem, ValueRange idx);
+
 /// The `kernel-form` option of the lowering passes: false for "cpu", true
 /// for "gpu"; anything else is reported on `root`.
 FailureOr<bool> parseKernelForm(Operation *root, StringRef form);

@@ -14,29 +14,10 @@ using namespace mlir;
 using namespace mlir::hymba;
 
 namespace {
-Value cIdx(ImplicitLocOpBuilder &b, int64_t v) {
-  return arith::ConstantIndexOp::create(b, v);
-}
+Value cIdx(ImplicitLocOpBuilder &b, int64_t v) { return indexConst(b, v); }
 
 int64_t widthOf(Value shaped) {
   return cast<ShapedType>(shaped.getType()).getDimSize(1);
-}
-
-/// A fresh [rows, width] f32 buffer and the tensor standing for it.
-std::pair<Value, Value> freshRows(ImplicitLocOpBuilder &b, Value rows,
-                                  int64_t width) {
-  auto type = MemRefType::get({ShapedType::kDynamic, width}, b.getF32Type());
-  Value buf = memref::AllocOp::create(b, type, ValueRange{rows});
-  auto tensorType =
-      RankedTensorType::get({ShapedType::kDynamic, width}, b.getF32Type());
-  Value t = bufferization::ToTensorOp::create(b, tensorType, buf,
-                                              /*restrict=*/true,
-                                              /*writable=*/true);
-  return {buf, t};
-}
-
-Value loadF32(ImplicitLocOpBuilder &b, Value mem, ValueRange idx) {
-  return widenToF32(b, memref::LoadOp::create(b, mem, idx));
 }
 
 /// An input's buffers inside the kernel.
@@ -121,7 +102,7 @@ Value hymba::buildRegisterProjection(ImplicitLocOpBuilder &b,
   Value resBuf = residual ? toReadOnlyBuffer(b, residual) : Value();
   int64_t cols = cast<ShapedType>(w.getType()).getDimSize(0);
   Value rows = rowCount(b, ins.front().x);
-  auto [out, outTensor] = freshRows(b, rows, cols);
+  auto [out, outTensor] = allocRows(b, rows, cols);
   forEachOutput(b, rows, cols, [&](ImplicitLocOpBuilder &ib, Value t, Value j) {
     Value y;
     for (const InputBuffers &in : ins) {
@@ -144,7 +125,7 @@ Value hymba::buildRegisterGatedUp(ImplicitLocOpBuilder &b,
   Value gBuf = toReadOnlyBuffer(b, gate), uBuf = toReadOnlyBuffer(b, up);
   int64_t cols = cast<ShapedType>(gate.getType()).getDimSize(0);
   Value rows = rowCount(b, in.x);
-  auto [out, outTensor] = freshRows(b, rows, cols);
+  auto [out, outTensor] = allocRows(b, rows, cols);
   forEachOutput(b, rows, cols, [&](ImplicitLocOpBuilder &ib, Value t, Value j) {
     SmallVector<Value> gu = dots(ib, in, {gBuf, uBuf}, t, j);
     memref::StoreOp::create(

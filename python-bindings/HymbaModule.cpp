@@ -12,19 +12,16 @@
 #include "hymba/Dialect/HymbaDialect.h"
 #include "hymba/Import/Checkpoint.h"
 #include "hymba/Import/ModelBuilder.h"
+#include "hymba/InitAll.h"
 #include "hymba/Passes/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -42,13 +39,8 @@ namespace {
 /// One context for the process, with everything hymba-compile registers.
 mlir::MLIRContext &context() {
   static mlir::MLIRContext *ctx = [] {
-    mlir::registerAllPasses();
-    mlir::hymba::registerHymbaPasses();
     mlir::DialectRegistry registry;
-    mlir::registerAllDialects(registry);
-    mlir::registerAllExtensions(registry);
-    mlir::registerAllToLLVMIRTranslations(registry);
-    registry.insert<mlir::hymba::HymbaDialect>();
+    hymba::registerEverything(registry);
     auto *c = new mlir::MLIRContext(registry);
     c->loadAllAvailableDialects();
     return c;
@@ -166,6 +158,13 @@ Module importCheckpoint(const std::string &dir, const std::string &dtype,
   return Module(std::move(m));
 }
 
+/// The kernel_form argument: "cpu" or "gpu".
+bool isGPUForm(const std::string &form) {
+  if (form != "cpu" && form != "gpu")
+    throw std::invalid_argument("kernel_form must be 'cpu' or 'gpu', got '" +
+                                form + "'");
+  return form == "gpu";
+}
 } // namespace
 
 PYBIND11_MODULE(hymba_mlir, m) {
@@ -202,17 +201,13 @@ PYBIND11_MODULE(hymba_mlir, m) {
   pipelines.def(
       "lower_to_linalg",
       [](const std::string &form) {
-        if (form != "cpu" && form != "gpu")
-          throw std::invalid_argument("kernel_form must be 'cpu' or 'gpu'");
-        return hymba::lowerToLinalgPipeline(form == "gpu");
+        return hymba::lowerToLinalgPipeline(isGPUForm(form));
       },
       py::arg("kernel_form") = "cpu");
   pipelines.def(
       "lower_to_llvm",
       [](const std::string &form) {
-        if (form != "cpu" && form != "gpu")
-          throw std::invalid_argument("kernel_form must be 'cpu' or 'gpu'");
-        return hymba::lowerToLLVMPipeline(form == "gpu");
+        return hymba::lowerToLLVMPipeline(isGPUForm(form));
       },
       py::arg("kernel_form") = "cpu", "Bufferize, loops, OpenMP, LLVM dialect");
 }

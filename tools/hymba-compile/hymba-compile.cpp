@@ -12,17 +12,14 @@
 #include "hymba/Dialect/HymbaDialect.h"
 #include "hymba/Import/Checkpoint.h"
 #include "hymba/Import/ModelBuilder.h"
+#include "hymba/InitAll.h"
 #include "hymba/Passes/Passes.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -317,8 +314,8 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  mlir::registerAllPasses();
-  mlir::hymba::registerHymbaPasses();
+  mlir::DialectRegistry registry;
+  hymba::registerEverything(registry);
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
   mlir::registerMLIRContextCLOptions();
@@ -342,11 +339,6 @@ int main(int argc, char **argv) {
   if (maxSeqLen < 0)
     return fail("--max-seq-len must be positive");
 
-  mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  mlir::registerAllToLLVMIRTranslations(registry);
-  registry.insert<mlir::hymba::HymbaDialect>();
   mlir::MLIRContext ctx(registry);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       hymba::buildModel(ctx, config, options);

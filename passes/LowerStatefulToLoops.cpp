@@ -170,23 +170,35 @@ struct AttentionLowering {
 
   /// scale * (q_row . k_j) for the item's head.
   Value score(ImplicitLocOpBuilder &kb, const Item &it, Value j) const {
-    Value c0 = cIdx(kb, 0), c1 = cIdx(kb, 1), zero = f32Const(kb, 0.0);
+    // Independent partial sums: a single accumulator makes the dot product
+    // one chain of dependent adds, which is what bounds a GPU thread that
+    // walks all keys.
+    int64_t parts = qd % 8 == 0 ? 8 : qd % 4 == 0 ? 4 : qd % 2 == 0 ? 2 : 1;
     Value dot = atKey(
         kb, j, k, kc, {kb.getF32Type()},
         [&](ImplicitLocOpBuilder &db, Value buf, Value row) {
+          SmallVector<Value> zeros(parts, f32Const(db, 0.0));
           auto loop = scf::ForOp::create(
-              db, c0, cIdx(db, qd), c1, ValueRange{zero},
-              [&](OpBuilder &fb, Location lc, Value d, ValueRange acc) {
+              db, cIdx(db, 0), cIdx(db, qd), cIdx(db, parts), zeros,
+              [&](OpBuilder &fb, Location lc, Value d0, ValueRange acc) {
                 ImplicitLocOpBuilder eb(lc, fb);
-                Value qv =
-                    load(eb, q, {it.t, arith::AddIOp::create(eb, it.qCol0, d)});
-                Value kv = load(eb, buf,
-                                {row, arith::AddIOp::create(eb, it.kCol0, d)});
-                scf::YieldOp::create(
-                    eb, ValueRange{arith::AddFOp::create(
-                            eb, acc[0], arith::MulFOp::create(eb, qv, kv))});
+                SmallVector<Value> next;
+                for (int64_t p = 0; p < parts; ++p) {
+                  Value d = arith::AddIOp::create(eb, d0, cIdx(eb, p));
+                  Value qv = load(
+                      eb, q, {it.t, arith::AddIOp::create(eb, it.qCol0, d)});
+                  Value kv = load(
+                      eb, buf, {row, arith::AddIOp::create(eb, it.kCol0, d)});
+                  next.push_back(arith::AddFOp::create(
+                      eb, acc[p], arith::MulFOp::create(eb, qv, kv)));
+                }
+                scf::YieldOp::create(eb, next);
               });
-          return SmallVector<Value>{loop.getResult(0)};
+          SmallVector<Value> sums(loop.getResults());
+          for (size_t width = sums.size(); width > 1; width /= 2)
+            for (size_t i = 0; i < width / 2; ++i)
+              sums[i] = arith::AddFOp::create(db, sums[i], sums[i + width / 2]);
+          return SmallVector<Value>{sums[0]};
         })[0];
     return arith::MulFOp::create(kb, dot, f32Const(kb, scale));
   }

@@ -35,6 +35,8 @@ func.func @state(%s: memref<?xi8>) -> memref<4x8xf32> {
 // GPU-LABEL: func @attention
 // GPU:         scf.parallel (%[[T:.*]], %[[H:.*]], %[[D:.*]]) = (%c0, %c0, %c0) to (%{{.*}}, %c3, %c4)
 // GPU:           scf.for {{.*}} iter_args(%{{.*}} = %cst{{.*}}, %{{.*}} = %cst{{.*}}, %{{.*}} = %cst{{.*}}) -> (f32, f32, f32)
+// The q.k dot product keeps independent partial sums (head dim 2: two).
+// GPU:               scf.for %{{.*}} = %c0 to %c2 step %c2 iter_args({{.*}}) -> (f32, f32)
 // GPU:             arith.maximumf
 // GPU:           memref.store %{{.*}}, %{{.*}}[%[[T]], %{{.*}}] : memref<?x12xf32>
 // GPU-NOT:     hymba.attention

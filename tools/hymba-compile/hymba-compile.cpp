@@ -251,12 +251,12 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   bool gpuForm = kernelForm == KernelForm::Target
                      ? target == Target::CUDA
                      : kernelForm == KernelForm::GPU;
-  // The prefix state of a GPU-form program comes from a CPU build of the
-  // same Hymba module: same state layout, and the build machine need not
-  // have a GPU.
+  // The prefix state of a CUDA program (the build machine need not have a
+  // GPU) or of a GPU-form one comes from a CPU-form build of the same Hymba
+  // module: the state layout is the same.
   SmallString<128> runnerPath;
   std::optional<FileRemover> removeRunner;
-  if (foldedMeta && gpuForm && emit == Emit::Exe) {
+  if (foldedMeta && (gpuForm || target == Target::CUDA) && emit == Emit::Exe) {
     if (std::error_code ec = sys::fs::createTemporaryFile("hymba-prefix-runner",
                                                           "exe", runnerPath))
       return fail("cannot create a temporary file: " + ec.message());

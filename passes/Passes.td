@@ -52,6 +52,19 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     dynamic layout (no copies for slices); results are fresh buffers wrapped
     by `bufferization.to_tensor restrict writable`.
 
+    The KV write is one `scf.parallel` over (row, K then V column): the rows
+    it keeps land in distinct cache rows. The conv-window update is one
+    `scf.parallel` over channels.
+
+    **GPU form** (`kernel-form=gpu`). Attention items are single output
+    elements (row, head, value column) whose softmax state and accumulator
+    are loop-carried registers; the scan is one item per channel with its
+    `d_state` values loop-carried through the time loop (registers), and RMS
+    norms producing B and C are applied as each row is read. A fused hybrid
+    head is one `scf.parallel` over the attention elements followed by the
+    scan channels. The CPU form keeps (row, head) attention items and the
+    vectorizable channel-tile scan.
+
     **Invariants.** Every state buffer has an `offset`
     (`hymba-assign-buffer-layout`). Program order of state reads and writes
     is preserved: lowering never moves ops.
@@ -99,6 +112,17 @@ def HymbaLowerDenseToLinalg : Pass<"hymba-lower-dense-to-linalg", "ModuleOp"> {
     `hymba.weight` becomes a `memref.view` of the parameter buffer wrapped in
     `bufferization.to_tensor restrict` (read-only).
 
+    **GPU form** (`kernel-form=gpu`). Every projection becomes one
+    `scf.parallel` over output elements whose dot product is carried in a
+    register (no zero fill, no accumulator buffer). An RMS norm feeding a
+    projection is folded into it: the row's sum of squares is accumulated
+    in the same k loop and `rsqrt` scales the finished dot products (the
+    norm op is then dead). Gate and up are one kernel (`silu(g) * u`), the
+    down projection accumulates into the residual when the MLP's only user
+    adds one, and the hybrid merge (two norms, mean, projection, residual) is
+    one kernel. A standalone norm is a per-row reduction loop plus an
+    element-wise generic.
+
     **Invariants.** Every weight has an `offset`. Run `cse` first so that one
     weight has one `to_tensor` per function (the `restrict` contract).
 
@@ -124,7 +148,8 @@ def HymbaLowerDenseToLinalg : Pass<"hymba-lower-dense-to-linalg", "ModuleOp"> {
   ];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "linalg::LinalgDialect", "math::MathDialect",
-                           "memref::MemRefDialect", "tensor::TensorDialect"];
+                           "memref::MemRefDialect", "scf::SCFDialect",
+                           "tensor::TensorDialect"];
 }
 
 def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {

@@ -121,11 +121,14 @@ struct LinearKernel {
     return out;
   }
 
-  void emit(ImplicitLocOpBuilder &b, int64_t n) const {
+  /// Rows [r0, r1) against all N columns.
+  void emitRows(ImplicitLocOpBuilder &b, int64_t n, Value r0, Value r1) const {
     Value c0 = cIdx(b, 0), c1 = cIdx(b, 1), cB = cIdx(b, kBlock);
-    Value rows = memref::DimOp::create(b, x, c0);
-    Value rowsMain =
-        arith::MulIOp::create(b, arith::DivUIOp::create(b, rows, cB), cB);
+    Value rowsMain = arith::AddIOp::create(
+        b, r0,
+        arith::MulIOp::create(
+            b, arith::DivUIOp::create(b, arith::SubIOp::create(b, r1, r0), cB),
+            cB));
     int64_t nMain = n / kBlock * kBlock;
     if (nMain > 0) {
       scf::ParallelOp::create(
@@ -134,14 +137,14 @@ struct LinearKernel {
             ImplicitLocOpBuilder ib(loc, pb);
             SmallVector<Value> ns = offsets(ib, iv[0], kBlock);
             scf::ForOp::create(
-                ib, c0, rowsMain, cB, ValueRange{},
+                ib, r0, rowsMain, cB, ValueRange{},
                 [&](OpBuilder &fb, Location l, Value t, ValueRange) {
                   ImplicitLocOpBuilder tb(l, fb);
                   emitTile(tb, offsets(tb, t, kBlock), ns);
                   scf::YieldOp::create(tb);
                 });
             scf::ForOp::create(
-                ib, rowsMain, rows, c1, ValueRange{},
+                ib, rowsMain, r1, c1, ValueRange{},
                 [&](OpBuilder &fb, Location l, Value t, ValueRange) {
                   ImplicitLocOpBuilder tb(l, fb);
                   emitTile(tb, {t}, ns);
@@ -151,14 +154,30 @@ struct LinearKernel {
           });
     }
     if (nMain < n) {
-      scf::ParallelOp::create(b, ValueRange{c0, cIdx(b, nMain)},
-                              ValueRange{rows, cIdx(b, n)}, ValueRange{c1, c1},
+      scf::ParallelOp::create(b, ValueRange{r0, cIdx(b, nMain)},
+                              ValueRange{r1, cIdx(b, n)}, ValueRange{c1, c1},
                               [&](OpBuilder &pb, Location loc, ValueRange iv) {
                                 ImplicitLocOpBuilder ib(loc, pb);
                                 emitTile(ib, {iv[0]}, {iv[1]});
                                 scf::ReduceOp::create(ib);
                               });
     }
+  }
+
+  /// All rows, `rowChunk` at a time: a chunk of x stays in cache while every
+  /// column block streams past it, instead of all of x streaming past every
+  /// column block (the prefill case; a decode step is one chunk).
+  void emit(ImplicitLocOpBuilder &b, int64_t n, int64_t rowChunk) const {
+    Value rows = memref::DimOp::create(b, x, cIdx(b, 0));
+    Value chunk = cIdx(b, rowChunk);
+    scf::ForOp::create(b, cIdx(b, 0), rows, chunk, ValueRange{},
+                       [&](OpBuilder &fb, Location l, Value r0, ValueRange) {
+                         ImplicitLocOpBuilder cb(l, fb);
+                         Value r1 = arith::MinUIOp::create(
+                             cb, arith::AddIOp::create(cb, r0, chunk), rows);
+                         emitRows(cb, n, r0, r1);
+                         scf::YieldOp::create(cb);
+                       });
   }
 };
 
@@ -171,6 +190,11 @@ struct VectorizeLinearPass
       if (op->hasAttr(kLinearMarker) && op.hasPureBufferSemantics())
         targets.push_back(op);
     });
+    if (rowChunk < kBlock || rowChunk % kBlock) {
+      getOperation()->emitError()
+          << "row-chunk must be a positive multiple of " << kBlock;
+      return signalPassFailure();
+    }
     for (linalg::GenericOp op : targets) {
       auto xType = cast<MemRefType>(op.getDpsInputs()[0].getType());
       auto wType = cast<MemRefType>(op.getDpsInputs()[1].getType());
@@ -188,7 +212,7 @@ struct VectorizeLinearPass
       kernel.accType = VectorType::get({vectorWidth}, f32);
       kernel.wType = VectorType::get({vectorWidth}, wType.getElementType());
       ImplicitLocOpBuilder b(op.getLoc(), op);
-      kernel.emit(b, yType.getDimSize(1));
+      kernel.emit(b, yType.getDimSize(1), rowChunk);
       op.erase();
     }
   }

@@ -39,7 +39,7 @@ std::string hymba::lowerToLinalgPipeline(bool gpuForm) {
          ",convert-elementwise-to-linalg,canonicalize,cse";
 }
 
-std::string hymba::lowerToLLVMPipeline(bool gpuForm) {
+std::string hymba::lowerToLLVMPipeline(bool gpuForm, int64_t linearRowChunk) {
   std::string loops =
       gpuForm
           // The GPU kernel form on the CPU: the loop structure the GPU
@@ -48,8 +48,12 @@ std::string hymba::lowerToLLVMPipeline(bool gpuForm) {
           ? "hymba-gpu-copies-to-loops,convert-linalg-to-parallel-loops,"
             "scf-forall-to-parallel,func.func(hymba-gpu-flatten-parallel-"
             "loops,hymba-gpu-fuse-independent-loops),"
-          : "hymba-vectorize-linear,convert-linalg-to-loops,"
-            "scf-forall-to-parallel,";
+          : "hymba-vectorize-linear" +
+                (linearRowChunk > 0
+                     ? "{row-chunk=" + std::to_string(linearRowChunk) + "}"
+                     : std::string()) +
+                ",convert-linalg-to-loops,"
+                "scf-forall-to-parallel,";
   return "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-deallocation-pipeline,convert-bufferization-to-memref," +

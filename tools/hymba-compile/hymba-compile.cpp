@@ -72,6 +72,11 @@ cl::opt<std::string> payloadLayout(
              "file (python/hymba_tools/pack_payload.py rebuilds the "
              "executable from its program part and a checkpoint)"),
     cl::value_desc("path"), cl::init(""));
+cl::opt<int64_t> linearRowChunk(
+    "linear-row-chunk",
+    cl::desc("rows per pass over the weights in CPU projections (testing: "
+             "small values exercise the chunking on small prompts)"),
+    cl::init(0), cl::Hidden);
 enum class KernelForm { Target, CPU, GPU };
 cl::opt<KernelForm> kernelForm(
     "kernel-form",
@@ -217,7 +222,8 @@ int writeCPUExecutable(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
       failed(hymba::runPipeline(module, hymba::lowerToLinalgPipeline(gpuForm))))
     return fail("lowering to linalg failed");
   progress("lowering to LLVM");
-  if (failed(hymba::runPipeline(module, hymba::lowerToLLVMPipeline(gpuForm))))
+  if (failed(hymba::runPipeline(
+          module, hymba::lowerToLLVMPipeline(gpuForm, linearRowChunk))))
     return fail("lowering to LLVM failed");
   spec.runtimeLib = runtimeLibrary("libhymba_runtime.a");
   // scf.parallel became OpenMP calls.

@@ -31,7 +31,8 @@ std::string hymbaOptimizationPipeline(const HymbaPassOptions &options);
 /// `gpuForm`: the register-accumulating loop shapes of the GPU target.
 std::string lowerToLinalgPipeline(bool gpuForm);
 /// `gpuForm`: the loop structure of the GPU pipeline, run by CPU threads.
-std::string lowerToLLVMPipeline(bool gpuForm);
+/// `linearRowChunk` > 0 overrides hymba-vectorize-linear's row chunk.
+std::string lowerToLLVMPipeline(bool gpuForm, int64_t linearRowChunk = 0);
 
 /// The NVIDIA GPU target.
 struct CudaOptions {

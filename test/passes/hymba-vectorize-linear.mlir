@@ -1,4 +1,7 @@
 // RUN: hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-width=8" -cse | FileCheck %s
+// RUN: hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-width=8 row-chunk=8" -cse | FileCheck %s --check-prefix=CHUNK
+// RUN: not hymba-opt %s -split-input-file -hymba-vectorize-linear="row-chunk=6" 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: row-chunk must be a positive multiple of 4
 
 #x = affine_map<(t, n, k) -> (t, k)>
 #w = affine_map<(t, n, k) -> (n, k)>
@@ -8,9 +11,13 @@
 // K = 20: vector steps of 8 up to 16, then a scalar tail of 4.
 // CHECK-LABEL: func @linear
 // CHECK-SAME:    (%[[X:.*]]: memref<?x20xf32>, %[[W:.*]]: memref<10x20xbf16>, %[[Y:.*]]: memref<?x10xf32>)
-// CHECK:         scf.parallel (%[[N:.*]]) = (%c0) to (%c8) step (%c4)
+// Rows 128 at a time (row-chunk), each chunk against every column block.
+// CHECK:         %[[ROWS:.*]] = memref.dim %[[X]], %c0
+// CHECK:         scf.for %[[R0:.*]] = %c0 to %[[ROWS]] step %c128
+// CHECK:           %[[R1:.*]] = arith.minui %{{.*}}, %[[ROWS]]
+// CHECK:           scf.parallel (%[[N:.*]]) = (%c0) to (%c8) step (%c4)
 // 4x4 tiles over full row blocks: 16 accumulators.
-// CHECK:           scf.for %[[T:.*]] = %c0 to %{{.*}} step %c4
+// CHECK:           scf.for %[[T:.*]] = %[[R0]] to %{{.*}} step %c4
 // CHECK:             scf.for %[[K:.*]] = %c0 to %c16 step %c8 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK:               vector.load %[[X]][%{{.*}}, %[[K]]] : memref<?x20xf32>, vector<8xf32>
 // CHECK:               %[[WV:.*]] = vector.load %[[W]][%{{.*}}, %[[K]]] : memref<10x20xbf16>, vector<8xbf16>
@@ -24,7 +31,9 @@
 // CHECK:           scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1
 // CHECK:             scf.for %{{.*}} = %c0 to %c16 step %c8 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // The last N % 4 columns, one at a time.
-// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c8) to (%{{.*}}, %c10) step (%c1, %c1)
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%[[R0]], %c8) to (%[[R1]], %c10) step (%c1, %c1)
+// CHUNK-LABEL: func @linear
+// CHUNK:         scf.for %{{.*}} = %c0 to %{{.*}} step %c8
 // CHECK-NOT:     linalg.generic
 func.func @linear(%x: memref<?x20xf32>, %w: memref<10x20xbf16>, %y: memref<?x10xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}

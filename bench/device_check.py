@@ -12,6 +12,7 @@ executable, compare the logits (1e-3 relative), and time prefill and decode
 on the GPU next to PyTorch eager on the same GPU (bench/torch_hymba.py).
 """
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -24,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 from hymba_tools import config as hc  # noqa: E402
-from hymba_tools import make_checkpoint, pack_payload, presets  # noqa: E402
+from hymba_tools import make_checkpoint, pack_payload  # noqa: E402
 from hymba_tools import safetensors_io as st  # noqa: E402
 
 
@@ -73,6 +74,9 @@ def check(name, ck, exes, prompt_len, steps):
     except ImportError as e:
         print(f"  PyTorch eager skipped: {e}")
         return
+    if not torch.cuda.is_available():
+        print("  PyTorch eager skipped: torch sees no CUDA device")
+        return
     m = TorchHymba(st.read_checkpoint(ck), d, torch.bfloat16, device="cuda")
     ids = [int(x) for x in prompt.split(",")]
     for _ in range(2):  # the first round warms up CUDA and the allocator
@@ -95,19 +99,21 @@ def check(name, ck, exes, prompt_len, steps):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bundle", required=True)
-    ap.add_argument("--skip-1.5b", action="store_true")
+    ap.add_argument("--skip-1.5b", dest="skip_big", action="store_true")
     a = ap.parse_args()
     small = os.path.join(a.bundle, "small")
     check("random-small (group3)", os.path.join(small, "ck"),
           {t: os.path.join(small, t) for t in ("cpu", "cuda")}, 24, 8)
-    if a.skip_1_5b:
+    if a.skip_big:
         return
     big = os.path.join(a.bundle, "big")
     work = os.environ.get("HYMBA_DEVICE_WORK", "/tmp/hymba-device")
     ck = os.path.join(work, "hymba-1.5b")
     t = time.time()
     if not os.path.exists(os.path.join(ck, "config.json")):
-        make_checkpoint.write_checkpoint(presets.preset("hymba-1.5b"), ck, "bf16")
+        # The config the program parts were built from (no ../shared there).
+        with open(os.path.join(big, "config.json")) as f:
+            make_checkpoint.write_checkpoint(json.load(f), ck, "bf16")
     exes = {}
     for target in ("cpu", "cuda"):
         exes[target] = os.path.join(work, f"hymba-1.5b-{target}")

@@ -39,6 +39,9 @@ PYEOF
   rm "$B/big/$t.full"
 done
 
+# The GPU machine has no ../shared: take the 1.5B config along.
+cp "$CK/config.json" "$B/big/config.json"
+
 for lib in libsentencepiece.so.0 libomp.so.5; do
   path=$(ldd "$B/small/cpu" | awk -v l="$lib" '$1 == l {print $3}')
   cp -L "$path" "$B/lib/"

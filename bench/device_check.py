@@ -7,7 +7,8 @@ on the build machine (out/device-bundle, carried along):
 - big/: the program parts and payload layouts of 1.5B-shaped CPU and CUDA
   builds; this script generates a 1.5B-shaped random checkpoint here and
   assembles both executables with hymba_tools.pack_payload.
-For each: run the same prompt with greedy decoding on the CPU and the GPU
+The small CUDA executable first runs under compute-sanitizer memcheck. For
+each: run the same prompt with greedy decoding on the CPU and the GPU
 executable, compare the logits (1e-3 relative), and time prefill and decode
 on the GPU next to PyTorch eager on the same GPU (bench/torch_hymba.py).
 """
@@ -96,12 +97,32 @@ def check(name, ck, exes, prompt_len, steps):
           f"decode {speed['cuda'][1] / dec:.2f}x", flush=True)
 
 
+def memcheck(exe):
+    """Runs a GPU executable under compute-sanitizer (out-of-bounds and
+    misaligned accesses in the generated kernels), where the tool exists."""
+    import shutil
+    tool = shutil.which("compute-sanitizer")
+    if not tool:
+        print("memcheck skipped: compute-sanitizer not found")
+        return
+    r = subprocess.run([tool, "--tool", "memcheck", "--error-exitcode", "3", exe,
+                        "--tokens", "3,4,5,6,7", "-n", "3", "--ids"],
+                       capture_output=True, text=True)
+    summary = re.search(r"ERROR SUMMARY: .*", r.stdout + r.stderr)
+    print(f"memcheck on {os.path.basename(exe)}: "
+          f"{summary.group(0) if summary else 'no summary'} (exit {r.returncode})",
+          flush=True)
+    if r.returncode:
+        print((r.stdout + r.stderr)[-3000:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bundle", required=True)
     ap.add_argument("--skip-1.5b", dest="skip_big", action="store_true")
     a = ap.parse_args()
     small = os.path.join(a.bundle, "small")
+    memcheck(os.path.join(small, "cuda"))
     check("random-small (group3)", os.path.join(small, "ck"),
           {t: os.path.join(small, t) for t in ("cpu", "cuda")}, 24, 8)
     if a.skip_big:

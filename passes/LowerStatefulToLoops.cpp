@@ -62,6 +62,31 @@ Value cacheRow(ImplicitLocOpBuilder &b, Value p, int64_t window,
   return arith::SelectOp::create(b, isMeta, p, ring);
 }
 
+/// Rows before `boundary` live in stored state, later ones in this chunk:
+/// one scf.if yielding `fromChunk(p - boundary)` when p >= boundary and
+/// `fromState()` otherwise (the KV cache for attention keys, the conv
+/// window for the conv's left extension).
+using RowRead = function_ref<SmallVector<Value>(ImplicitLocOpBuilder &)>;
+using ChunkRowRead =
+    function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value)>;
+ValueRange chunkOrState(ImplicitLocOpBuilder &b, Value p, Value boundary,
+                        ChunkRowRead fromChunk, RowRead fromState) {
+  Value inChunk =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::uge, p, boundary);
+  return scf::IfOp::create(
+             b, inChunk,
+             [&](OpBuilder &tb, Location l) {
+               ImplicitLocOpBuilder eb(l, tb);
+               scf::YieldOp::create(
+                   eb, fromChunk(eb, arith::SubIOp::create(eb, p, boundary)));
+             },
+             [&](OpBuilder &tb, Location l) {
+               ImplicitLocOpBuilder eb(l, tb);
+               scf::YieldOp::create(eb, fromState(eb));
+             })
+      ->getResults();
+}
+
 struct LowerStateBuffer : OpRewritePattern<StateBufferOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(StateBufferOp op,
@@ -144,28 +169,20 @@ struct AttentionLowering {
     return keyLoop(lo, arith::AddIOp::create(ib, i, c1), afterMeta);
   }
 
-  /// `fromChunk(buffer, row)` or `fromCache(buffer, row)` for key j, as one
-  /// scf.if yielding `resultTypes`.
+  /// `read(buffer, row)` on the row that holds key j: the chunk's key/value
+  /// buffer or the cache (ring row), as one scf.if.
   using RowReader =
       function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value, Value)>;
   ValueRange atKey(ImplicitLocOpBuilder &kb, Value j, Value chunkBuf,
-                   Value cacheBuf, TypeRange resultTypes,
-                   RowReader read) const {
-    Value fromChunk =
-        arith::CmpIOp::create(kb, arith::CmpIPredicate::uge, j, pos);
-    return scf::IfOp::create(
-               kb, fromChunk,
-               [&](OpBuilder &tb, Location lc) {
-                 ImplicitLocOpBuilder eb(lc, tb);
-                 scf::YieldOp::create(
-                     eb, read(eb, chunkBuf, arith::SubIOp::create(eb, j, pos)));
-               },
-               [&](OpBuilder &tb, Location lc) {
-                 ImplicitLocOpBuilder eb(lc, tb);
-                 scf::YieldOp::create(
-                     eb, read(eb, cacheBuf, cacheRow(eb, j, window, numMeta)));
-               })
-        ->getResults();
+                   Value cacheBuf, RowReader read) const {
+    return chunkOrState(
+        kb, j, pos,
+        [&](ImplicitLocOpBuilder &eb, Value row) {
+          return read(eb, chunkBuf, row);
+        },
+        [&](ImplicitLocOpBuilder &eb) {
+          return read(eb, cacheBuf, cacheRow(eb, j, window, numMeta));
+        });
   }
 
   /// scale * (q_row . k_j) for the item's head.
@@ -175,8 +192,7 @@ struct AttentionLowering {
     // walks all keys.
     int64_t parts = qd % 8 == 0 ? 8 : qd % 4 == 0 ? 4 : qd % 2 == 0 ? 2 : 1;
     Value dot = atKey(
-        kb, j, k, kc, {kb.getF32Type()},
-        [&](ImplicitLocOpBuilder &db, Value buf, Value row) {
+        kb, j, k, kc, [&](ImplicitLocOpBuilder &db, Value buf, Value row) {
           SmallVector<Value> zeros(parts, f32Const(db, 0.0));
           auto loop = scf::ForOp::create(
               db, cIdx(db, 0), cIdx(db, qd), cIdx(db, parts), zeros,
@@ -244,7 +260,7 @@ struct AttentionLowering {
         [&](ImplicitLocOpBuilder &kb, Value j, ValueRange st) {
           SoftmaxStep sm = softmaxStep(kb, score(kb, it, j), st[0], st[1]);
           atKey(
-              kb, j, v, vc, {},
+              kb, j, v, vc,
               [&](ImplicitLocOpBuilder &ab, Value buf, Value row) {
                 overHeadDim(ab, [&](ImplicitLocOpBuilder &eb, Value d) {
                   Value oc = outCol(eb, d);
@@ -283,7 +299,7 @@ struct AttentionLowering {
         [&](ImplicitLocOpBuilder &kb, Value j, ValueRange st) {
           SoftmaxStep sm = softmaxStep(kb, score(kb, it, j), st[0], st[1]);
           Value vv =
-              atKey(kb, j, v, vc, {kb.getF32Type()},
+              atKey(kb, j, v, vc,
                     [&](ImplicitLocOpBuilder &eb, Value buf, Value row) {
                       return SmallVector<Value>{load(eb, buf, {row, vcol})};
                     })[0];
@@ -370,12 +386,7 @@ struct LowerKVCacheWrite : OpRewritePattern<KVCacheWriteOp> {
           ImplicitLocOpBuilder ib(loc, pb);
           Value r = iv[0], col = iv[1];
           Value p = arith::AddIOp::create(ib, pos, r);
-          // Never write past the cache (the runtime rejects such positions
-          // before running; this keeps memory safe regardless).
-          Value keep = arith::CmpIOp::create(
-              ib, arith::CmpIPredicate::ult, p,
-              cIdx(ib,
-                   window ? std::numeric_limits<int64_t>::max() : capacity));
+          Value keep;
           if (window > 0) {
             // Meta rows always; otherwise only the last `window` rows.
             Value isMeta = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
@@ -384,6 +395,11 @@ struct LowerKVCacheWrite : OpRewritePattern<KVCacheWriteOp> {
                 ib, arith::CmpIPredicate::uge,
                 arith::AddIOp::create(ib, r, cIdx(ib, window)), rows);
             keep = arith::OrIOp::create(ib, isMeta, recent);
+          } else {
+            // Never write past the cache (the runtime rejects such positions
+            // before running; this keeps memory safe regardless).
+            keep = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, p,
+                                         cIdx(ib, capacity));
           }
           scf::IfOp::create(ib, keep, [&](OpBuilder &tb, Location lc) {
             ImplicitLocOpBuilder eb(lc, tb);
@@ -430,24 +446,16 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
     Value history = cIdx(b, taps - 1);
 
     auto extended = [&](ImplicitLocOpBuilder &eb, Value e, Value c) {
-      Value inChunk =
-          arith::CmpIOp::create(eb, arith::CmpIPredicate::uge, e, history);
-      return scf::IfOp::create(
-                 eb, inChunk,
-                 [&](OpBuilder &tb, Location l) {
-                   ImplicitLocOpBuilder xb(l, tb);
-                   scf::YieldOp::create(
-                       xb, ValueRange{memref::LoadOp::create(
-                               xb, x,
-                               ValueRange{arith::SubIOp::create(xb, e, history),
-                                          c})});
-                 },
-                 [&](OpBuilder &tb, Location l) {
-                   ImplicitLocOpBuilder xb(l, tb);
-                   scf::YieldOp::create(xb, ValueRange{memref::LoadOp::create(
-                                                xb, state, ValueRange{e, c})});
-                 })
-          .getResult(0);
+      return chunkOrState(
+          eb, e, history,
+          [&](ImplicitLocOpBuilder &xb, Value row) {
+            return SmallVector<Value>{
+                memref::LoadOp::create(xb, x, ValueRange{row, c})};
+          },
+          [&](ImplicitLocOpBuilder &xb) {
+            return SmallVector<Value>{
+                memref::LoadOp::create(xb, state, ValueRange{e, c})};
+          })[0];
     };
 
     scf::ParallelOp::create(
@@ -497,7 +505,6 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
 /// Widest channel count lowered in the vectorizable tile form.
 constexpr int64_t kMaxScanTile = 64;
 
-/// The scan's operands as buffers (tensors read through to_buffer).
 /// A scan operand read per time step ([T, d_state] B or C). With
 /// `foldNorm`, an RMS norm producing it is applied as the row is read
 /// (gamma set), so the norm needs no kernel of its own.
@@ -514,7 +521,6 @@ struct ScanRows {
     gamma = toReadOnlyBuffer(b, norm.getWeight());
     eps = norm.getEpsilon().convertToFloat();
   }
-  operator Value() const { return rows; }
 };
 
 /// The scan's operands as buffers (tensors read through to_buffer).
@@ -544,23 +550,25 @@ void forRange(ImplicitLocOpBuilder &b, int64_t n,
                      });
 }
 
-/// The scan over a small static channel tile (what hymba-tile-selective-scan
-/// produces): time outermost, channels innermost over contiguous data. The
-/// tile's state and A = -exp(a_log) live transposed ([d_state, tile]) in
-/// stack buffers for the whole chunk, so every inner loop is a unit-stride
-/// loop over channels that LLVM vectorizes.
 /// Per-tile scratch of the scan: state and A transposed ([d_state, tile]),
 /// and delta, delta*u and the output accumulator ([tile]).
 struct ScanScratch {
   Value h, a, delta, du, y;
 };
 
+/// The scan over a small static channel tile (what hymba-tile-selective-scan
+/// produces): time outermost, channels innermost over contiguous data. The
+/// tile's state and A = -exp(a_log) live transposed ([d_state, tile]) in
+/// stack buffers (or `scratch`) for the whole chunk, so every inner loop is
+/// a unit-stride loop over channels that LLVM vectorizes. CPU form only: B
+/// and C are read as they are (no folded norms).
+
 void lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in, int64_t tile,
                    int64_t dState, Value out,
                    const ScanScratch *scratch = nullptr) {
   Type f32 = b.getF32Type();
-  Value u = in.u, dt = in.dt, bias = in.bias, aLog = in.aLog, bm = in.b,
-        cm = in.c, dv = in.d, z = in.z, state = in.state;
+  Value u = in.u, dt = in.dt, bias = in.bias, aLog = in.aLog, bm = in.b.rows,
+        cm = in.c.rows, dv = in.d, z = in.z, state = in.state;
   Value h, a, delta, du, y;
   if (scratch) {
     h = scratch->h, a = scratch->a, delta = scratch->delta, du = scratch->du;
@@ -651,9 +659,7 @@ SmallVector<Value> loadScanRow(ImplicitLocOpBuilder &b, const ScanRows &m,
   Value sumSq = f32Const(b, 0.0);
   for (Value v : row)
     sumSq = arith::AddFOp::create(b, sumSq, arith::MulFOp::create(b, v, v));
-  Value mean = arith::DivFOp::create(b, sumSq, f32Const(b, double(dState)));
-  Value inv = math::RsqrtOp::create(
-      b, arith::AddFOp::create(b, mean, f32Const(b, m.eps)));
+  Value inv = buildInvRMS(b, sumSq, dState, m.eps);
   for (int64_t n = 0; n < dState; ++n)
     row[n] = arith::MulFOp::create(b, arith::MulFOp::create(b, row[n], inv),
                                    load(b, m.gamma, {cIdx(b, n)}));

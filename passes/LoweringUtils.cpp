@@ -104,16 +104,20 @@ Value hymba::buildRMSNorm(ImplicitLocOpBuilder &b, Value x, Value w,
              ArrayRef<IteratorType>{kPar, kPar},
              [&](OpBuilder &nb, Location loc, ValueRange a) {
                ImplicitLocOpBuilder ib(loc, nb);
-               Value mean =
-                   arith::DivFOp::create(ib, a[1], f32Const(ib, double(width)));
-               Value var = arith::AddFOp::create(ib, mean, f32Const(ib, eps));
-               Value inv = math::RsqrtOp::create(ib, var);
-               Value normed = arith::MulFOp::create(ib, a[0], inv);
+               Value normed = arith::MulFOp::create(
+                   ib, a[0], buildInvRMS(ib, a[1], width, eps));
                linalg::YieldOp::create(
                    ib, ValueRange{arith::MulFOp::create(ib, normed,
                                                         widenToF32(ib, a[2]))});
              })
       .getResult(0);
+}
+
+Value hymba::buildInvRMS(ImplicitLocOpBuilder &b, Value sumSq, int64_t width,
+                         float eps) {
+  Value mean = arith::DivFOp::create(b, sumSq, f32Const(b, double(width)));
+  return math::RsqrtOp::create(
+      b, arith::AddFOp::create(b, mean, f32Const(b, eps)));
 }
 
 Value hymba::buildNormMean(ImplicitLocOpBuilder &b, Value a, Value wa, Value s,
@@ -151,10 +155,7 @@ Value hymba::buildNormMean(ImplicitLocOpBuilder &b, Value a, Value wa, Value s,
              [&](OpBuilder &nb, Location loc, ValueRange v) {
                ImplicitLocOpBuilder ib(loc, nb);
                auto norm = [&](Value x, Value sum, Value w) {
-                 Value mean = arith::DivFOp::create(
-                     ib, sum, f32Const(ib, double(width)));
-                 Value inv = math::RsqrtOp::create(
-                     ib, arith::AddFOp::create(ib, mean, f32Const(ib, eps)));
+                 Value inv = buildInvRMS(ib, sum, width, eps);
                  return arith::MulFOp::create(
                      ib, arith::MulFOp::create(ib, x, inv), widenToF32(ib, w));
                };

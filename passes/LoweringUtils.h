@@ -50,6 +50,11 @@ Value buildNormMean(ImplicitLocOpBuilder &b, Value a, Value wa, Value s,
 /// Row-wise RMSNorm of x [T, N] with weight w [N].
 Value buildRMSNorm(ImplicitLocOpBuilder &b, Value x, Value w, float eps);
 
+/// 1 / rms of a row from its sum of squares: rsqrt(sumSq / width + eps), the
+/// one formula every norm lowering uses.
+Value buildInvRMS(ImplicitLocOpBuilder &b, Value sumSq, int64_t width,
+                  float eps);
+
 /// A linalg.generic applying `fn` element-wise to equally shaped f32 tensors.
 Value buildElementwise(
     ImplicitLocOpBuilder &b, ValueRange inputs,

@@ -6,7 +6,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -74,10 +73,7 @@ SmallVector<Value> dots(ImplicitLocOpBuilder &b, const InputBuffers &in,
       });
   SmallVector<Value> out(loop.getResults().take_front(ws.size()));
   if (norm) {
-    Value mean = arith::DivFOp::create(b, loop.getResults().back(),
-                                       f32Const(b, double(in.width)));
-    Value inv = math::RsqrtOp::create(
-        b, arith::AddFOp::create(b, mean, f32Const(b, in.eps)));
+    Value inv = buildInvRMS(b, loop.getResults().back(), in.width, in.eps);
     for (Value &v : out)
       v = arith::MulFOp::create(b, v, inv);
   }
@@ -156,13 +152,9 @@ Value hymba::buildRegisterRMSNorm(ImplicitLocOpBuilder &b, Value x, Value gamma,
                   kb, ValueRange{arith::AddFOp::create(
                           kb, acc[0], arith::MulFOp::create(kb, v, v))});
             });
-        Value mean = arith::DivFOp::create(ib, sum.getResult(0),
-                                           f32Const(ib, double(width)));
-        memref::StoreOp::create(
-            ib,
-            math::RsqrtOp::create(
-                ib, arith::AddFOp::create(ib, mean, f32Const(ib, eps))),
-            inv, ValueRange{iv[0]});
+        memref::StoreOp::create(ib,
+                                buildInvRMS(ib, sum.getResult(0), width, eps),
+                                inv, ValueRange{iv[0]});
         scf::ReduceOp::create(ib);
       });
   auto invTensor = bufferization::ToTensorOp::create(

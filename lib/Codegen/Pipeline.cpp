@@ -32,6 +32,23 @@ std::string hymba::hymbaOptimizationPipeline(const HymbaPassOptions &o) {
   return p + "hymba-assign-buffer-layout";
 }
 
+namespace {
+/// Tensors to buffers, identity layouts at function boundaries.
+constexpr const char *kBufferize =
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-deallocation-pipeline,convert-bufferization-to-memref,";
+
+/// The loop structure of the GPU kernel form: host copies as loops, every
+/// loop nest one flat item space, independent neighbours merged. The GPU
+/// pipeline maps it to kernels; a CPU run of the GPU form gives each loop
+/// to a thread team.
+constexpr const char *kGPUFormLoops =
+    "hymba-gpu-copies-to-loops,convert-linalg-to-parallel-loops,"
+    "scf-forall-to-parallel,func.func(hymba-gpu-flatten-parallel-loops,"
+    "hymba-gpu-fuse-independent-loops),";
+} // namespace
+
 std::string hymba::lowerToLinalgPipeline(bool gpuForm) {
   std::string form = gpuForm ? "{kernel-form=gpu}" : "";
   return "hymba-lower-stateful-to-loops" + form +
@@ -41,23 +58,13 @@ std::string hymba::lowerToLinalgPipeline(bool gpuForm) {
 
 std::string hymba::lowerToLLVMPipeline(bool gpuForm, int64_t linearRowChunk) {
   std::string loops =
-      gpuForm
-          // The GPU kernel form on the CPU: the loop structure the GPU
-          // pipeline builds before mapping (copies as loops, flat loops,
-          // independent neighbours merged), each loop a thread team.
-          ? "hymba-gpu-copies-to-loops,convert-linalg-to-parallel-loops,"
-            "scf-forall-to-parallel,func.func(hymba-gpu-flatten-parallel-"
-            "loops,hymba-gpu-fuse-independent-loops),"
-          : "hymba-vectorize-linear" +
-                (linearRowChunk > 0
-                     ? "{row-chunk=" + std::to_string(linearRowChunk) + "}"
-                     : std::string()) +
-                ",convert-linalg-to-loops,"
-                "scf-forall-to-parallel,";
-  return "one-shot-bufferize{bufferize-function-boundaries "
-         "function-boundary-type-conversion=identity-layout-map},"
-         "buffer-deallocation-pipeline,convert-bufferization-to-memref," +
-         loops +
+      gpuForm ? std::string(kGPUFormLoops)
+              : "hymba-vectorize-linear" +
+                    (linearRowChunk > 0
+                         ? "{row-chunk=" + std::to_string(linearRowChunk) + "}"
+                         : std::string()) +
+                    ",convert-linalg-to-loops,scf-forall-to-parallel,";
+  return kBufferize + loops +
          // Threads: scf.parallel -> OpenMP. The canonicalize is required to
          // inline memref.alloca_scope before the CFG conversion.
          "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,expand-strided-"
@@ -68,17 +75,10 @@ std::string hymba::lowerToLLVMPipeline(bool gpuForm, int64_t linearRowChunk) {
 }
 
 std::string hymba::lowerToGPUKernelsPipeline(const CudaOptions &o, bool ptx) {
-  return "one-shot-bufferize{bufferize-function-boundaries "
-         "function-boundary-type-conversion=identity-layout-map},"
-         "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-         "hymba-gpu-copies-to-loops,"
-         "convert-linalg-to-parallel-loops,scf-forall-to-parallel,"
-         // One flat item space per loop, independent neighbours merged, split
-         // into blocks of 256 threads (guards instead of min, so every loop
-         // maps to blocks x threads).
-         "func.func(hymba-gpu-flatten-parallel-loops,"
-         "hymba-gpu-fuse-independent-loops,"
-         "scf-parallel-loop-tiling{parallel-loop-tile-sizes=256 "
+  return std::string(kBufferize) + kGPUFormLoops +
+         // Each flat loop split into blocks of 256 threads (guards instead
+         // of min, so every loop maps to blocks x threads).
+         "func.func(scf-parallel-loop-tiling{parallel-loop-tile-sizes=256 "
          "no-min-max-bounds},gpu-map-parallel-loops,"
          "convert-parallel-loops-to-gpu),"
          "lower-affine,canonicalize,gpu-kernel-outlining,"

@@ -209,9 +209,10 @@ bool hymba::initModelDevice(std::string &error) {
 }
 
 void *hymba::placeParams(void *mapped, size_t bytes) {
-  void *dev = allocModelBuffer(bytes);
+  // The upload overwrites every byte: no zero fill first.
+  requireDriver();
+  void *dev = cache().take(bytes);
   copyToModel(dev, mapped, bytes);
-  check(driver.cuStreamSynchronize(modelStream), "cuStreamSynchronize");
   return dev;
 }
 

@@ -31,11 +31,8 @@ for t in cpu cuda; do
   # No folded prefix: its state depends on the weights, which are packed there.
   $HC "$CK" --target=$t --dtype=bf16 --max-seq-len=2048 --no-fold-meta \
     -o "$B/big/$t.full" --payload-layout="$B/big/$t.layout.json"
-  $PY - "$B/big/$t.layout.json" "$B/big/$t.full" "$B/big/$t.program" <<'PYEOF'
-import json, sys
-n = json.load(open(sys.argv[1]))["program_bytes"]
-open(sys.argv[3], "wb").write(open(sys.argv[2], "rb").read(n))
-PYEOF
+  (cd python && $PY -m hymba_tools.pack_payload --program "../$B/big/$t.full" \
+    "../$B/big/$t.layout.json" "../$B/big/$t.program")
   rm "$B/big/$t.full"
 done
 

@@ -9,6 +9,8 @@ hymba-compile writes. It needs numpy only: scripts/device-bundle.sh uses it
 to assemble 1.5B-shaped executables on a GPU machine that has no LLVM.
 
   python -m hymba_tools.pack_payload PROGRAM LAYOUT.json CHECKPOINT_DIR OUT
+  python -m hymba_tools.pack_payload --program EXE LAYOUT.json OUT
+(the second form writes EXE's program part, what travels instead of EXE)
 """
 import json
 import os
@@ -17,7 +19,7 @@ import sys
 
 import numpy as np
 
-from .safetensors_io import f32_to_bf16_bits
+from .safetensors_io import bf16_bits_to_f32, f32_to_bf16_bits
 
 ALIGN = 4096
 MAGIC = b"HYMBAPK1"
@@ -49,12 +51,22 @@ def _converted(raw, src, dst):
     if src == dst:
         return raw
     if src == "BF16":
-        f32 = (np.frombuffer(raw, np.uint16).astype(np.uint32) << 16).view(np.float32)
+        f32 = bf16_bits_to_f32(np.frombuffer(raw, np.uint16))
     elif src == "F16":
         f32 = np.frombuffer(raw, np.float16).astype(np.float32)
     else:
         f32 = np.frombuffer(raw, np.float32)
     return f32.tobytes() if dst == "F32" else f32_to_bf16_bits(f32).tobytes()
+
+
+def extract_program(exe, layout_path, out):
+    """Writes the program part of `exe` (everything before its payload)."""
+    with open(layout_path) as f:
+        n = json.load(f)["program_bytes"]
+    with open(exe, "rb") as f:
+        prog = f.read(n)
+    with open(out, "wb") as f:
+        f.write(prog)
 
 
 def pack(program, layout_path, ckpt_dir, out, tokenizer=None):
@@ -108,9 +120,12 @@ def pack(program, layout_path, ckpt_dir, out, tokenizer=None):
 
 
 def main(argv):
-    if len(argv) not in (4, 5):
+    if len(argv) == 4 and argv[0] == "--program":
+        extract_program(*argv[1:])
+    elif len(argv) in (4, 5) and not argv[0].startswith("-"):
+        pack(*argv)
+    else:
         sys.exit(__doc__)
-    pack(*argv)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "LoweringUtils.h"
 #include "hymba/Passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -26,14 +27,8 @@ using namespace mlir;
 namespace {
 /// The buffer a memref value views (through views, casts and metadata).
 Value rootOf(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    if (auto view = dyn_cast<ViewLikeOpInterface>(def))
-      v = view.getViewSource();
-    else if (auto meta = dyn_cast<memref::ExtractStridedMetadataOp>(def))
-      v = meta.getSource();
-    else
-      break;
-  }
+  while (Value source = hymba::viewedBuffer(v))
+    v = source;
   return v;
 }
 

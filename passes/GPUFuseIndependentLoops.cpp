@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "LoweringUtils.h"
 #include "hymba/Passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -18,7 +19,6 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 #include <optional>
 
@@ -47,22 +47,21 @@ struct Footprint {
 
 Footprint footprintOf(Value v) {
   std::optional<std::pair<int64_t, int64_t>> bytes;
-  while (Operation *def = v.getDefiningOp()) {
-    if (auto view = dyn_cast<memref::ViewOp>(def)) {
-      APInt shift;
-      auto type = view.getType();
-      if (!bytes && matchPattern(view.getByteShift(), m_ConstantInt(&shift)) &&
-          type.hasStaticShape() && type.getElementType().isIntOrFloat()) {
-        int64_t size = type.getNumElements() *
-                       type.getElementType().getIntOrFloatBitWidth() / 8;
-        bytes = {{shift.getSExtValue(), shift.getSExtValue() + size}};
-      }
-      v = view.getSource();
-    } else if (auto like = dyn_cast<ViewLikeOpInterface>(def)) {
-      v = like.getViewSource(); // a part of the view: keep its range
-    } else {
-      break;
-    }
+  for (Value source = hymba::viewedBuffer(v); source;
+       v = source, source = hymba::viewedBuffer(v)) {
+    // The first memref.view on the way to the buffer (an arena view at a
+    // constant offset) gives the byte range; parts of it (subviews, casts)
+    // keep that range.
+    auto view = v.getDefiningOp<memref::ViewOp>();
+    APInt shift;
+    if (bytes || !view ||
+        !matchPattern(view.getByteShift(), m_ConstantInt(&shift)) ||
+        !view.getType().hasStaticShape() ||
+        !view.getType().getElementType().isIntOrFloat())
+      continue;
+    int64_t size = view.getType().getNumElements() *
+                   view.getType().getElementType().getIntOrFloatBitWidth() / 8;
+    bytes = {{shift.getSExtValue(), shift.getSExtValue() + size}};
   }
   return {v, bytes};
 }

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
 
@@ -234,4 +235,13 @@ std::pair<Value, Value> hymba::allocRows(ImplicitLocOpBuilder &b, Value rows,
 
 Value hymba::loadF32(ImplicitLocOpBuilder &b, Value mem, ValueRange idx) {
   return widenToF32(b, memref::LoadOp::create(b, mem, idx));
+}
+
+Value hymba::viewedBuffer(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (auto view = dyn_cast_or_null<ViewLikeOpInterface>(def))
+    return view.getViewSource();
+  if (auto meta = dyn_cast_or_null<memref::ExtractStridedMetadataOp>(def))
+    return meta.getSource();
+  return Value();
 }

@@ -85,6 +85,11 @@ std::pair<Value, Value> allocRows(ImplicitLocOpBuilder &b, Value rows,
 /// memref.load widened to f32.
 Value loadF32(ImplicitLocOpBuilder &b, Value mem, ValueRange idx);
 
+/// The memref `v` is a view of (through a view-like op or
+/// memref.extract_strided_metadata's base buffer), or null if `v` is not
+/// defined by one. Repeat it to reach the underlying buffer.
+Value viewedBuffer(Value v);
+
 /// The `kernel-form` option of the lowering passes: false for "cpu", true
 /// for "gpu"; anything else is reported on `root`.
 FailureOr<bool> parseKernelForm(Operation *root, StringRef form);

@@ -284,6 +284,7 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   if (emit == Emit::Linalg)
     return writeOutput(out, printIR);
 
+  spec.prefixRunner = runnerPath.str().str();
   if (target == Target::CPU) {
     if (emit == Emit::PTX)
       return fail("--emit=ptx needs --target=cuda");
@@ -313,7 +314,6 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   spec.runtimeLib = runtimeLibrary("libhymba_runtime_cuda.a");
   spec.linkLibs = {"-ldl"};
   spec.foldedMeta = foldedMeta;
-  spec.prefixRunner = runnerPath.str().str();
   return writeFromLLVMDialect(module, ckpt, spec);
 }
 } // namespace

@@ -21,6 +21,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -33,13 +35,23 @@
 using namespace llvm;
 
 namespace {
+// --help shows these groups only; every option LLVM and MLIR's libraries
+// register besides goes under --help-hidden (see groupHelp).
+cl::OptionCategory outputCat("Output options");
+cl::OptionCategory targetCat("Target options");
+cl::OptionCategory passesCat("Hymba pass options");
+cl::OptionCategory debugCat("Debugging options");
+cl::OptionCategory mlirCat("MLIR pass manager options (debugging)");
+
 enum class Emit { Hymba, Linalg, PTX, LLVM, Obj, Exe };
 enum class Target { CPU, CUDA };
 
 cl::opt<std::string> checkpointDir(cl::Positional, cl::Required,
-                                   cl::desc("<checkpoint directory>"));
+                                   cl::desc("<checkpoint directory>"),
+                                   cl::cat(outputCat));
 cl::opt<std::string> outputPath("o", cl::desc("output file ('-' for stdout)"),
-                                cl::value_desc("path"), cl::init(""));
+                                cl::value_desc("path"), cl::init(""),
+                                cl::cat(outputCat));
 cl::opt<Emit> emit(
     "emit", cl::desc("stage to stop at"), cl::init(Emit::Exe),
     cl::values(clEnumValN(Emit::Hymba, "hymba", "Hymba dialect IR"),
@@ -49,34 +61,39 @@ cl::opt<Emit> emit(
                           "directory -o (--target=cuda)"),
                clEnumValN(Emit::LLVM, "llvm", "LLVM IR"),
                clEnumValN(Emit::Obj, "obj", "object file of the model code"),
-               clEnumValN(Emit::Exe, "exe", "self-contained executable")));
+               clEnumValN(Emit::Exe, "exe", "self-contained executable")),
+    cl::cat(outputCat));
 cl::opt<Target>
     target("target", cl::desc("hardware to compile for"), cl::init(Target::CPU),
            cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU (default)"),
-                      clEnumValN(Target::CUDA, "cuda", "an NVIDIA GPU")));
+                      clEnumValN(Target::CUDA, "cuda", "an NVIDIA GPU")),
+           cl::cat(targetCat));
 cl::opt<std::string> cudaArch("cuda-arch",
                               cl::desc("GPU architecture for --target=cuda"),
-                              cl::init("sm_90"));
+                              cl::init("sm_90"), cl::cat(targetCat));
 cl::opt<std::string> dtype("dtype",
                            cl::desc("weight storage in the executable: f32 "
                                     "(default) or bf16; compute is f32"),
-                           cl::init("f32"));
+                           cl::init("f32"), cl::cat(targetCat));
 cl::opt<bool> noFoldMeta("no-fold-meta",
-                         cl::desc("do not precompute the meta-token prefix"));
+                         cl::desc("do not precompute the meta-token prefix"),
+                         cl::cat(passesCat));
 cl::opt<bool> noTileScan("no-tile-scan",
-                         cl::desc("do not tile the selective scan"));
-cl::opt<bool> noFuse("no-fuse", cl::desc("do not fuse the hybrid heads"));
+                         cl::desc("do not tile the selective scan"),
+                         cl::cat(passesCat));
+cl::opt<bool> noFuse("no-fuse", cl::desc("do not fuse the hybrid heads"),
+                     cl::cat(passesCat));
 cl::opt<std::string> payloadLayout(
     "payload-layout",
     cl::desc("with --emit=exe, also write the payload layout as JSON to this "
              "file (python/hymba_tools/pack_payload.py rebuilds the "
              "executable from its program part and a checkpoint)"),
-    cl::value_desc("path"), cl::init(""));
+    cl::value_desc("path"), cl::init(""), cl::cat(outputCat));
 cl::opt<int64_t> linearRowChunk(
     "linear-row-chunk",
     cl::desc("rows per pass over the weights in CPU projections (testing: "
              "small values exercise the chunking on small prompts)"),
-    cl::init(0), cl::Hidden);
+    cl::init(0), cl::cat(debugCat));
 enum class KernelForm { Target, CPU, GPU };
 cl::opt<KernelForm> kernelForm(
     "kernel-form",
@@ -86,11 +103,33 @@ cl::opt<KernelForm> kernelForm(
     cl::init(KernelForm::Target),
     cl::values(clEnumValN(KernelForm::CPU, "cpu", "SIMD-friendly tiles"),
                clEnumValN(KernelForm::GPU, "gpu",
-                          "one element per item, registers")));
+                          "one element per item, registers")),
+    cl::cat(targetCat));
 cl::opt<int64_t> maxSeqLen("max-seq-len",
                            cl::desc("tokens a sequence may hold (default: "
                                     "max_position_embeddings)"),
-                           cl::init(0));
+                           cl::init(0), cl::cat(targetCat));
+
+/// Puts the options the mlir::register*CLOptions calls added (those not in
+/// `before`) into their own group, and hides every option outside the
+/// tool's groups. This is cl::HideUnrelatedOptions, except that it uses
+/// cl::Hidden instead of cl::ReallyHidden so that --help-hidden still lists
+/// LLVM's internal options.
+void groupHelp(const StringSet<> &before) {
+  const cl::OptionCategory *ours[] = {&outputCat, &targetCat, &passesCat,
+                                      &debugCat, &mlirCat};
+  for (auto &entry : cl::getRegisteredOptions()) {
+    cl::Option *opt = entry.second;
+    if (!before.contains(entry.first))
+      opt->addCategory(mlirCat);
+    bool related = false;
+    for (const cl::OptionCategory *cat : opt->Categories)
+      related |= llvm::is_contained(ours, cat) ||
+                 cat->getName() == "Generic Options"; // --help, --version
+    if (!related && opt->getOptionHiddenFlag() == cl::NotHidden)
+      opt->setHiddenFlag(cl::Hidden);
+  }
+}
 
 /// The runtime library next to this tool: <prefix>/bin/../lib.
 std::string runtimeLibrary(StringRef name) {
@@ -322,10 +361,14 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   mlir::DialectRegistry registry;
   hymba::registerEverything(registry);
+  StringSet<> before;
+  for (auto &entry : cl::getRegisteredOptions())
+    before.insert(entry.first);
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerAsmPrinterCLOptions();
+  groupHelp(before);
   cl::ParseCommandLineOptions(argc, argv,
                               "hymba-compile: compile a HuggingFace Hymba "
                               "checkpoint into a self-contained executable\n");

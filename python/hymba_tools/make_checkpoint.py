@@ -89,7 +89,7 @@ def write_checkpoint(cfg: dict, out_dir: str, dtype="f32", shards=1, seed=0,
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="tiny",
-                    help="one of %s or hymba-1.5b" % ", ".join(presets.PRESETS))
+                    help="one of %s" % ", ".join(presets.PRESETS))
     ap.add_argument("--config", help="a config.json to use instead of a preset")
     ap.add_argument("--out", required=True)
     ap.add_argument("--dtype", choices=DTYPES, default="f32")

@@ -3,11 +3,15 @@
 Each one is a config.json dict in the official key vocabulary. The test
 presets deliberately cover odd sizes, zero meta tokens, KV-sharing groups of
 three, grouped-query groups of three, tiny windows and untied heads.
+"hymba-1.5b" is the shape of nvidia/Hymba-1.5B-Base (facts about the
+published model, checked against its config.json by a test when a copy is
+at ../shared/hymba).
 """
 import copy
-import json
 import os
 
+# Where a copy of the real config may be (only tests look, and only to
+# compare; nothing needs it).
 SHARED_HYMBA = os.path.normpath(os.path.join(
     os.path.dirname(__file__), "..", "..", "..", "shared", "hymba"))
 
@@ -72,9 +76,27 @@ PRESETS = {
 }
 
 
-def preset(name):
-    """A preset by name; 'hymba-1.5b' is the real config in shared/hymba."""
-    if name == "hymba-1.5b":
-        with open(os.path.join(SHARED_HYMBA, "config.json")) as f:
-            return json.load(f)
+PRESETS["hymba-1.5b"] = dict(
+    _base(vocab_size=32001, hidden_size=1600, intermediate_size=5504,
+          num_hidden_layers=32, num_attention_heads=25,
+          num_key_value_heads=5, num_memory_tokens=128,
+          sliding_window=1024, global_attn_idx=[0, 15, 31],
+          kv_reuse_group=[[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12],
+                          [13, 14], [16, 17, 18], [19, 20], [21, 22],
+                          [23, 24], [25, 26], [27, 28], [29, 30]],
+          mamba_d_state=16, mamba_dt_rank=100, mamba_d_conv=4,
+          max_position_embeddings=8192, orig_max_position_embeddings=2048,
+          torch_dtype="bfloat16"),
+    v_head_dim=128, seq_length=8192, kv_reuse_every_i_layer=-1,
+    kv_weight_reuse=False, num_mamba=1, use_mamba_kernels=True,
+    conv_dim={str(i): 3200 for i in range(32)})
+
+
+def get(name):
+    """A copy of the preset `name` (KeyError naming the choices if unknown)."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset '{name}' (one of {', '.join(PRESETS)})")
     return copy.deepcopy(PRESETS[name])
+
+
+preset = get  # the older name

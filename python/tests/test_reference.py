@@ -1,4 +1,6 @@
 """Hand-checked cases for the float64 reference (python/hymba_tools/reference.py)."""
+import dataclasses
+import json
 import os
 import sys
 import tempfile
@@ -51,8 +53,28 @@ class MaskTest(unittest.TestCase):
         self.assertTrue((m == np.tril(np.ones((5, 5), bool))).all())
 
 
-HAVE_SHARED = os.path.exists(os.path.join(presets.SHARED_HYMBA, "config.json"))
-NO_SHARED = "needs ../shared/hymba/config.json (the real Hymba-1.5B config)"
+SHARED_CONFIG = os.path.join(presets.SHARED_HYMBA, "config.json")
+
+
+class PresetTest(unittest.TestCase):
+    def test_hymba_1_5b_matches_the_published_config(self):
+        """The preset's numbers are facts about nvidia/Hymba-1.5B-Base: every
+        key it has must equal the published config.json where a copy is."""
+        if not os.path.exists(SHARED_CONFIG):
+            self.skipTest(f"no copy of the published config at {SHARED_CONFIG} "
+                          "to compare the hymba-1.5b preset with")
+        with open(SHARED_CONFIG) as f:
+            real = json.load(f)
+        mine = presets.get("hymba-1.5b")
+        for k, v in mine.items():
+            self.assertEqual(v, real.get(k), f"hymba-1.5b preset key {k}")
+        dims = [dataclasses.replace(hc.dims_from_config(c), raw={})
+                for c in (mine, real)]
+        self.assertEqual(dims[0], dims[1])
+
+    def test_unknown_preset_names_the_choices(self):
+        with self.assertRaisesRegex(KeyError, "hymba-1.5b"):
+            presets.get("no-such-preset")
 
 
 class RopeTest(unittest.TestCase):
@@ -70,14 +92,12 @@ class RopeTest(unittest.TestCase):
         self.assertAlmostEqual(out[0, 1], np.cos(0.05))
         self.assertAlmostEqual(out[0, 3], np.sin(0.05))
 
-    @unittest.skipUnless(HAVE_SHARED, NO_SHARED)
     def test_ntk_base_of_hymba_1_5b(self):
         d = hc.dims_from_config(presets.preset("hymba-1.5b"))
         self.assertAlmostEqual(d.rope_base, 74534.83031811893, places=6)
 
 
 class ModelStructureTest(unittest.TestCase):
-    @unittest.skipUnless(HAVE_SHARED, NO_SHARED)
     def test_hymba_1_5b_layer_roles(self):
         d = hc.dims_from_config(presets.preset("hymba-1.5b"))
         owners = [i for i in range(32) if d.owns_kv(i)]

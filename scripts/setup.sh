@@ -2,19 +2,27 @@
 # Installs the Debian 12 packages hymba-mlir needs. Idempotent: packages that
 # are already installed are skipped, and the ones it installs are named.
 #   scripts/setup.sh          build + test dependencies
-#   scripts/setup.sh --bench  also PyTorch and OpenBLAS for bench/
+#   scripts/setup.sh --bench  also OpenBLAS and time(1) for bench/
+#   scripts/setup.sh --train  also the corpus and OpenBLAS for
+#                             python/hymba_tools/train.py
 set -euo pipefail
 
+# PyTorch is a test dependency: the perplexity and model tests run the
+# PyTorch Hymba of python/hymba_tools.
 packages=(
   build-essential cmake ninja-build pkg-config git ccache
-  python3 python3-numpy python3-dev pybind11-dev
+  python3 python3-numpy python3-dev pybind11-dev python3-torch
   llvm-22 llvm-22-dev llvm-22-tools llvm-22-linker-tools clang-22 lld-22
   libmlir-22 libmlir-22-dev mlir-22-tools libomp-22-dev
   libsentencepiece-dev sentencepiece python3-sentencepiece
 )
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-torch libopenblas-dev time)
-fi
+case "${1:-}" in
+  --bench) packages+=(libopenblas-dev time) ;;
+  # bible-kjv's `bible` program reads the KJV text of bible-kjv-text.
+  --train) packages+=(bible-kjv bible-kjv-text libopenblas-dev) ;;
+  "") ;;
+  *) echo "setup: unknown option '$1' (--bench or --train)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

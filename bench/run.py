@@ -1,13 +1,50 @@
-"""Benchmark: hymba-mlir executables against PyTorch eager, side by side.
+"""Benchmark: hymba-mlir against the machine's limits and PyTorch, in one run.
 
-  /usr/bin/python3 bench/run.py [--prompt-len 512] [--decode 32] [--threads 2]
+  /usr/bin/python3 bench/run.py                 # Hymba-1.5B shape (long: ~1 h)
+  /usr/bin/python3 bench/run.py --quick         # small model, smoke test (~2 min)
+  options: --threads 1,2  --prefill 512,2048  --decode 32  --skip-torch
+           --skip-gemm  --build DIR  --preset NAME
 
-Generates the Hymba-1.5B-shaped BF16 checkpoint once (cached in out/bench),
-compiles it with --dtype f32 and --dtype bf16 (time, peak memory), then
-measures prefill and decode tokens/s of our executables and of a PyTorch
-eager implementation of the same math on the same threads, the machine's
-memory read bandwidth and the decode roofline, and prints ratios.
-Needs scripts/setup.sh --bench (PyTorch, OpenBLAS).
+Needs `scripts/setup.sh --bench` (PyTorch, the OpenMP OpenBLAS, GNU time)
+and a build (scripts/build.sh). Every row is printed (and flushed) as soon
+as it is measured; sections, in order:
+
+1. Machine: CPU model, logical CPUs, the vector features that matter (avx2,
+   fma, avx512f, avx512_bf16, avx512_vnni, amx), the threads measured, the
+   register tile hymba-compile picks, and the OPENBLAS_* variables removed
+   for the BLAS subprocesses.
+2. Limits, measured now: memory read bandwidth (bench/bandwidth.c, OpenMP
+   read loop, best of 5 passes over 1 GiB) and OpenBLAS sgemm GFLOP/s
+   (numpy on the OpenMP OpenBLAS, chosen with LD_LIBRARY_PATH, in a child
+   process per thread count: bench/blas_probe.py) at 2048^3 and on every
+   projection shape of the model at T = 512 rows. "sgemm(model)" is the
+   rate of the whole set of projections of one forward pass at OpenBLAS'
+   per-shape rates: total FLOPs / sum of each shape's FLOPs / its rate.
+3. Per projection: GFLOP/s of our generated kernel (bench/gemm.py: the same
+   linalg form and passes as the driver, timed in a C harness, median call)
+   with f32 and bf16 weights against OpenBLAS sgemm (median call), same
+   shape, same threads; and our kernel's sustained weight GB/s at T = 1
+   (decode; weights streamed from memory) against the read bandwidth.
+4. Ours: the model (random weights, BF16 checkpoint generated once in
+   out/bench by hymba_tools.make_checkpoint in a child process) compiled
+   with --dtype f32 and --dtype bf16 (and --compute=bf16 where the compiler
+   and CPU have it): compile seconds and peak RSS (/usr/bin/time -v), then
+   per thread count (OMP_NUM_THREADS): prefill tokens/s at each prompt
+   length, TTFT, decode tokens/s over --decode steps after a 512-token
+   prompt, start-up (process wall time minus TTFT and decode), peak RSS.
+     prefill GFLOP/s = 2 x (projection weights incl. lm_head) x T / prefill s
+       (our executable computes the logits of every prompt row; attention
+       and the scan are not counted),
+     decode GB/s = weight bytes per step x decode tokens/s
+       (every parameter but the meta tokens at the stored width).
+5. PyTorch 1.13 eager f32 (bench/torch_hymba.py in a child process: OpenMP
+   OpenBLAS, torch.mv for decode, time-chunked scan, meta prefix run once at
+   load), the BLAS it really loaded, prefill at each length, decode.
+6. Ratios against the goals of issue 11.
+
+The benchmark process never holds the model: the checkpoint is written by a
+child, the executables map their own weights, and PyTorch loads one float32
+copy in its own process after ours have exited.
 """
 import argparse
 import os
@@ -18,115 +55,365 @@ import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "python"))
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+sys.path.insert(0, BENCH)
+import gemm  # noqa: E402
+import machine  # noqa: E402
+import model  # noqa: E402
 from hymba_tools import config as hc  # noqa: E402
-from hymba_tools import make_checkpoint, presets  # noqa: E402
-from hymba_tools import safetensors_io as st  # noqa: E402
+
+GOALS = {"prefill/sgemm": 0.7, "prefill/torch": 1.5, "decode/bw": 0.85,
+         "compile_s": 30.0, "compile_gb": 1.5}
+failures = []
 
 
-def timed(cmd):
-    """Runs cmd under /usr/bin/time -v; returns (seconds, peak MiB, stdout, stderr)."""
-    t0 = time.time()
-    r = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True)
+def say(text=""):
+    print(text, flush=True)
+
+
+def section(title):
+    say(f"\n== {title} ==")
+
+
+def failed(what, err):
+    failures.append(what)
+    say(f"  FAILED {what}: {str(err).strip()[-2000:]}")
+
+
+def stat(stderr, pattern, what):
+    m = re.search(pattern, stderr)
+    if not m:
+        raise RuntimeError(f"no '{what}' in the executable's --stats output:\n{stderr[-1500:]}")
+    return float(m.group(1))
+
+
+def timed(cmd, env=None):
+    """Runs cmd under /usr/bin/time -v: (wall s, peak MiB, stdout, stderr)."""
+    t0 = time.perf_counter()
+    r = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True,
+                       text=True, env=env)
+    wall = time.perf_counter() - t0
     if r.returncode:
-        sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr}")
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1))
-    return time.time() - t0, rss / 1024, r.stdout, r.stderr
+        raise RuntimeError(f"{' '.join(cmd[:6])} ... exited {r.returncode}:\n"
+                           f"{r.stderr[-2000:]}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)",
+                        r.stderr).group(1))
+    return wall, rss / 1024, r.stdout, r.stderr
 
 
-def stat(stderr, key):
-    return float(re.search(key + r": .*\(([\d.]+) tokens/s\)", stderr).group(1))
+def header(a, info, target):
+    section("machine")
+    say(f"  CPU: {info['model']}, {info['cpus']} logical CPUs")
+    feats = {f: ("yes" if f in info["flags"] else "no") for f in machine.FEATURES}
+    say("  features: " + ", ".join(f"{k} {v}" for k, v in feats.items()))
+    say(f"  threads measured: {', '.join(map(str, a.threads))} (OMP_NUM_THREADS "
+        "for ours, torch.set_num_threads + OMP_NUM_THREADS for PyTorch/OpenBLAS)")
+    say(f"  our kernel tile: {target[0]} f32 lanes, {target[1]} vector registers, "
+        f"weight panel {target[2]}")
+    say(f"  {machine.cleared_env_note()}")
+    if not os.path.isdir(machine.OPENMP_BLAS_DIR):
+        say(f"  WARNING: {machine.OPENMP_BLAS_DIR} is missing (scripts/setup.sh --bench "
+            "installs libopenblas0-openmp); BLAS figures use the default BLAS")
+
+
+def limits(a, d, shapes):
+    """Bandwidth and sgemm per thread count: ({th: GB/s}, {th: {(t,n,k): GF/s}})."""
+    section("machine limits (measured in this run)")
+    bw, sg = {}, {}
+    work = os.path.join(ROOT, "out", "bench")
+    os.makedirs(work, exist_ok=True)
+    for th in a.threads:
+        try:
+            bw[th] = machine.bandwidth(th, work, gib=a.bw_gib, passes=5)
+            say(f"  memory read bandwidth, {th} thread(s): {bw[th]:.1f} GB/s "
+                f"(best of 5 passes over {a.bw_gib:g} GiB)")
+        except (subprocess.CalledProcessError, ValueError, OSError) as e:
+            failed(f"bandwidth {th} threads", e)
+    sq = a.square
+    wanted = [(sq, sq, sq)] + [(a.gemm_rows, n, k) for _, n, k, _ in shapes]
+    for th in a.threads:
+        sg[th] = {}
+        cmd = [sys.executable, os.path.join(BENCH, "blas_probe.py"),
+               "--seconds", str(a.seconds)] + [f"{t}x{n}x{k}" for t, n, k in wanted]
+        p = subprocess.Popen(cmd, env=machine.blas_env(th), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        for line in p.stdout:
+            if line.startswith("blas:"):
+                say(f"  {th} thread(s) {line.strip()}")
+            elif line.startswith("sgemm"):
+                t, n, k, g = line.split()[1:]
+                sg[th][(int(t), int(n), int(k))] = float(g)
+                label = f"{t}^3" if t == n == k else f"T={t} N={n} K={k}"
+                if t == n == k:
+                    say(f"  OpenBLAS sgemm {label}, {th} thread(s): {float(g):.1f} GFLOP/s")
+        if p.wait():
+            failed(f"sgemm probe {th} threads", p.stderr.read())
+            continue
+        model_rate = model_sgemm_rate(sg[th], a.gemm_rows, shapes)
+        if model_rate:
+            say(f"  OpenBLAS sgemm(model): all projections of one forward, T={a.gemm_rows}, "
+                f"{th} thread(s): {model_rate:.1f} GFLOP/s")
+    return bw, sg
+
+
+def model_sgemm_rate(rates, t, shapes):
+    """FLOP-weighted rate of one forward's projections at per-shape rates."""
+    flops = secs = 0.0
+    for _, n, k, c in shapes:
+        r = rates.get((t, n, k))
+        if not r:
+            return None
+        f = 2.0 * t * n * k * c
+        flops, secs = flops + f, secs + f / (r * 1e9)
+    return flops / secs / 1e9
+
+
+def per_projection(a, shapes, sg, bw, target):
+    """Table of our kernel vs sgemm; returns {th: {wd: rate of the model}}."""
+    section(f"per projection: our kernel vs OpenBLAS sgemm (T={a.gemm_rows} rows, "
+            "median call, GFLOP/s); ours at T=1 (decode: sustained weight GB/s)")
+    panel = gemm.has_panels(os.path.join(a.build, "bin", "hymba-opt"))
+    say(f"  our kernel: {'panel-major weights (#hymba.panels<%d>)' % target[2] if panel else '[N, K] weights (no hymba-pack-weights in this build)'}"
+        ", hymba-vectorize-linear, opt/llc -O3 -mcpu=native")
+    say(f"  {'projection':<22} {'N':>6} {'K':>6} {'uses':>4} {'thr':>3} "
+        f"{'sgemm':>7} {'f32':>7} {'bf16':>7} {'f32/sg':>6} {'bf16/sg':>7} "
+        f"{'T=1 f32 GB/s':>12} {'T=1 bf16 GB/s':>13}")
+    ours = {th: {"f32": {}, "bf16": {}} for th in a.threads}
+    work = os.path.join(ROOT, "out", "bench", "gemm")
+    for name, n, k, c in shapes:
+        for th in a.threads:
+            r, gv = {}, {}
+            try:
+                for wd in ("f32", "bf16"):
+                    exe = gemm.build(n, k, wd, work, os.path.join(a.build, "bin", "hymba-opt"),
+                                     target)
+                    r[wd] = gemm.time_kernel(exe, a.gemm_rows, th, a.seconds)["gflops"]
+                    gv[wd] = gemm.time_kernel(exe, 1, th, a.seconds / 2)["gbs"]
+                    ours[th][wd][(n, k)] = r[wd]
+            except RuntimeError as e:
+                failed(f"our kernel {n}x{k}", e)
+                continue
+            s = sg.get(th, {}).get((a.gemm_rows, n, k), float("nan"))
+            say(f"  {name:<22} {n:>6} {k:>6} {c:>4} {th:>3} {s:>7.1f} {r['f32']:>7.1f} "
+                f"{r['bf16']:>7.1f} {r['f32'] / s:>6.2f} {r['bf16'] / s:>7.2f} "
+                f"{gv['f32']:>12.1f} {gv['bf16']:>13.1f}")
+    rates = {}
+    for th in a.threads:
+        rates[th] = {}
+        for wd in ("f32", "bf16"):
+            rates[th][wd] = model_sgemm_rate(
+                {(a.gemm_rows, n, k): v for (n, k), v in ours[th][wd].items()},
+                a.gemm_rows, shapes)
+            s = model_sgemm_rate(sg.get(th, {}), a.gemm_rows, shapes)
+            if rates[th][wd] and s:
+                say(f"  all projections of one forward, {th} thread(s), {wd} weights: "
+                    f"ours {rates[th][wd]:.1f} GFLOP/s = {rates[th][wd] / s:.2f} of sgemm(model)")
+    if bw:
+        say("  (T=1: weights cycled through 512 MiB of copies so they come from memory; "
+            "compare with the read bandwidth above)")
+    return rates
+
+
+def ours(a, d, ck, bw, sg, results):
+    section("ours: hymba-mlir executables")
+    compiler = os.path.join(a.build, "bin", "hymba-compile")
+    helptext = subprocess.run([compiler, "--help"], capture_output=True, text=True).stdout
+    variants = [("f32", ["--dtype", "f32"], 4), ("bf16", ["--dtype", "bf16"], 2)]
+    info = machine.cpu_info()
+    if "--compute" in helptext and "avx512_bf16" in info["flags"]:
+        variants.append(("bf16 --compute=bf16", ["--dtype", "bf16", "--compute=bf16"], 2))
+    elif "--compute" in helptext:
+        say("  (--compute=bf16 skipped: this CPU has no avx512_bf16)")
+    else:
+        say("  (--compute=bf16 skipped: this hymba-compile has no --compute option)")
+    max_len = max(a.prefill + [a.decode_after]) + a.decode + 8
+    rng = np.random.default_rng(0)
+    prompts = {n: ",".join(map(str, rng.integers(3, d.vocab, n)))
+               for n in sorted(set(a.prefill + [a.decode_after, 16]))}
+    work = os.path.join(ROOT, "out", "bench")
+    fl = model.prefill_flops(d, 1)
+    say(f"  prefill GFLOP/s = 2 x {fl / 2 / 1e6:.1f} M projection weights (lm_head incl.) "
+        "x T / prefill seconds")
+    for name, flags, wbytes in variants:
+        exe = os.path.join(work, "hymba-" + name.replace(" --compute=", "-c"))
+        try:
+            wall, mib, _, _ = timed([compiler, ck, "-o", exe, "--max-seq-len",
+                                     str(max_len), *flags])
+        except RuntimeError as e:
+            failed(f"compile {name}", e)
+            continue
+        size = os.path.getsize(exe) / 1e9
+        results[("compile", name)] = (wall, mib)
+        say(f"  [{name}] compile {wall:.1f} s, peak RSS {mib:.0f} MiB, executable "
+            f"{size:.2f} GB (goal < {GOALS['compile_s']:.0f} s, < {GOALS['compile_gb']} GB)")
+        dbytes = model.decode_bytes(d, wbytes)
+        for th in a.threads:
+            env = dict(os.environ, OMP_NUM_THREADS=str(th))
+            for n in sorted(set(a.prefill + [a.decode_after])):
+                steps = a.decode + 1 if n == a.decode_after else 1
+                try:
+                    wall, rss, _, err = timed([exe, "--tokens", prompts[n], "-n", str(steps),
+                                               "--ids", "--ignore-eos", "--stats"], env)
+                    pre_s = stat(err, r"prefill: \d+ tokens in ([\d.]+) s", "prefill")
+                    ttft = stat(err, r"time to first token: ([\d.]+)", "TTFT")
+                    dec_s = stat(err, r"decode: \d+ tokens in ([\d.]+) s", "decode")
+                except RuntimeError as e:
+                    failed(f"{name} {th} threads, {n} tokens", e)
+                    continue
+                if n in a.prefill:
+                    gf = model.prefill_flops(d, n) / pre_s / 1e9
+                    s = model_sgemm_rate(sg.get(th, {}), a.gemm_rows, model.projections(d))
+                    results[("prefill", name, th, n)] = n / pre_s
+                    say(f"  [{name}] {th} thr  prefill {n:>5} tok: {n / pre_s:8.2f} tok/s, "
+                        f"{gf:6.1f} GFLOP/s" + (f" = {gf / s:.2f} of sgemm(model)" if s else "")
+                        + f"; TTFT {ttft:.3f} s; start-up {wall - ttft - dec_s:.2f} s; "
+                        f"peak RSS {rss:.0f} MiB")
+                if steps > 1:
+                    tps = a.decode / dec_s
+                    gbs = dbytes * tps / 1e9
+                    results[("decode", name, th)] = (tps, gbs)
+                    say(f"  [{name}] {th} thr  decode {a.decode} steps after {n} tok: "
+                        f"{tps:8.2f} tok/s, {gbs:6.1f} GB/s of weights"
+                        + (f" = {gbs / bw[th]:.2f} of read bandwidth" if th in bw else ""))
+            # TTFT of a short prompt: the meta-token folding case.
+            try:
+                _, _, _, err = timed([exe, "--tokens", prompts[16], "-n", "1", "--ids",
+                                      "--stats"], env)
+                ttft = stat(err, r"time to first token: ([\d.]+)", "TTFT")
+                say(f"  [{name}] {th} thr  TTFT of a 16-token prompt: {ttft:.3f} s")
+            except RuntimeError as e:
+                failed(f"{name} {th} threads, 16 tokens", e)
+        os.remove(exe)
+
+
+def pytorch(a, ck, d, bw, results):
+    section("PyTorch 1.13 eager f32 (OpenMP OpenBLAS, torch.mv decode, chunked scan)")
+    cmd = [sys.executable, os.path.join(BENCH, "torch_hymba.py"), ck,
+           "--threads", ",".join(map(str, a.threads)),
+           "--prefill", ",".join(map(str, a.prefill)),
+           "--decode", str(a.decode), "--decode-after", str(a.decode_after)]
+    p = subprocess.Popen(cmd, env=machine.blas_env(max(a.threads)),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    dbytes = model.decode_bytes(d, 4)
+    for line in p.stdout:
+        f = line.split()
+        if not f:
+            continue
+        if f[0] == "loaded":
+            say(f"  weights loaded as f32 + meta prefix run in {float(f[1]):.1f} s (not timed)")
+        elif f[0] == "blas":
+            say(f"  {f[1]} thread(s): blas {line.split(maxsplit=2)[2].strip()}")
+        elif f[0] == "prefill":
+            th, n, s = int(f[1]), int(f[2]), float(f[3])
+            results[("torch prefill", th, n)] = n / s
+            say(f"  torch {th} thr  prefill {n:>5} tok: {n / s:8.2f} tok/s")
+        elif f[0] == "decode":
+            th, n, s = int(f[1]), int(f[2]), float(f[3])
+            tps = n / s
+            results[("torch decode", th)] = tps
+            say(f"  torch {th} thr  decode {n} steps after {a.decode_after} tok: "
+                f"{tps:8.2f} tok/s, {dbytes * tps / 1e9:6.1f} GB/s of weights"
+                + (f" = {dbytes * tps / 1e9 / bw[th]:.2f} of read bandwidth"
+                   if th in bw else ""))
+        else:
+            say("  " + line.rstrip())
+    if p.wait():
+        failed("PyTorch baseline", p.stderr.read())
+
+
+def summary(a, d, bw, sg, rates, results):
+    section("ratios against the goals of issue 11")
+    shapes = model.projections(d)
+    cols = "".join(f"{f'{th} thr':>10}" for th in a.threads)
+    say(f"  {'':<44}{cols}   goal")
+
+    def row(label, fn, goal):
+        vals = []
+        for th in a.threads:
+            try:
+                v = fn(th)
+            except (KeyError, TypeError, ZeroDivisionError):
+                v = None
+            vals.append(f"{v:>10.2f}" if v is not None else f"{'-':>10}")
+        say(f"  {label:<44}{''.join(vals)}   {goal}")
+
+    names = [k[1] for k in results if k[0] == "compile"]
+    for name in names:
+        for n in a.prefill:
+            row(f"prefill {n} {name} / sgemm(model)",
+                lambda th: results[("prefill", name, th, n)] * model.prefill_flops(d, 1) / 1e9
+                / model_sgemm_rate(sg[th], a.gemm_rows, shapes),
+                f">= {GOALS['prefill/sgemm']}")
+        for n in a.prefill:
+            row(f"prefill {n} {name} / PyTorch f32",
+                lambda th: results[("prefill", name, th, n)] / results[("torch prefill", th, n)],
+                f">= {GOALS['prefill/torch']}x")
+        row(f"decode {name} / read bandwidth",
+            lambda th: results[("decode", name, th)][1] / bw[th], f">= {GOALS['decode/bw']}")
+        row(f"decode {name} / PyTorch f32",
+            lambda th: results[("decode", name, th)][0] / results[("torch decode", th)], "")
+    for wd in ("f32", "bf16"):
+        row(f"kernel, {wd} weights / sgemm (model shapes)",
+            lambda th: rates[th][wd] / model_sgemm_rate(sg[th], a.gemm_rows, shapes),
+            f">= {GOALS['prefill/sgemm']}")
+    for name in names:
+        s, mib = results[("compile", name)]
+        say(f"  compile {name}: {s:.1f} s, {mib / 1024:.2f} GiB peak RSS"
+            f"   goal < {GOALS['compile_s']:.0f} s, < {GOALS['compile_gb']} GB")
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--prompt-len", type=int, default=512)
-    ap.add_argument("--decode", type=int, default=32)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--preset", default="hymba-1.5b")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="small model and shapes, few tokens: a smoke test")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--prefill", default=None, help="prompt lengths (default 512,2048)")
+    ap.add_argument("--decode", type=int, default=None, help="decode steps (default 32)")
+    ap.add_argument("--preset", default=None, help="model (default hymba-1.5b)")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--skip-torch", action="store_true")
+    ap.add_argument("--skip-gemm", action="store_true", help="no per-projection table")
     a = ap.parse_args()
-    os.environ["OMP_NUM_THREADS"] = str(a.threads)
-    work = os.path.join(ROOT, "out", "bench")
-    os.makedirs(work, exist_ok=True)
-    ck = os.path.join(work, f"{a.preset}-bf16")
-    if not os.path.exists(os.path.join(ck, "config.json")):
-        print(f"generating {ck} ...", flush=True)
-        make_checkpoint.write_checkpoint(presets.preset(a.preset), ck, "bf16")
-    d = hc.load_dims(ck)
-    compiler = os.path.join(ROOT, "build", "bin", "hymba-compile")
-    rows = []
-    rng = np.random.default_rng(0)
-    prompt = ",".join(map(str, rng.integers(3, d.vocab, a.prompt_len)))
-    short = ",".join(map(str, rng.integers(3, d.vocab, 16)))
-    ours = {}
-    for dtype in ("f32", "bf16"):
-        exe = os.path.join(work, f"hymba-{dtype}")
-        secs, mib, _, _ = timed([compiler, ck, "-o", exe, "--dtype", dtype,
-                                 "--max-seq-len", "2048"])
-        rows.append((f"compile --dtype {dtype}", f"{secs:.1f} s", f"peak {mib:.0f} MiB"))
-        _, _, _, err = timed([exe, "--tokens", prompt, "-n", "1", "--ids", "--stats"])
-        pre = stat(err, "prefill")
-        _, rss, _, err = timed([exe, "--tokens", short, "-n", str(a.decode + 1), "--ids",
-                                "--ignore-eos", "--stats"])
-        dec = stat(err, "decode")
-        ttft = float(re.search(r"time to first token: ([\d.]+)", err).group(1))
-        ours[dtype] = (pre, dec)
-        rows.append((f"hymba-mlir {dtype}", f"prefill {pre:.2f} tok/s",
-                     f"decode {dec:.2f} tok/s, TTFT(16 tok) {ttft:.3f} s, RSS {rss:.0f} MiB"))
+    a.threads = [int(t) for t in a.threads.split(",")]
+    q = a.quick
+    a.preset = a.preset or ("demo" if q else "hymba-1.5b")
+    a.prefill = [int(n) for n in (a.prefill or ("64,128" if q else "512,2048")).split(",")]
+    a.decode = a.decode or (8 if q else 32)
+    a.decode_after = a.prefill[0]
+    a.gemm_rows = 64 if q else 512
+    a.square = 512 if q else 2048
+    a.seconds = 0.2 if q else 1.0
+    a.bw_gib = 0.25 if q else 1.0
+    for tool in ("hymba-compile", "hymba-opt"):
+        if not os.path.exists(os.path.join(a.build, "bin", tool)):
+            sys.exit(f"bench: {a.build}/bin/{tool} not found; run scripts/build.sh first")
+    if not os.path.exists("/usr/bin/time"):
+        sys.exit("bench: /usr/bin/time not found; run scripts/setup.sh --bench")
 
-    # Memory read bandwidth: a compiled OpenMP read loop over 1 GiB.
-    probe = os.path.join(work, "bandwidth")
-    subprocess.run(["clang-22", "-O3", "-march=native", "-ffast-math", "-fopenmp",
-                    os.path.join(ROOT, "bench", "bandwidth.c"), "-o", probe], check=True)
-    bw = float(subprocess.run([probe], capture_output=True, text=True,
-                              check=True).stdout)
-    # The fastest OpenBLAS kernels on these AMD machines (TOOLCHAIN.md 7);
-    # set before torch loads OpenBLAS.
-    os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
-    import torch  # noqa: E402  (after our runs: keep its threads out of them)
-    torch.set_num_threads(a.threads)
-    n_params = sum(int(np.prod(s)) for s in hc.tensor_shapes(d).values())
-    rows.append(("memory read bandwidth", f"{bw:.1f} GB/s", f"{a.threads} threads"))
-    for dtype, nbytes in (("f32", 4), ("bf16", 2)):
-        roof = bw * 1e9 / (n_params * nbytes)
-        rows.append((f"decode roofline {dtype}", f"{roof:.2f} tok/s",
-                     f"ours at {100 * ours[dtype][1] / roof:.0f}% of it"))
-
+    t_start = time.perf_counter()
+    info = machine.cpu_info()
+    target = machine.kernel_target(info)
+    say(f"hymba-mlir benchmark: {a.preset}{' (--quick)' if q else ''}, prompts "
+        f"{', '.join(map(str, a.prefill))}, decode {a.decode} steps, threads "
+        f"{', '.join(map(str, a.threads))}")
+    header(a, info, target)
+    d = hc.dims_from_config(model.config(a.preset))
+    shapes = model.projections(d)
+    bw, sg = limits(a, d, shapes)
+    rates = {}
+    if not a.skip_gemm:
+        rates = per_projection(a, shapes, sg, bw, target)
+    ck = model.ensure_checkpoint(a.preset, os.path.join(ROOT, "out", "bench"))
+    results = {}
+    ours(a, d, ck, bw, sg, results)
     if not a.skip_torch:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        from torch_hymba import TorchHymba
-        W = st.read_checkpoint(ck)
-        ids_prompt = [int(x) for x in prompt.split(",")]
-        ids_short = [int(x) for x in short.split(",")]
-        blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
-        blas = ("OpenBLAS, SkylakeX kernels" if "openblas" in blas else blas)
-        for name, dtype, mv in (("f32 F.linear", torch.float32, False),
-                                ("f32 torch.mv", torch.float32, True),
-                                ("bf16 F.linear", torch.bfloat16, False)):
-            m = TorchHymba(W, d, dtype, use_mv=mv)
-            s = m.new_state()
-            t0 = time.time()
-            m.forward(ids_prompt, s)
-            pre = a.prompt_len / (time.time() - t0)
-            s = m.new_state()
-            last = m.forward(ids_short, s)
-            t0 = time.time()
-            for _ in range(a.decode):
-                last = m.forward([int(last.argmax())], s)
-            dec = a.decode / (time.time() - t0)
-            key = "f32" if dtype == torch.float32 else "bf16"
-            rows.append((f"PyTorch eager {name}", f"prefill {pre:.2f} tok/s",
-                         f"decode {dec:.2f} tok/s ({blas})"))
-            rows.append((f"  ratio ours {key} / this", f"prefill {ours[key][0] / pre:.2f}x",
-                         f"decode {ours[key][1] / dec:.2f}x"))
-            del m
-    width = max(len(r[0]) for r in rows)
-    print(f"\nHymba {a.preset}, prompt {a.prompt_len}, decode {a.decode}, {a.threads} threads")
-    for r in rows:
-        print(f"  {r[0]:<{width}}  {r[1]:<22} {r[2]}")
+        pytorch(a, ck, d, bw, results)
+    summary(a, d, bw, sg, rates, results)
+    say(f"\ntotal {time.perf_counter() - t_start:.0f} s"
+        + (f"; FAILED: {', '.join(failures)}" if failures else ""))
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -17,7 +17,7 @@ packages=(
   libsentencepiece-dev sentencepiece python3-sentencepiece
 )
 case "${1:-}" in
-  --bench) packages+=(libopenblas-dev time) ;;
+  --bench) packages+=(libopenblas-dev libopenblas0-openmp time) ;;
   # bible-kjv's `bible` program reads the KJV text of bible-kjv-text.
   --train) packages+=(bible-kjv bible-kjv-text libopenblas-dev) ;;
   "") ;;

@@ -1,0 +1,120 @@
+"""What machine the benchmark runs on, and how its subprocesses are set up.
+
+- `cpu_info()`: the CPU model, logical CPUs and the vector features that
+  matter here (from /proc/cpuinfo).
+- `kernel_target(info)`: the register tile hymba-compile picks for this CPU
+  (f32 lanes, vector registers, weight panel width), mirroring
+  lib/Codegen/Pipeline.cpp (`resolveCPUTarget`, `CPUTarget::weightPanel`).
+- `blas_env(threads)`: the environment of every BLAS-using subprocess (numpy
+  sgemm, PyTorch): the OpenMP OpenBLAS (Debian `libopenblas0-openmp`) chosen
+  by LD_LIBRARY_PATH, OMP_NUM_THREADS, and OPENBLAS_CORETYPE /
+  OPENBLAS_L2_SIZE removed (both together: a core type without its cache
+  size, or the reverse, mis-tunes OpenBLAS).
+- `loaded_blas()`: inside such a process, which BLAS library is really
+  mapped (/proc/self/maps) and what it says about itself (openblas_get_config,
+  its threading model and thread count).
+- `bandwidth(threads)`: memory read bandwidth, a compiled OpenMP read loop
+  (bench/bandwidth.c), best of several passes.
+"""
+import ctypes
+import os
+import re
+import subprocess
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+OPENMP_BLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
+FEATURES = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni",
+            "amx_tile", "amx_bf16", "amx_int8")
+CLEARED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def cpu_info():
+    """{'model', 'cpus', 'flags' (set), 'features' (FEATURES present)}."""
+    model, flags, cpus = "unknown", set(), 0
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key == "processor":
+                cpus += 1
+            elif key == "model name" and model == "unknown":
+                model = value.strip()
+            elif key == "flags" and not flags:
+                flags = set(value.split())
+    return {"model": model, "cpus": cpus or os.cpu_count(), "flags": flags,
+            "features": [f for f in FEATURES if f in flags]}
+
+
+def kernel_target(info):
+    """(f32 lanes, vector registers, weight panel) hymba-compile uses for
+    --target-cpu=native on this CPU: AVX-512 32 x 16 lanes, AVX 16 x 8."""
+    if "avx512f" in info["flags"]:
+        lanes, regs = 16, 32
+    elif "avx" in info["flags"]:
+        lanes, regs = 8, 16
+    else:
+        lanes, regs = 4, 16
+    return lanes, regs, 2 * lanes
+
+
+def blas_env(threads, base=None):
+    """Environment for a BLAS subprocess on `threads` threads."""
+    env = dict(os.environ if base is None else base)
+    for key in CLEARED_ENV:
+        env.pop(key, None)
+    if os.path.isdir(OPENMP_BLAS_DIR):
+        prev = env.get("LD_LIBRARY_PATH")
+        env["LD_LIBRARY_PATH"] = OPENMP_BLAS_DIR + (":" + prev if prev else "")
+    env["OMP_NUM_THREADS"] = str(threads)
+    return env
+
+
+def cleared_env_note():
+    """What blas_env removes from this environment, for the header."""
+    found = [f"{k}={os.environ[k]}" for k in CLEARED_ENV if k in os.environ]
+    return ("unset for benchmark subprocesses: " + ", ".join(found)) if found \
+        else "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set"
+
+
+def loaded_blas():
+    """A one-line description of the BLAS mapped into this process (call
+    after numpy/torch are imported)."""
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if re.search(r"blas|mkl|lapack|libgomp|libomp|libiomp", path):
+                libs.add(os.path.realpath(path))
+    blas = sorted(p for p in libs if re.search(r"openblas|blas|mkl", p)
+                  and "lapack" not in p)
+    desc = ", ".join(blas) or "no BLAS library mapped"
+    openblas = [p for p in blas if "openblas" in os.path.basename(p)]
+    if openblas:
+        try:
+            lib = ctypes.CDLL(openblas[0])
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            model = {0: "sequential", 1: "pthreads", 2: "OpenMP"}.get(
+                lib.openblas_get_parallel(), "?")
+            desc += (f" [{lib.openblas_get_config().decode().strip()}; "
+                     f"core {lib.openblas_get_corename().decode()}; "
+                     f"{model} threading, {lib.openblas_get_num_threads()} threads]")
+        except (OSError, AttributeError) as e:
+            desc += f" [cannot query OpenBLAS: {e}]"
+    omp = sorted(p for p in libs if re.search(r"gomp|libomp|iomp", p))
+    if omp:
+        desc += "; OpenMP runtime " + ", ".join(omp)
+    return desc
+
+
+def bandwidth(threads, work, gib=1.0, passes=5):
+    """Best-of-`passes` read bandwidth in GB/s over a `gib` GiB buffer."""
+    probe = os.path.join(work, "bandwidth")
+    src = os.path.join(BENCH, "bandwidth.c")
+    if not os.path.exists(probe) or os.path.getmtime(probe) < os.path.getmtime(src):
+        subprocess.run(["clang-22", "-O3", "-march=native", "-ffast-math",
+                        "-fopenmp", src, "-o", probe], check=True)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([probe, str(gib), str(passes)], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    return float(out)

@@ -27,7 +27,6 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 from hymba_tools import config as hc  # noqa: E402
 from hymba_tools import make_checkpoint, pack_payload  # noqa: E402
-from hymba_tools import safetensors_io as st  # noqa: E402
 
 
 def run(cmd):
@@ -71,14 +70,14 @@ def check(name, ck, exes, prompt_len, steps):
             print(f"  {launches.group(0)}")
     try:
         import torch
-        from torch_hymba import TorchHymba
+        from torch_hymba import TorchHymba, load_f32
     except ImportError as e:
         print(f"  PyTorch eager skipped: {e}")
         return
     if not torch.cuda.is_available():
         print("  PyTorch eager skipped: torch sees no CUDA device")
         return
-    m = TorchHymba(st.read_checkpoint(ck), d, torch.bfloat16, device="cuda")
+    m = TorchHymba(load_f32(ck), d, torch.bfloat16, device="cuda")
     ids = [int(x) for x in prompt.split(",")]
     for _ in range(2):  # the first round warms up CUDA and the allocator
         s = m.new_state()

@@ -10,7 +10,8 @@ weight) and weight dtype this writes the buffer-level projection the model
 lowering produces, as a `linalg.generic` computing y[t, n] += x[t, k] *
 W[n, k] -- with the weight panel-major (`#hymba.panels`: storage
 [ceil(N / P), K, P], map (n floordiv P, k, n mod P)) when the compiler has
-`hymba-pack-weights`, else in the [N, K] layout -- and lowers it with
+`hymba-pack-weights`, else in the [N, K] layout with the `hymba.linear`
+marker the older pass looked for -- and lowers it with
 `hymba-opt` through the same passes as the driver's CPU pipeline
 (lib/Codegen/Pipeline.cpp `lowerToLLVMPipeline`: hymba-vectorize-linear
 sized from this CPU's vector width and registers, loops to OpenMP, LLVM).
@@ -37,11 +38,14 @@ LLVM_BIN = "/usr/lib/llvm-22/bin"
 LLVM_LIB = "/usr/lib/llvm-22/lib"
 
 
+def _help(hymba_opt):
+    return subprocess.run([hymba_opt, "--help"], capture_output=True,
+                          text=True).stdout
+
+
 def has_panels(hymba_opt):
     """Whether this hymba-opt packs weights (then the model uses panels)."""
-    out = subprocess.run([hymba_opt, "--help"], capture_output=True,
-                         text=True).stdout
-    return "hymba-pack-weights" in out
+    return "hymba-pack-weights" in _help(hymba_opt)
 
 
 def projection_mlir(n, k, wdtype, panel):
@@ -55,6 +59,8 @@ def projection_mlir(n, k, wdtype, panel):
         wtype, wmap = f"memref<{n}x{k}x{wt}>", "(n, k)"
     widen = "%bw = arith.extf %b : bf16 to f32\n    " if wt == "bf16" else ""
     b = "%bw" if wt == "bf16" else "%b"
+    # Before hymba-pack-weights the pass found projections by this marker.
+    marker = "" if panel else " attrs = {hymba.linear}"
     return f"""
 #x = affine_map<(t, n, k) -> (t, k)>
 #w = affine_map<(t, n, k) -> {wmap}>
@@ -63,7 +69,7 @@ func.func @proj(%x: memref<?x{k}xf32>, %w: {wtype}, %y: memref<?x{n}xf32>)
     attributes {{llvm.emit_c_interface}} {{
   linalg.generic {{indexing_maps = [#x, #w, #y],
                   iterator_types = ["parallel", "parallel", "reduction"]}}
-      ins(%x, %w : memref<?x{k}xf32>, {wtype}) outs(%y : memref<?x{n}xf32>) {{
+      ins(%x, %w : memref<?x{k}xf32>, {wtype}) outs(%y : memref<?x{n}xf32>){marker} {{
   ^bb0(%a: f32, %b: {wt}, %acc: f32):
     {widen}%m = arith.mulf %a, {b} : f32
     %s = arith.addf %acc, %m : f32
@@ -74,10 +80,12 @@ func.func @proj(%x: memref<?x{k}xf32>, %w: {wtype}, %y: memref<?x{n}xf32>)
 """
 
 
-def lowering(lanes, regs):
-    """The driver's CPU lowering after bufferization (Pipeline.cpp)."""
-    return ("builtin.module(hymba-vectorize-linear{vector-width=%d "
-            "vector-registers=%d},convert-linalg-to-loops,scf-forall-to-parallel,"
+def lowering(lanes, regs, with_registers=True):
+    """The driver's CPU lowering after bufferization (Pipeline.cpp);
+    `with_registers`: whether this hymba-vectorize-linear has the option."""
+    regs = " vector-registers=%d" % regs if with_registers else ""
+    return ("builtin.module(hymba-vectorize-linear{vector-width=%d%s"
+            "},convert-linalg-to-loops,scf-forall-to-parallel,"
             "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,"
             "expand-strided-metadata,lower-affine,convert-vector-to-llvm,"
             "finalize-memref-to-llvm,convert-math-to-llvm,convert-to-llvm,"
@@ -87,14 +95,16 @@ def lowering(lanes, regs):
 def run_tool(cmd):
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr[-3000:]}")
+        raise RuntimeError(f"{os.path.basename(cmd[0])} on {os.path.basename(cmd[1])} "
+                           f"failed:\n{r.stderr[-2000:]}")
     return r.stdout
 
 
 def build(n, k, wdtype, work, hymba_opt, target):
     """Builds the timing executable for one shape; returns its path."""
     lanes, regs, panel = target
-    if not has_panels(hymba_opt):
+    helptext = _help(hymba_opt)
+    if "hymba-pack-weights" not in helptext:
         panel = 0
     name = f"proj-{n}x{k}-{wdtype}-p{panel}-v{lanes}r{regs}"
     exe = os.path.join(work, name)
@@ -102,7 +112,8 @@ def build(n, k, wdtype, work, hymba_opt, target):
     base = os.path.join(work, name)
     with open(base + ".mlir", "w") as f:
         f.write(projection_mlir(n, k, wdtype, panel))
-    run_tool([hymba_opt, base + ".mlir", "--pass-pipeline=" + lowering(lanes, regs),
+    pipeline = lowering(lanes, regs, "vector-registers" in helptext)
+    run_tool([hymba_opt, base + ".mlir", "--pass-pipeline=" + pipeline,
               "-o", base + ".llvm.mlir"])
     run_tool([f"{LLVM_BIN}/mlir-translate", "--mlir-to-llvmir",
               base + ".llvm.mlir", "-o", base + ".ll"])

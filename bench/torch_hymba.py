@@ -85,14 +85,27 @@ def load_f32(ckpt):
 
 
 class TorchHymba:
-    """Eager float32 Hymba with KV / conv / SSM state for decode."""
+    """Eager Hymba with KV / conv / SSM state for decode.
 
-    def __init__(self, W, d):
-        self.d, self.W = d, W
+    W: name -> torch tensor or numpy array (converted to `dtype` on
+    `device`; bench/run.py passes load_f32's float32 tensors, which stay as
+    they are). Norms and the scan compute in float32 whatever `dtype` is
+    (bench/device_check.py runs bfloat16 on CUDA). The meta-token prefix
+    runs here, once; `new_state()` starts every sequence after it.
+    """
+
+    def __init__(self, W, d, dtype=torch.float32, device="cpu"):
+        self.d, self.dt, self.dev = d, dtype, device
+        self.W = {}
+        for k in list(W):
+            v = W.pop(k) if isinstance(W, dict) else W[k]
+            v = torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+            self.W[k] = v.to(device=device, dtype=dtype)
         hd = d.head_dim
-        self.inv_freq = 1.0 / (torch.tensor(d.rope_base, dtype=torch.float64) **
-                               (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
-        self.prefix = None
+        self.inv_freq = (1.0 / (torch.tensor(d.rope_base, dtype=torch.float64) **
+                                (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+                         ).to(device)
+        self.prefix = self.run_prefix()
 
     def lin(self, x, w):
         if x.shape[0] == 1:
@@ -100,25 +113,29 @@ class TorchHymba:
         return F.linear(x, w)
 
     def norm(self, x, w):
-        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.d.eps))
+        xf = x.float()
+        return (w.float() * (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) +
+                                              self.d.eps))).to(x.dtype)
 
     def rope(self, x, pos):
         d = self.d
         ang = pos.double()[:, None] * self.inv_freq[None, :]
-        cos, sin = ang.cos().float()[:, None, :], ang.sin().float()[:, None, :]
+        cos = ang.cos().to(x.dtype)[:, None, :]
+        sin = ang.sin().to(x.dtype)[:, None, :]
         h = x.reshape(x.shape[0], -1, d.head_dim)
         a, b = h[..., :d.head_dim // 2], h[..., d.head_dim // 2:]
         return torch.cat([a * cos - b * sin, b * cos + a * sin], -1).reshape(x.shape)
 
     @torch.no_grad()
     def run_prefix(self):
-        """Runs the meta tokens once; later states start from a copy."""
+        """The state after the meta tokens (prompt-independent)."""
         st = {"kv": {}, "conv": {}, "ssm": {}, "pos": 0}
         if self.d.num_meta:
             self.layers(self.W["model.memory_tokens"], st)
-        self.prefix = st
+        return st
 
     def new_state(self):
+        """A fresh sequence: a copy of the state after the meta tokens."""
         p = self.prefix
         return {"kv": {i: (k.clone(), v.clone()) for i, (k, v) in p["kv"].items()},
                 "conv": {i: c.clone() for i, c in p["conv"].items()},
@@ -128,17 +145,17 @@ class TorchHymba:
     @torch.no_grad()
     def forward(self, ids, st):
         """Runs the tokens `ids` after state `st`; returns the last row's
-        logits (what generation needs)."""
-        x = self.W["model.embed_tokens.weight"][torch.tensor(ids)]
+        logits (what generation needs) in float32."""
+        x = self.W["model.embed_tokens.weight"][torch.tensor(ids, device=self.dev)]
         x = self.layers(x, st)
         h = self.norm(x[-1:], self.W["model.final_layernorm.weight"])
         head = self.W.get("lm_head.weight", self.W["model.embed_tokens.weight"])
-        return self.lin(h, head)[0]
+        return self.lin(h, head)[0].float()
 
     def layers(self, x, st):
         d, W = self.d, self.W
         L, p0 = x.shape[0], st["pos"]
-        pos = torch.arange(p0, p0 + L)
+        pos = torch.arange(p0, p0 + L, device=self.dev)
         E, qw = d.d_inner, d.heads * d.head_dim
         kw, vw = d.kv_heads * d.head_dim, d.kv_heads * d.v_head_dim
         for i in range(d.layers):
@@ -173,8 +190,8 @@ class TorchHymba:
         sliding-window layer also sees the meta prefix (DECISIONS.md)."""
         d = self.d
         L, S = q.shape[0], k.shape[0]
-        qi = torch.arange(p0, p0 + L)[:, None]
-        kj = torch.arange(S)[None, :]
+        qi = torch.arange(p0, p0 + L, device=self.dev)[:, None]
+        kj = torch.arange(S, device=self.dev)[None, :]
         mask = kj <= qi
         if not is_global and d.window is not None:
             mask &= (qi - kj <= d.window) | (kj < d.num_meta)
@@ -190,7 +207,9 @@ class TorchHymba:
     def conv(self, x, i, st):
         W, p = self.W, f"model.layers.{i}.mamba."
         K = self.d.d_conv
-        prev = st["conv"].get(i, torch.zeros(K - 1, x.shape[1]))
+        prev = st["conv"].get(i)
+        if prev is None:
+            prev = torch.zeros(K - 1, x.shape[1], dtype=x.dtype, device=self.dev)
         ext = torch.cat([prev, x], 0)
         st["conv"][i] = ext[-(K - 1):].clone()
         y = F.conv1d(ext.t().unsqueeze(0), W[p + "conv1d.weight"],
@@ -198,7 +217,7 @@ class TorchHymba:
         return F.silu(y)
 
     def scan(self, u, z, i, st):
-        """The selective scan in time chunks of SCAN_CHUNK steps.
+        """The selective scan in float32, in time chunks of SCAN_CHUNK steps.
 
         Per chunk, batched over its steps: the discretized decay
         exp(delta A) and input delta u B^T ([c, E, N] each), and at the end
@@ -215,21 +234,24 @@ class TorchHymba:
         R, N = d.dt_rank, d.d_state
         xp = self.lin(u, W[p + "x_proj.0.weight"])
         dtr = self.norm(xp[:, :R], W[p + "dt_layernorm.weight"])
-        B = self.norm(xp[:, R:R + N], W[p + "B_layernorm.weight"])
-        C = self.norm(xp[:, R + N:], W[p + "C_layernorm.weight"])
-        delta = F.softplus(self.lin(dtr, W[p + "dt_proj.0.weight"]) +
-                           W[p + "dt_proj.0.bias"])
-        A = -torch.exp(W[p + "A_log.0"])
+        B = self.norm(xp[:, R:R + N], W[p + "B_layernorm.weight"]).float()
+        C = self.norm(xp[:, R + N:], W[p + "C_layernorm.weight"]).float()
+        delta = F.softplus(self.lin(dtr, W[p + "dt_proj.0.weight"]).float() +
+                           W[p + "dt_proj.0.bias"].float())
+        A = -torch.exp(W[p + "A_log.0"].float())
+        uf = u.float()
         T, E = u.shape
-        h = st["ssm"].get(i, torch.zeros(E, N))
-        y = torch.empty(T, E)
-        hs = torch.empty(min(T, SCAN_CHUNK), E, N)
+        h = st["ssm"].get(i)
+        if h is None:
+            h = torch.zeros(E, N, device=self.dev)
+        y = torch.empty(T, E, device=self.dev)
+        hs = torch.empty(min(T, SCAN_CHUNK), E, N, device=self.dev)
         for c0 in range(0, T, SCAN_CHUNK):
             c1 = min(T, c0 + SCAN_CHUNK)
             c = c1 - c0
             dl = delta[c0:c1]
             dA = torch.exp(dl[:, :, None] * A)                        # [c, E, N]
-            dBu = (dl * u[c0:c1])[:, :, None] * B[c0:c1, None, :]     # [c, E, N]
+            dBu = (dl * uf[c0:c1])[:, :, None] * B[c0:c1, None, :]    # [c, E, N]
             prev = h
             for t in range(c):
                 torch.addcmul(dBu[t], dA[t], prev, out=hs[t])
@@ -237,8 +259,8 @@ class TorchHymba:
             h = hs[c - 1].clone()
             y[c0:c1] = torch.bmm(hs[:c], C[c0:c1, :, None])[:, :, 0]
         st["ssm"][i] = h
-        y += W[p + "D.0"] * u
-        return y * F.silu(z)
+        y += W[p + "D.0"].float() * uf
+        return (y * F.silu(z.float())).to(u.dtype)
 
 
 def main():
@@ -252,9 +274,8 @@ def main():
     a = ap.parse_args()
     d = hc.load_dims(a.ckpt)
     t0 = time.perf_counter()
-    model = TorchHymba(load_f32(a.ckpt), d)
     torch.set_num_threads(max(int(t) for t in a.threads.split(",")))
-    model.run_prefix()
+    model = TorchHymba(load_f32(a.ckpt), d)
     print(f"loaded {time.perf_counter() - t0:.1f}", flush=True)
     rng = np.random.default_rng(0)
     for th in (int(t) for t in a.threads.split(",")):

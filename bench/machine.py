@@ -29,8 +29,9 @@ CLEARED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 def cpu_info():
-    """{'model', 'cpus', 'flags' (set), 'features' (FEATURES present)}."""
-    model, flags, cpus = "unknown", set(), 0
+    """{'model', 'family' (e.g. 'family 26 model 2'), 'cpus', 'flags' (set),
+    'features' (FEATURES present), 'caches' (e.g. 'L1d 48K, L2 1024K')}."""
+    model, flags, cpus, fam = "unknown", set(), 0, {}
     with open("/proc/cpuinfo") as f:
         for line in f:
             key, _, value = line.partition(":")
@@ -39,10 +40,29 @@ def cpu_info():
                 cpus += 1
             elif key == "model name" and model == "unknown":
                 model = value.strip()
+            elif key in ("cpu family", "model") and key not in fam:
+                fam[key] = value.strip()
             elif key == "flags" and not flags:
                 flags = set(value.split())
     return {"model": model, "cpus": cpus or os.cpu_count(), "flags": flags,
-            "features": [f for f in FEATURES if f in flags]}
+            "family": f"family {fam.get('cpu family', '?')} model {fam.get('model', '?')}",
+            "features": [f for f in FEATURES if f in flags], "caches": _caches()}
+
+
+def _caches():
+    """Per-core cache sizes of cpu0 from sysfs ('' when unavailable)."""
+    out = []
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    for idx in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        try:
+            def read(name):
+                with open(os.path.join(base, idx, name)) as f:
+                    return f.read().strip()
+            kind = {"Data": "d", "Instruction": "i"}.get(read("type"), "")
+            out.append(f"L{read('level')}{kind} {read('size')}")
+        except OSError:
+            continue
+    return ", ".join(out)
 
 
 def kernel_target(info):

@@ -104,7 +104,8 @@ def timed(cmd, env=None):
 
 def header(a, info, target):
     section("machine")
-    say(f"  CPU: {info['model']}, {info['cpus']} logical CPUs")
+    say(f"  CPU: {info['model']} ({info['family']}), {info['cpus']} logical CPUs"
+        + (f"; caches (cpu0): {info['caches']}" if info["caches"] else ""))
     feats = {f: ("yes" if f in info["flags"] else "no") for f in machine.FEATURES}
     say("  features: " + ", ".join(f"{k} {v}" for k, v in feats.items()))
     say(f"  threads measured: {', '.join(map(str, a.threads))} (OMP_NUM_THREADS "
@@ -345,7 +346,7 @@ def summary(a, d, bw, sg, rates, results):
     names = [k[1] for k in results if k[0] == "compile"]
     for name in names:
         for n in a.prefill:
-            row(f"prefill {n} {name} / sgemm(model)",
+            row(f"prefill {n} {name} / sgemm(model, T={a.gemm_rows})",
                 lambda th: results[("prefill", name, th, n)] * model.prefill_flops(d, 1) / 1e9
                 / model_sgemm_rate(sg[th], a.gemm_rows, shapes),
                 f">= {GOALS['prefill/sgemm']}")

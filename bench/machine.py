@@ -96,6 +96,28 @@ def cleared_env_note():
         else "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set"
 
 
+def _mapped(pattern):
+    """Real paths of the libraries matching `pattern` mapped in this process."""
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if re.search(pattern, os.path.basename(path)):
+                libs.add(os.path.realpath(path))
+    return sorted(libs)
+
+
+def set_openblas_threads(n):
+    """Sets the mapped OpenBLAS' thread count (PyTorch's set_num_threads
+    alone leaves OpenBLAS reporting its old count, though its OpenMP build
+    follows omp_get_max_threads() on each call)."""
+    for path in _mapped(r"openblas"):
+        try:
+            ctypes.CDLL(path).openblas_set_num_threads(n)
+        except (OSError, AttributeError):
+            pass
+
+
 def loaded_blas():
     """A one-line description of the BLAS mapped into this process (call
     after numpy/torch are imported)."""
@@ -124,6 +146,10 @@ def loaded_blas():
     omp = sorted(p for p in libs if re.search(r"gomp|libomp|iomp", p))
     if omp:
         desc += "; OpenMP runtime " + ", ".join(omp)
+        try:
+            desc += f", omp_get_max_threads() = {ctypes.CDLL(omp[0]).omp_get_max_threads()}"
+        except (OSError, AttributeError):
+            pass
     return desc
 
 

@@ -20,8 +20,8 @@ Fairness rules, so the rows compare like with like:
 - The BLAS is whatever the process loaded; run.py starts this script with
   the OpenMP OpenBLAS on LD_LIBRARY_PATH and prints the `blas:` line this
   script reports (read from /proc/self/maps and OpenBLAS itself).
-- torch.set_num_threads(n) per measurement; the OpenMP OpenBLAS follows
-  omp_get_max_threads(), and the `blas:` line after it shows the count.
+- torch.set_num_threads(n) and openblas_set_num_threads(n) per
+  measurement; the `blas:` line after them shows both counts.
 
 Prints one line per measurement as soon as it is taken:
   `prefill THREADS TOKENS SECONDS`, `decode THREADS STEPS SECONDS`.
@@ -280,6 +280,7 @@ def main():
     rng = np.random.default_rng(0)
     for th in (int(t) for t in a.threads.split(",")):
         torch.set_num_threads(th)
+        machine.set_openblas_threads(th)
         torch.mv(model.W["model.final_layernorm.weight"][None, :],
                  model.W["model.final_layernorm.weight"])
         # Big enough to take OpenBLAS' threaded path, which adopts the count.

@@ -1,6 +1,6 @@
 """Benchmark: hymba-mlir against the machine's limits and PyTorch, in one run.
 
-  /usr/bin/python3 bench/run.py                 # Hymba-1.5B shape (long: ~1 h)
+  /usr/bin/python3 bench/run.py                 # Hymba-1.5B shape (tens of minutes)
   /usr/bin/python3 bench/run.py --quick         # small model, smoke test (~2 min)
   options: --threads 1,2  --prefill 512,2048  --decode 32  --skip-torch
            --skip-gemm  --build DIR  --preset NAME

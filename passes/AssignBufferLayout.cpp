@@ -17,7 +17,11 @@ using namespace mlir::hymba;
 namespace {
 constexpr int64_t kAlignment = 64;
 
+/// Bytes of a slot: a weight's storage (panel padding included), or a
+/// state buffer's elements.
 int64_t byteSize(ShapedType type) {
+  if (auto tensor = dyn_cast<RankedTensorType>(type))
+    return storageBytes(tensor);
   return type.getNumElements() *
          static_cast<int64_t>(type.getElementTypeBitWidth() / 8);
 }

@@ -32,21 +32,24 @@ using namespace mlir::hymba;
 namespace {
 using utils::IteratorType;
 
-struct LowerWeight : OpRewritePattern<WeightOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(WeightOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.getOffset())
-      return rewriter.notifyMatchFailure(op, "no offset assigned");
-    ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    auto type = op.getResult().getType();
-    auto memType = MemRefType::get(type.getShape(), type.getElementType());
-    Value view = viewAt(b, op.getParams(), *op.getOffset(), memType);
-    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
-        op, type, view, /*restrict=*/true, /*writable=*/false);
-    return success();
-  }
-};
+int64_t resultWidth(Operation *op) {
+  return cast<ShapedType>(op->getResult(0).getType()).getDimSize(1);
+}
+
+/// A weight becomes a read-only tensor over its bytes in the parameter
+/// buffer, in its storage layout: a panel-encoded [N, K] weight becomes the
+/// [ceil(N / W), K, W] tensor it is stored as, which the projection and
+/// embedding lowerings index accordingly.
+void lowerWeight(IRRewriter &rewriter, WeightOp op) {
+  rewriter.setInsertionPoint(op);
+  ImplicitLocOpBuilder b = builderAt(rewriter, op);
+  RankedTensorType type =
+      storageType(cast<RankedTensorType>(op.getResult().getType()));
+  auto memType = MemRefType::get(type.getShape(), type.getElementType());
+  Value view = viewAt(b, op.getParams(), *op.getOffset(), memType);
+  rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+      op, type, view, /*restrict=*/true, /*writable=*/false);
+}
 
 struct LowerEmbed : OpRewritePattern<EmbedOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -71,8 +74,8 @@ struct LowerEmbed : OpRewritePattern<EmbedOp> {
               Value row =
                   arith::IndexCastOp::create(ib, ib.getIndexType(), a[0]);
               Value col = linalg::IndexOp::create(ib, 1);
-              Value v =
-                  tensor::ExtractOp::create(ib, table, ValueRange{row, col});
+              Value v = tensor::ExtractOp::create(
+                  ib, table, weightElementIndex(ib, table, row, col));
               linalg::YieldOp::create(ib, ValueRange{widenToF32(ib, v)});
             })
             .getResult(0);
@@ -142,7 +145,8 @@ struct LowerLinear : OpRewritePattern<LinearOp> {
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    rewriter.replaceOp(op, buildLinear(b, op.getInput(), op.getWeight()));
+    rewriter.replaceOp(op, buildLinear(b, op.getInput(), op.getWeight(),
+                                       resultWidth(op)));
     return success();
   }
 };
@@ -209,14 +213,18 @@ struct LowerSwiGLU : OpRewritePattern<SwiGLUMLPOp> {
   LogicalResult matchAndRewrite(SwiGLUMLPOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    Value gate = buildLinear(b, op.getInput(), op.getGate());
-    Value up = buildLinear(b, op.getInput(), op.getUp());
+    // The intermediate width is the down projection's input width (dim 1
+    // in both the [out, in] and the panel layout).
+    int64_t inter = cast<ShapedType>(op.getDown().getType()).getDimSize(1);
+    Value gate = buildLinear(b, op.getInput(), op.getGate(), inter);
+    Value up = buildLinear(b, op.getInput(), op.getUp(), inter);
     Value act = buildElementwise(
         b, ValueRange{gate, up}, [](ImplicitLocOpBuilder &ib, ValueRange a) {
           return arith::MulFOp::create(ib, buildSilu(ib, a[0]), a[1])
               .getResult();
         });
-    rewriter.replaceOp(op, buildLinear(b, act, op.getDown()));
+    rewriter.replaceOp(op,
+                       buildLinear(b, act, op.getDown(), resultWidth(op)));
     return success();
   }
 };
@@ -231,8 +239,8 @@ struct LowerHybridMerge : OpRewritePattern<HybridMergeOp> {
     Value mean =
         buildNormMean(b, op.getAttention(), op.getAttentionNorm(), op.getSsm(),
                       op.getSsmNorm(), op.getEpsilon().convertToFloat());
-    rewriter.replaceOp(op,
-                       buildLinear(b, mean, op.getOutProj(), op.getResidual()));
+    rewriter.replaceOp(op, buildLinear(b, mean, op.getOutProj(),
+                                       resultWidth(op), op.getResidual()));
     return success();
   }
 };
@@ -316,6 +324,19 @@ struct LowerDenseToLinalgPass
     if (failed(gpuForm) || failed(verifyOffsetsAssigned<WeightOp>(root)))
       return signalPassFailure();
     MLIRContext *ctx = &getContext();
+    // Weights first, so that every consumer below sees the storage layout.
+    SmallVector<WeightOp> weights;
+    root->walk([&](WeightOp op) { weights.push_back(op); });
+    for (WeightOp op : weights) {
+      if (*gpuForm && getPanels(op.getResult().getType())) {
+        op.emitOpError("is stored in panels (hymba-pack-weights), a layout "
+                       "only the CPU kernel form reads");
+        return signalPassFailure();
+      }
+    }
+    IRRewriter rewriter(ctx);
+    for (WeightOp op : weights)
+      lowerWeight(rewriter, op);
     if (*gpuForm) {
       // Projections first, so they fold the RMS norms that feed them (the
       // norms left without users then disappear as dead code).
@@ -325,7 +346,7 @@ struct LowerDenseToLinalgPass
         return signalPassFailure();
     }
     RewritePatternSet patterns(ctx);
-    patterns.add<LowerWeight, LowerEmbed, LowerPrependMeta, LowerRope>(ctx);
+    patterns.add<LowerEmbed, LowerPrependMeta, LowerRope>(ctx);
     if (*gpuForm)
       patterns.add<LowerRMSNormGPU>(ctx);
     else

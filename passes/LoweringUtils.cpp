@@ -52,13 +52,22 @@ Value hymba::emptyRows(ImplicitLocOpBuilder &b, Value like, int64_t width) {
   return tensor::EmptyOp::create(b, type, ValueRange{rowCount(b, like)});
 }
 
-Value hymba::buildLinear(ImplicitLocOpBuilder &b, Value x, Value w,
+Value hymba::buildLinear(ImplicitLocOpBuilder &b, Value x, Value w, int64_t n,
                          Value accumulator) {
   MLIRContext *ctx = b.getContext();
-  int64_t n = cast<RankedTensorType>(w.getType()).getDimSize(0);
   Value acc = accumulator ? accumulator : zeros(b, x, n);
   // (t, n, k): y[t, n] += x[t, k] * w[n, k]
-  SmallVector<AffineMap> maps = {map(ctx, 3, {0, 2}), map(ctx, 3, {1, 2}),
+  AffineMap wMap = map(ctx, 3, {1, 2});
+  auto wType = cast<RankedTensorType>(w.getType());
+  if (wType.getRank() == 3) {
+    // Panel storage: w[n, k] lives at [n floordiv W, k, n mod W].
+    AffineExpr nExpr = getAffineDimExpr(1, ctx);
+    int64_t width = wType.getDimSize(2);
+    wMap = AffineMap::get(
+        3, 0, {nExpr.floorDiv(width), getAffineDimExpr(2, ctx), nExpr % width},
+        ctx);
+  }
+  SmallVector<AffineMap> maps = {map(ctx, 3, {0, 2}), wMap,
                                  map(ctx, 3, {0, 1})};
   auto generic = linalg::GenericOp::create(
       b, TypeRange{acc.getType()}, ValueRange{x, w}, ValueRange{acc}, maps,
@@ -70,9 +79,18 @@ Value hymba::buildLinear(ImplicitLocOpBuilder &b, Value x, Value w,
         linalg::YieldOp::create(
             ib, ValueRange{arith::AddFOp::create(ib, args[2], prod)});
       });
-  // Lets hymba-vectorize-linear find the projections after bufferization.
-  generic->setAttr(kLinearMarker, b.getUnitAttr());
   return generic.getResult(0);
+}
+
+SmallVector<Value> hymba::weightElementIndex(ImplicitLocOpBuilder &b,
+                                             Value weight, Value row,
+                                             Value col) {
+  auto type = cast<ShapedType>(weight.getType());
+  if (type.getRank() == 2)
+    return {row, col};
+  Value width = arith::ConstantIndexOp::create(b, type.getDimSize(2));
+  return {arith::DivUIOp::create(b, row, width), col,
+          arith::RemUIOp::create(b, row, width)};
 }
 
 Value hymba::buildRMSNorm(ImplicitLocOpBuilder &b, Value x, Value w,

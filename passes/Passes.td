@@ -32,6 +32,54 @@ def HymbaAssignBufferLayout : Pass<"hymba-assign-buffer-layout", "ModuleOp"> {
   }];
 }
 
+def HymbaPackWeights : Pass<"hymba-pack-weights", "ModuleOp"> {
+  let summary = "Store projection weights panel-major (#hymba.panels)";
+  let description = [{
+    **Why.** A projection `y = x @ W^T` with W in PyTorch's `[out, in]`
+    layout is either a dot product per output (reduction across vector
+    lanes, one horizontal sum per output) or reads `W[n .. n+W, k]` with a
+    stride of K elements. The register-tiled kernel that reaches the
+    machine's GEMM rate is a sum of outer products: for each `k` it
+    broadcasts `x[t, k]` for a few rows `t` and multiplies a vector of `W`
+    consecutive output features. Stored in panels of `panel` output rows,
+    K-major inside a panel, those features are contiguous and a panel is one
+    forward sweep through memory (prefill reuses it from L1/L2, decode streams
+    it at bandwidth). The weights are compile-time data, so the layout costs
+    nothing at run time.
+
+    **What.** Every `hymba.weight` whose uses are all projection weights
+    (`hymba.linear`, `hymba.swiglu_mlp`, the `out_proj` of
+    `hymba.hybrid_merge`) or embedding tables (`hymba.embed`, which a tied
+    output head shares) gets the result encoding `#hymba.panels<panel>`. The
+    logical type and every consumer stay as they were; the lowering reads the
+    panel layout and `hymba-compile` writes the payload packed.
+
+    **Invariants.** Runs before `hymba-assign-buffer-layout` (panel storage
+    is padded to whole panels). All ops naming one tensor get the same
+    encoding, or none does: a tensor with any other use (a norm, the conv,
+    the meta rows) is left as it is. Idempotent. CPU kernel form only: the
+    GPU lowering rejects packed weights.
+
+    Before:
+    ```mlir
+    %w = hymba.weight %p["model.layers.0.mlp.up_proj.weight"] : memref<?xi8> -> tensor<45x32xf32>
+    %y = hymba.linear %x, %w : tensor<?x32xf32>, tensor<45x32xf32> -> tensor<?x45xf32>
+    ```
+    After (`panel=16`):
+    ```mlir
+    %w = hymba.weight %p["model.layers.0.mlp.up_proj.weight"]
+           : memref<?xi8> -> tensor<45x32xf32, #hymba.panels<16>>
+    %y = hymba.linear %x, %w : tensor<?x32xf32>, tensor<45x32xf32, #hymba.panels<16>> -> tensor<?x45xf32>
+    ```
+  }];
+  let options = [
+    Option<"panel", "panel", "int64_t", /*default=*/"16",
+           "output features per panel: the kernel's register tile width "
+           "(hymba-compile: two vectors of the target, 16 for AVX2, 32 for "
+           "AVX-512)">
+  ];
+}
+
 def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"> {
   let summary = "Lower attention, KV-cache writes, the conv and the scan to loops on buffers";
   let description = [{
@@ -153,54 +201,87 @@ def HymbaLowerDenseToLinalg : Pass<"hymba-lower-dense-to-linalg", "ModuleOp"> {
 }
 
 def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
-  let summary = "Register-blocked vector code for the projections (x @ W^T)";
+  let summary = "Register-tiled vector code for the projections (x @ W^T)";
   let description = [{
-    **Why.** Projections are nearly all of Hymba's arithmetic. In decode every
-    weight element is read once, so the loop must stream the [out, in] weight
-    rows at memory bandwidth; in prefill the same loops are a GEMM that wants
-    operands reused from registers. Upstream `convert-linalg-to-loops` gives a
-    scalar loop whose accumulator lives in memory, an order of magnitude
-    slower.
+    **Why.** Projections are nearly all of Hymba's arithmetic. In prefill
+    they are GEMMs that reach the machine's rate only when operands are
+    reused from registers; in decode every weight element is read once, so
+    the weight must stream at memory bandwidth. Upstream
+    `convert-linalg-to-loops` gives a scalar loop whose accumulator lives in
+    memory, an order of magnitude slower.
 
-    **What.** Every buffer-level `linalg.generic` marked `hymba.linear` (made
-    by `hymba-lower-dense-to-linalg`) becomes an `scf.parallel` over blocks
-    of 4 output columns. Inside: 4x4 (rows x columns) tiles with 16 vector
-    accumulators for full row blocks, 1x4 tiles for the last `T % 4` rows (the
-    decode case, T = 1), and 1x1 tiles for the last `N % 4` columns. Rows
-    are processed `row-chunk` at a time (an outer `scf.for`), so in prefill
-    a chunk of x stays in cache while all column blocks stream past it. The
-    reduction runs in steps of `vector-width` with `vector.fma`, then a
-    `vector.reduction` and a scalar tail for `K % vector-width`. bf16 weights
-    are loaded as bf16 vectors and widened in registers.
+    **Which ops.** Found by structure, not by name: a buffer-level
+    `linalg.generic` with loops (t parallel, n parallel, k reduction), maps
+    `x(t, k)`, `y(t, n)` and `w(n, k)` or the panel map
+    `w(n floordiv W, k, n mod W)` (#hymba.panels storage), whose body adds
+    `x * widen(w)` to `y`. Anything else is left alone.
+
+    **Panel weights (the CPU default): outer products.** `scf.parallel` over
+    the panels (each thread streams whole panels, which balances any thread
+    count that divides the panel count); inside, `k-block` slices of K so the
+    `k-block x W` panel slice stays in L1 while every row tile of x passes
+    it. A register tile is `rows x (W / vector-width)` accumulators loaded
+    from y; per k it loads `W / vector-width` weight vectors (bf16 widened
+    in registers), broadcasts one x element per row and issues one
+    `vector.fma` per accumulator; then stores the tile back. The row count
+    comes from the register file: `rows = (vector-registers - nv - 1) / nv`
+    for nv weight vectors (6 x 16 with AVX2's 16 ymm, 14 x 32 with AVX-512's
+    32 zmm). The last `T % rows` rows run tiles of 8, 4, 2 and 1 rows (the
+    decode step is one 1-row tile per panel). Weight panels are zero-padded,
+    so weight loads never need masks; the y columns of a last partial panel
+    use `vector.maskedload` / `vector.maskedstore`.
+
+    **Plain [N, K] weights: dot products.** An `scf.parallel` over blocks of
+    4 output columns; 4x4 (rows x columns) tiles with 16 vector accumulators,
+    1x4 tiles for the last `T % 4` rows and 1x1 tiles for the last `N % 4`
+    columns; the reduction runs in steps of `vector-width`, then a
+    `vector.reduction` and a scalar tail. Rows are processed `row-chunk` at a
+    time. (Used when `hymba-pack-weights` did not run.)
 
     **Invariants.** Runs after bufferization. Operands whose minor dimension
-    is not unit-stride are left to the generic lowering. Results equal the
-    generic lowering up to float summation order.
+    is not unit-stride are left to the generic lowering. y holds the initial
+    value (zeros or a fused residual) and is accumulated into, as by the
+    generic. Results equal the generic lowering up to float summation order
+    (each output is summed in k order per k-block).
 
     Before:
     ```mlir
-    linalg.generic {..., hymba.linear} ins(%x, %w : memref<?x1600xf32>, memref<8960x1600xbf16>)
-                                     outs(%y : memref<?x8960xf32>) {...}
+    linalg.generic {indexing_maps = [(t, n, k) -> (t, k),
+                                     (t, n, k) -> (n floordiv 16, k, n mod 16),
+                                     (t, n, k) -> (t, n)], ...}
+        ins(%x, %w : memref<?x32xf32>, memref<3x32x16xbf16>) outs(%y : memref<?x45xf32>)
     ```
-    After:
+    After (`vector-width=8 vector-registers=16`: 6 x 16 tiles):
     ```mlir
-    scf.parallel (%n) = (%c0) to (%c8960) step (%c4) {
-      scf.for %t = %c0 to %rows4 step %c4 {       // 4x4 tiles
-        scf.for %k = %c0 to %c1600 step %c16 iter_args(16 x vector<16xf32>) {
-          vector.load / arith.extf / vector.fma
-        }
-        vector.reduction <add> ...; memref.store ...
+    scf.parallel (%p) = (%c0) to (%c3) step (%c1) {
+      scf.for %kb = %c0 to %c32 step %c256 {
+        scf.if %p < 2 {                      // full panels
+          scf.for %t = %c0 to %rows6 step %c6 {
+            12 x vector.load %y ...
+            scf.for %k = %kb to %ke step %c1 iter_args(12 x vector<8xf32>) {
+              2 x (vector.load %w[%p, %k, ..] : vector<8xbf16>, arith.extf)
+              6 x (memref.load %x, vector.broadcast, 2 x vector.fma)
+            }
+            12 x vector.store
+          }
+          scf.if (rem & 4) {...}  scf.if (rem & 2) {...}  scf.if (rem & 1) {...}
+        } else { ... vector.maskedload / vector.maskedstore for columns 32..44 }
       }
-      scf.for %t = %rows4 to %rows step %c1 { ... }   // 1x4 tiles
     }
     ```
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
-           "f32 lanes per vector (16 = 512-bit)">,
+           "f32 lanes per vector register (8 = AVX2, 16 = AVX-512)">,
+    Option<"vectorRegisters", "vector-registers", "int64_t", /*default=*/"32",
+           "architectural vector registers (16 = AVX2, 32 = AVX-512): sets "
+           "the rows of a register tile">,
+    Option<"kBlockSize", "k-block", "int64_t", /*default=*/"256",
+           "reduction elements per panel slice (panel kernel): 256 x 32 f32 "
+           "is 32 KB, an L1">,
     Option<"rowChunk", "row-chunk", "int64_t", /*default=*/"128",
-           "rows of x per pass over the weights (a multiple of 4): 128 rows "
-           "of a 1600-wide f32 x are 800 KB, which stays in L2">
+           "dot kernel: rows of x per pass over the weights (a multiple of "
+           "4): 128 rows of a 1600-wide f32 x are 800 KB, which stays in L2">
   ];
   let dependentDialects = ["arith::ArithDialect", "math::MathDialect",
                            "memref::MemRefDialect", "scf::SCFDialect",

@@ -1,17 +1,16 @@
-//===- VectorizeLinear.cpp - Register-blocked vector code for x @ W^T -----===//
+//===- VectorizeLinear.cpp - Register-tiled vector code for x @ W^T --------===//
 //
 // The projections dominate Hymba's run time: in decode each weight element
 // is used once, so speed is memory bandwidth; in prefill they are dense
-// GEMMs. Both want the reduction dimension K (contiguous in the [out, in]
-// weight) in vector registers. This pass rewrites the buffer-level
-// linalg.generic that hymba-lower-dense-to-linalg marks `hymba.linear` into:
+// GEMMs. This pass finds them structurally (a linalg.generic contraction
+// y[t, n] += x[t, k] * w(n, k) with its indexing maps) after bufferization
+// and emits register-tiled vector code for the target's vector registers.
 //
-//   scf.parallel over blocks of 4 output columns n
-//     4 rows t x 4 columns: 16 vector accumulators, each x and W vector
-//                           loaded once per 4 FMAs       (prefill)
-//     1 row  t x 4 columns: 4 independent accumulators   (decode, T % 4)
-//     1 x 1                 for the last N % 4 columns
-//   each: k in steps of the vector width, a reduction, then a scalar tail.
+// Panel-stored weights (#hymba.panels, the CPU default) get the outer-product
+// micro-kernel of GEMM libraries: MR rows of x broadcast one element at a
+// time against NV vectors of a weight panel, MR x NV accumulators in
+// registers, K in blocks so a panel slice stays in L1. Weights in the plain
+// [N, K] layout get a dot-product kernel (4x4 tiles, reduction at the end).
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +24,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <optional>
+
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBAVECTORIZELINEAR
 #include "hymba/Passes.h.inc"
@@ -34,9 +35,11 @@ using namespace mlir;
 using namespace mlir::hymba;
 
 namespace {
-constexpr int64_t kBlock = 4;
+/// Rows and columns of the dot-product kernel's tiles.
+constexpr int64_t kDotBlock = 4;
 
-struct LinearKernel {
+/// The dot-product form for a plain [N, K] weight (K contiguous).
+struct DotKernel {
   Value x, w, y; // memrefs [T, K], [N, K], [T, N]
   int64_t k, vl; // reduction length, vector width
   VectorType accType, wType;
@@ -123,24 +126,24 @@ struct LinearKernel {
 
   /// Rows [r0, r1) against all N columns.
   void emitRows(ImplicitLocOpBuilder &b, int64_t n, Value r0, Value r1) const {
-    Value c0 = cIdx(b, 0), c1 = cIdx(b, 1), cB = cIdx(b, kBlock);
+    Value c0 = cIdx(b, 0), c1 = cIdx(b, 1), cB = cIdx(b, kDotBlock);
     Value rowsMain = arith::AddIOp::create(
         b, r0,
         arith::MulIOp::create(
             b, arith::DivUIOp::create(b, arith::SubIOp::create(b, r1, r0), cB),
             cB));
-    int64_t nMain = n / kBlock * kBlock;
+    int64_t nMain = n / kDotBlock * kDotBlock;
     if (nMain > 0) {
       scf::ParallelOp::create(
           b, ValueRange{c0}, ValueRange{cIdx(b, nMain)}, ValueRange{cB},
           [&](OpBuilder &pb, Location loc, ValueRange iv) {
             ImplicitLocOpBuilder ib(loc, pb);
-            SmallVector<Value> ns = offsets(ib, iv[0], kBlock);
+            SmallVector<Value> ns = offsets(ib, iv[0], kDotBlock);
             scf::ForOp::create(
                 ib, r0, rowsMain, cB, ValueRange{},
                 [&](OpBuilder &fb, Location l, Value t, ValueRange) {
                   ImplicitLocOpBuilder tb(l, fb);
-                  emitTile(tb, offsets(tb, t, kBlock), ns);
+                  emitTile(tb, offsets(tb, t, kDotBlock), ns);
                   scf::YieldOp::create(tb);
                 });
             scf::ForOp::create(
@@ -181,38 +184,311 @@ struct LinearKernel {
   }
 };
 
+/// A projection found in the IR: y[t, n] += x[t, k] * w(n, k), where w is a
+/// plain [N, K] matrix (panel == 0) or its [ceil(N / W), K, W] panel storage
+/// read through (n floordiv W, k, n mod W) (panel == W).
+struct Projection {
+  Value x, w, y;
+  int64_t panel = 0;
+};
+
+/// Matches the contraction by its structure: three loops (parallel t,
+/// parallel n, reduction k), the indexing maps above, and a body that adds
+/// x * widen(w) to the output.
+std::optional<Projection> matchProjection(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
+    return std::nullopt;
+  auto iters = op.getIteratorTypesArray();
+  if (iters[0] != utils::IteratorType::parallel ||
+      iters[1] != utils::IteratorType::parallel ||
+      iters[2] != utils::IteratorType::reduction)
+    return std::nullopt;
+  MLIRContext *ctx = op.getContext();
+  AffineExpr t = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+             k = getAffineDimExpr(2, ctx);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps[0] != AffineMap::get(3, 0, {t, k}, ctx) ||
+      maps[2] != AffineMap::get(3, 0, {t, n}, ctx))
+    return std::nullopt;
+  Projection p{op.getDpsInputs()[0], op.getDpsInputs()[1], op.getDpsInits()[0]};
+  auto wType = cast<MemRefType>(p.w.getType());
+  if (maps[1] != AffineMap::get(3, 0, {n, k}, ctx)) {
+    if (wType.getRank() != 3 || ShapedType::isDynamic(wType.getDimSize(2)))
+      return std::nullopt;
+    int64_t width = wType.getDimSize(2);
+    if (maps[1] != AffineMap::get(3, 0, {n.floorDiv(width), k, n % width}, ctx))
+      return std::nullopt;
+    p.panel = width;
+  }
+  // Body: yield(acc + x * widen(w)), in either operand order.
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return std::nullopt;
+  Value acc = body.getArgument(2);
+  Value other = add.getLhs() == acc   ? add.getRhs()
+                : add.getRhs() == acc ? add.getLhs()
+                                      : Value();
+  auto mul = other ? other.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul)
+    return std::nullopt;
+  auto isWeight = [&](Value v) {
+    if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+      v = ext.getIn();
+    return v == body.getArgument(1);
+  };
+  bool xw = mul.getLhs() == body.getArgument(0) && isWeight(mul.getRhs());
+  bool wx = mul.getRhs() == body.getArgument(0) && isWeight(mul.getLhs());
+  if (!xw && !wx)
+    return std::nullopt;
+  if (!cast<MemRefType>(p.x.getType()).getElementType().isF32() ||
+      !cast<MemRefType>(p.y.getType()).getElementType().isF32())
+    return std::nullopt;
+  return p;
+}
+
+/// The outer-product micro-kernel over panel-stored weights.
+///
+///   scf.parallel over panels p                        (threads)
+///     for k blocks [kb, kb + kBlock)                  (panel slice in L1)
+///       for row tiles of `rows` rows                  (x rows broadcast)
+///         accumulators[rows][nv] = y tile
+///         for k in block: nv weight vectors, rows broadcasts, rows*nv FMAs
+///         y tile = accumulators
+///       the last T % rows rows: tiles of 8, 4, 2, 1 rows
+///
+/// The weight panels are zero-padded to whole panels, so weight loads never
+/// need masks; only the y columns of the last, partial panel do.
+struct PanelKernel {
+  Value x, w, y;       // memrefs [T, K] f32, [P, K, W] any float, [T, N] f32
+  int64_t n, k, panel; // output features, reduction length, panel width
+  int64_t vl, rows;    // f32 lanes per vector, rows per register tile
+  int64_t kBlock;
+
+  /// One vector of a panel's columns: its offset in the panel and how many
+  /// of its lanes are real output features (the rest is padding).
+  struct Lane {
+    int64_t offset, valid;
+  };
+
+  VectorType accType() const {
+    return VectorType::get({vl}, Float32Type::get(x.getContext()));
+  }
+
+  /// y[t0 + i, p * W + lanes] += sum_{k in [k0, k1)} x[t0 + i, k] * w(p, k)
+  /// for i < m, with m x lanes.size() accumulators in registers.
+  void emitTile(ImplicitLocOpBuilder &b, Value t0, int64_t m, Value p,
+                ArrayRef<Lane> lanes, Value k0, Value k1) const {
+    VectorType acc = accType();
+    auto wElt = cast<MemRefType>(w.getType()).getElementType();
+    VectorType wVec = VectorType::get({vl}, wElt);
+    Value col0 = arith::MulIOp::create(b, p, indexConst(b, panel));
+    SmallVector<Value> rowIdx, colIdx, masks;
+    for (int64_t i = 0; i < m; ++i)
+      rowIdx.push_back(arith::AddIOp::create(b, t0, indexConst(b, i)));
+    for (const Lane &lane : lanes) {
+      colIdx.push_back(
+          arith::AddIOp::create(b, col0, indexConst(b, lane.offset)));
+      masks.push_back(lane.valid < vl
+                          ? vector::ConstantMaskOp::create(
+                                b, VectorType::get({vl}, b.getI1Type()),
+                                ArrayRef<int64_t>{lane.valid})
+                                .getResult()
+                          : Value());
+    }
+    Value zero;
+    auto loadY = [&](int64_t i, size_t j) -> Value {
+      SmallVector<Value, 2> idx = {rowIdx[i], colIdx[j]};
+      if (!masks[j])
+        return vector::LoadOp::create(b, acc, y, idx);
+      if (!zero)
+        zero = arith::ConstantOp::create(
+            b, acc, DenseElementsAttr::get(acc, b.getF32FloatAttr(0.0f)));
+      return vector::MaskedLoadOp::create(b, acc, y, idx, masks[j], zero);
+    };
+    SmallVector<Value> init;
+    for (int64_t i = 0; i < m; ++i)
+      for (size_t j = 0; j < lanes.size(); ++j)
+        init.push_back(loadY(i, j));
+    auto loop = scf::ForOp::create(
+        b, k0, k1, indexConst(b, 1), init,
+        [&](OpBuilder &nb, Location loc, Value kk, ValueRange accs) {
+          ImplicitLocOpBuilder ib(loc, nb);
+          SmallVector<Value> ws, next;
+          for (const Lane &lane : lanes) {
+            Value v = vector::LoadOp::create(
+                ib, wVec, w, ValueRange{p, kk, indexConst(ib, lane.offset)});
+            ws.push_back(wVec == acc ? v : arith::ExtFOp::create(ib, acc, v));
+          }
+          for (int64_t i = 0; i < m; ++i) {
+            Value xv = memref::LoadOp::create(ib, x, ValueRange{rowIdx[i], kk});
+            Value xb = vector::BroadcastOp::create(ib, acc, xv);
+            for (size_t j = 0; j < lanes.size(); ++j)
+              next.push_back(vector::FMAOp::create(
+                  ib, xb, ws[j], accs[i * lanes.size() + j]));
+          }
+          scf::YieldOp::create(ib, next);
+        });
+    for (int64_t i = 0; i < m; ++i)
+      for (size_t j = 0; j < lanes.size(); ++j) {
+        Value v = loop.getResult(i * lanes.size() + j);
+        SmallVector<Value, 2> idx = {rowIdx[i], colIdx[j]};
+        if (masks[j])
+          vector::MaskedStoreOp::create(b, y, idx, masks[j], v);
+        else
+          vector::StoreOp::create(b, v, y, idx);
+      }
+  }
+
+  /// All rows of panel `p` for k in [k0, k1): full tiles of `rows` rows,
+  /// then the remainder in tiles of decreasing powers of two.
+  void emitPanel(ImplicitLocOpBuilder &b, Value p, ArrayRef<Lane> lanes,
+                 Value k0, Value k1) const {
+    Value c0 = indexConst(b, 0), cRows = indexConst(b, rows);
+    Value total = memref::DimOp::create(b, x, c0);
+    Value fullEnd = arith::MulIOp::create(
+        b, arith::DivUIOp::create(b, total, cRows), cRows);
+    scf::ForOp::create(b, c0, fullEnd, cRows, ValueRange{},
+                       [&](OpBuilder &fb, Location l, Value t, ValueRange) {
+                         ImplicitLocOpBuilder tb(l, fb);
+                         emitTile(tb, t, rows, p, lanes, k0, k1);
+                         scf::YieldOp::create(tb);
+                       });
+    // rem = total - fullEnd < rows, covered by the binary digits of rem.
+    Value rem = arith::SubIOp::create(b, total, fullEnd);
+    Value t = fullEnd;
+    for (int64_t m = llvm::PowerOf2Ceil(rows) / 2; m >= 1; m /= 2) {
+      if (m >= rows)
+        continue;
+      Value bit = arith::AndIOp::create(b, rem, indexConst(b, m));
+      Value has = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit, c0);
+      scf::IfOp::create(b, has, [&](OpBuilder &ob, Location l) {
+        ImplicitLocOpBuilder ib(l, ob);
+        emitTile(ib, t, m, p, lanes, k0, k1);
+        scf::YieldOp::create(ib);
+      });
+      t = arith::AddIOp::create(b, t, bit);
+    }
+  }
+
+  /// The vectors of panel `p`: full panels have W / vl full vectors; the
+  /// last one stops at the last real output feature.
+  SmallVector<Lane> lanesOf(int64_t validColumns) const {
+    SmallVector<Lane> lanes;
+    for (int64_t off = 0; off < panel && off < validColumns; off += vl)
+      lanes.push_back({off, std::min(vl, validColumns - off)});
+    return lanes;
+  }
+
+  void emit(ImplicitLocOpBuilder &b) const {
+    int64_t panels = (n + panel - 1) / panel, fullPanels = n / panel;
+    Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+    scf::ParallelOp::create(
+        b, ValueRange{c0}, ValueRange{indexConst(b, panels)}, ValueRange{c1},
+        [&](OpBuilder &pb, Location loc, ValueRange iv) {
+          ImplicitLocOpBuilder ib(loc, pb);
+          Value p = iv[0];
+          Value cK = indexConst(ib, k), cKB = indexConst(ib, kBlock);
+          scf::ForOp::create(
+              ib, c0, cK, cKB, ValueRange{},
+              [&](OpBuilder &fb, Location l, Value k0, ValueRange) {
+                ImplicitLocOpBuilder kb(l, fb);
+                Value k1 = arith::MinUIOp::create(
+                    kb, arith::AddIOp::create(kb, k0, cKB), cK);
+                if (fullPanels == panels) {
+                  emitPanel(kb, p, lanesOf(panel), k0, k1);
+                } else {
+                  Value isFull = arith::CmpIOp::create(
+                      kb, arith::CmpIPredicate::ult, p,
+                      indexConst(kb, fullPanels));
+                  scf::IfOp::create(
+                      kb, isFull,
+                      [&](OpBuilder &ob, Location l2) {
+                        ImplicitLocOpBuilder tb(l2, ob);
+                        emitPanel(tb, p, lanesOf(panel), k0, k1);
+                        scf::YieldOp::create(tb);
+                      },
+                      [&](OpBuilder &ob, Location l2) {
+                        ImplicitLocOpBuilder tb(l2, ob);
+                        emitPanel(tb, p, lanesOf(n - fullPanels * panel), k0,
+                                  k1);
+                        scf::YieldOp::create(tb);
+                      });
+                }
+                scf::YieldOp::create(kb);
+              });
+          scf::ReduceOp::create(ib);
+        });
+  }
+};
+
 struct VectorizeLinearPass
     : hymba::impl::HymbaVectorizeLinearBase<VectorizeLinearPass> {
   using Base::Base;
+
+  /// Rows per register tile: rows x nv accumulators, nv weight vectors and
+  /// one broadcast must fit the vector registers.
+  int64_t tileRows(int64_t nv) const {
+    return std::max<int64_t>(1, (vectorRegisters - nv - 1) / nv);
+  }
+
   void runOnOperation() override {
-    SmallVector<linalg::GenericOp> targets;
-    getOperation()->walk([&](linalg::GenericOp op) {
-      if (op->hasAttr(kLinearMarker) && op.hasPureBufferSemantics())
-        targets.push_back(op);
-    });
-    if (rowChunk < kBlock || rowChunk % kBlock) {
+    if (rowChunk < kDotBlock || rowChunk % kDotBlock) {
       getOperation()->emitError()
-          << "row-chunk must be a positive multiple of " << kBlock;
+          << "row-chunk must be a positive multiple of " << kDotBlock;
       return signalPassFailure();
     }
-    for (linalg::GenericOp op : targets) {
-      auto xType = cast<MemRefType>(op.getDpsInputs()[0].getType());
-      auto wType = cast<MemRefType>(op.getDpsInputs()[1].getType());
-      auto yType = cast<MemRefType>(op.getDpsInits()[0].getType());
+    if (vectorWidth <= 0 || vectorRegisters < 4 || kBlockSize <= 0) {
+      getOperation()->emitError()
+          << "vector-width and k-block must be positive and "
+             "vector-registers at least 4";
+      return signalPassFailure();
+    }
+    SmallVector<std::pair<linalg::GenericOp, Projection>> targets;
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (std::optional<Projection> p = matchProjection(op))
+        targets.push_back({op, *p});
+    });
+    Type f32 = Float32Type::get(&getContext());
+    for (auto &[op, proj] : targets) {
+      auto xType = cast<MemRefType>(proj.x.getType());
+      auto wType = cast<MemRefType>(proj.w.getType());
+      auto yType = cast<MemRefType>(proj.y.getType());
       // vector.load needs unit stride in the minor dimension.
-      if (!xType.isLastDimUnitStride() || !wType.isLastDimUnitStride())
+      if (!xType.isLastDimUnitStride() || !wType.isLastDimUnitStride() ||
+          !yType.isLastDimUnitStride())
         continue;
-      LinearKernel kernel;
-      kernel.x = op.getDpsInputs()[0];
-      kernel.w = op.getDpsInputs()[1];
-      kernel.y = op.getDpsInits()[0];
-      kernel.k = wType.getDimSize(1);
-      kernel.vl = vectorWidth;
-      Type f32 = Float32Type::get(&getContext());
-      kernel.accType = VectorType::get({vectorWidth}, f32);
-      kernel.wType = VectorType::get({vectorWidth}, wType.getElementType());
       ImplicitLocOpBuilder b(op.getLoc(), op);
-      kernel.emit(b, yType.getDimSize(1), rowChunk);
+      if (proj.panel) {
+        if (proj.panel % vectorWidth != 0) {
+          op.emitOpError() << "weight panel width " << proj.panel
+                           << " is not a multiple of the vector width "
+                           << int64_t(vectorWidth);
+          return signalPassFailure();
+        }
+        PanelKernel kernel{proj.x,
+                           proj.w,
+                           proj.y,
+                           yType.getDimSize(1),
+                           wType.getDimSize(1),
+                           proj.panel,
+                           vectorWidth,
+                           tileRows(proj.panel / vectorWidth),
+                           kBlockSize};
+        kernel.emit(b);
+      } else {
+        DotKernel kernel;
+        kernel.x = proj.x;
+        kernel.w = proj.w;
+        kernel.y = proj.y;
+        kernel.k = wType.getDimSize(1);
+        kernel.vl = vectorWidth;
+        kernel.accType = VectorType::get({vectorWidth}, f32);
+        kernel.wType = VectorType::get({vectorWidth}, wType.getElementType());
+        kernel.emit(b, yType.getDimSize(1), rowChunk);
+      }
       op.erase();
     }
   }

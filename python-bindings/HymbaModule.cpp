@@ -189,15 +189,18 @@ PYBIND11_MODULE(hymba_mlir, m) {
       "pipelines", "The driver's stage pipelines, as pipeline strings");
   pipelines.def(
       "optimize",
-      [](bool foldMeta, bool fuse, bool tileScan) {
+      [](bool foldMeta, bool fuse, bool tileScan, int64_t weightPanel) {
         hymba::HymbaPassOptions o;
         o.foldMetaTokens = foldMeta;
         o.fuseHybridHeads = fuse;
         o.tileSelectiveScan = tileScan;
+        o.weightPanel = weightPanel;
         return hymba::hymbaOptimizationPipeline(o);
       },
       py::arg("fold_meta") = true, py::arg("fuse") = true,
-      py::arg("tile_scan") = true, "The Hymba passes and the buffer layout");
+      py::arg("tile_scan") = true, py::arg("weight_panel") = 0,
+      "The Hymba passes and the buffer layout (weight_panel > 0: projection "
+      "weights in panels of that many rows, as hymba-compile does for CPUs)");
   pipelines.def(
       "lower_to_linalg",
       [](const std::string &form) {
@@ -206,8 +209,14 @@ PYBIND11_MODULE(hymba_mlir, m) {
       py::arg("kernel_form") = "cpu");
   pipelines.def(
       "lower_to_llvm",
-      [](const std::string &form) {
-        return hymba::lowerToLLVMPipeline(isGPUForm(form));
+      [](const std::string &form, const std::string &targetCPU) {
+        llvm::Expected<hymba::CPUTarget> target =
+            hymba::resolveCPUTarget(targetCPU);
+        if (!target)
+          throw std::invalid_argument(llvm::toString(target.takeError()));
+        return hymba::lowerToLLVMPipeline(isGPUForm(form), *target);
       },
-      py::arg("kernel_form") = "cpu", "Bufferize, loops, OpenMP, LLVM dialect");
+      py::arg("kernel_form") = "cpu", py::arg("target_cpu") = "native",
+      "Bufferize, loops, OpenMP, LLVM dialect; projection tiles for "
+      "target_cpu");
 }

@@ -16,6 +16,7 @@ include "mlir/IR/OpBase.td"
 def Hymba_Dialect : Dialect {
   let name = "hymba";
   let cppNamespace = "::mlir::hymba";
+  let useDefaultAttributePrinterParser = 1;
   let summary = "Ops for Hymba hybrid-head (attention + SSM) language models";
   let description = [{
     Compute ops take and return ranked tensors with float32 activations; weight

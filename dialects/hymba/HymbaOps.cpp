@@ -62,6 +62,14 @@ LogicalResult WeightOp::verify() {
     return emitOpError("result must have a static shape, the checkpoint's");
   if (getOffsetAttr() && getOffsetAttr().getInt() < 0)
     return emitOpError("offset must be non-negative");
+  auto type = cast<RankedTensorType>(getResult().getType());
+  if (Attribute encoding = type.getEncoding()) {
+    if (!isa<PanelsAttr>(encoding))
+      return emitOpError("result encoding must be #hymba.panels, got ")
+             << encoding;
+    if (type.getRank() != 2)
+      return emitOpError("only a [out, in] matrix can be stored in panels");
+  }
   return success();
 }
 

@@ -10,6 +10,7 @@
 #define HYMBA_OPS
 
 include "HymbaDialect.td"
+include "HymbaAttrs.td"
 include "mlir/IR/BuiltinAttributes.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -37,9 +38,16 @@ def Hymba_WeightOp : Hymba_Op<"weight", [Pure]> {
     `offset` is the byte offset of the tensor in `params`; it is set by
     `hymba-assign-buffer-layout` and read by the lowering.
 
+    A `#hymba.panels<W>` encoding on the result (set by
+    `hymba-pack-weights`) keeps the logical shape and says the parameter
+    buffer holds the matrix panel-major; consumers see the same `[out, in]`
+    tensor either way.
+
     ```mlir
     %w = hymba.weight %params["model.layers.0.mamba.in_proj.weight"]
-           : tensor<8960x1600xbf16>
+           : memref<?xi8> -> tensor<8960x1600xbf16>
+    %p = hymba.weight %params["model.layers.0.mlp.up_proj.weight"]
+           : memref<?xi8> -> tensor<5504x1600xbf16, #hymba.panels<32>>
     ```
   }];
   let arguments = (ins Hymba_ByteBuffer:$params, StrAttr:$name,

@@ -87,6 +87,24 @@ void convertInto(const TensorInfo &info, DType to, std::vector<char> &out) {
   }
 }
 
+/// `out` holds a [rows, cols] matrix of `bytes`-sized elements; rearranges
+/// it into panels of `panel` rows (element (r, c) at [r / panel][c][r %
+/// panel]) with the last panel zero-padded.
+void packPanels(std::vector<char> &out, int64_t rows, int64_t cols,
+                int64_t panel, size_t bytes) {
+  int64_t panels = (rows + panel - 1) / panel;
+  std::vector<char> packed(size_t(panels * panel * cols) * bytes, 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const char *src = out.data() + size_t(r * cols) * bytes;
+    char *dst = packed.data() + size_t((r / panel) * cols * panel + r % panel) *
+                                    bytes;
+    for (int64_t c = 0; c < cols; ++c)
+      std::memcpy(dst + size_t(c * panel) * bytes, src + size_t(c) * bytes,
+                  bytes);
+  }
+  out.swap(packed);
+}
+
 llvm::Error writeZeros(llvm::raw_ostream &os, uint64_t n) {
   static const char zeros[4096] = {};
   while (n) {
@@ -116,7 +134,10 @@ llvm::Error writeLayout(const hymba::ExecutableSpec &spec,
         llvm::json::Object{{"name", w.name},
                            {"offset", w.offset},
                            {"elements", w.elements},
-                           {"storage", hymba::dtypeName(w.storage)}});
+                           {"storage", hymba::dtypeName(w.storage)},
+                           {"panel", w.panel},
+                           {"rows", w.rows},
+                           {"cols", w.cols}});
   llvm::json::Object layout{{"program_bytes", int64_t(programBytes)},
                             {"params_bytes", spec.paramsBytes},
                             {"state_bytes", spec.stateBytes},
@@ -133,18 +154,29 @@ llvm::Error writeLayout(const hymba::ExecutableSpec &spec,
 }
 } // namespace
 
+int64_t PackedWeight::storageBytes() const {
+  int64_t padded = panel > 0 ? (rows + panel - 1) / panel * panel * cols
+                             : elements;
+  return padded * int64_t(dtypeBytes(storage));
+}
+
 std::vector<PackedWeight> hymba::collectWeights(mlir::ModuleOp module) {
   std::vector<PackedWeight> out;
   llvm::StringSet<llvm::MallocAllocator> seen;
   module.walk([&](mlir::hymba::WeightOp w) {
     if (!w.getOffset() || !seen.insert(w.getName()).second)
       return;
-    auto type = w.getResult().getType();
+    auto type = llvm::cast<mlir::RankedTensorType>(w.getResult().getType());
     PackedWeight pw;
     pw.name = w.getName().str();
     pw.offset = *w.getOffset();
     pw.elements = type.getNumElements();
     pw.storage = type.getElementType().isBF16() ? DType::BF16 : DType::F32;
+    if (mlir::hymba::PanelsAttr panels = mlir::hymba::getPanels(type)) {
+      pw.panel = panels.getWidth();
+      pw.rows = type.getDimSize(0);
+      pw.cols = type.getDimSize(1);
+    }
     out.push_back(pw);
   });
   llvm::sort(out, [](const PackedWeight &a, const PackedWeight &b) {
@@ -222,6 +254,8 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
       return discard(fail("internal error: overlapping weight layout"));
     (void)writeZeros(os, w.offset - written);
     convertInto(ckpt.tensor(w.name), w.storage, buf);
+    if (w.panel > 0)
+      packPanels(buf, w.rows, w.cols, w.panel, dtypeBytes(w.storage));
     os.write(buf.data(), buf.size());
     written = w.offset + buf.size();
     uint64_t pct = 100 * written / std::max<int64_t>(spec.paramsBytes, 1);

@@ -8,7 +8,11 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LLVMContext.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -29,6 +33,8 @@ std::string hymba::hymbaOptimizationPipeline(const HymbaPassOptions &o) {
     p += "hymba-fuse-hybrid-heads,";
   if (o.tileSelectiveScan)
     p += "hymba-tile-selective-scan,";
+  if (o.weightPanel > 0)
+    p += "hymba-pack-weights{panel=" + std::to_string(o.weightPanel) + "},";
   return p + "hymba-assign-buffer-layout";
 }
 
@@ -56,14 +62,18 @@ std::string hymba::lowerToLinalgPipeline(bool gpuForm) {
          ",convert-elementwise-to-linalg,canonicalize,cse";
 }
 
-std::string hymba::lowerToLLVMPipeline(bool gpuForm, int64_t linearRowChunk) {
-  std::string loops =
-      gpuForm ? std::string(kGPUFormLoops)
-              : "hymba-vectorize-linear" +
-                    (linearRowChunk > 0
-                         ? "{row-chunk=" + std::to_string(linearRowChunk) + "}"
-                         : std::string()) +
-                    ",convert-linalg-to-loops,scf-forall-to-parallel,";
+std::string hymba::lowerToLLVMPipeline(bool gpuForm, const CPUTarget &target,
+                                       int64_t linearRowChunk) {
+  std::string vectorize =
+      "hymba-vectorize-linear{vector-width=" +
+      std::to_string(target.f32Lanes()) +
+      " vector-registers=" + std::to_string(target.vectorRegisters) +
+      (linearRowChunk > 0 ? " row-chunk=" + std::to_string(linearRowChunk)
+                          : std::string()) +
+      "},";
+  std::string loops = gpuForm ? std::string(kGPUFormLoops)
+                              : vectorize + "convert-linalg-to-loops,scf-"
+                                            "forall-to-parallel,";
   return kBufferize + loops +
          // Threads: scf.parallel -> OpenMP. The canonicalize is required to
          // inline memref.alloca_scope before the CFG conversion.
@@ -152,33 +162,120 @@ LogicalResult hymba::runPipeline(ModuleOp module, llvm::StringRef pipeline) {
   return pm.run(module);
 }
 
-llvm::Error hymba::emitNative(ModuleOp module, llvm::raw_pwrite_stream &os,
-                              bool asIR) {
-  auto fail = [](const llvm::Twine &msg) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-  };
+const std::vector<std::string> &hymba::checkedCPUFeatures() {
+  static const std::vector<std::string> names = {
+      "sse4.2",     "avx",        "avx2",       "fma",        "f16c",
+      "bmi",        "bmi2",       "avx512f",    "avx512dq",   "avx512cd",
+      "avx512bw",   "avx512vl",   "avx512vnni", "avx512bf16", "avx512fp16",
+      "avxvnni",    "amx-tile",   "amx-bf16",   "amx-int8"};
+  return names;
+}
+
+namespace {
+llvm::Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+/// The host's target triple, with the X86 backend initialised.
+llvm::Expected<const llvm::Target *> hostTarget(llvm::Triple &triple) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
+  triple = llvm::Triple(llvm::sys::getDefaultTargetTriple());
+  std::string err;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target)
+    return fail("no LLVM target for " + triple.str() + ": " + err);
+  return target;
+}
 
+std::unique_ptr<llvm::TargetMachine>
+createTargetMachine(const llvm::Target *target, const llvm::Triple &triple,
+                    const hymba::CPUTarget &cpu) {
+  return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
+      triple, cpu.cpu, cpu.features, {}, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+}
+} // namespace
+
+llvm::Expected<hymba::CPUTarget>
+hymba::resolveCPUTarget(llvm::StringRef name) {
+  llvm::Triple triple;
+  llvm::Expected<const llvm::Target *> target = hostTarget(triple);
+  if (!target)
+    return target.takeError();
+  CPUTarget t;
+  t.name = name.str();
+  if (name == "native") {
+    t.cpu = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures features;
+    for (const auto &kv : llvm::sys::getHostCPUFeatures())
+      features.AddFeature(kv.first(), kv.second);
+    t.features = features.getString();
+  } else {
+    t.cpu = name.str();
+  }
+  std::unique_ptr<llvm::TargetMachine> tm =
+      createTargetMachine(*target, triple, t);
+  const llvm::MCSubtargetInfo *sti = tm ? tm->getMCSubtargetInfo() : nullptr;
+  if (!sti || !sti->isCPUStringValid(t.cpu))
+    return fail("--target-cpu: '" + name +
+                "' is not a CPU LLVM knows (try native, x86-64-v3, "
+                "x86-64-v4, znver3, skylake-avx512; `llc-22 "
+                "-mcpu=help` lists all)");
+  auto has = [&](llvm::StringRef f) {
+    return sti->checkFeatures(("+" + f).str());
+  };
+  for (const std::string &f : checkedCPUFeatures())
+    if (has(f))
+      t.required.push_back(f);
+  if (has("avx512f")) {
+    t.vectorBits = 512;
+    t.vectorRegisters = 32;
+  } else if (has("avx")) {
+    t.vectorBits = 256;
+  }
+  t.hasAVX512BF16 = has("avx512bf16");
+  return t;
+}
+
+std::vector<std::string> hymba::missingHostFeatures(const CPUTarget &target) {
+  llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
+  std::vector<std::string> missing;
+  for (const std::string &f : target.required)
+    if (!host.lookup(f))
+      missing.push_back(f);
+  return missing;
+}
+
+llvm::Error hymba::emitNative(ModuleOp module, const CPUTarget &cpu,
+                              llvm::raw_pwrite_stream &os, bool asIR) {
   llvm::LLVMContext llvmCtx;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmCtx, "hymba_model");
   if (!llvmModule)
     return fail("cannot translate the model to LLVM IR");
 
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
-  std::string err;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  llvm::Triple triple;
+  llvm::Expected<const llvm::Target *> target = hostTarget(triple);
   if (!target)
-    return fail("no LLVM target for " + triple.str() + ": " + err);
-  llvm::SubtargetFeatures features;
-  for (const auto &kv : llvm::sys::getHostCPUFeatures())
-    features.AddFeature(kv.first(), kv.second);
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features.getString(), {},
-      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+    return target.takeError();
+  std::unique_ptr<llvm::TargetMachine> tm =
+      createTargetMachine(*target, triple, cpu);
+  if (!tm)
+    return fail("cannot create a code generator for CPU " + cpu.cpu);
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(tm->createDataLayout());
+
+  // What the runtime checks before it runs any of this code.
+  auto addString = [&](llvm::StringRef symbol, llvm::StringRef value) {
+    auto *init = llvm::ConstantDataArray::getString(llvmCtx, value);
+    new llvm::GlobalVariable(*llvmModule, init->getType(), /*isConstant=*/true,
+                             llvm::GlobalValue::ExternalLinkage, init, symbol);
+  };
+  addString("hymba_target_cpu", cpu.name == "native"
+                                    ? "native (" + cpu.cpu + ")"
+                                    : cpu.cpu);
+  addString("hymba_required_cpu_features", llvm::join(cpu.required, ","));
 
   auto optimize = makeOptimizingTransformer(3, 0, tm.get());
   if (llvm::Error e = optimize(llvmModule.get()))
@@ -190,7 +287,7 @@ llvm::Error hymba::emitNative(ModuleOp module, llvm::raw_pwrite_stream &os,
   llvm::legacy::PassManager codegen;
   if (tm->addPassesToEmitFile(codegen, os, nullptr,
                               llvm::CodeGenFileType::ObjectFile))
-    return fail("the host target cannot emit object files");
+    return fail("the target cannot emit object files");
   codegen.run(*llvmModule);
   return llvm::Error::success();
 }

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CpuCheck.h"
 #include "ModelFile.h"
 #include "ModelMemory.h"
 #include "NpyWriter.h"
@@ -173,6 +174,8 @@ double seconds(std::chrono::steady_clock::time_point a,
 int main(int argc, char **argv) {
   Options opts = parseArgs(argc, argv);
   std::string error;
+  if (!checkTargetCPU(error))
+    die(error);
   if (!initModelDevice(error))
     die(error);
   ModelFile model;

@@ -59,6 +59,22 @@ def _converted(raw, src, dst):
     return f32.tobytes() if dst == "F32" else f32_to_bf16_bits(f32).tobytes()
 
 
+def _panels(data, w):
+    """Panel-major storage (#hymba.panels) of a [rows, cols] matrix:
+    element (r, c) at [r // panel][c][r % panel], the last panel zero-padded
+    (hymba-compile's packPanels)."""
+    panel = w.get("panel", 0)
+    if not panel:
+        return data
+    rows, cols = w["rows"], w["cols"]
+    dtype = np.float32 if w["storage"] == "F32" else np.uint16
+    m = np.frombuffer(data, dtype).reshape(rows, cols)
+    panels = -(-rows // panel)
+    padded = np.zeros((panels * panel, cols), dtype)
+    padded[:rows] = m
+    return padded.reshape(panels, panel, cols).transpose(0, 2, 1).tobytes()
+
+
 def extract_program(exe, layout_path, out):
     """Writes the program part of `exe` (everything before its payload)."""
     with open(layout_path) as f:
@@ -97,7 +113,7 @@ def pack(program, layout_path, ckpt_dir, out, tokenizer=None):
                          f"elements, the layout expects {w['elements']}")
             with open(path, "rb") as f:
                 f.seek(lo)
-                data = _converted(f.read(hi - lo), dtype, w["storage"])
+                data = _panels(_converted(f.read(hi - lo), dtype, w["storage"]), w)
             o.write(b"\0" * (w["offset"] - written))
             o.write(data)
             written = w["offset"] + len(data)

@@ -17,6 +17,30 @@ func.func @case1(%p: memref<?xi8>) {
 
 // -----
 
+func.func @panel_rank(%p: memref<?xi8>) {
+  // expected-error @+1 {{only a [out, in] matrix can be stored in panels}}
+  %0 = hymba.weight %p["w"] : memref<?xi8> -> tensor<4xf32, #hymba.panels<8>>
+  return
+}
+
+// -----
+
+func.func @panel_width(%p: memref<?xi8>) {
+  // expected-error @+1 {{panel width must be positive, got 0}}
+  %0 = hymba.weight %p["w"] : memref<?xi8> -> tensor<4x4xf32, #hymba.panels<0>>
+  return
+}
+
+// -----
+
+func.func @foreign_encoding(%p: memref<?xi8>) {
+  // expected-error @+1 {{result encoding must be #hymba.panels, got "rows"}}
+  %0 = hymba.weight %p["w"] : memref<?xi8> -> tensor<4x4xf32, "rows">
+  return
+}
+
+// -----
+
 func.func @case2(%p: memref<?xi8>) {
   // expected-error @+1 {{offset must be non-negative}}
   %0 = hymba.weight %p["w"] {offset = -64 : i64} : memref<?xi8> -> tensor<4xf32>

@@ -10,6 +10,18 @@ func.func @params_and_state(%p: memref<?xi8>, %s: memref<?xi8>) -> (tensor<8x4xb
   return %w, %kc : tensor<8x4xbf16>, memref<12x8xf32>
 }
 
+// Panel-stored weights keep their logical [out, in] shape.
+// CHECK-LABEL: func @panels
+func.func @panels(%p: memref<?xi8>, %x: tensor<?x4xf32>, %ids: tensor<?xi32>) -> (tensor<?x6xf32>, tensor<?x4xf32>) {
+  // CHECK: %[[W:.*]] = hymba.weight %{{.*}}["lm_head.weight"] : memref<?xi8> -> tensor<6x4xbf16, #hymba.panels<16>>
+  %w = hymba.weight %p["lm_head.weight"] : memref<?xi8> -> tensor<6x4xbf16, #hymba.panels<16>>
+  // CHECK: hymba.linear %{{.*}}, %[[W]] : tensor<?x4xf32>, tensor<6x4xbf16, #hymba.panels<16>> -> tensor<?x6xf32>
+  %y = hymba.linear %x, %w : tensor<?x4xf32>, tensor<6x4xbf16, #hymba.panels<16>> -> tensor<?x6xf32>
+  // CHECK: hymba.embed %[[W]][%{{.*}}] : tensor<6x4xbf16, #hymba.panels<16>>, tensor<?xi32> -> tensor<?x4xf32>
+  %e = hymba.embed %w[%ids] : tensor<6x4xbf16, #hymba.panels<16>>, tensor<?xi32> -> tensor<?x4xf32>
+  return %y, %e : tensor<?x6xf32>, tensor<?x4xf32>
+}
+
 // CHECK-LABEL: func @embedding
 func.func @embedding(%table: tensor<10x4xbf16>, %ids: tensor<?xi32>, %meta: tensor<3x4xf32>) -> tensor<?x4xf32> {
   // CHECK: hymba.embed %{{.*}}[%{{.*}}] : tensor<10x4xbf16>, tensor<?xi32> -> tensor<?x4xf32>

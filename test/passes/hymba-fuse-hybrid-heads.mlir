@@ -13,7 +13,7 @@
 // LOWERED:         linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<?x8xf32>) outs(%{{.*}}, %{{.*}} : tensor<?xf32>, tensor<?xf32>)
 // LOWERED:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]}
 // LOWERED-COUNT-2:   math.rsqrt
-// LOWERED:         linalg.generic {{.*}} outs(%[[X]] : tensor<?x4xf32>) attrs = {hymba.linear}
+// LOWERED:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} {{.*}} outs(%[[X]] : tensor<?x4xf32>)
 // LOWERED-NOT:     arith.addf %{{.*}} : tensor
 func.func @layer(%x: tensor<?x4xf32>, %a: tensor<?x8xf32>, %s: tensor<?x8xf32>, %n1: tensor<8xf32>,
                  %n2: tensor<8xf32>, %o: tensor<4x8xf32>) -> tensor<?x4xf32> {

@@ -1,6 +1,7 @@
 // RUN: not hymba-opt %s -split-input-file -hymba-lower-dense-to-linalg 2>/dev/null | FileCheck %s
 // RUN: hymba-opt %s -split-input-file -hymba-lower-dense-to-linalg -verify-diagnostics > /dev/null
 // RUN: not hymba-opt %s -split-input-file -hymba-lower-dense-to-linalg=kernel-form=gpu 2>/dev/null | FileCheck %s --check-prefix=GPU
+// RUN: not hymba-opt %s -split-input-file -hymba-lower-dense-to-linalg=kernel-form=gpu 2>&1 >/dev/null | FileCheck %s --check-prefix=GPUERR
 
 // A weight becomes a read-only view of the parameter buffer.
 // CHECK-LABEL: func @weight
@@ -15,7 +16,7 @@ func.func @weight(%p: memref<?xi8>) -> tensor<6x4xbf16> {
 // -----
 
 // x @ W^T: a matmul generic against the [out, in] weight, widened in the
-// body and marked for hymba-vectorize-linear.
+// body (hymba-vectorize-linear finds it by these maps and this body).
 // CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
 // CHECK-DAG: #[[Y:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
@@ -23,7 +24,6 @@ func.func @weight(%p: memref<?xi8>) -> tensor<6x4xbf16> {
 // CHECK:         %[[Z:.*]] = linalg.fill
 // CHECK:         linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[Y]]], iterator_types = ["parallel", "parallel", "reduction"]}
 // CHECK-SAME:      ins(%{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<6x4xbf16>) outs(%[[Z]] : tensor<?x6xf32>)
-// CHECK-SAME:      attrs = {hymba.linear}
 // CHECK:         ^bb0(%[[A:.*]]: f32, %[[B:.*]]: bf16, %[[ACC:.*]]: f32):
 // CHECK:           %[[BW:.*]] = arith.extf %[[B]] : bf16 to f32
 // CHECK:           %[[M:.*]] = arith.mulf %[[A]], %[[BW]]
@@ -100,11 +100,11 @@ func.func @embed_meta(%t: tensor<10x4xbf16>, %ids: tensor<?xi32>, %m: tensor<3x4
 
 // SwiGLU: gate and up matmuls, silu(gate) * up, down matmul.
 // CHECK-LABEL: func @mlp
-// CHECK-COUNT-2: attrs = {hymba.linear}
+// CHECK-COUNT-2: iterator_types = ["parallel", "parallel", "reduction"]
 // CHECK:         linalg.generic
 // CHECK:           math.exp
 // CHECK:           arith.mulf
-// CHECK:         attrs = {hymba.linear}
+// CHECK:         iterator_types = ["parallel", "parallel", "reduction"]
 // CHECK-NOT:     hymba.swiglu_mlp
 // GPU form: gate and up in one kernel (two register accumulators, silu(g)
 // * u), then the down projection.
@@ -131,7 +131,7 @@ func.func @mlp(%x: tensor<?x4xf32>, %g: tensor<7x4xf32>, %u: tensor<7x4xf32>, %d
 // CHECK:           math.rsqrt
 // CHECK:           arith.addf
 // CHECK:           arith.mulf %{{.*}}, %cst
-// CHECK:         attrs = {hymba.linear}
+// CHECK:         iterator_types = ["parallel", "parallel", "reduction"]
 // GPU form: both norms, the mean and the projection (and the residual, when
 // fused) in one kernel: per item, a dot product and a sum of squares per
 // branch.
@@ -167,7 +167,7 @@ func.func @merge(%a: tensor<?x8xf32>, %s: tensor<?x8xf32>, %n1: tensor<8xf32>, %
 // GPU-NOT:     linalg.generic
 // GPU-NOT:     hymba.
 // CHECK-LABEL: func @norm_mlp_residual
-// CHECK-COUNT-3: attrs = {hymba.linear}
+// CHECK-COUNT-3: iterator_types = ["parallel", "parallel", "reduction"]
 func.func @norm_mlp_residual(%x: tensor<?x4xf32>, %n: tensor<4xf32>, %g: tensor<7x4xf32>,
                              %u: tensor<7x4xf32>, %d: tensor<4x7xf32>) -> tensor<?x4xf32> {
   %h = hymba.rms_norm %x, %n {epsilon = 1.0e-6 : f32} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
@@ -182,4 +182,30 @@ func.func @unassigned(%p: memref<?xi8>) -> tensor<4xf32> {
   // expected-error @+1 {{has no offset; run -hymba-assign-buffer-layout first}}
   %w = hymba.weight %p["w"] : memref<?xi8> -> tensor<4xf32>
   return %w : tensor<4xf32>
+}
+
+// -----
+
+// Panel-stored weights (#hymba.panels<4>): the view has the storage shape
+// [ceil(6 / 4), 4, 4]; the projection reads w[n, k] at [n floordiv 4, k,
+// n mod 4] and the embedding lookup row r at [r / 4, c, r % 4].
+// CHECK-DAG: #[[PW:.*]] = affine_map<(d0, d1, d2) -> (d1 floordiv 4, d2, d1 mod 4)>
+// CHECK-LABEL: func @packed
+// CHECK:         %[[V:.*]] = memref.view %{{.*}}[%{{.*}}][] : memref<?xi8> to memref<2x4x4xbf16>
+// CHECK:         %[[W:.*]] = bufferization.to_tensor %[[V]] restrict : memref<2x4x4xbf16> to tensor<2x4x4xbf16>
+// CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[PW]], #{{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:      ins(%{{.*}}, %[[W]] : tensor<?x4xf32>, tensor<2x4x4xbf16>) outs(%{{.*}} : tensor<?x6xf32>)
+// CHECK:         linalg.generic
+// CHECK:           %[[ROW:.*]] = arith.index_cast
+// CHECK:           %[[COL:.*]] = linalg.index 1
+// CHECK:           %[[P:.*]] = arith.divui %[[ROW]], %[[C4:.*]] : index
+// CHECK:           %[[R:.*]] = arith.remui %[[ROW]], %[[C4]] : index
+// CHECK:           tensor.extract %[[W]][%[[P]], %[[COL]], %[[R]]] : tensor<2x4x4xbf16>
+// Only the CPU kernel form reads panels.
+// GPUERR: error: 'hymba.weight' op is stored in panels (hymba-pack-weights), a layout only the CPU kernel form reads
+func.func @packed(%p: memref<?xi8>, %x: tensor<?x4xf32>, %ids: tensor<?xi32>) -> (tensor<?x6xf32>, tensor<?x4xf32>) {
+  %w = hymba.weight %p["w"] {offset = 0 : i64} : memref<?xi8> -> tensor<6x4xbf16, #hymba.panels<4>>
+  %y = hymba.linear %x, %w : tensor<?x4xf32>, tensor<6x4xbf16, #hymba.panels<4>> -> tensor<?x6xf32>
+  %e = hymba.embed %w[%ids] : tensor<6x4xbf16, #hymba.panels<4>>, tensor<?xi32> -> tensor<?x4xf32>
+  return %y, %e : tensor<?x6xf32>, tensor<?x4xf32>
 }

@@ -1,7 +1,13 @@
 // RUN: hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-width=8" -cse | FileCheck %s
 // RUN: hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-width=8 row-chunk=8" -cse | FileCheck %s --check-prefix=CHUNK
-// RUN: not hymba-opt %s -split-input-file -hymba-vectorize-linear="row-chunk=6" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-width=8 vector-registers=16 k-block=16" -cse | FileCheck %s --check-prefix=PANEL
+// RUN: hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-width=16 vector-registers=32" -cse | FileCheck %s --check-prefix=ZMM
+// RUN: not hymba-opt %s -split-input-file -hymba-vectorize-linear="row-chunk=6" 2>&1 >/dev/null | FileCheck %s --check-prefix=BAD
+// RUN: not hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-registers=2" 2>&1 >/dev/null | FileCheck %s --check-prefix=BADREG
+// RUN: not hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-width=32" 2>&1 >/dev/null | FileCheck %s --check-prefix=BADPANEL
 // BAD: row-chunk must be a positive multiple of 4
+// BADREG: vector-registers at least 4
+// BADPANEL: weight panel width 16 is not a multiple of the vector width 32
 
 #x = affine_map<(t, n, k) -> (t, k)>
 #w = affine_map<(t, n, k) -> (n, k)>
@@ -37,8 +43,7 @@
 // CHECK-NOT:     linalg.generic
 func.func @linear(%x: memref<?x20xf32>, %w: memref<10x20xbf16>, %y: memref<?x10xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %w : memref<?x20xf32>, memref<10x20xbf16>) outs(%y : memref<?x10xf32>)
-      attrs = {hymba.linear} {
+      ins(%x, %w : memref<?x20xf32>, memref<10x20xbf16>) outs(%y : memref<?x10xf32>) {
   ^bb0(%a: f32, %b: bf16, %acc: f32):
     %bw = arith.extf %b : bf16 to f32
     %m = arith.mulf %a, %bw : f32
@@ -54,23 +59,108 @@ func.func @linear(%x: memref<?x20xf32>, %w: memref<10x20xbf16>, %y: memref<?x10x
 #w = affine_map<(t, n, k) -> (n, k)>
 #y = affine_map<(t, n, k) -> (t, n)>
 
-// Unmarked generics and operands without a unit minor stride are left alone.
+// Not projections, left alone: a body that is not acc + x * w, a weight
+// map that is not (n, k), and an x without a unit minor stride.
 // CHECK-LABEL: func @untouched
-// CHECK-COUNT-2: linalg.generic
+// CHECK-COUNT-3: linalg.generic
 // CHECK-NOT:     vector.fma
-func.func @untouched(%x: memref<?x20xf32>, %xs: memref<?x20xf32, strided<[?, ?]>>, %w: memref<8x20xf32>, %y: memref<?x8xf32>) {
+// PANEL-LABEL: func @untouched
+// PANEL-COUNT-3: linalg.generic
+#wt = affine_map<(t, n, k) -> (k, n)>
+func.func @untouched(%x: memref<?x20xf32>, %xs: memref<?x20xf32, strided<[?, ?]>>, %w: memref<8x20xf32>,
+                     %wt: memref<20x8xf32>, %y: memref<?x8xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%x, %w : memref<?x20xf32>, memref<8x20xf32>) outs(%y : memref<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.maximumf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#x, #wt, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %wt : memref<?x20xf32>, memref<20x8xf32>) outs(%y : memref<?x8xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %m = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %m : f32
     linalg.yield %s : f32
   }
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%xs, %w : memref<?x20xf32, strided<[?, ?]>>, memref<8x20xf32>) outs(%y : memref<?x8xf32>)
-      attrs = {hymba.linear} {
+      ins(%xs, %w : memref<?x20xf32, strided<[?, ?]>>, memref<8x20xf32>) outs(%y : memref<?x8xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Panel weights (#hymba.panels<16> storage [3, 32, 16] of a 45 x 32
+// matrix): outer products. With 8 f32 lanes and 16 registers a tile is
+// 6 rows x 2 vectors (12 accumulators + 2 weight vectors + 1 broadcast).
+#x = affine_map<(t, n, k) -> (t, k)>
+#pw = affine_map<(t, n, k) -> (n floordiv 16, k, n mod 16)>
+#y = affine_map<(t, n, k) -> (t, n)>
+// CHECK-LABEL: func @panel
+// PANEL-LABEL: func @panel
+// PANEL-SAME:    (%[[X:.*]]: memref<?x32xf32>, %[[W:.*]]: memref<3x32x16xbf16>, %[[Y:.*]]: memref<?x45xf32>)
+// PANEL-DAG:     %[[C0:.*]] = arith.constant 0 : index
+// PANEL-DAG:     %[[C1:.*]] = arith.constant 1 : index
+// PANEL-DAG:     %[[C3:.*]] = arith.constant 3 : index
+// Threads take whole panels.
+// PANEL:         scf.parallel (%[[P:.*]]) = (%[[C0]]) to (%[[C3]]) step (%[[C1]])
+// k-block=16: the panel slice of one k block.
+// PANEL:           scf.for %[[KB:.*]] = %[[C0]] to %[[C32:.*]] step %[[C16:.*]] {
+// PANEL:             %[[KE:.*]] = arith.minui %{{.*}}, %[[C32]]
+// Panels 0 and 1 are full.
+// PANEL:             %[[FULL:.*]] = arith.cmpi ult, %[[P]], %[[C2:.*]] : index
+// PANEL:             scf.if %[[FULL]] {
+// PANEL:               %[[ROWS:.*]] = memref.dim %[[X]], %[[C0]]
+// PANEL:               scf.for %[[T:.*]] = %[[C0]] to %{{.*}} step %[[C6:.*]] {
+// The tile is loaded from y, accumulated over the k block in registers,
+// and stored back.
+// PANEL-COUNT-12:        vector.load %[[Y]]
+// PANEL:                 scf.for %[[K:.*]] = %[[KB]] to %[[KE]] step %[[C1]] iter_args({{.*}}) -> ({{(vector<8xf32>, ){11}vector}}<8xf32>)
+// PANEL:                   %[[W0:.*]] = vector.load %[[W]][%[[P]], %[[K]], %[[C0]]] : memref<3x32x16xbf16>, vector<8xbf16>
+// PANEL:                   %[[W0F:.*]] = arith.extf %[[W0]] : vector<8xbf16> to vector<8xf32>
+// PANEL:                   %[[W1:.*]] = vector.load %[[W]][%[[P]], %[[K]], %[[C8:.*]]] : memref<3x32x16xbf16>, vector<8xbf16>
+// PANEL:                   %[[W1F:.*]] = arith.extf %[[W1]]
+// PANEL:                   %[[XV:.*]] = memref.load %[[X]][%{{.*}}, %[[K]]]
+// PANEL:                   %[[XB:.*]] = vector.broadcast %[[XV]] : f32 to vector<8xf32>
+// PANEL:                   vector.fma %[[XB]], %[[W0F]]
+// PANEL:                   vector.fma %[[XB]], %[[W1F]]
+// PANEL-COUNT-5:           vector.broadcast
+// PANEL:                   scf.yield
+// PANEL-COUNT-12:        vector.store %{{.*}}, %[[Y]]
+// The last T % 6 rows: tiles of 4, 2 and 1 rows, each when its bit is set.
+// PANEL:               arith.andi %{{.*}}, %[[C4:.*]] : index
+// PANEL:               scf.if
+// PANEL:                 scf.for {{.*}} -> ({{(vector<8xf32>, ){7}vector}}<8xf32>)
+// PANEL:               arith.andi %{{.*}}, %[[C2]] : index
+// PANEL:               scf.if
+// PANEL:                 scf.for {{.*}} -> ({{(vector<8xf32>, ){3}vector}}<8xf32>)
+// PANEL:               arith.andi %{{.*}}, %[[C1]] : index
+// PANEL:               scf.if
+// PANEL:                 scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>)
+// Panel 2 holds columns 32..44: the second vector has 5 real lanes.
+// PANEL:             } else {
+// PANEL:               %[[MASK:.*]] = vector.constant_mask [5] : vector<8xi1>
+// PANEL:               vector.maskedload %[[Y]][%{{.*}}, %{{.*}}], %[[MASK]]
+// PANEL:               vector.maskedstore %[[Y]][%{{.*}}, %{{.*}}], %[[MASK]]
+// PANEL-NOT:     linalg.generic
+// AVX-512 registers: 16 lanes, a panel of 16 is one vector, tiles of
+// (32 - 1 - 1) / 1 = 30 rows, one k block (256 > 32).
+// ZMM-LABEL: func @panel
+// ZMM:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c30
+// ZMM:           scf.for {{.*}} -> ({{(vector<16xf32>, ){29}vector}}<16xf32>)
+// ZMM:             vector.load %{{.*}} : memref<3x32x16xbf16>, vector<16xbf16>
+// ZMM-COUNT-30:    vector.fma
+func.func @panel(%x: memref<?x32xf32>, %w: memref<3x32x16xbf16>, %y: memref<?x45xf32>) {
+  linalg.generic {indexing_maps = [#x, #pw, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x32xf32>, memref<3x32x16xbf16>) outs(%y : memref<?x45xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %bw = arith.extf %b : bf16 to f32
+    %m = arith.mulf %a, %bw : f32
     %s = arith.addf %acc, %m : f32
     linalg.yield %s : f32
   }

@@ -68,6 +68,13 @@ cl::opt<Target>
            cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU (default)"),
                       clEnumValN(Target::CUDA, "cuda", "an NVIDIA GPU")),
            cl::cat(targetCat));
+cl::opt<std::string> targetCPU(
+    "target-cpu",
+    cl::desc("CPU the code is compiled for: native (default, the build "
+             "machine), x86-64-v3 (AVX2), x86-64-v4 (AVX-512) or an LLVM CPU "
+             "name (znver3, znver5, skylake-avx512, ...); the executable "
+             "refuses to run on a CPU that lacks the target's features"),
+    cl::init("native"), cl::cat(targetCat));
 cl::opt<std::string> cudaArch("cuda-arch",
                               cl::desc("GPU architecture for --target=cuda"),
                               cl::init("sm_90"), cl::cat(targetCat));
@@ -83,6 +90,12 @@ cl::opt<bool> noTileScan("no-tile-scan",
                          cl::cat(passesCat));
 cl::opt<bool> noFuse("no-fuse", cl::desc("do not fuse the hybrid heads"),
                      cl::cat(passesCat));
+cl::opt<bool> noPackWeights(
+    "no-pack-weights",
+    cl::desc("keep projection weights in the checkpoint's [out, in] layout "
+             "(dot-product kernels) instead of panels (outer-product GEMM "
+             "kernels)"),
+    cl::cat(passesCat));
 cl::opt<std::string> payloadLayout(
     "payload-layout",
     cl::desc("with --emit=exe, also write the payload layout as JSON to this "
@@ -130,6 +143,9 @@ void groupHelp(const StringSet<> &before) {
       opt->setHiddenFlag(cl::Hidden);
   }
 }
+
+/// --target-cpu, resolved in main().
+hymba::CPUTarget cpuTarget;
 
 /// The runtime library next to this tool: <prefix>/bin/../lib.
 std::string runtimeLibrary(StringRef name) {
@@ -215,13 +231,15 @@ hymba::ExecutableSpec executableSpec(mlir::ModuleOp module,
 /// From an LLVM-dialect module: --emit=llvm/obj output, or the executable
 /// (object in a temporary file, linked with the runtime, payload appended).
 int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
-                         hymba::ExecutableSpec spec) {
+                         hymba::ExecutableSpec spec,
+                         const hymba::CPUTarget &cpu = cpuTarget) {
   if (emit == Emit::LLVM || emit == Emit::Obj)
     return writeOutput(spec.outputPath, [&](raw_ostream &os) {
       progress("generating native code");
       SmallString<0> buffer;
       raw_svector_ostream bos(buffer);
-      if (Error e = hymba::emitNative(module, bos, emit == Emit::LLVM)) {
+      if (Error e = hymba::emitNative(module, cpuTarget, bos,
+                                      emit == Emit::LLVM)) {
         fail(toString(std::move(e)));
         return mlir::failure();
       }
@@ -239,7 +257,7 @@ int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     raw_fd_ostream os(objPath, ec);
     if (ec)
       return fail(objPath + ": " + ec.message());
-    if (Error e = hymba::emitNative(module, os, /*asIR=*/false))
+    if (Error e = hymba::emitNative(module, cpu, os, /*asIR=*/false))
       return fail(toString(std::move(e)));
   }
   spec.objectPath = objPath.str().str();
@@ -256,19 +274,30 @@ int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
 /// the Hymba-level module (the layout is read off hymba.weight ops).
 int writeCPUExecutable(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
                        hymba::ExecutableSpec spec, bool gpuForm,
-                       bool foldedMeta, bool lowered = false) {
+                       bool foldedMeta, const hymba::CPUTarget &cpu,
+                       bool lowered = false) {
   if (!lowered &&
       failed(hymba::runPipeline(module, hymba::lowerToLinalgPipeline(gpuForm))))
     return fail("lowering to linalg failed");
   progress("lowering to LLVM");
   if (failed(hymba::runPipeline(
-          module, hymba::lowerToLLVMPipeline(gpuForm, linearRowChunk))))
+          module, hymba::lowerToLLVMPipeline(gpuForm, cpu, linearRowChunk))))
     return fail("lowering to LLVM failed");
   spec.runtimeLib = runtimeLibrary("libhymba_runtime.a");
   // scf.parallel became OpenMP calls.
   spec.linkLibs = {"-L/usr/lib/llvm-22/lib", "-lomp"};
   spec.foldedMeta = foldedMeta;
-  return writeFromLLVMDialect(module, ckpt, spec);
+  return writeFromLLVMDialect(module, ckpt, spec, cpu);
+}
+
+/// The build machine, as the target of a program that must run here (the
+/// meta-token prefix runner), with vectors no wider than a weight panel.
+Expected<hymba::CPUTarget> hostTargetFor(int64_t weightPanel) {
+  Expected<hymba::CPUTarget> host = hymba::resolveCPUTarget("native");
+  if (host && weightPanel > 0)
+    while (weightPanel % host->f32Lanes() != 0)
+      host->vectorBits /= 2;
+  return host;
 }
 
 /// Runs the stages after IR construction, stopping at --emit.
@@ -278,12 +307,18 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     module.print(os);
     return mlir::success();
   };
+  bool gpuForm = kernelForm == KernelForm::Target
+                     ? target == Target::CUDA
+                     : kernelForm == KernelForm::GPU;
   progress("optimizing Hymba IR");
   hymba::HymbaPassOptions passOptions;
   // On the GPU scan tiles are left to the kernel mapping.
   passOptions.foldMetaTokens = !noFoldMeta;
   passOptions.tileSelectiveScan = !noTileScan && target == Target::CPU;
   passOptions.fuseHybridHeads = !noFuse;
+  // The CPU projection kernel's layout: panels of two vector registers.
+  if (!gpuForm && target == Target::CPU && !noPackWeights)
+    passOptions.weightPanel = cpuTarget.weightPanel();
   if (failed(hymba::runPipeline(module,
                                 hymba::hymbaOptimizationPipeline(passOptions))))
     return fail("the Hymba optimization pipeline failed");
@@ -293,15 +328,15 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   bool foldedMeta = module->hasAttr("hymba.meta_folded");
   hymba::ExecutableSpec spec = executableSpec(module, ckpt, options, out);
 
-  bool gpuForm = kernelForm == KernelForm::Target
-                     ? target == Target::CUDA
-                     : kernelForm == KernelForm::GPU;
   // The prefix state of a CUDA program (the build machine need not have a
-  // GPU) or of a GPU-form one comes from a CPU-form build of the same Hymba
-  // module: the state layout is the same.
+  // GPU), of a GPU-form one, or of one for a CPU the build machine is not,
+  // comes from a CPU-form build of the same Hymba module for the build
+  // machine: the state layout is the same.
+  std::vector<std::string> missing = hymba::missingHostFeatures(cpuTarget);
   SmallString<128> runnerPath;
   std::optional<FileRemover> removeRunner;
-  if (foldedMeta && (gpuForm || target == Target::CUDA) && emit == Emit::Exe) {
+  if (foldedMeta && (gpuForm || target == Target::CUDA || !missing.empty()) &&
+      emit == Emit::Exe) {
     if (std::error_code ec = sys::fs::createTemporaryFile("hymba-prefix-runner",
                                                           "exe", runnerPath))
       return fail("cannot create a temporary file: " + ec.message());
@@ -312,8 +347,13 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     runner.outputPath = runnerPath.str().str();
     runner.showProgress = false;
     runner.layoutPath.clear();
-    if (int rc = writeCPUExecutable(*cpuModule, ckpt, runner,
-                                    /*gpuForm=*/false, /*foldedMeta=*/false))
+    Expected<hymba::CPUTarget> host =
+        hostTargetFor(passOptions.weightPanel);
+    if (!host)
+      return fail(toString(host.takeError()));
+    if (int rc =
+            writeCPUExecutable(*cpuModule, ckpt, runner, /*gpuForm=*/false,
+                               /*foldedMeta=*/false, *host))
       return rc;
   }
 
@@ -328,7 +368,7 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     if (emit == Emit::PTX)
       return fail("--emit=ptx needs --target=cuda");
     return writeCPUExecutable(module, ckpt, spec, gpuForm, foldedMeta,
-                              /*lowered=*/true);
+                              cpuTarget, /*lowered=*/true);
   }
   Expected<std::string> toolkit = hymba::findCudaToolkit();
   if (!toolkit)
@@ -375,6 +415,10 @@ int main(int argc, char **argv) {
 
   if (dtype != "f32" && dtype != "bf16")
     return fail("--dtype must be f32 or bf16, got '" + dtype + "'");
+  Expected<hymba::CPUTarget> cpu = hymba::resolveCPUTarget(targetCPU);
+  if (!cpu)
+    return fail(toString(cpu.takeError()));
+  cpuTarget = *cpu;
   Expected<std::unique_ptr<hymba::Checkpoint>> ckpt =
       hymba::Checkpoint::open(checkpointDir);
   if (!ckpt)

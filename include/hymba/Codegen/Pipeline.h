@@ -16,6 +16,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
+#include <vector>
 
 namespace hymba {
 
@@ -24,15 +25,50 @@ struct HymbaPassOptions {
   bool foldMetaTokens = true;
   bool tileSelectiveScan = true;
   bool fuseHybridHeads = true;
+  /// > 0: store projection weights in panels of this many output features
+  /// (hymba-pack-weights; the CPU kernel form's GEMM layout).
+  int64_t weightPanel = 0;
 };
+
+/// The CPU that generated code is compiled for (--target-cpu).
+struct CPUTarget {
+  std::string name;     // as asked: native, x86-64-v3, znver3, ...
+  std::string cpu;      // the LLVM CPU name (native resolved)
+  std::string features; // LLVM subtarget features, "+avx2,+fma,..."
+  /// The features of `checkedCPUFeatures()` this target has: the generated
+  /// code may use them, so the executable refuses a CPU that lacks one.
+  std::vector<std::string> required;
+  int64_t vectorBits = 128;     // widest vector registers: 128, 256, 512
+  int64_t vectorRegisters = 16; // architectural vector registers
+  bool hasAVX512BF16 = false;
+
+  /// f32 lanes per vector register.
+  int64_t f32Lanes() const { return vectorBits / 32; }
+  /// The projection kernel's panel width: two vector registers.
+  int64_t weightPanel() const { return 2 * f32Lanes(); }
+};
+
+/// The features the executable checks at start-up (LLVM names; the runtime
+/// reads the same names off CPUID).
+const std::vector<std::string> &checkedCPUFeatures();
+
+/// Resolves --target-cpu: "native" (the build machine), "x86-64-v2/v3/v4"
+/// or any CPU name LLVM's X86 backend knows ("znver3", "skylake-avx512").
+llvm::Expected<CPUTarget> resolveCPUTarget(llvm::StringRef name);
+
+/// The features of `target.required` that this machine lacks (empty: the
+/// build machine can run code for `target`).
+std::vector<std::string> missingHostFeatures(const CPUTarget &target);
 
 /// Textual pass pipelines of each stage (inner lists, for parsePassPipeline).
 std::string hymbaOptimizationPipeline(const HymbaPassOptions &options);
 /// `gpuForm`: the register-accumulating loop shapes of the GPU target.
 std::string lowerToLinalgPipeline(bool gpuForm);
 /// `gpuForm`: the loop structure of the GPU pipeline, run by CPU threads.
+/// The projection kernels' tiles come from `target`'s vector registers.
 /// `linearRowChunk` > 0 overrides hymba-vectorize-linear's row chunk.
-std::string lowerToLLVMPipeline(bool gpuForm, int64_t linearRowChunk = 0);
+std::string lowerToLLVMPipeline(bool gpuForm, const CPUTarget &target,
+                                int64_t linearRowChunk = 0);
 
 /// The NVIDIA GPU target.
 struct CudaOptions {
@@ -58,10 +94,13 @@ llvm::Error writeKernelPTX(mlir::ModuleOp module, llvm::StringRef dir);
 mlir::LogicalResult runPipeline(mlir::ModuleOp module,
                                 llvm::StringRef pipeline);
 
-/// Translates an LLVM-dialect module to LLVM IR, optimizes it at O3 for the
-/// host CPU and writes an object file (or textual LLVM IR when `asIR`).
-llvm::Error emitNative(mlir::ModuleOp module, llvm::raw_pwrite_stream &os,
-                       bool asIR);
+/// Translates an LLVM-dialect module to LLVM IR, optimizes it at O3 for
+/// `target` and writes an object file (or textual LLVM IR when `asIR`). The
+/// object also defines `hymba_target_cpu` and `hymba_required_cpu_features`
+/// (C strings), which the runtime checks against the CPU it runs on before
+/// it runs any generated code.
+llvm::Error emitNative(mlir::ModuleOp module, const CPUTarget &target,
+                       llvm::raw_pwrite_stream &os, bool asIR);
 
 } // namespace hymba
 

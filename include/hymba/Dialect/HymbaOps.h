@@ -8,7 +8,22 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#define GET_ATTRDEF_CLASSES
+#include "hymba/HymbaAttrs.h.inc"
+
 #define GET_OP_CLASSES
 #include "hymba/HymbaOps.h.inc"
+
+namespace mlir::hymba {
+/// The `#hymba.panels` encoding of a weight tensor type, or null.
+PanelsAttr getPanels(Type type);
+
+/// How a weight type is laid out in the parameter buffer: `[ceil(N / W), K,
+/// W]` for `tensor<N x K, #hymba.panels<W>>`, otherwise the type itself.
+RankedTensorType storageType(RankedTensorType type);
+
+/// Bytes a weight of `type` occupies in the parameter buffer.
+int64_t storageBytes(RankedTensorType type);
+} // namespace mlir::hymba
 
 #endif // HYMBA_DIALECT_HYMBAOPS_H

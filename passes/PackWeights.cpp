@@ -1,0 +1,75 @@
+//===- PackWeights.cpp - Store projection weights in panels ---------------===//
+//
+// The projections read their weights in the order the generated kernel
+// wants only if the payload stores them that way. The weights are known at
+// compile time, so the layout is chosen here, once: every weight that only
+// feeds projections (and the embedding lookup that may share the output
+// head's table) gets the #hymba.panels encoding, and hymba-compile writes it
+// panel-major into the executable.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymba/Dialect/HymbaOps.h"
+#include "hymba/Passes/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringSet.h"
+
+namespace mlir::hymba {
+#define GEN_PASS_DEF_HYMBAPACKWEIGHTS
+#include "hymba/Passes.h.inc"
+} // namespace mlir::hymba
+
+using namespace mlir;
+using namespace mlir::hymba;
+
+namespace {
+/// True if `use` reads its operand as the [out, in] weight of a projection,
+/// or as an embedding table (a row lookup works in any layout).
+bool readsAsProjectionWeight(OpOperand &use) {
+  Operation *user = use.getOwner();
+  Value v = use.get();
+  if (auto linear = dyn_cast<LinearOp>(user))
+    return v == linear.getWeight() && v != linear.getInput();
+  if (auto mlp = dyn_cast<SwiGLUMLPOp>(user))
+    return v != mlp.getInput();
+  if (auto merge = dyn_cast<HybridMergeOp>(user))
+    return v == merge.getOutProj();
+  if (auto embed = dyn_cast<EmbedOp>(user))
+    return v == embed.getTable();
+  return false;
+}
+
+struct PackWeightsPass : hymba::impl::HymbaPackWeightsBase<PackWeightsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (panel <= 0) {
+      getOperation()->emitError("hymba-pack-weights: panel must be positive");
+      return signalPassFailure();
+    }
+    // One decision per checkpoint tensor: every op naming it must agree,
+    // since they share one slot in the parameter buffer.
+    llvm::MapVector<StringRef, SmallVector<WeightOp>> byName;
+    llvm::StringSet<> unpackable;
+    getOperation()->walk([&](WeightOp op) {
+      byName[op.getName()].push_back(op);
+      auto type = cast<RankedTensorType>(op.getResult().getType());
+      bool ok = type.getRank() == 2 && !type.getEncoding() &&
+                llvm::all_of(op->getUses(), readsAsProjectionWeight);
+      if (!ok)
+        unpackable.insert(op.getName());
+    });
+    auto encoding = PanelsAttr::get(&getContext(), panel);
+    for (auto &[name, ops] : byName) {
+      if (unpackable.contains(name))
+        continue;
+      for (WeightOp op : ops) {
+        auto type = cast<RankedTensorType>(op.getResult().getType());
+        op.getResult().setType(RankedTensorType::get(
+            type.getShape(), type.getElementType(), encoding));
+      }
+    }
+  }
+};
+} // namespace

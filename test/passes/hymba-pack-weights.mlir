@@ -1,0 +1,54 @@
+// RUN: hymba-opt %s -split-input-file -hymba-pack-weights="panel=16" | FileCheck %s
+// RUN: hymba-opt %s -split-input-file -hymba-pack-weights="panel=16" -hymba-pack-weights="panel=16" | FileCheck %s
+// RUN: hymba-opt %s -split-input-file -hymba-pack-weights="panel=16" -hymba-assign-buffer-layout | FileCheck %s --check-prefix=LAYOUT
+// RUN: not hymba-opt %s -split-input-file -hymba-pack-weights="panel=0" 2>&1 >/dev/null | FileCheck %s --check-prefix=BAD
+// BAD: hymba-pack-weights: panel must be positive
+
+// Projection weights (and the embedding table the tied head shares) get
+// panels; the norm weight, the conv weight and the meta rows do not.
+// CHECK-LABEL: func @layer
+// CHECK:         hymba.weight %{{.*}}["norm"] : memref<?xi8> -> tensor<32xf32>
+// CHECK:         hymba.weight %{{.*}}["in_proj"] : memref<?xi8> -> tensor<45x32xbf16, #hymba.panels<16>>
+// CHECK:         hymba.weight %{{.*}}["gate"] : memref<?xi8> -> tensor<40x32xbf16, #hymba.panels<16>>
+// CHECK:         hymba.weight %{{.*}}["up"] : memref<?xi8> -> tensor<40x32xbf16, #hymba.panels<16>>
+// CHECK:         hymba.weight %{{.*}}["down"] : memref<?xi8> -> tensor<32x40xbf16, #hymba.panels<16>>
+// CHECK:         hymba.weight %{{.*}}["meta"] : memref<?xi8> -> tensor<3x32xbf16>
+// CHECK:         hymba.weight %{{.*}}["embed"] : memref<?xi8> -> tensor<10x32xbf16, #hymba.panels<16>>
+// CHECK:         hymba.linear %{{.*}} : tensor<?x32xf32>, tensor<45x32xbf16, #hymba.panels<16>> -> tensor<?x45xf32>
+// A padded panel: 45 rows are 3 panels of 16 (3 * 16 * 32 * 2 bytes).
+// LAYOUT-LABEL: func @layer
+// LAYOUT:         hymba.weight %{{.*}}["norm"] {offset = 0 : i64}
+// LAYOUT:         hymba.weight %{{.*}}["in_proj"] {offset = 128 : i64}
+// LAYOUT:         hymba.weight %{{.*}}["gate"] {offset = 3200 : i64}
+func.func @layer(%p: memref<?xi8>, %x: tensor<?x32xf32>, %ids: tensor<?xi32>)
+    -> (tensor<?x32xf32>, tensor<?x45xf32>, tensor<?x32xf32>, tensor<?x10xf32>) {
+  %norm = hymba.weight %p["norm"] : memref<?xi8> -> tensor<32xf32>
+  %in = hymba.weight %p["in_proj"] : memref<?xi8> -> tensor<45x32xbf16>
+  %g = hymba.weight %p["gate"] : memref<?xi8> -> tensor<40x32xbf16>
+  %u = hymba.weight %p["up"] : memref<?xi8> -> tensor<40x32xbf16>
+  %d = hymba.weight %p["down"] : memref<?xi8> -> tensor<32x40xbf16>
+  %meta = hymba.weight %p["meta"] : memref<?xi8> -> tensor<3x32xbf16>
+  %table = hymba.weight %p["embed"] : memref<?xi8> -> tensor<10x32xbf16>
+  %h = hymba.rms_norm %x, %norm {epsilon = 1.0e-6 : f32} : tensor<?x32xf32>, tensor<32xf32> -> tensor<?x32xf32>
+  %y = hymba.linear %h, %in : tensor<?x32xf32>, tensor<45x32xbf16> -> tensor<?x45xf32>
+  %m = hymba.swiglu_mlp %h, %g, %u, %d : tensor<?x32xf32>, tensor<40x32xbf16>, tensor<40x32xbf16>, tensor<32x40xbf16> -> tensor<?x32xf32>
+  %e = hymba.embed %table[%ids] : tensor<10x32xbf16>, tensor<?xi32> -> tensor<?x32xf32>
+  %pm = hymba.prepend_meta %meta, %e : tensor<3x32xbf16>, tensor<?x32xf32> -> tensor<?x32xf32>
+  %logits = hymba.linear %pm, %table : tensor<?x32xf32>, tensor<10x32xbf16> -> tensor<?x10xf32>
+  return %m, %y, %pm, %logits : tensor<?x32xf32>, tensor<?x45xf32>, tensor<?x32xf32>, tensor<?x10xf32>
+}
+
+// -----
+
+// One tensor named twice: packed only if every use of every op naming it
+// is a projection weight (both name one slot of the parameter buffer).
+// CHECK-LABEL: func @shared_name
+// CHECK:         hymba.weight %{{.*}}["w"] : memref<?xi8> -> tensor<4x4xf32>
+// CHECK:         hymba.weight %{{.*}}["w"] : memref<?xi8> -> tensor<4x4xf32>
+// CHECK-NOT:     #hymba.panels
+func.func @shared_name(%p: memref<?xi8>, %x: tensor<?x4xf32>) -> (tensor<?x4xf32>, tensor<4x4xf32>) {
+  %a = hymba.weight %p["w"] : memref<?xi8> -> tensor<4x4xf32>
+  %y = hymba.linear %x, %a : tensor<?x4xf32>, tensor<4x4xf32> -> tensor<?x4xf32>
+  %b = hymba.weight %p["w"] : memref<?xi8> -> tensor<4x4xf32>
+  return %y, %b : tensor<?x4xf32>, tensor<4x4xf32>
+}

@@ -288,6 +288,40 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
                            "vector::VectorDialect"];
 }
 
+def HymbaApproximateMath : Pass<"hymba-approximate-math", "ModuleOp"> {
+  let summary = "Inline polynomial exp/expm1/log/log1p so CPU loops vectorize";
+  let description = [{
+    **Why.** `convert-math-to-llvm` turns `math.exp` and `math.log1p` into
+    calls of libm's `expf`/`log1pf`. LLVM's loop vectorizer does not
+    vectorize a loop whose body calls a function it has no vector variant
+    of, so the selective scan's `exp(dt * A)` over `d_state`, the softplus of
+    dt and the SiLU of the MLP and the gate ran one element per call: about
+    a tenth of a 512-token prefill's time was spent inside `expf`.
+
+    **What.** Applies upstream's polynomial approximations
+    (`populateMathPolynomialApproximationPatterns`) to `exp`, `expm1`, `log`
+    and `log1p`: range reduction plus a minimax polynomial, a few ulp of
+    float32 over the whole range (inf, nan and underflow handled), built
+    from arith/math ops that vectorize. Other math ops (sin, cos, pow of
+    RoPE, rsqrt) keep their libm/LLVM lowering.
+
+    **Invariants.** CPU pipeline only (NVVM has its own fast exp). The
+    end-to-end suite checks the result against the float64 reference at
+    1e-4.
+
+    Before:
+    ```mlir
+    %e = math.exp %x : f32
+    ```
+    After:
+    ```mlir
+    %0 = arith.mulf %x, %cst_log2e ... %p = math.fma ... %e = arith.bitcast ... : i32 to f32
+    ```
+  }];
+  let dependentDialects = ["arith::ArithDialect", "math::MathDialect",
+                           "vector::VectorDialect"];
+}
+
 def HymbaFoldMetaTokens : Pass<"hymba-fold-meta-tokens", "ModuleOp"> {
   let summary = "Split the prompt-independent meta-token prefix out of @hymba_start";
   let description = [{

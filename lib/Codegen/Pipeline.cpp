@@ -73,7 +73,8 @@ std::string hymba::lowerToLLVMPipeline(bool gpuForm, const CPUTarget &target,
       "},";
   std::string loops = gpuForm ? std::string(kGPUFormLoops)
                               : vectorize + "convert-linalg-to-loops,scf-"
-                                            "forall-to-parallel,";
+                                            "forall-to-parallel,"
+                                            "hymba-approximate-math,";
   return kBufferize + loops +
          // Threads: scf.parallel -> OpenMP. The canonicalize is required to
          // inline memref.alloca_scope before the CFG conversion.

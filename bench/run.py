@@ -32,6 +32,8 @@ as it is measured; sections, in order:
    per thread count (OMP_NUM_THREADS): prefill tokens/s at each prompt
    length, TTFT, decode tokens/s over --decode steps after a 512-token
    prompt, start-up (process wall time minus TTFT and decode), peak RSS.
+   The f32 build also writes the logits of a 16-token prompt, which
+   PyTorch's are compared with (section 5).
      prefill GFLOP/s = 2 x (projection weights incl. lm_head) x T / prefill s
        (our executable computes the logits of every prompt row; attention
        and the scan are not counted),
@@ -39,7 +41,9 @@ as it is measured; sections, in order:
        (every parameter but the meta tokens at the stored width).
 5. PyTorch 1.13 eager f32 (bench/torch_hymba.py in a child process: OpenMP
    OpenBLAS, torch.mv for decode, time-chunked scan, meta prefix run once at
-   load), the BLAS it really loaded, prefill at each length, decode.
+   load): its logits against ours (max relative difference, same argmax;
+   a difference over 1e-3 fails the run), the BLAS it really loaded,
+   prefill at each length, decode.
 6. Ratios against the goals of issue 11.
 
 The benchmark process never holds the model: the checkpoint is written by a
@@ -289,6 +293,15 @@ def ours(a, d, ck, bw, sg, results):
                 say(f"  [{name}] {th} thr  TTFT of a 16-token prompt: {ttft:.3f} s")
             except RuntimeError as e:
                 failed(f"{name} {th} threads, 16 tokens", e)
+        if name == "f32":
+            # The logits PyTorch's are compared with (same prompt, same math).
+            out = os.path.join(work, "ours-f32-logits.npy")
+            try:
+                timed([exe, "--tokens", prompts[16], "-n", "1", "--ids",
+                       "--logits-out", out])
+                results["ours logits"] = (prompts[16], out)
+            except RuntimeError as e:
+                failed("f32 logits for the PyTorch comparison", e)
         os.remove(exe)
 
 
@@ -298,6 +311,9 @@ def pytorch(a, ck, d, bw, results):
            "--threads", ",".join(map(str, a.threads)),
            "--prefill", ",".join(map(str, a.prefill)),
            "--decode", str(a.decode), "--decode-after", str(a.decode_after)]
+    check = os.path.join(ROOT, "out", "bench", "torch-f32-logits.npy")
+    if "ours logits" in results:
+        cmd += ["--check-tokens", results["ours logits"][0], "--check-out", check]
     p = subprocess.Popen(cmd, env=machine.blas_env(max(a.threads)),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     dbytes = model.decode_bytes(d, 4)
@@ -307,6 +323,8 @@ def pytorch(a, ck, d, bw, results):
             continue
         if f[0] == "loaded":
             say(f"  weights loaded as f32 + meta prefix run in {float(f[1]):.1f} s (not timed)")
+        elif f[0] == "checked":
+            compare_logits(results["ours logits"][1], check)
         elif f[0] == "blas":
             say(f"  {f[1]} thread(s): blas {line.split(maxsplit=2)[2].strip()}")
         elif f[0] == "prefill":
@@ -325,6 +343,19 @@ def pytorch(a, ck, d, bw, results):
             say("  " + line.rstrip())
     if p.wait():
         failed("PyTorch baseline", p.stderr.read())
+
+
+def compare_logits(ours_npy, torch_npy):
+    """Prints how far PyTorch's last-row logits are from ours (f32), so the
+    two sides are seen to compute the same model."""
+    o = np.load(ours_npy)[-1].astype(np.float64)
+    t = np.load(torch_npy).astype(np.float64)
+    rel = float(np.abs(o - t).max() / np.abs(o).max())
+    same = int(o.argmax()) == int(t.argmax())
+    say(f"  same model: last-row logits of a 16-token prompt, PyTorch vs ours f32: "
+        f"max rel diff {rel:.1e}, same argmax: {'yes' if same else 'NO'}")
+    if rel > 1e-3 or not same:
+        failed("PyTorch and ours disagree", f"rel diff {rel:.2e}, argmax equal {same}")
 
 
 def summary(a, d, bw, sg, rates, results):

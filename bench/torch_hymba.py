@@ -24,7 +24,8 @@ Fairness rules, so the rows compare like with like:
   measurement; the `blas:` line after them shows both counts.
 
 Prints one line per measurement as soon as it is taken:
-  `prefill THREADS TOKENS SECONDS`, `decode THREADS STEPS SECONDS`.
+  `prefill THREADS TOKENS SECONDS`, `decode THREADS STEPS SECONDS`
+(and `checked FILE` after writing --check-out).
 """
 import argparse
 import json
@@ -271,12 +272,19 @@ def main():
     ap.add_argument("--decode", type=int, default=32, help="decode steps")
     ap.add_argument("--decode-after", type=int, default=512,
                     help="prompt length before the decode steps")
+    ap.add_argument("--check-tokens", help="comma-separated ids: also write the "
+                    "last-row logits of this prompt (float32 .npy) to --check-out")
+    ap.add_argument("--check-out")
     a = ap.parse_args()
     d = hc.load_dims(a.ckpt)
     t0 = time.perf_counter()
     torch.set_num_threads(max(int(t) for t in a.threads.split(",")))
     model = TorchHymba(load_f32(a.ckpt), d)
     print(f"loaded {time.perf_counter() - t0:.1f}", flush=True)
+    if a.check_tokens and a.check_out:
+        ids = [int(t) for t in a.check_tokens.split(",")]
+        np.save(a.check_out, model.forward(ids, model.new_state()).numpy())
+        print(f"checked {a.check_out}", flush=True)
     rng = np.random.default_rng(0)
     for th in (int(t) for t in a.threads.split(",")):
         torch.set_num_threads(th)

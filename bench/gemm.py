@@ -80,16 +80,18 @@ func.func @proj(%x: memref<?x{k}xf32>, %w: {wtype}, %y: memref<?x{n}xf32>)
 """
 
 
-def lowering(lanes, regs, with_registers=True):
-    """The driver's CPU lowering after bufferization (Pipeline.cpp);
-    `with_registers`: whether this hymba-vectorize-linear has the option."""
-    regs = " vector-registers=%d" % regs if with_registers else ""
+def lowering(lanes, regs, helptext):
+    """The driver's CPU lowering after bufferization (Pipeline.cpp), with
+    the options and passes this hymba-opt (`helptext`) has."""
+    regs = " vector-registers=%d" % regs if "vector-registers" in helptext else ""
+    approx = ("hymba-approximate-math," if "hymba-approximate-math" in helptext
+              else "")
     return ("builtin.module(hymba-vectorize-linear{vector-width=%d%s"
-            "},convert-linalg-to-loops,scf-forall-to-parallel,"
+            "},convert-linalg-to-loops,scf-forall-to-parallel," + approx +
             "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,"
             "expand-strided-metadata,lower-affine,convert-vector-to-llvm,"
             "finalize-memref-to-llvm,convert-math-to-llvm,convert-to-llvm,"
-            "reconcile-unrealized-casts)" % (lanes, regs))
+            "reconcile-unrealized-casts)") % (lanes, regs)
 
 
 def run_tool(cmd):
@@ -112,7 +114,7 @@ def build(n, k, wdtype, work, hymba_opt, target):
     base = os.path.join(work, name)
     with open(base + ".mlir", "w") as f:
         f.write(projection_mlir(n, k, wdtype, panel))
-    pipeline = lowering(lanes, regs, "vector-registers" in helptext)
+    pipeline = lowering(lanes, regs, helptext)
     run_tool([hymba_opt, base + ".mlir", "--pass-pipeline=" + pipeline,
               "-o", base + ".llvm.mlir"])
     run_tool([f"{LLVM_BIN}/mlir-translate", "--mlir-to-llvmir",

@@ -434,6 +434,9 @@ def main():
         f"{', '.join(map(str, a.prefill))}, decode {a.decode} steps, threads "
         f"{', '.join(map(str, a.threads))}")
     header(a, info, target)
+    if q:
+        say("  --quick: a small model whose weights fit in cache and few tokens; the figures "
+            "check that every part runs, they say nothing about the machine")
     d = hc.dims_from_config(model.config(a.preset))
     shapes = model.projections(d)
     bw, sg = limits(a, d, shapes)

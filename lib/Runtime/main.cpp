@@ -9,6 +9,7 @@
 #include "ModelFile.h"
 #include "ModelMemory.h"
 #include "NpyWriter.h"
+#include "Perplexity.h"
 #include "Sampler.h"
 #include "Session.h"
 #include "Tokenizer.h"
@@ -35,6 +36,8 @@ struct Options {
   std::string system;
   std::string logitsOut;
   std::string prefixStateOut; // internal: used by hymba-compile
+  std::string perplexityFile;
+  int64_t perplexityCtx = 128;
 };
 
 const char *kUsage =
@@ -56,6 +59,8 @@ const char *kUsage =
     "  --system TEXT          system message for --chat\n"
     "  --prefill-chunk N      feed the prompt N tokens at a time\n"
     "  --stats                print prefill/decode speed, TTFT and peak RSS\n"
+    "  --perplexity FILE      perplexity of the model on FILE's text\n"
+    "  --ctx N                tokens per perplexity chunk, BOS included (128)\n"
     "  -h, --help             this help\n";
 
 [[noreturn]] void die(const std::string &msg) {
@@ -143,9 +148,18 @@ Options parseArgs(int argc, char **argv) {
       return o;
     } else if (a == "--stats") {
       o.stats = true;
+    } else if (a == "--perplexity") {
+      o.perplexityFile = value();
+    } else if (a == "--ctx") {
+      o.perplexityCtx = parseInt(a, value(), 2);
     } else {
       die("unknown argument '" + a + "' (see --help)");
     }
+  }
+  if (!o.perplexityFile.empty()) {
+    if (o.prompt || o.tokens)
+      die("--perplexity scores a file: give no --prompt or --tokens");
+    return o;
   }
   if (o.prompt && o.tokens)
     die("give either --prompt or --tokens, not both");
@@ -199,6 +213,15 @@ int main(int argc, char **argv) {
   bool hasTokenizer = !model.tokenizerProto().empty();
   if (hasTokenizer && !tokenizer.load(model.tokenizerProto(), error))
     die(error);
+  if (!opts.perplexityFile.empty()) {
+    if (!hasTokenizer)
+      die("--perplexity needs the tokenizer, and this model was compiled "
+          "without tokenizer.model");
+    if (!runPerplexity(model, tokenizer, opts.perplexityFile,
+                       opts.perplexityCtx, error))
+      die(error);
+    return 0;
+  }
   if (opts.prompt && !hasTokenizer)
     die("this model was compiled without tokenizer.model: use --tokens and "
         "--ids");

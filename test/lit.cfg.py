@@ -25,21 +25,15 @@ config.substitutions.append(
     ("%pybindings", os.path.join(config.hymba_obj_root, "python")))
 config.substitutions.append(
     ("%mockcuda", os.path.join(config.hymba_obj_root, "test", "mock-cuda")))
-config.substitutions.append(("%shared", os.path.normpath(
-    os.path.join(config.hymba_src_root, "..", "shared"))))
+# The model the project trains and ships (python/hymba_tools/train.py).
+config.substitutions.append(
+    ("%models", os.path.join(config.hymba_src_root, "models")))
 
 if os.path.isdir("/usr/local/cuda/bin") and shutil.which(
         "ptxas", path="/usr/local/cuda/bin"):
     config.available_features.add("ptxas")
 config.substitutions.append(
     ("%hymba-compile-bin", os.path.join(config.hymba_tools_dir, "hymba-compile")))
-
-_tokenizer = os.path.normpath(os.path.join(
-    config.hymba_src_root, "..", "shared", "hymba", "tokenizer.model"))
-if os.path.exists(_tokenizer):
-    config.available_features.add("tokenizer")
-else:
-    lit_config.note("skipping tokenizer tests: %s not found" % _tokenizer)
 
 import ctypes
 try:

@@ -26,13 +26,16 @@ def run(exe, *args):
     return subprocess.run([exe, *args], capture_output=True, text=True, timeout=300)
 
 
-# A model with the real tokenizer, compiled with a small capacity.
+# A random model with the project's tokenizer (that of models/hymba-kjv),
+# compiled with a small capacity (64: the chat template takes 48 tokens).
+import sentencepiece as spm  # noqa: E402
 cfg = presets.preset("demo")
-cfg.update(num_hidden_layers=2, global_attn_idx=[0], kv_reuse_group=[])
+cfg.update(num_hidden_layers=2, global_attn_idx=[0], kv_reuse_group=[],
+           vocab_size=spm.SentencePieceProcessor(model_file=tokenizer).vocab_size())
 ck = make_checkpoint.write_checkpoint(cfg, os.path.join(work, "ck"), "bf16",
                                       tokenizer=tokenizer)
 exe = os.path.join(work, "model")
-subprocess.run([hymba_compile, ck, "-o", exe, "--max-seq-len", "40"], check=True)
+subprocess.run([hymba_compile, ck, "-o", exe, "--max-seq-len", "64"], check=True)
 
 # Self-contained: runs after the checkpoint is deleted and the file moved.
 shutil.rmtree(ck)
@@ -72,7 +75,7 @@ for name, args, expect in [
     ("both inputs", ["--prompt", "x", "--tokens", "1"], "not both"),
     ("token id out of vocab", ["--tokens", "1,99999"], "token id 99999 is outside"),
     ("malformed ids", ["--tokens", "1,,2"], "--tokens expects an integer"),
-    ("prompt too long", ["--tokens", ",".join(["5"] * 41)], "at most 40"),
+    ("prompt too long", ["--tokens", ",".join(["5"] * 65)], "at most 64"),
     ("logits to a missing dir", ["--tokens", "1,2", "-n", "1", "--logits-out",
                                  "/nonexistent/x.npy"], "/nonexistent/x.npy"),
 ]:
@@ -81,7 +84,7 @@ for name, args, expect in [
     check(f"error: {name}", ok, r.stderr.strip()[:100])
 
 # Generation stops at the capacity with a note rather than overflowing.
-r = run(moved, "--tokens", ",".join(["5"] * 38), "-n", "10", "--ids", "--ignore-eos")
+r = run(moved, "--tokens", ",".join(["5"] * 62), "-n", "10", "--ids", "--ignore-eos")
 check("stops at capacity", r.returncode == 0 and "compiled capacity" in r.stderr
       and len(r.stdout.split()) == 3, r.stdout.strip())
 
@@ -93,6 +96,9 @@ r = run(exe2, "--prompt", "hello")
 check("no tokenizer: --prompt refused", r.returncode == 1 and "--tokens" in r.stderr)
 r = run(exe2, "--tokens", "1,2,3", "-n", "4", "--ignore-eos")
 check("no tokenizer: prints ids", r.returncode == 0 and len(r.stdout.split()) == 4)
+r = run(exe2, "--perplexity", tokenizer)
+check("no tokenizer: --perplexity refused",
+      r.returncode == 1 and "needs the tokenizer" in r.stderr, r.stderr.strip())
 
 # The driver refuses bad flags without leaving output behind.
 for name, args, expect in [

@@ -65,7 +65,7 @@ PRESETS = {
                  sliding_window=2, global_attn_idx=[2],
                  kv_reuse_group=[[0, 1]], mamba_dt_rank="auto",
                  mamba_d_state=3, mamba_d_conv=3),
-    # The README demo: the real tokenizer's vocabulary, a few small layers.
+    # Small random layers with the 1.5B's vocabulary (bench --quick, CLI tests).
     "demo": _base(vocab_size=32001, hidden_size=128, intermediate_size=344,
                   num_hidden_layers=4, num_attention_heads=4,
                   num_key_value_heads=2, num_memory_tokens=16,

@@ -1,0 +1,54 @@
+"""Checks the projection micro-kernel in a model object's disassembly.
+
+  check_gemm_asm.py OBJDUMP OBJECT MIN_FMAS
+
+Finds the innermost loops (a backward branch and the instructions from its
+target up to it, with no other backward branch inside) and reports, for the
+one with the most FMAs, how many FMAs, packed loads and broadcasts it has
+and how many instructions touch the stack ((%rsp): a spilled accumulator or
+a reload). The register tile of hymba-vectorize-linear must keep every
+accumulator in a register: that loop needs at least MIN_FMAS FMAs and no
+stack access.
+"""
+import re
+import subprocess
+import sys
+
+objdump, obj, min_fmas = sys.argv[1], sys.argv[2], int(sys.argv[3])
+asm = subprocess.run([objdump, "-d", "--no-show-raw-insn", obj], check=True,
+                     capture_output=True, text=True).stdout
+
+insns = []  # (address, text)
+for line in asm.splitlines():
+    m = re.match(r"\s+([0-9a-f]+):\s+(.*)", line)
+    if m:
+        insns.append((int(m.group(1), 16), m.group(2).strip()))
+
+loops = []  # (start address, end address)
+for addr, text in insns:
+    m = re.match(r"j\w+\s+(?:0x)?([0-9a-f]+)\b", text)
+    if m and int(m.group(1), 16) < addr:
+        loops.append((int(m.group(1), 16), addr))
+best = None
+for start, end in loops:
+    if any(start <= s2 and e2 < end for s2, e2 in loops if (s2, e2) != (start, end)):
+        continue  # not innermost
+    body = [t for a, t in insns if start <= a <= end]
+    fmas = sum(t.startswith("vfmadd") for t in body)
+    if best is None or fmas > best[0]:
+        best = (fmas, body)
+
+if best is None:
+    sys.exit("no loops found")
+fmas, body = best
+loads = sum(bool(re.match(r"(vmovups|vmovaps|vpmovzxwd|vmovdqu)\w*\s+-?(0x[0-9a-f]+)?\(", t))
+            for t in body)
+broadcasts = sum(t.startswith("vbroadcastss") for t in body)
+stack = [t for t in body if "(%rsp" in t]
+print(f"hottest loop: {len(body)} instructions, {fmas} FMAs, {loads} packed "
+      f"loads, {broadcasts} broadcasts, {len(stack)} stack accesses")
+for t in stack:
+    print(f"  stack: {t}")
+ok = fmas >= min_fmas and not stack and loads > 0
+print("OK" if ok else f"FAIL: want >= {min_fmas} FMAs, packed loads, no stack access")
+sys.exit(0 if ok else 1)

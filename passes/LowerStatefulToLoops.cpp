@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -111,19 +112,39 @@ struct LowerStateBuffer : OpRewritePattern<StateBufferOp> {
 struct AttentionLowering {
   int64_t heads, kvHeads, window, numMeta, qd, vd, rep;
   float scale;
+  /// CPU form: f32 lanes of the vectors a head's q, k, v rows and output
+  /// accumulator are read in (0: one element at a time).
+  int64_t vl = 0;
   Value q, k, v, kc, vc, pos, rows, out, outTensor;
 
-  AttentionLowering(ImplicitLocOpBuilder &b, AttentionOp op)
+  AttentionLowering(ImplicitLocOpBuilder &b, AttentionOp op,
+                    int64_t vectorWidth = 0)
       : heads(op.getNumHeads()), kvHeads(op.getNumKvHeads()),
         window(op.getWindow()), numMeta(op.getNumMeta()),
         qd(op.getQuery().getType().getDimSize(1) / heads),
         vd(op.getValue().getType().getDimSize(1) / kvHeads),
         rep(heads / kvHeads), scale(op.getScale().convertToFloat()),
-        q(toReadOnlyBuffer(b, op.getQuery())),
-        k(toReadOnlyBuffer(b, op.getKey())),
-        v(toReadOnlyBuffer(b, op.getValue())), kc(op.getKCache()),
+        q(toRowBuffer(b, op.getQuery())), k(toRowBuffer(b, op.getKey())),
+        v(toRowBuffer(b, op.getValue())), kc(op.getKCache()),
         vc(op.getVCache()), pos(op.getPosition()), rows(rowCount(b, q)) {
     std::tie(out, outTensor) = allocRows(b, rows, heads * vd);
+    // The widest power of two up to vectorWidth that splits both head dims.
+    for (int64_t w = vectorWidth; w >= 4 && !vl; w /= 2)
+      if (qd % w == 0 && vd % w == 0)
+        vl = w;
+  }
+
+  /// A read-only buffer of a [rows, width] operand whose rows are
+  /// contiguous (the column slices of a projection output are): vector
+  /// loads need the unit stride in the layout.
+  static Value toRowBuffer(ImplicitLocOpBuilder &b, Value tensor) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    auto layout = StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
+                                         {ShapedType::kDynamic, 1});
+    auto memType =
+        MemRefType::get(type.getShape(), type.getElementType(), layout);
+    return bufferization::ToBufferOp::create(b, memType, tensor,
+                                             /*read_only=*/true);
   }
 
   /// Absolute position and first columns of row `t`, head `h`.
@@ -233,8 +254,71 @@ struct AttentionLowering {
     return {mNew, corr, p, lNew};
   }
 
+  /// CPU form, vectorized: output row `t`, head `h`. The head's q row is
+  /// read as qd / vl vectors; per key the score is a vector FMA chain and one
+  /// reduction, and the output row is carried through the key loop as vd /
+  /// vl vector accumulators (rescaled by the softmax correction), stored
+  /// once at the end.
+  void emitItemVectors(ImplicitLocOpBuilder &ib, Value t, Value h) const {
+    Item it = itemAt(ib, t, h);
+    auto vt = VectorType::get({vl}, ib.getF32Type());
+    auto zeros = [&](ImplicitLocOpBuilder &zb) -> Value {
+      return arith::ConstantOp::create(
+          zb, vt, DenseElementsAttr::get(vt, zb.getF32FloatAttr(0.0f)));
+    };
+    auto rowVectors = [&](ImplicitLocOpBuilder &rb, Value buf, Value row,
+                          Value col0, int64_t width) {
+      SmallVector<Value> vecs;
+      for (int64_t c = 0; c < width; c += vl)
+        vecs.push_back(vector::LoadOp::create(
+            rb, vt, buf,
+            ValueRange{row, arith::AddIOp::create(rb, col0, cIdx(rb, c))}));
+      return vecs;
+    };
+    SmallVector<Value> init = {
+        f32Const(ib, -std::numeric_limits<float>::infinity()),
+        f32Const(ib, 0.0)};
+    for (int64_t c = 0; c < vd; c += vl)
+      init.push_back(zeros(ib));
+    SmallVector<Value> last = forEachVisibleKey(
+        ib, it.i, init, [&](ImplicitLocOpBuilder &kb, Value j, ValueRange st) {
+          SmallVector<Value> qv = rowVectors(kb, q, it.t, it.qCol0, qd);
+          ValueRange kv = atKey(
+              kb, j, k, kc, [&](ImplicitLocOpBuilder &rb, Value buf, Value r) {
+                return rowVectors(rb, buf, r, it.kCol0, qd);
+              });
+          Value dotv = arith::MulFOp::create(kb, qv[0], kv[0]);
+          for (size_t c = 1; c < qv.size(); ++c)
+            dotv = vector::FMAOp::create(kb, qv[c], kv[c], dotv);
+          Value dot = vector::ReductionOp::create(
+              kb, vector::CombiningKind::ADD, dotv,
+              arith::FastMathFlags::reassoc);
+          Value sc = arith::MulFOp::create(kb, dot, f32Const(kb, scale));
+          SoftmaxStep sm = softmaxStep(kb, sc, st[0], st[1]);
+          ValueRange vv = atKey(
+              kb, j, v, vc, [&](ImplicitLocOpBuilder &rb, Value buf, Value r) {
+                return rowVectors(rb, buf, r, it.vCol0, vd);
+              });
+          Value corr = vector::BroadcastOp::create(kb, vt, sm.corr);
+          Value p = vector::BroadcastOp::create(kb, vt, sm.p);
+          SmallVector<Value> next = {sm.m, sm.l};
+          for (size_t c = 0; c < vv.size(); ++c)
+            next.push_back(vector::FMAOp::create(
+                kb, p, vv[c], arith::MulFOp::create(kb, st[2 + c], corr)));
+          return next;
+        });
+    Value inv = vector::BroadcastOp::create(
+        ib, vt, arith::DivFOp::create(ib, f32Const(ib, 1.0), last[1]));
+    for (int64_t c = 0; c < vd; c += vl)
+      vector::StoreOp::create(
+          ib, arith::MulFOp::create(ib, last[2 + c / vl], inv), out,
+          ValueRange{t, arith::AddIOp::create(ib, it.oCol0, cIdx(ib, c))});
+  }
+
   /// CPU form: output row `t`, head `h`, accumulated in `out`.
   void emitItem(ImplicitLocOpBuilder &ib, Value t, Value h) const {
+    if (vl > 0)
+      return emitItemVectors(ib, t, h);
     Value c0 = cIdx(ib, 0), c1 = cIdx(ib, 1), zero = f32Const(ib, 0.0);
     Item it = itemAt(ib, t, h);
     auto overHeadDim =
@@ -331,12 +415,12 @@ struct AttentionLowering {
 /// CPU form: scf.parallel over (row, head). GPU form: scf.parallel over
 /// (row, head, value column).
 struct LowerAttention : OpRewritePattern<AttentionOp> {
-  LowerAttention(MLIRContext *ctx, bool gpuForm)
-      : OpRewritePattern(ctx), gpuForm(gpuForm) {}
+  LowerAttention(MLIRContext *ctx, bool gpuForm, int64_t vectorWidth)
+      : OpRewritePattern(ctx), gpuForm(gpuForm), vectorWidth(vectorWidth) {}
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    AttentionLowering att(b, op);
+    AttentionLowering att(b, op, gpuForm ? 0 : vectorWidth);
     Value c0 = cIdx(b, 0), c1 = cIdx(b, 1);
     SmallVector<Value> lb = {c0, c0}, ub = {att.rows, cIdx(b, att.heads)},
                        step = {c1, c1};
@@ -358,6 +442,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
     return success();
   }
   bool gpuForm;
+  int64_t vectorWidth;
 };
 
 /// Copies the chunk rows that later queries can still see into the cache:
@@ -786,9 +871,10 @@ ScanBuffers sliceChannels(ImplicitLocOpBuilder &b, const ScanBuffers &in,
 /// (row, head) pairs followed by the scan's channel tiles, so both branches
 /// run in one parallel region (one fork/join per layer in decode).
 void lowerFusedBranches(RewriterBase &rewriter, AttentionOp attOp,
-                        SelectiveScanOp scanOp, bool gpuForm) {
+                        SelectiveScanOp scanOp, bool gpuForm,
+                        int64_t vectorWidth) {
   ImplicitLocOpBuilder b = builderAt(rewriter, attOp);
-  AttentionLowering att(b, attOp);
+  AttentionLowering att(b, attOp, gpuForm ? 0 : vectorWidth);
   ScanBuffers scan(b, scanOp, /*foldNorms=*/gpuForm);
   int64_t channels = scanOp.getU().getType().getDimSize(1);
   int64_t dState = scanOp.getALog().getType().getDimSize(1);
@@ -923,11 +1009,12 @@ struct LowerStatefulToLoopsPass
     });
     IRRewriter rewriter(&getContext());
     for (auto [att, scan] : fusedPairs)
-      lowerFusedBranches(rewriter, att, scan, *gpuForm);
+      lowerFusedBranches(rewriter, att, scan, *gpuForm, vectorWidth);
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerStateBuffer, LowerKVCacheWrite, LowerCausalConv1d>(
         &getContext());
-    patterns.add<LowerAttention, LowerSelectiveScan>(&getContext(), *gpuForm);
+    patterns.add<LowerAttention>(&getContext(), *gpuForm, vectorWidth);
+    patterns.add<LowerSelectiveScan>(&getContext(), *gpuForm);
     if (failed(applyPatternsGreedily(root, std::move(patterns))))
       return signalPassFailure();
   }

@@ -92,7 +92,15 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     one-pass online softmax over exactly the visible keys: the meta prefix
     `[0, min(M, lo))` and the window `[lo, i]` with `lo = max(i - W, 0)`; keys
     at positions `>= position` come from the chunk, earlier ones from the
-    cache (ring row `M + (p - M) mod W` for sliding-window layers).
+    cache (ring row `M + (p - M) mod W` for sliding-window layers). When
+    `vector-width` (or a power of two below it, at least 4) divides both head
+    dims, an item reads its q, k and v rows as vectors: per key the score is
+    a chain of `vector.fma` and one `vector.reduction`, and the output row is
+    carried through the key loop as vector accumulators (scaled by the
+    softmax correction, then `p * v` added) and stored once; otherwise it
+    works element by element with the row in memory. q, k and v are read
+    through row-contiguous layouts (`strided<[?, 1], offset: ?>`), which
+    every column slice of a projection output has.
     `hymba.kv_cache_write` copies the rows later queries can still see.
     `hymba.causal_conv1d` and `hymba.selective_scan` become an `scf.parallel`
     over channels with the state read at the start and written at the end.
@@ -136,11 +144,16 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     Option<"kernelForm", "kernel-form", "std::string", /*default=*/"\"cpu\"",
            "'cpu': work items sized for a few threads with SIMD inside; "
            "'gpu': one output element, channel or row per item, with "
-           "accumulators and scan state in registers">
+           "accumulators and scan state in registers">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "CPU form: f32 lanes of the vectors an attention item reads its "
+           "q, k and v rows in and keeps its output row in (the target's "
+           "vector width; 0 = one element at a time). Head dims that no "
+           "power of two >= 4 up to it divides stay scalar.">
   ];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "math::MathDialect", "memref::MemRefDialect",
-                           "scf::SCFDialect"];
+                           "scf::SCFDialect", "vector::VectorDialect"];
 }
 
 def HymbaLowerDenseToLinalg : Pass<"hymba-lower-dense-to-linalg", "ModuleOp"> {

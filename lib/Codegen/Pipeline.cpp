@@ -55,9 +55,13 @@ constexpr const char *kGPUFormLoops =
     "hymba-gpu-fuse-independent-loops),";
 } // namespace
 
-std::string hymba::lowerToLinalgPipeline(bool gpuForm) {
+std::string hymba::lowerToLinalgPipeline(bool gpuForm,
+                                         int64_t cpuVectorLanes) {
   std::string form = gpuForm ? "{kernel-form=gpu}" : "";
-  return "hymba-lower-stateful-to-loops" + form +
+  std::string stateful =
+      gpuForm ? form
+              : "{vector-width=" + std::to_string(cpuVectorLanes) + "}";
+  return "hymba-lower-stateful-to-loops" + stateful +
          ",hymba-lower-dense-to-linalg" + form +
          ",convert-elementwise-to-linalg,canonicalize,cse";
 }

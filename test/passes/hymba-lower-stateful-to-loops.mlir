@@ -1,6 +1,7 @@
 // RUN: hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops | FileCheck %s
 // RUN: hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops=kernel-form=gpu | FileCheck %s --check-prefix=GPU
 // RUN: not hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops=kernel-form=tpu 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops=vector-width=0 | FileCheck %s --check-prefix=SCALAR
 // BAD: kernel-form must be 'cpu' or 'gpu', got 'tpu'
 
 // State buffers become views of the state arena at their offsets.
@@ -46,6 +47,38 @@ func.func @attention(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf3
       {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
       : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   return %a : tensor<?x12xf32>
+}
+
+// -----
+
+// CPU form with head dims the vector width divides (8 here): per key the
+// q.k score is vector FMAs and one reduction, and the output row rides
+// through the key loop as vector accumulators, rescaled and stored once.
+// CHECK-LABEL: func @attention_vectors
+// CHECK:         %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?x16xf32>
+// CHECK:         scf.parallel (%[[T:.*]], %[[H:.*]]) =
+// CHECK:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, vector<8xf32>)
+// CHECK:             vector.load %{{.*}} : memref<?x16xf32, strided<[?, 1], offset: ?>>, vector<8xf32>
+// CHECK:             scf.if {{.*}} -> (vector<8xf32>)
+// CHECK:             arith.mulf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK:             vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<8xf32> into f32
+// CHECK:             math.exp
+// CHECK:             vector.broadcast
+// CHECK:             vector.fma
+// CHECK:           scf.for {{.*}} -> (f32, f32, vector<8xf32>)
+// CHECK:           vector.store %{{.*}}, %[[OUT]][%[[T]], %{{.*}}] : memref<?x16xf32>, vector<8xf32>
+// vector-width=0 keeps the element-wise form.
+// SCALAR-LABEL: func @attention_vectors
+// SCALAR-NOT:     vector.
+// SCALAR:         scf.for {{.*}} -> (f32, f32)
+// SCALAR-NOT:     vector.
+// SCALAR:         return
+func.func @attention_vectors(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>, %v: tensor<?x8xf32>,
+                             %kc: memref<5x8xf32>, %vc: memref<5x8xf32>, %pos: index) -> tensor<?x16xf32> {
+  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+      {num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
+      : tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>, memref<5x8xf32>, memref<5x8xf32> -> tensor<?x16xf32>
+  return %a : tensor<?x16xf32>
 }
 
 // -----

@@ -277,7 +277,8 @@ int writeCPUExecutable(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
                        bool foldedMeta, const hymba::CPUTarget &cpu,
                        bool lowered = false) {
   if (!lowered &&
-      failed(hymba::runPipeline(module, hymba::lowerToLinalgPipeline(gpuForm))))
+      failed(hymba::runPipeline(
+          module, hymba::lowerToLinalgPipeline(gpuForm, cpu.f32Lanes()))))
     return fail("lowering to linalg failed");
   progress("lowering to LLVM");
   if (failed(hymba::runPipeline(
@@ -358,7 +359,8 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   }
 
   progress("lowering to linalg");
-  if (failed(hymba::runPipeline(module, hymba::lowerToLinalgPipeline(gpuForm))))
+  if (failed(hymba::runPipeline(
+          module, hymba::lowerToLinalgPipeline(gpuForm, cpuTarget.f32Lanes()))))
     return fail("lowering to linalg failed");
   if (emit == Emit::Linalg)
     return writeOutput(out, printIR);

@@ -63,7 +63,8 @@ std::vector<std::string> missingHostFeatures(const CPUTarget &target);
 /// Textual pass pipelines of each stage (inner lists, for parsePassPipeline).
 std::string hymbaOptimizationPipeline(const HymbaPassOptions &options);
 /// `gpuForm`: the register-accumulating loop shapes of the GPU target.
-std::string lowerToLinalgPipeline(bool gpuForm);
+/// `cpuVectorLanes`: f32 lanes of the CPU form's attention vectors.
+std::string lowerToLinalgPipeline(bool gpuForm, int64_t cpuVectorLanes = 8);
 /// `gpuForm`: the loop structure of the GPU pipeline, run by CPU threads.
 /// The projection kernels' tiles come from `target`'s vector registers.
 /// `linearRowChunk` > 0 overrides hymba-vectorize-linear's row chunk.

@@ -14,6 +14,7 @@ packages=(
   python3 python3-numpy python3-dev pybind11-dev python3-torch
   llvm-22 llvm-22-dev llvm-22-tools llvm-22-linker-tools clang-22 lld-22
   libmlir-22 libmlir-22-dev mlir-22-tools libomp-22-dev
+  libclang-rt-22-dev  # libFuzzer, ASan, UBSan (test/fuzz, scripts/sanitize.sh)
   libsentencepiece-dev sentencepiece python3-sentencepiece
 )
 case "${1:-}" in

@@ -8,7 +8,8 @@ from lit.llvm import llvm_config
 config.name = "HYMBA"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "mock-cuda"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "mock-cuda",
+                   "corpus"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.hymba_obj_root, "test")
 
@@ -43,3 +44,12 @@ except OSError:
     config.available_features.add("no-cuda-driver")
 if "ptxas" not in config.available_features:
     lit_config.note("skipping GPU tests: /usr/local/cuda/bin/ptxas not found")
+
+# libFuzzer targets (test/fuzz), built when libclang-rt-22-dev is installed.
+_fuzz_dir = os.path.join(config.hymba_obj_root, "fuzz")
+config.substitutions.append(("%fuzzdir", _fuzz_dir))
+if os.path.exists(os.path.join(_fuzz_dir, "hymba-fuzz-cli")):
+    config.available_features.add("fuzzer")
+else:
+    lit_config.note("skipping fuzz smoke runs: %s has no fuzz targets "
+                    "(install libclang-rt-22-dev: scripts/setup.sh)" % _fuzz_dir)

@@ -1,18 +1,27 @@
 //===- ExecutableWriter.cpp - Link model code and append payload ----------===//
 #include "hymba/Codegen/ExecutableWriter.h"
+#include "hymba/Codegen/OutputFile.h"
 #include "hymba/Dialect/HymbaOps.h"
 #include "hymba/Runtime/Payload.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
+
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 using namespace hymba;
 
@@ -105,14 +114,13 @@ void packPanels(std::vector<char> &out, int64_t rows, int64_t cols,
   out.swap(packed);
 }
 
-llvm::Error writeZeros(llvm::raw_ostream &os, uint64_t n) {
+void writeZeros(llvm::raw_ostream &os, uint64_t n) {
   static const char zeros[4096] = {};
   while (n) {
     uint64_t k = std::min<uint64_t>(n, sizeof(zeros));
     os.write(zeros, k);
     n -= k;
   }
-  return llvm::Error::success();
 }
 
 llvm::Expected<std::string> findLinker() {
@@ -122,37 +130,158 @@ llvm::Expected<std::string> findLinker() {
   return fail("no C++ linker driver found (install clang-22 via "
               "scripts/setup.sh)");
 }
-} // namespace
 
-namespace {
-/// The payload layout as JSON (see ExecutableSpec::layoutPath).
-llvm::Error writeLayout(const hymba::ExecutableSpec &spec,
-                        uint64_t programBytes, bool hasTokenizer) {
-  llvm::json::Array weights;
-  for (const hymba::PackedWeight &w : spec.weights)
-    weights.push_back(
-        llvm::json::Object{{"name", w.name},
-                           {"offset", w.offset},
-                           {"elements", w.elements},
-                           {"storage", hymba::dtypeName(w.storage)},
-                           {"panel", w.panel},
-                           {"rows", w.rows},
-                           {"cols", w.cols}});
-  llvm::json::Object layout{{"program_bytes", int64_t(programBytes)},
-                            {"params_bytes", spec.paramsBytes},
-                            {"state_bytes", spec.stateBytes},
-                            {"metadata", spec.metadata},
-                            {"has_tokenizer", hasTokenizer},
-                            {"folded_meta", spec.foldedMeta},
-                            {"weights", std::move(weights)}};
-  std::error_code ec;
-  llvm::raw_fd_ostream os(spec.layoutPath, ec);
-  if (ec)
-    return fail(spec.layoutPath + ": " + ec.message());
-  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(layout))) << "\n";
+/// Flushes `os`; a stream error becomes an llvm::Error and is cleared, so
+/// that the stream's destructor does not abort the process.
+llvm::Error finish(llvm::raw_fd_ostream &os, llvm::StringRef path) {
+  os.flush();
+  if (!os.has_error())
+    return llvm::Error::success();
+  std::error_code ec = os.error();
+  os.clear_error();
+  return fail(path + ": write failed: " + ec.message());
+}
+
+/// Links the model object with the runtime into `linked`.
+llvm::Error link(const ExecutableSpec &spec, llvm::StringRef linked) {
+  llvm::Expected<std::string> linker = findLinker();
+  if (!linker)
+    return linker.takeError();
+  std::vector<llvm::StringRef> args = {*linker, spec.objectPath,
+                                       spec.runtimeLib, "-lsentencepiece"};
+  for (const std::string &lib : spec.linkLibs)
+    args.push_back(lib);
+  args.insert(args.end(), {"-lm", "-o", linked});
+  llvm::Expected<TempPath> errFile = TempPath::create("hymba-link", "log");
+  if (!errFile)
+    return errFile.takeError();
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, errFile->str(),
+                                                errFile->str()};
+  std::string linkErr;
+  int rc = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, redirects, 0,
+                                     0, &linkErr);
+  if (rc == 0)
+    return llvm::Error::success();
+  std::string log;
+  if (auto buf = llvm::MemoryBuffer::getFile(errFile->str()))
+    log = (*buf)->getBuffer().str();
+  return fail("linking the executable with " + *linker + " failed: " + linkErr +
+              "\n" + log);
+}
+
+/// The parameter block: every weight converted to its storage type at its
+/// offset, zeros between. (Kept apart from the rest of the payload: how
+/// weights are laid out is the code generator's business.)
+llvm::Error writeParams(llvm::raw_ostream &os, const ExecutableSpec &spec,
+                        const Checkpoint &ckpt) {
+  std::vector<char> buf;
+  uint64_t written = 0, lastPct = 0;
+  uint64_t total = uint64_t(std::max<int64_t>(spec.paramsBytes, 0));
+  for (const PackedWeight &w : spec.weights) {
+    const TensorInfo &t = ckpt.tensor(w.name);
+    uint64_t bytes = uint64_t(w.storageBytes());
+    if (w.offset < 0 || uint64_t(w.offset) < written ||
+        t.numElements() != w.elements ||
+        (w.panel > 0 && w.rows * w.cols != w.elements) ||
+        uint64_t(w.offset) > total || bytes > total - uint64_t(w.offset))
+      return fail("internal error: the weight layout does not fit '" + w.name +
+                  "'");
+    writeZeros(os, w.offset - written);
+    convertInto(t, w.storage, buf);
+    if (w.panel > 0)
+      packPanels(buf, w.rows, w.cols, w.panel, dtypeBytes(w.storage));
+    os.write(buf.data(), buf.size());
+    written = w.offset + buf.size();
+    uint64_t pct = 100 * written / std::max<uint64_t>(total, 1);
+    if (spec.showProgress && pct >= lastPct + 5) {
+      llvm::errs() << llvm::formatv("\r[hymba-compile] packing weights {0,3}%",
+                                    pct);
+      lastPct = pct;
+    }
+  }
+  if (spec.showProgress)
+    llvm::errs() << "\r[hymba-compile] packing weights 100%\n";
+  writeZeros(os, total - written);
   return llvm::Error::success();
 }
+
+/// The payload layout as JSON (see ExecutableSpec::layoutPath).
+llvm::Error writeLayout(const ExecutableSpec &spec, const Checkpoint &ckpt,
+                        llvm::StringRef program) {
+  llvm::json::Array weights;
+  for (const PackedWeight &w : spec.weights) {
+    const TensorInfo &t = ckpt.tensor(w.name);
+    weights.push_back(llvm::json::Object{{"name", w.name},
+                                         {"offset", w.offset},
+                                         {"elements", w.elements},
+                                         {"shape", llvm::json::Array(t.shape)},
+                                         {"storage", dtypeName(w.storage)},
+                                         {"panel", w.panel},
+                                         {"rows", w.rows},
+                                         {"cols", w.cols}});
+  }
+  llvm::json::Object layout{
+      {"program_bytes", int64_t(program.size())},
+      {"program_sha256",
+       llvm::toHex(llvm::SHA256::hash(llvm::arrayRefFromStringRef(program)),
+                   /*LowerCase=*/true)},
+      {"params_bytes", spec.paramsBytes},
+      {"state_bytes", spec.stateBytes},
+      {"metadata", spec.metadata},
+      {"has_tokenizer", !ckpt.tokenizerPath().empty()},
+      {"folded_meta", spec.foldedMeta},
+      {"weights", std::move(weights)}};
+  return writeOutputFile(spec.layoutPath, [&](llvm::raw_pwrite_stream &os) {
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(layout))) << "\n";
+    return llvm::Error::success();
+  });
+}
+
+/// Runs the finished program once to compute the meta-token prefix state.
+llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
+computePrefixState(const ExecutableSpec &spec, llvm::StringRef program) {
+  llvm::Expected<TempPath> snapPath = TempPath::create("hymba-prefix", "state");
+  if (!snapPath)
+    return snapPath.takeError();
+  if (spec.showProgress)
+    llvm::errs() << "[hymba-compile] computing the meta-token prefix state\n";
+  std::string runErr;
+  llvm::StringRef runner =
+      spec.prefixRunner.empty() ? program : llvm::StringRef(spec.prefixRunner);
+  std::vector<llvm::StringRef> runArgs = {
+      runner, "--hymba-internal-prefix-state", snapPath->str()};
+  if (llvm::sys::ExecuteAndWait(runner, runArgs, std::nullopt, {}, 0, 0,
+                                &runErr) != 0)
+    return fail("computing the meta-token prefix state failed " + runErr);
+  auto snap = llvm::MemoryBuffer::getFile(snapPath->str(), /*IsText=*/false,
+                                          /*RequiresNullTerminator=*/false);
+  if (!snap || uint64_t((*snap)->getBufferSize()) != uint64_t(spec.stateBytes))
+    return fail("the meta-token prefix state has the wrong size");
+  return std::move(*snap);
+}
 } // namespace
+
+void hymba::addModelFacts(mlir::ModuleOp llvmModule,
+                          const ExecutableSpec &spec) {
+  uint64_t facts[kNumModelFacts] = {};
+  facts[kFactMagic] = kModelFactsMagic;
+  facts[kFactParamsBytes] = uint64_t(spec.paramsBytes);
+  facts[kFactStateBytes] = uint64_t(spec.stateBytes);
+  facts[kFactMetadataHash] =
+      payloadHash(spec.metadata.data(), spec.metadata.size());
+  facts[kFactFlags] = spec.programFoldsMeta ? kFactFolded : 0;
+  llvm::SmallVector<int64_t> values;
+  for (uint64_t f : facts)
+    values.push_back(int64_t(f));
+  mlir::OpBuilder b(llvmModule.getContext());
+  b.setInsertionPointToEnd(llvmModule.getBody());
+  auto i64 = b.getI64Type();
+  mlir::LLVM::GlobalOp::create(
+      b, llvmModule.getLoc(),
+      mlir::LLVM::LLVMArrayType::get(i64, values.size()),
+      /*isConstant=*/true, mlir::LLVM::Linkage::External, kModelFactsSymbol,
+      b.getI64TensorAttr(values));
+}
 
 int64_t PackedWeight::storageBytes() const {
   int64_t padded = panel > 0 ? (rows + panel - 1) / panel * panel * cols
@@ -187,146 +316,96 @@ std::vector<PackedWeight> hymba::collectWeights(mlir::ModuleOp module) {
 
 llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
                                    const Checkpoint &ckpt) {
-  llvm::Expected<std::string> linker = findLinker();
-  if (!linker)
-    return linker.takeError();
-  llvm::SmallString<128> linked;
-  if (std::error_code ec =
-          llvm::sys::fs::createTemporaryFile("hymba-link", "exe", linked))
-    return fail("cannot create a temporary file: " + ec.message());
-  llvm::FileRemover removeLinked(linked);
+  // An executable must be a regular file: it is made executable, run once
+  // (folded meta tokens) and renamed into place.
+  llvm::Expected<OutputTarget> target =
+      resolveOutput(spec.outputPath, /*allowSpecial=*/false);
+  if (!target)
+    return target.takeError();
 
-  // Link: the generated object + the runtime (+ its SentencePiece and libm).
-  std::vector<llvm::StringRef> args = {*linker, spec.objectPath,
-                                       spec.runtimeLib, "-lsentencepiece"};
-  for (const std::string &lib : spec.linkLibs)
-    args.push_back(lib);
-  args.insert(args.end(), {"-lm", "-o", linked});
-  std::string linkErr;
-  llvm::SmallString<128> errFile;
-  llvm::sys::fs::createTemporaryFile("hymba-link", "log", errFile);
-  llvm::FileRemover removeErr(errFile);
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt, errFile, errFile};
-  int rc = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, redirects, 0,
-                                     0, &linkErr);
-  if (rc != 0) {
-    std::string log;
-    if (auto buf = llvm::MemoryBuffer::getFile(errFile))
-      log = (*buf)->getBuffer().str();
-    return fail("linking the executable with " + *linker +
-                " failed: " + linkErr + "\n" + log);
-  }
-
-  // Output: the linked program, then the payload, written to a temporary
-  // file that only becomes `outputPath` when complete.
+  llvm::Expected<TempPath> linked = TempPath::create("hymba-link", "exe");
+  if (!linked)
+    return linked.takeError();
+  if (llvm::Error e = link(spec, linked->str()))
+    return e;
+  auto program = llvm::MemoryBuffer::getFile(linked->str(), /*IsText=*/false,
+                                             /*RequiresNullTerminator=*/false);
+  if (!program)
+    return fail("cannot read the linked program: " +
+                program.getError().message());
+  // The linked program, then the payload, written to a temporary file (O_EXCL,
+  // random name, beside the output; removed on errors and signals) that only
+  // becomes the output when complete.
   llvm::Expected<llvm::sys::fs::TempFile> tmp =
-      llvm::sys::fs::TempFile::create(spec.outputPath + ".tmp-%%%%%%", 0755);
+      llvm::sys::fs::TempFile::create(target->path + ".tmp-%%%%%%", 0755);
   if (!tmp)
     return fail(spec.outputPath +
                 ": cannot create: " + llvm::toString(tmp.takeError()));
-  auto discard = [&](llvm::Error e) {
+  PayloadTrailer tr{};
+  std::memcpy(tr.magic, kPayloadMagic, sizeof(tr.magic));
+  llvm::Error e = llvm::Error::success();
+  uint64_t pos = 0;
+  {
+    llvm::raw_fd_ostream os(tmp->FD, /*shouldClose=*/false);
+    os << (*program)->getBuffer();
+    pos = (*program)->getBufferSize();
+    uint64_t pad =
+        (kPayloadAlignment - pos % kPayloadAlignment) % kPayloadAlignment;
+    writeZeros(os, pad);
+    pos += pad;
+    tr.paramsOffset = pos;
+    tr.paramsBytes = spec.paramsBytes;
+    e = writeParams(os, spec, ckpt);
+    pos += spec.paramsBytes;
+    tr.tokenizerOffset = pos;
+    // The tokenizer as Checkpoint::open checked it (re-reading the path
+    // could find another file).
+    os << ckpt.tokenizerData();
+    tr.tokenizerBytes = ckpt.tokenizerData().size();
+    pos += tr.tokenizerBytes;
+    tr.metadataOffset = pos;
+    tr.metadataBytes = spec.metadata.size();
+    os << spec.metadata;
+    pos += spec.metadata.size();
+    tr.stateBytes = spec.stateBytes;
+    os.write(reinterpret_cast<const char *>(&tr), sizeof(tr));
+    pos += sizeof(tr);
+    llvm::Error w = finish(os, spec.outputPath);
+    if (!e)
+      e = std::move(w);
+    else
+      llvm::consumeError(std::move(w));
+  }
+  if (e) {
     llvm::consumeError(tmp->discard());
     return e;
-  };
-  llvm::raw_fd_ostream os(tmp->FD, /*shouldClose=*/false);
-  auto program = llvm::MemoryBuffer::getFile(linked);
-  if (!program)
-    return discard(fail("cannot read the linked program"));
-  os << (*program)->getBuffer();
-  uint64_t pos = (*program)->getBufferSize();
-  if (!spec.layoutPath.empty())
-    if (llvm::Error e = writeLayout(spec, pos, !ckpt.tokenizerPath().empty()))
-      return discard(std::move(e));
-  auto padTo = [&](uint64_t align) {
-    uint64_t pad = (align - pos % align) % align;
-    (void)writeZeros(os, pad);
-    pos += pad;
-  };
-
-  PayloadTrailer tr{};
-  padTo(kPayloadAlignment);
-  tr.paramsOffset = pos;
-  tr.paramsBytes = spec.paramsBytes;
-  std::vector<char> buf;
-  uint64_t written = 0, lastPct = 0;
-  for (const PackedWeight &w : spec.weights) {
-    if (uint64_t(w.offset) < written)
-      return discard(fail("internal error: overlapping weight layout"));
-    (void)writeZeros(os, w.offset - written);
-    convertInto(ckpt.tensor(w.name), w.storage, buf);
-    if (w.panel > 0)
-      packPanels(buf, w.rows, w.cols, w.panel, dtypeBytes(w.storage));
-    os.write(buf.data(), buf.size());
-    written = w.offset + buf.size();
-    uint64_t pct = 100 * written / std::max<int64_t>(spec.paramsBytes, 1);
-    if (spec.showProgress && pct >= lastPct + 5) {
-      llvm::errs() << llvm::formatv("\r[hymba-compile] packing weights {0,3}%",
-                                    pct);
-      lastPct = pct;
-    }
   }
-  if (spec.showProgress)
-    llvm::errs() << "\r[hymba-compile] packing weights 100%\n";
-  (void)writeZeros(os, spec.paramsBytes - written);
-  pos += spec.paramsBytes;
 
-  tr.tokenizerOffset = pos;
-  if (!ckpt.tokenizerPath().empty()) {
-    auto tok = llvm::MemoryBuffer::getFile(ckpt.tokenizerPath());
-    if (!tok)
-      return discard(fail(ckpt.tokenizerPath() +
-                          ": cannot read: " + tok.getError().message()));
-    os << (*tok)->getBuffer();
-    tr.tokenizerBytes = (*tok)->getBufferSize();
-    pos += tr.tokenizerBytes;
-  }
-  tr.metadataOffset = pos;
-  tr.metadataBytes = spec.metadata.size();
-  os << spec.metadata;
-  pos += spec.metadata.size();
-  tr.stateBytes = spec.stateBytes;
-  std::memcpy(tr.magic, kPayloadMagic, sizeof(tr.magic));
-  os.write(reinterpret_cast<const char *>(&tr), sizeof(tr));
-  pos += sizeof(tr);
-  os.flush();
-  if (os.has_error())
-    return discard(
-        fail(spec.outputPath + ": write failed: " + os.error().message()));
-
-  if (!spec.foldedMeta) {
-    if (llvm::Error e = tmp->keep(spec.outputPath))
+  if (spec.foldedMeta) {
+    // Folded meta tokens: the program is complete, so run it once to
+    // compute the prefix state (it cannot run while open for writing: keep
+    // it under its unpredictable temporary name, still removed on errors and
+    // signals), then append the state and a trailer that points at it.
+    std::string staging = tmp->TmpName;
+    if (llvm::Error k = tmp->keep())
       return fail(spec.outputPath +
-                  ": cannot write: " + llvm::toString(std::move(e)));
-    return llvm::Error::success();
-  }
-
-  // Folded meta tokens: the program is complete, so run it once (it cannot
-  // run while open for writing: close it under a staging name) to compute
-  // the prefix state, then append the state and a trailer that points at it.
-  std::string staging = tmp->TmpName + ".run";
-  if (llvm::Error e = tmp->keep(staging))
-    return fail(staging + ": cannot write: " + llvm::toString(std::move(e)));
-  llvm::FileRemover removeStaging(staging);
-  llvm::SmallString<128> snapPath;
-  llvm::sys::fs::createTemporaryFile("hymba-prefix", "state", snapPath);
-  llvm::FileRemover removeSnap(snapPath);
-  if (spec.showProgress)
-    llvm::errs() << "[hymba-compile] computing the meta-token prefix state\n";
-  std::string runErr;
-  std::string runner = spec.prefixRunner.empty() ? staging : spec.prefixRunner;
-  std::vector<llvm::StringRef> runArgs = {
-      runner, "--hymba-internal-prefix-state", snapPath};
-  if (llvm::sys::ExecuteAndWait(runner, runArgs, std::nullopt, {}, 0, 0,
-                                &runErr) != 0)
-    return fail("computing the meta-token prefix state failed " + runErr);
-  auto snap = llvm::MemoryBuffer::getFile(snapPath);
-  if (!snap || uint64_t((*snap)->getBufferSize()) != tr.stateBytes)
-    return fail("the meta-token prefix state has the wrong size");
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream app(staging, ec, llvm::sys::fs::OF_Append);
-    if (ec)
-      return fail(staging + ": " + ec.message());
+                  ": cannot write: " + llvm::toString(std::move(k)));
+    llvm::sys::RemoveFileOnSignal(staging);
+    auto removeStaging = llvm::make_scope_exit([&] {
+      if (!staging.empty()) {
+        llvm::sys::fs::remove(staging);
+        llvm::sys::DontRemoveFileOnSignal(staging);
+      }
+    });
+    llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> snap =
+        computePrefixState(spec, staging);
+    if (!snap)
+      return snap.takeError();
+    int fd =
+        ::open(staging.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      return fail(staging + ": cannot reopen: " + std::strerror(errno));
+    llvm::raw_fd_ostream app(fd, /*shouldClose=*/true);
     tr.stateSnapshotOffset = pos;
     tr.stateSnapshotBytes = (*snap)->getBufferSize();
     app << (*snap)->getBuffer();
@@ -334,12 +413,18 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
     tr.metadataOffset = pos;
     app << spec.metadata;
     app.write(reinterpret_cast<const char *>(&tr), sizeof(tr));
+    if (llvm::Error w = finish(app, spec.outputPath))
+      return w;
     app.close();
-    if (app.has_error())
-      return fail(spec.outputPath + ": write failed: " + app.error().message());
+    if (std::error_code ec = llvm::sys::fs::rename(staging, target->path))
+      return fail(spec.outputPath + ": cannot write: " + ec.message());
+    llvm::sys::DontRemoveFileOnSignal(staging);
+    staging.clear();
+  } else if (llvm::Error k = tmp->keep(target->path)) {
+    return fail(spec.outputPath +
+                ": cannot write: " + llvm::toString(std::move(k)));
   }
-  if (std::error_code ec = llvm::sys::fs::rename(staging, spec.outputPath))
-    return fail(spec.outputPath + ": cannot write: " + ec.message());
-  removeStaging.releaseFile();
+  if (!spec.layoutPath.empty())
+    return writeLayout(spec, ckpt, (*program)->getBuffer());
   return llvm::Error::success();
 }

@@ -1,5 +1,7 @@
 //===- Checkpoint.cpp - A validated HuggingFace Hymba checkpoint ----------===//
 #include "hymba/Import/Checkpoint.h"
+#include "hymba/Import/InputFile.h"
+#include "hymba/Runtime/Payload.h"
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
@@ -8,6 +10,7 @@
 #include "llvm/Support/Path.h"
 
 #include <cstring>
+#include <sentencepiece_processor.h>
 
 using namespace hymba;
 
@@ -34,9 +37,9 @@ std::string shapeStr(llvm::ArrayRef<int64_t> shape) {
 llvm::Expected<std::vector<std::string>>
 readIndex(llvm::StringRef dir, llvm::StringRef indexPath,
           llvm::StringMap<std::string> &weightMap) {
-  auto buf = llvm::MemoryBuffer::getFile(indexPath, /*IsText=*/true);
+  auto buf = readRegularFile(indexPath, kMaxIndexBytes);
   if (!buf)
-    return fail(indexPath + ": cannot read: " + buf.getError().message());
+    return buf.takeError();
   llvm::Expected<llvm::json::Value> v = llvm::json::parse((*buf)->getBuffer());
   if (!v)
     return fail(indexPath + ": invalid JSON: " + llvm::toString(v.takeError()));
@@ -193,7 +196,23 @@ Checkpoint::open(llvm::StringRef dir) {
   ckpt->storage = anyF32 ? DType::F32 : anyF16 ? DType::F16 : DType::BF16;
 
   std::string tok = join(dir, "tokenizer.model");
-  if (llvm::sys::fs::exists(tok))
+  if (llvm::sys::fs::exists(tok)) {
+    // Checked now, not when the executable first runs: it must load, and
+    // every id it produces must be in the model's vocabulary.
+    auto buf = readRegularFile(tok, kMaxTokenizerBytes);
+    if (!buf)
+      return buf.takeError();
+    sentencepiece::SentencePieceProcessor sp;
+    std::string bytes = (*buf)->getBuffer().str();
+    auto status = sp.LoadFromSerializedProto(bytes);
+    if (!status.ok())
+      return fail(tok + ": not a SentencePiece model: " + status.ToString());
+    if (sp.GetPieceSize() > ckpt->cfg.vocabSize)
+      return fail(llvm::formatv("{0}: has {1} pieces, more than the "
+                                "vocab_size {2} of config.json",
+                                tok, sp.GetPieceSize(), ckpt->cfg.vocabSize));
     ckpt->tokenizer = tok;
+    ckpt->tokenizerBytes = std::move(bytes);
+  }
   return std::move(ckpt);
 }

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hymba/Import/ModelConfig.h"
+#include "hymba/Import/InputFile.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -31,9 +32,11 @@ public:
                                    path + ": " + msg);
   }
 
-  /// An integer key; `fallback` when absent (or required when no fallback).
-  llvm::Expected<int64_t>
-  integer(llvm::StringRef key, std::optional<int64_t> fallback, int64_t min) {
+  /// An integer key in [min, max]; `fallback` when absent (or required when
+  /// no fallback).
+  llvm::Expected<int64_t> integer(llvm::StringRef key,
+                                  std::optional<int64_t> fallback, int64_t min,
+                                  int64_t max) {
     const Value *v = obj.get(key);
     if (!v || v->kind() == Value::Null) {
       if (!fallback)
@@ -44,11 +47,15 @@ public:
     if (!i || *i < min)
       return error(llvm::formatv("key '{0}' must be an integer >= {1}, got {2}",
                                  key, min, render(*v)));
+    if (*i > max)
+      return error(llvm::formatv("key '{0}' is {1}, more than the {2} this "
+                                 "compiler supports",
+                                 key, *i, max));
     return *i;
   }
 
   llvm::Expected<double> number(llvm::StringRef key, double fallback,
-                                bool positive) {
+                                bool positive, double max) {
     const Value *v = obj.get(key);
     if (!v || v->kind() == Value::Null)
       return fallback;
@@ -56,6 +63,10 @@ public:
     if (!d || !std::isfinite(*d) || (positive && *d <= 0))
       return error(llvm::formatv("key '{0}' must be a {1}number, got {2}", key,
                                  positive ? "positive " : "", render(*v)));
+    if (*d > max)
+      return error(llvm::formatv("key '{0}' is {1}, more than the {2} this "
+                                 "compiler supports",
+                                 key, render(*v), max));
     return *d;
   }
 
@@ -113,6 +124,26 @@ public:
   llvm::StringRef path;
 };
 
+// Upper bounds on every numeric key: far above any Hymba model (1.5B:
+// hidden 1600, 32 layers, 25 heads, d_state 16, 128 meta tokens, vocab
+// 32001), and low enough that no size derived from them (weight shapes,
+// state buffers: products of a few of them and max_seq_len) can overflow 64
+// bits, so an absurd config gets a message naming its key, not a wrapped
+// shape or an out-of-memory abort.
+constexpr int64_t kMaxVocab = int64_t(1) << 22;
+constexpr int64_t kMaxWidth = int64_t(1) << 16;
+constexpr int64_t kMaxLayers = 1024;
+constexpr int64_t kMaxHeads = 1024;
+constexpr int64_t kMaxHeadDim = 4096;
+constexpr int64_t kMaxExpand = 16;
+constexpr int64_t kMaxDState = 1024;
+constexpr int64_t kMaxDConv = 64;
+constexpr int64_t kMaxMeta = 4096;
+constexpr int64_t kMaxPositions = int64_t(1) << 24;
+constexpr int64_t kMaxCount = int64_t(1) << 20;
+/// float32 holds the RoPE base in the generated code.
+constexpr double kMaxRopeTheta = 1e12;
+
 #define HYMBA_TRY(var, expr)                                                   \
   auto var##OrErr = (expr);                                                    \
   if (!var##OrErr)                                                             \
@@ -121,10 +152,9 @@ public:
 } // namespace
 
 llvm::Expected<ModelConfig> ModelConfig::load(llvm::StringRef path) {
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  auto buf = readRegularFile(path, kMaxConfigBytes);
   if (!buf)
-    return llvm::createStringError(
-        buf.getError(), path + ": cannot read: " + buf.getError().message());
+    return buf.takeError();
   return parse((*buf)->getBuffer(), path);
 }
 
@@ -150,12 +180,13 @@ llvm::Expected<ModelConfig> ModelConfig::parse(llvm::StringRef text,
   if (ropeType != "ntk" && ropeType != "default")
     return errorAt("key 'rope_type' is '" + ropeType +
                    "'; only 'ntk' and 'default' are supported");
-  HYMBA_TRY(numExperts, r.integer("num_experts", 1, 1));
+  HYMBA_TRY(numExperts, r.integer("num_experts", 1, 1, kMaxCount));
   if (numExperts != 1)
     return errorAt(llvm::formatv("key 'num_experts' is {0}; only a single "
                                  "dense expert (1) is supported",
                                  numExperts));
-  HYMBA_TRY(interspersed, r.integer("memory_tokens_interspersed_every", 0, 0));
+  HYMBA_TRY(interspersed,
+            r.integer("memory_tokens_interspersed_every", 0, 0, kMaxCount));
   if (interspersed != 0)
     return errorAt("key 'memory_tokens_interspersed_every' must be 0: meta "
                    "tokens interspersed in the prompt are not supported");
@@ -182,26 +213,30 @@ llvm::Expected<ModelConfig> ModelConfig::parse(llvm::StringRef text,
   }
 
   ModelConfig c;
-  HYMBA_TRY(vocab, r.integer("vocab_size", std::nullopt, 1));
-  HYMBA_TRY(hidden, r.integer("hidden_size", std::nullopt, 1));
-  HYMBA_TRY(inter, r.integer("intermediate_size", std::nullopt, 1));
-  HYMBA_TRY(layers, r.integer("num_hidden_layers", std::nullopt, 1));
-  HYMBA_TRY(heads, r.integer("num_attention_heads", std::nullopt, 1));
-  HYMBA_TRY(kvHeads, r.integer("num_key_value_heads", heads, 1));
-  HYMBA_TRY(attnHidden, r.integer("attn_hidden_size", -1, -1));
-  HYMBA_TRY(kqHeadDim, r.integer("kq_head_dim", -1, -1));
-  HYMBA_TRY(expand, r.integer("mamba_expand", 2, 1));
-  HYMBA_TRY(dState, r.integer("mamba_d_state", 16, 1));
-  HYMBA_TRY(dConv, r.integer("mamba_d_conv", 4, 1));
-  HYMBA_TRY(meta, r.integer("num_memory_tokens", 0, 0));
-  HYMBA_TRY(eps, r.number("rms_norm_eps", 1e-6, true));
+  HYMBA_TRY(vocab, r.integer("vocab_size", std::nullopt, 1, kMaxVocab));
+  HYMBA_TRY(hidden, r.integer("hidden_size", std::nullopt, 1, kMaxWidth));
+  HYMBA_TRY(inter, r.integer("intermediate_size", std::nullopt, 1, kMaxWidth));
+  HYMBA_TRY(layers,
+            r.integer("num_hidden_layers", std::nullopt, 1, kMaxLayers));
+  HYMBA_TRY(heads,
+            r.integer("num_attention_heads", std::nullopt, 1, kMaxHeads));
+  HYMBA_TRY(kvHeads, r.integer("num_key_value_heads", heads, 1, kMaxHeads));
+  HYMBA_TRY(attnHidden, r.integer("attn_hidden_size", -1, -1, kMaxWidth));
+  HYMBA_TRY(kqHeadDim, r.integer("kq_head_dim", -1, -1, kMaxHeadDim));
+  HYMBA_TRY(expand, r.integer("mamba_expand", 2, 1, kMaxExpand));
+  HYMBA_TRY(dState, r.integer("mamba_d_state", 16, 1, kMaxDState));
+  HYMBA_TRY(dConv, r.integer("mamba_d_conv", 4, 1, kMaxDConv));
+  HYMBA_TRY(meta, r.integer("num_memory_tokens", 0, 0, kMaxMeta));
+  HYMBA_TRY(eps, r.number("rms_norm_eps", 1e-6, true, 1.0));
   HYMBA_TRY(rope, r.boolean("rope", true));
-  HYMBA_TRY(theta, r.number("rope_theta", 10000.0, true));
-  HYMBA_TRY(maxPos, r.integer("max_position_embeddings", 2048, 1));
-  HYMBA_TRY(origMaxPos, r.integer("orig_max_position_embeddings", maxPos, 1));
+  HYMBA_TRY(theta, r.number("rope_theta", 10000.0, true, kMaxRopeTheta));
+  HYMBA_TRY(maxPos,
+            r.integer("max_position_embeddings", 2048, 1, kMaxPositions));
+  HYMBA_TRY(origMaxPos, r.integer("orig_max_position_embeddings", maxPos, 1,
+                                  kMaxPositions));
   HYMBA_TRY(tied, r.boolean("tie_word_embeddings", true));
-  HYMBA_TRY(bos, r.integer("bos_token_id", 1, 0));
-  HYMBA_TRY(eos, r.integer("eos_token_id", 2, 0));
+  HYMBA_TRY(bos, r.integer("bos_token_id", 1, 0, kMaxVocab));
+  HYMBA_TRY(eos, r.integer("eos_token_id", 2, 0, kMaxVocab));
 
   c.vocabSize = vocab;
   c.hiddenSize = hidden;
@@ -254,7 +289,7 @@ llvm::Expected<ModelConfig> ModelConfig::parse(llvm::StringRef text,
       (dtRank->getAsString() && *dtRank->getAsString() == "auto")) {
     c.dtRank = (hidden + 15) / 16;
   } else {
-    HYMBA_TRY(rank, r.integer("mamba_dt_rank", std::nullopt, 1));
+    HYMBA_TRY(rank, r.integer("mamba_dt_rank", std::nullopt, 1, kMaxWidth));
     c.dtRank = rank;
   }
 
@@ -267,12 +302,17 @@ llvm::Expected<ModelConfig> ModelConfig::parse(llvm::StringRef text,
           "rope_type 'ntk' needs head dim > 2 and "
           "max_position_embeddings > orig_max_position_embeddings / 2");
     c.ropeBase = theta * std::pow(ratio, double(c.headDim) / (c.headDim - 2));
+    if (!(c.ropeBase <= 1e30))
+      return errorAt(llvm::formatv(
+          "rope_type 'ntk' with rope_theta {0} and max_position_embeddings "
+          "{1} gives a RoPE base of {2}, beyond float32",
+          theta, maxPos, c.ropeBase));
   }
 
   // Attention layout: sliding window, global layers, KV groups.
   const Value *window = obj->get("sliding_window");
   if (window && window->kind() != Value::Null) {
-    HYMBA_TRY(w, r.integer("sliding_window", std::nullopt, 1));
+    HYMBA_TRY(w, r.integer("sliding_window", std::nullopt, 1, kMaxPositions));
     c.slidingWindow = w;
   }
   if (const Value *g = obj->get("global_attn_idx");

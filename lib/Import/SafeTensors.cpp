@@ -1,5 +1,6 @@
 //===- SafeTensors.cpp - Validating safetensors reader --------------------===//
 #include "hymba/Import/SafeTensors.h"
+#include "hymba/Import/InputFile.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/Endian.h"
@@ -12,6 +13,17 @@ namespace {
 /// Headers of real checkpoints are a few hundred KB; anything past this is
 /// corruption, not a model.
 constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
+/// Bounds on a tensor's dimensions and elements: products of them cannot
+/// overflow 64 bits, and a larger tensor would not fit any machine.
+constexpr int64_t kMaxDim = int64_t(1) << 40;
+constexpr int64_t kMaxElements = int64_t(1) << 40;
+
+std::string render(const llvm::json::Array &a) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::json::Value(llvm::json::Array(a));
+  return s.size() > 60 ? s.substr(0, 57) + "..." : s;
+}
 
 llvm::Error fail(llvm::StringRef path, const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -42,13 +54,18 @@ int64_t TensorInfo::numElements() const {
 
 llvm::Expected<std::unique_ptr<SafeTensorsFile>>
 SafeTensorsFile::open(llvm::StringRef path) {
-  // getFile mmaps large files, so opening a 3 GB checkpoint costs no copy.
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                         /*RequiresNullTerminator=*/false);
+  // Large files are mapped, so opening a 3 GB checkpoint costs no copy.
+  auto buf = readRegularFile(path);
   if (!buf)
-    return fail(path, "cannot read: " + buf.getError().message());
+    return buf.takeError();
+  return parse(std::move(*buf), path);
+}
+
+llvm::Expected<std::unique_ptr<SafeTensorsFile>>
+SafeTensorsFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf,
+                       llvm::StringRef path) {
   auto file = std::make_unique<SafeTensorsFile>();
-  file->buffer = std::move(*buf);
+  file->buffer = std::move(buf);
   llvm::StringRef bytes = file->buffer->getBuffer();
   if (bytes.size() < 8)
     return fail(path, llvm::formatv("file is {0} bytes, too short for a "
@@ -109,12 +126,22 @@ SafeTensorsFile::open(llvm::StringRef path) {
     const llvm::json::Array *shape = t->getArray("shape");
     if (!shape)
       return bad("missing 'shape' list");
+    // Overflow-checked: [2^32, 2^32] must not wrap to 0 elements.
+    int64_t elements = 1;
     for (const llvm::json::Value &d : *shape) {
       std::optional<int64_t> e = d.getAsInteger();
-      if (!e || *e < 0 || *e > (int64_t(1) << 40))
-        return bad("shape entries must be non-negative integers");
+      if (!e || *e < 0 || *e > kMaxDim)
+        return bad(llvm::formatv("shape entries must be integers in [0, {0}]",
+                                 kMaxDim));
+      if (__builtin_mul_overflow(elements, *e, &elements) ||
+          elements > kMaxElements)
+        return bad(llvm::formatv("shape {0} has more than {1} elements",
+                                 render(*shape), kMaxElements));
       info.shape.push_back(*e);
     }
+    if (elements == 0)
+      return bad("shape " + render(*shape) +
+                 " has no elements (no Hymba tensor is empty)");
     const llvm::json::Array *offs = t->getArray("data_offsets");
     std::optional<int64_t> begin, end;
     if (offs && offs->size() == 2) {
@@ -130,7 +157,7 @@ SafeTensorsFile::open(llvm::StringRef path) {
       return bad(llvm::formatv("data_offsets [{0}, {1}] run past the {2} data "
                                "bytes of the file (truncated?)",
                                *begin, *end, dataSize));
-    int64_t expectBytes = info.numElements() * dtypeBytes(info.dtype);
+    int64_t expectBytes = elements * dtypeBytes(info.dtype); // < 2^43
     if (*end - *begin != expectBytes)
       return bad(llvm::formatv("holds {0} bytes but shape x {1} needs {2}",
                                *end - *begin, dtypeName(info.dtype),

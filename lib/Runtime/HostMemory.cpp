@@ -1,6 +1,7 @@
 //===- HostMemory.cpp - Model buffers of CPU executables ------------------===//
 #include "ModelMemory.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -12,6 +13,9 @@ bool hymba::paramsAreCopied() { return false; }
 
 void *hymba::allocModelBuffer(size_t bytes) {
   // 64-byte aligned, like the buffers the model code allocates itself.
+  // Null when it cannot be had, the rounding overflowing included.
+  if (bytes > SIZE_MAX - 63)
+    return nullptr;
   size_t rounded = (bytes + 63) / 64 * 64;
   void *p = std::aligned_alloc(64, rounded ? rounded : 64);
   if (p)

@@ -42,6 +42,10 @@ void _mlir_ciface_hymba_continue(hymba::Logits *result,
 // either way.
 __attribute__((weak)) void _mlir_ciface_hymba_prefix(hymba::ByteBuffer *params,
                                                      hymba::ByteBuffer *state);
+// The sizes and metadata checksum the model code was compiled for
+// (Payload.h, ModelFact), added by the driver. Weak: a program without them
+// links but refuses to run.
+__attribute__((weak)) extern const uint64_t hymba_model_facts[];
 }
 
 #endif // HYMBA_RUNTIME_MODELABI_H

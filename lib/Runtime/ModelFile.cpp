@@ -1,11 +1,12 @@
 //===- ModelFile.cpp - The payload of the running executable --------------===//
 #include "ModelFile.h"
+#include "ModelAbi.h"
 #include "ModelMemory.h"
+#include "PayloadReader.h"
 #include "hymba/Runtime/Payload.h"
 
 #include <cstring>
 #include <fcntl.h>
-#include <sstream>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,47 +28,41 @@ bool readAt(int fd, void *dst, uint64_t n, uint64_t off) {
 }
 } // namespace
 
-bool ModelFile::open(const std::string &path, std::string &error) {
+bool ModelFile::open(const std::string &path, bool forPrefixState,
+                     std::string &error) {
+  // Messages name the file the user ran, not /proc/self/exe.
+  std::string shown = path;
+  char real[4096];
+  ssize_t n = readlink(path.c_str(), real, sizeof(real));
+  if (n > 0 && size_t(n) < sizeof(real))
+    shown.assign(real, size_t(n));
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    error = path + ": cannot open: " + strerror(errno);
+    error = shown + ": cannot open: " + strerror(errno);
     return false;
   }
   struct stat st;
-  PayloadTrailer tr;
-  bool ok = fstat(fd, &st) == 0 && uint64_t(st.st_size) >= sizeof(tr) &&
-            readAt(fd, &tr, sizeof(tr), st.st_size - sizeof(tr)) &&
-            std::memcmp(tr.magic, kPayloadMagic, sizeof(tr.magic)) == 0;
-  uint64_t size = st.st_size;
-  if (ok)
-    ok = tr.paramsOffset % kPayloadAlignment == 0 &&
-         tr.paramsOffset + tr.paramsBytes <= size &&
-         tr.tokenizerOffset + tr.tokenizerBytes <= size &&
-         tr.metadataOffset + tr.metadataBytes <= size &&
-         tr.stateSnapshotOffset + tr.stateSnapshotBytes <= size &&
-         (tr.stateSnapshotBytes == 0 || tr.stateSnapshotBytes == tr.stateBytes);
-  if (!ok) {
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
-    error =
-        path + ": no model payload (was this file produced by hymba-compile?)";
+    error = shown + ": not a regular file";
     return false;
   }
-  std::string meta(tr.metadataBytes, '\0');
-  tokenizer.assign(tr.tokenizerBytes, '\0');
-  snapshot.assign(tr.stateSnapshotBytes, '\0');
-  if (!readAt(fd, meta.data(), meta.size(), tr.metadataOffset) ||
-      !readAt(fd, tokenizer.data(), tokenizer.size(), tr.tokenizerOffset) ||
-      !readAt(fd, snapshot.data(), snapshot.size(), tr.stateSnapshotOffset)) {
+  PayloadContents payload;
+  std::string why;
+  if (!readPayload(
+          uint64_t(st.st_size),
+          [&](void *dst, uint64_t n, uint64_t off) {
+            return readAt(fd, dst, n, off);
+          },
+          hymba_model_facts, forPrefixState, payload, why)) {
     close(fd);
-    error = path + ": cannot read the model payload";
+    error = shown + ": " + why;
     return false;
   }
-  std::istringstream lines(meta);
-  for (std::string line; std::getline(lines, line);) {
-    size_t eq = line.find('=');
-    if (eq != std::string::npos)
-      metadata[line.substr(0, eq)] = line.substr(eq + 1);
-  }
+  const PayloadTrailer &tr = payload.trailer;
+  tokenizer = std::move(payload.tokenizer);
+  snapshot = std::move(payload.snapshot);
+  metadata = std::move(payload.meta);
   paramsSize = tr.paramsBytes;
   stateSize = tr.stateBytes;
   mapBytes = paramsSize ? paramsSize : 1;
@@ -76,7 +71,7 @@ bool ModelFile::open(const std::string &path, std::string &error) {
   close(fd);
   if (mapBase == MAP_FAILED) {
     mapBase = nullptr;
-    error = path + ": cannot map the parameters: " + strerror(errno);
+    error = shown + ": cannot map the parameters: " + strerror(errno);
     return false;
   }
   madvise(mapBase, mapBytes, MADV_WILLNEED);
@@ -96,6 +91,7 @@ ModelFile::~ModelFile() {
 }
 
 int64_t ModelFile::meta(const std::string &key) const {
+  // readPayload checked that every key the runtime uses is present.
   auto it = metadata.find(key);
-  return it == metadata.end() ? -1 : std::stoll(it->second);
+  return it == metadata.end() ? -1 : it->second;
 }

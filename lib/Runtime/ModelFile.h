@@ -13,9 +13,10 @@ namespace hymba {
 /// touch is expensive on these machines; on the GPU they are uploaded once.
 class ModelFile {
 public:
-  /// Opens `path` (normally /proc/self/exe). On failure returns false and
-  /// sets `error`.
-  bool open(const std::string &path, std::string &error);
+  /// Opens `path` (normally /proc/self/exe) and checks its payload
+  /// (PayloadReader.h); `forPrefixState`: the compile-time run that computes
+  /// the prefix snapshot. On failure returns false and sets `error`.
+  bool open(const std::string &path, bool forPrefixState, std::string &error);
   ~ModelFile();
 
   /// The parameters in model memory (ModelMemory.h).
@@ -34,7 +35,7 @@ private:
   uint64_t mapBytes = 0;
   uint64_t paramsSize = 0, stateSize = 0;
   std::string tokenizer, snapshot;
-  std::map<std::string, std::string> metadata;
+  std::map<std::string, int64_t> metadata;
 };
 
 } // namespace hymba

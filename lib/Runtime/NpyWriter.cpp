@@ -1,9 +1,8 @@
 //===- NpyWriter.cpp - Write a float32 matrix as .npy ---------------------===//
 #include "NpyWriter.h"
+#include "OutputFile.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
+#include <cstdint>
 
 bool hymba::writeNpy(const std::string &path, const std::vector<float> &data,
                      int64_t rows, int64_t cols, std::string &error) {
@@ -14,23 +13,10 @@ bool hymba::writeNpy(const std::string &path, const std::vector<float> &data,
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  std::string tmp = path + ".tmp";
-  FILE *f = std::fopen(tmp.c_str(), "wb");
-  if (!f) {
-    error = path + ": cannot write: " + std::strerror(errno);
-    return false;
-  }
   uint16_t len = uint16_t(header.size());
-  bool ok =
-      std::fwrite("\x93NUMPY\x01\x00", 1, 8, f) == 8 &&
-      std::fwrite(&len, 2, 1, f) == 1 &&
-      std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
-      std::fwrite(data.data(), sizeof(float), data.size(), f) == data.size();
-  ok &= std::fclose(f) == 0;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    error = path + ": cannot write: " + std::strerror(errno);
-    return false;
-  }
-  return true;
+  OutputPiece pieces[] = {{"\x93NUMPY\x01\x00", 8},
+                          {&len, 2},
+                          {header.data(), header.size()},
+                          {data.data(), data.size() * sizeof(float)}};
+  return writeOutputFile(path, pieces, 4, error);
 }

@@ -72,6 +72,8 @@ bool hymba::runPerplexity(const ModelFile &model, const Tokenizer &tokenizer,
     std::vector<int32_t> input{bos};
     input.insert(input.end(), ids.begin() + start, ids.begin() + end - 1);
     Session session(model);
+    if (!session.start(error))
+      return false;
     if (int64_t(input.size()) > session.capacity()) {
       error = "--ctx " + std::to_string(ctx) + " is more than the " +
               std::to_string(session.capacity()) +

@@ -11,20 +11,35 @@ Session::Session(const ModelFile &model) : model(model) {
   numMeta = model.meta("num_meta_tokens");
   maxSeqLen = model.meta("max_seq_len");
   vocabSize = model.meta("vocab_size");
+}
+
+bool Session::start(std::string &error) {
   // Zeroed state is a fresh sequence: empty caches, zero conv/SSM state.
-  state = static_cast<int8_t *>(allocModelBuffer(model.stateBytes() + 64));
-  // Token ids go to model memory too; a chunk holds at most max_seq_len.
-  ids = static_cast<int32_t *>(allocModelBuffer(
-      sizeof(int32_t) * size_t(maxSeqLen > 0 ? maxSeqLen : 1)));
+  // Token ids go to model memory too; a chunk holds at most max_seq_len
+  // (bounded by the payload reader, so the product cannot overflow).
+  uint64_t stateBytes = model.stateBytes() + 64;
+  uint64_t idBytes = sizeof(int32_t) * uint64_t(maxSeqLen > 0 ? maxSeqLen : 1);
+  state = static_cast<int8_t *>(allocModelBuffer(stateBytes));
+  ids = static_cast<int32_t *>(allocModelBuffer(idBytes));
+  if (!state || !ids || stateBytes < model.stateBytes()) {
+    error = "cannot allocate the " + std::to_string(stateBytes + idBytes) +
+            " bytes the model's state needs (KV caches for max_seq_len " +
+            std::to_string(maxSeqLen) +
+            " tokens; recompile with a smaller --max-seq-len)";
+    return false;
+  }
   // Folded meta tokens: every sequence starts after them.
   const std::string &snap = model.stateSnapshot();
   if (!snap.empty())
     copyToModel(state, snap.data(), snap.size());
+  return true;
 }
 
 Session::~Session() {
-  freeModelBuffer(ids);
-  freeModelBuffer(state);
+  if (ids)
+    freeModelBuffer(ids);
+  if (state)
+    freeModelBuffer(state);
 }
 
 bool Session::computePrefixState(std::string &out, std::string &error) {

@@ -21,6 +21,10 @@ public:
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
 
+  /// Allocates the state; false with `error` (the bytes needed) when the
+  /// model does not fit in memory. Call before anything else.
+  bool start(std::string &error);
+
   /// Runs `ids`; fills `logits` with [ids.size(), vocab] rows (only the last
   /// row when `allRows` is false). Returns false with `error` set if the
   /// sequence would exceed the compiled capacity or an id is out of range.

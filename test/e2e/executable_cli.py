@@ -100,6 +100,133 @@ r = run(exe2, "--perplexity", tokenizer)
 check("no tokenizer: --perplexity refused",
       r.returncode == 1 and "needs the tokenizer" in r.stderr, r.stderr.strip())
 
+# --- Hostile input (issue 10) ----------------------------------------------
+# Numbers out of range are errors, never truncated.
+for name, args, expect in [
+    ("token id past int32", ["--tokens", "4294967297"], "--tokens expects an integer in"),
+    ("top-k past int", ["--tokens", "1", "--top-k", "4294967297"], "--top-k expects an integer in"),
+    ("negative seed", ["--tokens", "1", "--seed", "-1"], "--seed expects an integer"),
+    ("-n with exponent", ["--tokens", "1", "-n", "1e3"], "-n expects an integer"),
+    ("-n past int64", ["--tokens", "1", "-n", "99999999999999999999"], "-n expects an integer"),
+    ("temperature nan", ["--tokens", "1", "--temperature", "nan"], "--temperature"),
+    ("empty --tokens", ["--tokens", ""], "--tokens expects an integer"),
+]:
+    r = run(moved, *args)
+    check(f"range: {name}", r.returncode == 1 and expect in r.stderr, r.stderr.strip()[:100])
+
+# A failed write on stdout is an error.
+with open("/dev/full", "w") as full:
+    r = subprocess.run([moved, "--tokens", "1,2", "-n", "4", "--ids"], stdout=full,
+                       stderr=subprocess.PIPE, text=True, timeout=120)
+check("stdout to /dev/full: exit 1 with a message", r.returncode == 1
+      and "standard output" in r.stderr, r.stderr.strip()[:100])
+
+# Streamed text: characters spelt with byte tokens, emoji and CJK, then words.
+# A one-layer model whose layers add nothing (zero weights) maps the last
+# token to the next through one-hot embeddings and head rows, so greedy
+# decoding follows a chain chosen here.
+import numpy as np  # noqa: E402
+import sentencepiece as spm  # noqa: E402
+from hymba_tools import safetensors_io as st  # noqa: E402
+sp = spm.SentencePieceProcessor(model_file=tokenizer)
+chain = ["▁Hello", "<0xF0>", "<0x9F>", "<0x98>", "<0x80>", "<0xE5>", "<0x82>", "<0x85>",
+         "▁world"]
+ids = [sp.piece_to_id(p) for p in chain]
+cfg = presets.preset("demo")
+cfg.update(num_hidden_layers=1, global_attn_idx=[0], kv_reuse_group=[],
+           tie_word_embeddings=False)
+ck3 = make_checkpoint.write_checkpoint(cfg, os.path.join(work, "ck3"), "f32",
+                                       tokenizer=tokenizer)
+tensors = st.read(os.path.join(ck3, "model.safetensors"))
+tensors = {k: np.zeros_like(v) for k, v in tensors.items()}
+tensors["model.final_layernorm.weight"][:] = 1.0
+for k, (a, b) in enumerate(zip(ids, ids[1:] + ids[-1:])):
+    tensors["model.embed_tokens.weight"][a, k] = 1.0
+    tensors["lm_head.weight"][b, k] = 1.0
+st.write(os.path.join(ck3, "model.safetensors"), tensors, "F32")
+exe3 = os.path.join(work, "model-chain")
+subprocess.run([hymba_compile, ck3, "-o", exe3, "--max-seq-len", "32"], check=True)
+r = subprocess.run([exe3, "--tokens", f"1,{ids[0]}", "-n", "10", "--ignore-eos"],
+                   capture_output=True, timeout=120)
+ids_out = run(exe3, "--tokens", f"1,{ids[0]}", "-n", "10", "--ignore-eos", "--ids").stdout.split()
+check("chain model generates the chain", ids_out == [str(i) for i in ids[1:] + [ids[-1]] * 2],
+      " ".join(ids_out))
+want = "\U0001F600\u5085 world world world\n".encode()
+check("streamed text: emoji and CJK from byte tokens, then words", r.stdout == want,
+      repr(r.stdout))
+
+# Allocation failure: a clear message with the bytes needed, exit 1.
+import resource  # noqa: E402
+big = os.path.join(work, "model-big")
+subprocess.run([hymba_compile, ck2, "-o", big, "--max-seq-len", "1048576", "--no-fold-meta"],
+               check=True)
+r = subprocess.run([big, "--tokens", "1,2", "-n", "2", "--ids"], capture_output=True,
+                   text=True, timeout=120, preexec_fn=lambda: resource.setrlimit(
+                       resource.RLIMIT_AS, (300 << 20, 300 << 20)))
+check("state does not fit: exit 1 with the bytes needed", r.returncode == 1
+      and "cannot allocate" in r.stderr and "bytes" in r.stderr, r.stderr.strip()[:160])
+
+# A tampered or truncated executable is refused with a message, never run.
+import struct  # noqa: E402
+TRAILER = struct.Struct("<9Q8s")
+original = open(exe2, "rb").read()
+fields = list(TRAILER.unpack(original[-TRAILER.size:]))
+
+
+def tampered(name, data, expect):
+    path = os.path.join(work, "tampered-" + name)
+    open(path, "wb").write(data)
+    os.chmod(path, 0o755)
+    r = run(path, "--tokens", "1,2", "-n", "2", "--ids")
+    check(f"tampered: {name}", r.returncode == 1 and expect in r.stderr
+          and "Segmentation" not in r.stderr, f"rc={r.returncode} " + r.stderr.strip()[:120])
+
+
+def with_fields(**changes):
+    f = list(fields)
+    names = ["params_offset", "params_bytes", "tok_offset", "tok_bytes", "meta_offset",
+             "meta_bytes", "state_bytes", "snap_offset", "snap_bytes"]
+    for k, v in changes.items():
+        f[names.index(k)] = v
+    return original[:-TRAILER.size] + TRAILER.pack(*f)
+
+
+# (The program part must stay whole: the loader runs before any of our code.)
+tampered("truncated payload", original[:fields[0] + 100], "no model payload")
+tampered("no trailer", original[:-1], "no model payload")
+tampered("metadata past the end", with_fields(meta_bytes=2**63), "outside the file")
+tampered("offset + size wraps", with_fields(meta_offset=2**64 - 8, meta_bytes=16),
+         "outside the file")
+tampered("tokenizer huge", with_fields(tok_bytes=len(original)), "outside the file")
+tampered("state_bytes 0", with_fields(state_bytes=0), "the model code expects")
+tampered("params_bytes 4096", with_fields(params_bytes=4096), "the model code expects")
+meta_at, meta_len = fields[4], fields[5]
+meta = original[meta_at:meta_at + meta_len]
+raised = meta.replace(b"max_seq_len=", b"max_seq_len=9")
+tampered("max_seq_len raised", original[:meta_at] + raised + original[meta_at + meta_len:-TRAILER.size]
+         + TRAILER.pack(*fields[:5], len(raised), *fields[6:]), "metadata differs")
+tampered("metadata not a number", original[:meta_at] + meta.replace(b"vocab_size=", b"vocab_size=x")
+         + original[meta_at + meta_len + 0:-TRAILER.size]
+         + TRAILER.pack(*fields[:5], meta_len + 1, *fields[6:]), "metadata differs")
+# Another model's payload behind this program.
+other = open(moved, "rb").read()
+of = TRAILER.unpack(other[-TRAILER.size:])
+sections = [other[of[0]:of[0] + of[1]], other[of[2]:of[2] + of[3]], other[of[4]:of[4] + of[5]],
+            other[of[7]:of[7] + of[8]]]
+pos, offsets = fields[0], []
+for sec in sections:
+    offsets.append(pos)
+    pos += len(sec)
+spliced = original[:fields[0]] + b"".join(sections) + TRAILER.pack(
+    offsets[0], of[1], offsets[1], of[3], offsets[2], of[5], of[6], offsets[3], of[8], of[9])
+tampered("another model's payload", spliced, "the model code expects")
+# A folded executable (the default) without its prefix state snapshot.
+folded = open(moved, "rb").read()
+ff = list(TRAILER.unpack(folded[-TRAILER.size:]))
+ff[7] = ff[8] = 0
+tampered("folded without its snapshot", folded[:-TRAILER.size] + TRAILER.pack(*ff),
+         "prefix state snapshot")
+
 # The driver refuses bad flags without leaving output behind.
 for name, args, expect in [
     ("bad dtype", ["--dtype", "int4"], "--dtype must be f32 or bf16"),

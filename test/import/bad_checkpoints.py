@@ -65,18 +65,23 @@ def edit_header(d, fn, fname="model.safetensors"):
     st_write(p, header, data)
 
 
-def check(name, ckpt, *expect):
+def check(name, ckpt, *expect, args=()):
     global passed, failed
     out = os.path.join(work, name + ".mlir")
-    r = subprocess.run([hymba_compile, ckpt, "--emit=hymba", "-o", out],
-                       capture_output=True, text=True, timeout=120)
+    try:
+        r = subprocess.run([hymba_compile, ckpt, "--emit=hymba", "-o", out, *args],
+                           capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        failed += 1
+        print(f"FAIL {name}: hangs (killed after 60 s)")
+        return
     problems = []
     if r.returncode != 1:
         problems.append(f"exit code {r.returncode}, expected 1")
     for e in expect:
         if e not in r.stderr:
             problems.append(f"stderr lacks {e!r}")
-    if "Stack dump" in r.stderr or "PLEASE submit" in r.stderr:
+    if "Stack dump" in r.stderr or "PLEASE submit" in r.stderr or "LLVM ERROR" in r.stderr:
         problems.append("crashed")
     leftovers = [f for f in os.listdir(work) if f.startswith(name + ".mlir")]
     if leftovers:
@@ -195,8 +200,85 @@ d = clone("index_bad_json", sharded)
 open(os.path.join(d, "model.safetensors.index.json"), "w").write("{")
 check("index_bad_json", d, "model.safetensors.index.json", "invalid JSON")
 
+# --- Hostile values and files (issue 10) ---------------------------------
+# Config values beyond any model: a message naming the key and the limit,
+# not an out-of-memory abort, a wrapped shape or +inf in the IR.
+d = clone("layers_huge"); edit_config(d, num_hidden_layers=10**12)
+check("layers_huge", d, "config.json", "'num_hidden_layers'", "1024")
+d = clone("d_state_max"); edit_config(d, mamba_d_state=2**63 - 1)
+check("d_state_max", d, "config.json", "'mamba_d_state'", "more than")
+d = clone("rope_theta_inf"); edit_config(d, rope_theta=1e39)
+check("rope_theta_inf", d, "config.json", "'rope_theta'", "more than")
+d = clone("vocab_huge"); edit_config(d, vocab_size=2**40)
+check("vocab_huge", d, "config.json", "'vocab_size'", "more than")
+d = clone("positions_huge"); edit_config(d, max_position_embeddings=2**62)
+check("positions_huge", d, "config.json", "'max_position_embeddings'", "more than")
+# max_position_embeddings is the default --max-seq-len: capped like it.
+d = clone("positions_over_seq_cap"); edit_config(d, max_position_embeddings=2**21,
+                                                  orig_max_position_embeddings=2**20)
+check("positions_over_seq_cap", d, "max_position_embeddings", "1048576", "--max-seq-len")
+check("max_seq_len_flag", good, "--max-seq-len 9223372036854775807", "1048576",
+      args=("--max-seq-len", "9223372036854775807"))
+check("max_seq_len_over_cap", good, "--max-seq-len 1048577", "1048576",
+      args=("--max-seq-len", "1048577"))
+
+# Safetensors element counts: overflow-checked, no empty tensors.
+d = clone("elements_overflow")
+edit_header(d, lambda h: h["model.final_layernorm.weight"].update(
+    shape=[2**32, 2**32], data_offsets=[0, 0]))
+check("elements_overflow", d, "model.safetensors", "'model.final_layernorm.weight'",
+      "more than")
+d = clone("empty_tensor")
+edit_header(d, lambda h: h["model.final_layernorm.weight"].update(
+    shape=[0, 32], data_offsets=[0, 0]))
+check("empty_tensor", d, "model.safetensors", "'model.final_layernorm.weight'",
+      "no elements")
+
+# Special files: FIFOs would block the compiler forever, devices never end.
+for fname in ("config.json", "model.safetensors"):
+    d = clone("fifo_" + fname)
+    os.remove(os.path.join(d, fname)); os.mkfifo(os.path.join(d, fname))
+    check("fifo_" + fname, d, fname, "not a regular file")
+d = clone("config_dev_zero")
+os.remove(os.path.join(d, "config.json")); os.symlink("/dev/zero", os.path.join(d, "config.json"))
+check("config_dev_zero", d, "config.json", "not a regular file")
+d = clone("config_huge")
+with open(os.path.join(d, "config.json"), "a") as f:
+    f.write(" " * (2 << 20))
+check("config_huge", d, "config.json", "bytes, more than")
+d = clone("shard_fifo", sharded)
+p = os.path.join(d, "model-00002-of-00002.safetensors")
+os.remove(p); os.mkfifo(p)
+check("shard_fifo", d, "model-00002-of-00002.safetensors", "not a regular file")
+
+# tokenizer.model: loaded and checked at compile time.
+d = clone("tokenizer_dir"); os.makedirs(os.path.join(d, "tokenizer.model"))
+check("tokenizer_dir", d, "tokenizer.model", "directory")
+d = clone("tokenizer_garbage")
+open(os.path.join(d, "tokenizer.model"), "wb").write(b"not a sentencepiece model")
+check("tokenizer_garbage", d, "tokenizer.model", "not a SentencePiece model")
+d = clone("tokenizer_fifo"); os.mkfifo(os.path.join(d, "tokenizer.model"))
+check("tokenizer_fifo", d, "tokenizer.model", "not a regular file")
+
+
+def train_tokenizer(pieces):
+    import io
+    import sentencepiece as spm
+    text = ["the quick brown fox jumps over the lazy dog %d times" % i for i in range(200)]
+    f = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(text), model_writer=f,
+                                   vocab_size=pieces, model_type="bpe", minloglevel=2)
+    return f.getvalue()
+
+
+d = clone("tokenizer_too_big")  # the tiny preset has vocab_size 67
+open(os.path.join(d, "tokenizer.model"), "wb").write(train_tokenizer(80))
+check("tokenizer_too_big", d, "tokenizer.model", "80 pieces", "vocab_size 67")
+small_tok = clone("tokenizer_ok")
+open(os.path.join(small_tok, "tokenizer.model"), "wb").write(train_tokenizer(60))
+
 # The good checkpoints compile (so the failures above are about the damage).
-for name, ck in (("good", good), ("sharded", sharded)):
+for name, ck in (("good", good), ("sharded", sharded), ("tokenizer_ok", small_tok)):
     out = os.path.join(work, name + ".mlir")
     r = subprocess.run([hymba_compile, ck, "--emit=hymba", "-o", out],
                        capture_output=True, text=True)

@@ -8,12 +8,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "hymba/Codegen/ExecutableWriter.h"
+#include "hymba/Codegen/OutputFile.h"
 #include "hymba/Codegen/Pipeline.h"
 #include "hymba/Dialect/HymbaDialect.h"
 #include "hymba/Import/Checkpoint.h"
 #include "hymba/Import/ModelBuilder.h"
 #include "hymba/InitAll.h"
 #include "hymba/Passes/Passes.h"
+#include "hymba/Runtime/Payload.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -161,28 +163,11 @@ int fail(const Twine &msg) {
   return 1;
 }
 
-/// Writes `write`'s output to `path` atomically (or to stdout for "-").
+/// Writes `write`'s output to `path` (see OutputFile.h; "-" is stdout).
 int writeOutput(StringRef path,
-                function_ref<LogicalResult(raw_ostream &)> write) {
-  if (path == "-") {
-    if (failed(write(outs())))
-      return 1;
-    outs().flush();
-    return 0;
-  }
-  Expected<sys::fs::TempFile> tmp =
-      sys::fs::TempFile::create(path + ".tmp-%%%%%%");
-  if (!tmp)
-    return fail(path + ": cannot create: " + toString(tmp.takeError()));
-  {
-    raw_fd_ostream os(tmp->FD, /*shouldClose=*/false);
-    if (failed(write(os)) || (os.flush(), os.has_error())) {
-      consumeError(tmp->discard());
-      return 1;
-    }
-  }
-  if (Error e = tmp->keep(path))
-    return fail(path + ": cannot write: " + toString(std::move(e)));
+                function_ref<Error(raw_pwrite_stream &)> write) {
+  if (Error e = hymba::writeOutputFile(path, write))
+    return fail(toString(std::move(e)));
   return 0;
 }
 /// Progress lines for a person at a terminal; silent in pipes and tests.
@@ -225,6 +210,7 @@ hymba::ExecutableSpec executableSpec(mlir::ModuleOp module,
   spec.metadata = metadataFor(module, ckpt.config(), options);
   spec.showProgress = sys::Process::StandardErrIsDisplayed();
   spec.layoutPath = payloadLayout;
+  spec.programFoldsMeta = module->hasAttr("hymba.meta_folded");
   return spec;
 }
 
@@ -233,34 +219,40 @@ hymba::ExecutableSpec executableSpec(mlir::ModuleOp module,
 int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
                          hymba::ExecutableSpec spec,
                          const hymba::CPUTarget &cpu = cpuTarget) {
+  hymba::addModelFacts(module, spec);
   if (emit == Emit::LLVM || emit == Emit::Obj)
-    return writeOutput(spec.outputPath, [&](raw_ostream &os) {
+    return writeOutput(spec.outputPath, [&](raw_pwrite_stream &os) -> Error {
       progress("generating native code");
       SmallString<0> buffer;
       raw_svector_ostream bos(buffer);
-      if (Error e = hymba::emitNative(module, cpuTarget, bos,
-                                      emit == Emit::LLVM)) {
-        fail(toString(std::move(e)));
-        return mlir::failure();
-      }
+      if (Error e =
+              hymba::emitNative(module, cpuTarget, bos, emit == Emit::LLVM))
+        return e;
       os << buffer;
-      return mlir::success();
+      return Error::success();
     });
-  SmallString<128> objPath;
-  if (std::error_code ec =
-          sys::fs::createTemporaryFile("hymba-model", "o", objPath))
-    return fail("cannot create a temporary file: " + ec.message());
-  FileRemover removeObj(objPath);
+  Expected<hymba::TempPath> objPath =
+      hymba::TempPath::create("hymba-model", "o");
+  if (!objPath)
+    return fail(toString(objPath.takeError()));
   {
     progress("generating native code");
     std::error_code ec;
-    raw_fd_ostream os(objPath, ec);
+    raw_fd_ostream os(objPath->str(), ec);
     if (ec)
-      return fail(objPath + ": " + ec.message());
-    if (Error e = hymba::emitNative(module, cpu, os, /*asIR=*/false))
+      return fail(objPath->str() + ": " + ec.message());
+    if (Error e = hymba::emitNative(module, cpu, os, /*asIR=*/false)) {
+      os.clear_error();
       return fail(toString(std::move(e)));
+    }
+    os.flush();
+    if (os.has_error()) {
+      std::string msg = os.error().message();
+      os.clear_error();
+      return fail(objPath->str() + ": write failed: " + msg);
+    }
   }
-  spec.objectPath = objPath.str().str();
+  spec.objectPath = objPath->str().str();
   if (!sys::fs::exists(spec.runtimeLib))
     return fail("runtime library not found at " + spec.runtimeLib);
   progress("linking " + spec.outputPath);
@@ -304,9 +296,9 @@ Expected<hymba::CPUTarget> hostTargetFor(int64_t weightPanel) {
 /// Runs the stages after IR construction, stopping at --emit.
 int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
                   const hymba::BuildOptions &options, StringRef out) {
-  auto printIR = [&](raw_ostream &os) {
+  auto printIR = [&](raw_pwrite_stream &os) -> Error {
     module.print(os);
-    return mlir::success();
+    return Error::success();
   };
   bool gpuForm = kernelForm == KernelForm::Target
                      ? target == Target::CUDA
@@ -334,14 +326,14 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   // comes from a CPU-form build of the same Hymba module for the build
   // machine: the state layout is the same.
   std::vector<std::string> missing = hymba::missingHostFeatures(cpuTarget);
-  SmallString<128> runnerPath;
-  std::optional<FileRemover> removeRunner;
+  hymba::TempPath runnerPath;
   if (foldedMeta && (gpuForm || target == Target::CUDA || !missing.empty()) &&
       emit == Emit::Exe) {
-    if (std::error_code ec = sys::fs::createTemporaryFile("hymba-prefix-runner",
-                                                          "exe", runnerPath))
-      return fail("cannot create a temporary file: " + ec.message());
-    removeRunner.emplace(runnerPath);
+    Expected<hymba::TempPath> tmp =
+        hymba::TempPath::create("hymba-prefix-runner", "exe");
+    if (!tmp)
+      return fail(toString(tmp.takeError()));
+    runnerPath = std::move(*tmp);
     mlir::OwningOpRef<mlir::ModuleOp> cpuModule = module.clone();
     progress("building the CPU program that computes the meta-token prefix");
     hymba::ExecutableSpec runner = spec;
@@ -401,6 +393,7 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  hymba::ignoreFileSizeSignal();
   mlir::DialectRegistry registry;
   hymba::registerEverything(registry);
   StringSet<> before;
@@ -430,9 +423,19 @@ int main(int argc, char **argv) {
   hymba::BuildOptions options;
   options.weightType =
       dtype == "bf16" ? hymba::WeightType::BF16 : hymba::WeightType::F32;
-  options.maxSeqLen = maxSeqLen > 0 ? maxSeqLen : config.maxPositions;
   if (maxSeqLen < 0)
     return fail("--max-seq-len must be positive");
+  options.maxSeqLen = maxSeqLen > 0 ? maxSeqLen : config.maxPositions;
+  // KV caches grow with it; the cap keeps every size derived from it far
+  // from overflowing (and the runtime refuses larger values too).
+  if (options.maxSeqLen > hymba::kMaxSeqLenLimit)
+    return fail((maxSeqLen > 0 ? "--max-seq-len " + Twine(maxSeqLen)
+                               : checkpointDir +
+                                     "/config.json: max_position_embeddings " +
+                                     Twine(config.maxPositions) +
+                                     " (the default --max-seq-len)") +
+                " is more than the " + Twine(hymba::kMaxSeqLenLimit) +
+                " tokens a sequence may hold; pass a smaller --max-seq-len");
 
   mlir::MLIRContext ctx(registry);
   mlir::OwningOpRef<mlir::ModuleOp> module =
@@ -445,5 +448,14 @@ int main(int argc, char **argv) {
     out = emit == Emit::Exe ? "model" : "-";
   if (emit == Emit::Exe && out == "-")
     return fail("an executable cannot be written to stdout; use -o PATH");
+  // Refuse unwritable outputs before the long part of the work.
+  if (emit == Emit::Exe)
+    if (Expected<hymba::OutputTarget> t = hymba::resolveOutput(out, false); !t)
+      return fail(toString(t.takeError()));
+  if (!payloadLayout.empty())
+    if (Expected<hymba::OutputTarget> t =
+            hymba::resolveOutput(payloadLayout, true);
+        !t)
+      return fail(toString(t.takeError()));
   return compileModule(*module, **ckpt, options, out);
 }

@@ -42,6 +42,9 @@ struct ExecutableSpec {
   bool showProgress = false;
   /// The module has @hymba_prefix: run it once and store the state.
   bool foldedMeta = false;
+  /// The program's first chunk starts after the meta tokens (their state is
+  /// computed at compile time): it refuses to run without that state.
+  bool programFoldsMeta = false;
   /// The executable that computes that state: empty for the program
   /// itself; a CPU build of the same model for GPU-form programs, which the
   /// build machine may not be able to run (the state layout is the same).
@@ -54,8 +57,16 @@ struct ExecutableSpec {
   std::string layoutPath;
 };
 
+/// Name of the constant the driver adds to the model code: the sizes and
+/// metadata checksum the payload must match (Payload.h, ModelFact).
+inline constexpr const char *kModelFactsSymbol = "hymba_model_facts";
+
+/// Adds `kModelFactsSymbol` for `spec` to an LLVM-dialect module.
+void addModelFacts(mlir::ModuleOp llvmModule, const ExecutableSpec &spec);
+
 /// Links the model object with the runtime, then appends the converted
-/// weights, the tokenizer and the metadata. Writes `outputPath` atomically.
+/// weights, the tokenizer and the metadata. Writes `outputPath` atomically
+/// (OutputFile.h); it must be a regular file. Then writes `layoutPath`.
 llvm::Error writeExecutable(const ExecutableSpec &spec,
                             const Checkpoint &checkpoint);
 

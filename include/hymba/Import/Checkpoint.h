@@ -36,12 +36,14 @@ public:
   DType storageType() const { return storage; }
   /// Path of tokenizer.model, or empty when the checkpoint has none.
   const std::string &tokenizerPath() const { return tokenizer; }
+  /// Its contents, as checked when the checkpoint was opened.
+  const std::string &tokenizerData() const { return tokenizerBytes; }
   const std::string &directory() const { return dir; }
 
 private:
   ModelConfig cfg;
   std::string dir;
-  std::string tokenizer;
+  std::string tokenizer, tokenizerBytes;
   DType storage = DType::F32;
   std::vector<std::unique_ptr<SafeTensorsFile>> files;
   llvm::StringMap<const TensorInfo *> byName;

@@ -38,6 +38,9 @@ class SafeTensorsFile {
 public:
   static llvm::Expected<std::unique_ptr<SafeTensorsFile>>
   open(llvm::StringRef path);
+  /// Checks the bytes of a safetensors file (`path` names it in errors).
+  static llvm::Expected<std::unique_ptr<SafeTensorsFile>>
+  parse(std::unique_ptr<llvm::MemoryBuffer> bytes, llvm::StringRef path);
 
   const std::vector<TensorInfo> &tensors() const { return infos; }
 

@@ -14,6 +14,11 @@
 // Metadata is "key=value\n" text. This header is shared by the driver and
 // the runtime and depends on nothing but the C++ standard library.
 //
+// The payload is data in a file anyone can edit, so the model object carries
+// the facts it was compiled for (ModelFacts, the global `hymba_model_facts`
+// the driver adds to the generated code): the runtime refuses a payload whose
+// sizes, metadata or prefix snapshot do not match them.
+//
 //===----------------------------------------------------------------------===//
 #ifndef HYMBA_RUNTIME_PAYLOAD_H
 #define HYMBA_RUNTIME_PAYLOAD_H
@@ -40,6 +45,41 @@ struct PayloadTrailer {
   uint64_t stateSnapshotBytes;
   char magic[8];
 };
+
+/// The most tokens a sequence may hold (--max-seq-len): KV caches grow with
+/// it, and every size derived from it must stay far from overflowing.
+inline constexpr int64_t kMaxSeqLenLimit = int64_t(1) << 20;
+
+/// Payloads are refused beyond these sizes (the model object knows the
+/// exact sizes; these bound what is read before it is compared).
+inline constexpr uint64_t kMaxMetadataBytes = 64 << 10;
+inline constexpr uint64_t kMaxTokenizerBytes = 64ull << 20;
+
+/// Indexes into `hymba_model_facts`, an array of uint64_t in the model
+/// object.
+enum ModelFact : unsigned {
+  kFactMagic,        // kModelFactsMagic
+  kFactParamsBytes,  // PayloadTrailer::paramsBytes
+  kFactStateBytes,   // PayloadTrailer::stateBytes
+  kFactMetadataHash, // payloadHash() of the metadata text
+  kFactFlags,        // kFactFolded...
+  kNumModelFacts
+};
+inline constexpr uint64_t kModelFactsMagic = 0x31544341464d5948; // "HYMFACT1"
+/// The program runs the meta-token prefix at compile time: a payload
+/// without a prefix state snapshot cannot run.
+inline constexpr uint64_t kFactFolded = 1;
+
+/// FNV-1a, 64 bits: a checksum of the metadata against accidental or casual
+/// edits (not a defence against a forger, who could edit the code too).
+inline uint64_t payloadHash(const char *data, uint64_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (uint64_t i = 0; i < n; ++i) {
+    h ^= uint8_t(data[i]);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
 
 } // namespace hymba
 

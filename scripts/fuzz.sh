@@ -11,8 +11,8 @@ secs=${1:-1200}
 shift || true
 targets=("$@")
 ((${#targets[@]})) || targets=(safetensors config payload cli)
-scripts/build.sh hymba-fuzz-safetensors hymba-fuzz-config hymba-fuzz-payload \
-  hymba-fuzz-cli >/dev/null || exit 1
+scripts/build.sh --target hymba-fuzz-safetensors hymba-fuzz-config \
+  hymba-fuzz-payload hymba-fuzz-cli >/dev/null || exit 1
 status=0
 for t in "${targets[@]}"; do
   dir=out/fuzz/$t

@@ -19,7 +19,18 @@ llvm_config.add_tool_substitutions(
     ["hymba-opt", "hymba-compile"], [config.hymba_tools_dir])
 
 # numpy and torch exist only for Debian's interpreter.
-config.substitutions.append(("%python", "/usr/bin/python3"))
+_python = "/usr/bin/python3"
+if config.hymba_sanitize:
+    # scripts/sanitize.sh: the instrumented Python module needs the shared
+    # ASan runtime in the (uninstrumented) interpreter; what the scripts run
+    # inherits it. Leak checks are off: uninstrumented tools (python3, the
+    # linker) would report their own.
+    _python = "env LD_PRELOAD=%s %s" % (os.path.join(
+        config.hymba_sanitizer_runtime_dir, "libclang_rt.asan-x86_64.so"), _python)
+    config.environment["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0"
+    config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+    config.available_features.add("sanitizers")
+config.substitutions.append(("%python", _python))
 config.substitutions.append(
     ("%pytools", os.path.join(config.hymba_src_root, "python")))
 config.substitutions.append(

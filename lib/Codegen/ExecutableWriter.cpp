@@ -151,7 +151,13 @@ llvm::Error link(const ExecutableSpec &spec, llvm::StringRef linked) {
                                        spec.runtimeLib, "-lsentencepiece"};
   for (const std::string &lib : spec.linkLibs)
     args.push_back(lib);
-  args.insert(args.end(), {"-lm", "-o", linked});
+#ifdef HYMBA_RUNTIME_LINK_FLAGS
+  llvm::SmallVector<llvm::StringRef> sanitizer;
+  llvm::StringRef(HYMBA_RUNTIME_LINK_FLAGS).split(sanitizer, ' ');
+  args.insert(args.end(), sanitizer.begin(), sanitizer.end());
+#endif
+  // Every malloc of the model code is checked (ModelAllocation.cpp).
+  args.insert(args.end(), {"-Wl,--wrap=malloc", "-lm", "-o", linked});
   llvm::Expected<TempPath> errFile = TempPath::create("hymba-link", "log");
   if (!errFile)
     return errFile.takeError();

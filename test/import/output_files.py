@@ -136,6 +136,31 @@ check("write past ulimit -f: a clear error, no file, no temporaries",
       r.stderr.strip()[:200])
 check("no temporary files left in $TMPDIR", not no_temp_left(tmpdir), str(no_temp_left(tmpdir)))
 
+# A compile killed by SIGTERM or SIGINT leaves no temporaries behind, in
+# $TMPDIR or beside the output.
+import signal  # noqa: E402
+import time  # noqa: E402
+for signame in ("SIGTERM", "SIGINT"):
+    sig = getattr(signal, signame)
+    sigdir = os.path.join(work, "sig-" + signame)
+    os.makedirs(sigdir)
+    p = subprocess.Popen([hymba_compile, ck, "-o", os.path.join(sigdir, "model")],
+                         env=dict(env, TMPDIR=sigdir), start_new_session=True,
+                         stderr=subprocess.DEVNULL)
+    seen, deadline = [], time.time() + 120
+    while not seen and p.poll() is None and time.time() < deadline:
+        seen = [f for f in os.listdir(sigdir) if f.startswith("hymba-")]
+        time.sleep(0.005)
+    # To the process group, as Ctrl-C and job supervisors do: a linker child
+    # that outlived the compiler could still write its output.
+    os.killpg(p.pid, sig)
+    p.wait(60)
+    time.sleep(0.5)
+    left = os.listdir(sigdir)
+    check(f"{signame} during a compile: no temporaries left",
+          seen and p.returncode == -sig and not left,
+          f"saw {seen}, exit {p.returncode}, left {left}")
+
 # --- the executable's --logits-out --------------------------------------
 exe = os.path.join(work, "run")
 subprocess.run([hymba_compile, ck, "-o", exe], check=True, env=env)

@@ -18,8 +18,9 @@ for t in "${targets[@]}"; do
   dir=out/fuzz/$t
   mkdir -p "$dir/corpus"
   log=out/fuzz/$t.log
+  dict=(); [[ -f test/fuzz/$t.dict ]] && dict=(-dict="test/fuzz/$t.dict")
   nice -n 19 build/fuzz/hymba-fuzz-$t -max_total_time="$secs" -timeout=10 \
-    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/" \
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/" "${dict[@]}" \
     "$dir/corpus" "test/fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
   ((rc == 0)) || status=1

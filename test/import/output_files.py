@@ -27,10 +27,15 @@ os.makedirs(tmpdir)
 env = dict(os.environ, TMPDIR=tmpdir)
 
 
+failures = []
+
+
 def check(name, ok, detail=""):
     global passed, failed
     print(f"{'PASS' if ok else 'FAIL'} {name} {detail}")
     passed, failed = passed + bool(ok), failed + (not ok)
+    if not ok:
+        failures.append(f"{name}: {detail}")
 
 
 class FifoReader:
@@ -146,7 +151,10 @@ for signame in ("SIGTERM", "SIGINT"):
     os.makedirs(sigdir)
     p = subprocess.Popen([hymba_compile, ck, "-o", os.path.join(sigdir, "model")],
                          env=dict(env, TMPDIR=sigdir), start_new_session=True,
-                         stderr=subprocess.DEVNULL)
+                         stderr=subprocess.DEVNULL,
+                         # As from a terminal: a background job (lit under
+                         # nohup) inherits SIGINT ignored.
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen, deadline = [], time.time() + 120
     while not seen and p.poll() is None and time.time() < deadline:
         seen = [f for f in os.listdir(sigdir) if f.startswith("hymba-")]
@@ -223,5 +231,53 @@ still = fifo.close()
 check("pack_payload to a FIFO: refused, FIFO kept", r.returncode == 1 and still
       and "not a regular file" in r.stderr, r.stderr[:200])
 
+
+# pack_payload.py refuses what hymba-compile would refuse (defect 9).
+import struct  # noqa: E402
+other = make_checkpoint.write_checkpoint(presets.preset("nometa"), os.path.join(work, "other"),
+                                         "f32")
+subprocess.run([hymba_compile, other, "--no-fold-meta", "-o", base + "-other",
+                "--payload-layout", base + "-other.json"], check=True, env=env)
+
+
+def edited_checkpoint(name, edit):
+    d = os.path.join(work, name)
+    shutil.copytree(ck, d)
+    edit(os.path.join(d, "model.safetensors"))
+    return d
+
+
+def truncate(path):
+    raw = open(path, "rb").read()
+    open(path, "wb").write(raw[:len(raw) - 100])
+
+
+def transpose(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    t = header["model.layers.0.moe.experts.0.gate_proj.weight"]
+    t["shape"] = t["shape"][::-1]
+    h = json.dumps(header).encode()
+    open(path, "wb").write(struct.pack("<Q", len(h)) + h + raw[8 + n:])
+
+
+for name, args, expect in [
+    ("another model's layout", [base + ".prog", base + "-other.json", ck], "SHA-256"),
+    ("another model's program and layout",
+     [base + "-other", base + "-other.json", ck], "vocab_size is 67"),
+    ("a truncated shard", [base + ".prog", base + ".json",
+                           edited_checkpoint("trunc", truncate)], "truncated"),
+    ("a transposed tensor", [base + ".prog", base + ".json",
+                             edited_checkpoint("transposed", transpose)], "has shape [32, 45]"),
+]:
+    out = os.path.join(work, "packed-bad")
+    r = pack(*args, out)
+    left = [f for f in os.listdir(work) if f.startswith("packed-bad") or ".packed-bad" in f]
+    check(f"pack_payload refuses {name}", r.returncode == 1 and expect in r.stderr
+          and "Traceback" not in r.stderr and not left, r.stderr.strip()[:160] + str(left))
+
+for f in failures:  # again, next to the summary FileCheck shows
+    print("FAILED", f)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

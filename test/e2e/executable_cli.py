@@ -129,7 +129,7 @@ import numpy as np  # noqa: E402
 import sentencepiece as spm  # noqa: E402
 from hymba_tools import safetensors_io as st  # noqa: E402
 sp = spm.SentencePieceProcessor(model_file=tokenizer)
-chain = ["▁Hello", "<0xF0>", "<0x9F>", "<0x98>", "<0x80>", "<0xE5>", "<0x82>", "<0x85>",
+chain = ["▁the", "<0xF0>", "<0x9F>", "<0x98>", "<0x80>", "<0xE5>", "<0x82>", "<0x85>",
          "▁world"]
 ids = [sp.piece_to_id(p) for p in chain]
 cfg = presets.preset("demo")

@@ -30,6 +30,9 @@ if config.hymba_sanitize:
     config.environment["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0"
     config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
     config.available_features.add("sanitizers")
+    config.environment["HYMBA_SANITIZED"] = "1"
+# (lit's default substitutions have a %python of their own: replace it.)
+config.substitutions = [s for s in config.substitutions if s[0] != "%python"]
 config.substitutions.append(("%python", _python))
 config.substitutions.append(
     ("%pytools", os.path.join(config.hymba_src_root, "python")))
@@ -61,6 +64,9 @@ _fuzz_dir = os.path.join(config.hymba_obj_root, "fuzz")
 config.substitutions.append(("%fuzzdir", _fuzz_dir))
 if os.path.exists(os.path.join(_fuzz_dir, "hymba-fuzz-cli")):
     config.available_features.add("fuzzer")
+elif config.hymba_sanitize:
+    lit_config.note("skipping fuzz smoke runs: the fuzz targets are built "
+                    "(with their own ASan+UBSan) by the normal build")
 else:
     lit_config.note("skipping fuzz smoke runs: %s has no fuzz targets "
                     "(install libclang-rt-22-dev: scripts/setup.sh)" % _fuzz_dir)

@@ -34,7 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (o.numPredict < 0 || o.prefillChunk < 0 || o.sampling.topK < 0 ||
       !(o.sampling.temperature >= 0 && o.sampling.temperature <= 100) ||
       !(o.sampling.topP >= 0 && o.sampling.topP <= 1) ||
-      (!o.prompt && !o.tokens && o.prefixStateOut.empty()))
+      (!o.prompt && !o.tokens && o.prefixStateOut.empty() &&
+       o.perplexityFile.empty()) ||
+      (!o.perplexityFile.empty() && (o.prompt || o.tokens)) ||
+      o.perplexityCtx < 2)
     __builtin_trap();
   if (o.tokens)
     for (int32_t id : *o.tokens)

@@ -7,6 +7,7 @@
 
 #include "hymba/Import/ModelConfig.h"
 #include "hymba/Import/InputFile.h"
+#include "hymba/Import/JsonInteger.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -43,7 +44,7 @@ public:
         return error(llvm::formatv("missing required key '{0}'", key));
       return *fallback;
     }
-    std::optional<int64_t> i = v->getAsInteger();
+    std::optional<int64_t> i = jsonInteger(*v);
     if (!i || *i < min)
       return error(llvm::formatv("key '{0}' must be an integer >= {1}, got {2}",
                                  key, min, render(*v)));
@@ -102,7 +103,7 @@ public:
                         v ? render(*v) : "nothing"));
     std::vector<int64_t> out;
     for (const Value &e : *arr) {
-      std::optional<int64_t> i = e.getAsInteger();
+      std::optional<int64_t> i = jsonInteger(e);
       if (!i)
         return error(llvm::formatv(
             "key '{0}' must be a list of integers, found {1}", key, render(e)));

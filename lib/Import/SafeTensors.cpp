@@ -1,6 +1,7 @@
 //===- SafeTensors.cpp - Validating safetensors reader --------------------===//
 #include "hymba/Import/SafeTensors.h"
 #include "hymba/Import/InputFile.h"
+#include "hymba/Import/JsonInteger.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/Endian.h"
@@ -129,7 +130,7 @@ SafeTensorsFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf,
     // Overflow-checked: [2^32, 2^32] must not wrap to 0 elements.
     int64_t elements = 1;
     for (const llvm::json::Value &d : *shape) {
-      std::optional<int64_t> e = d.getAsInteger();
+      std::optional<int64_t> e = jsonInteger(d);
       if (!e || *e < 0 || *e > kMaxDim)
         return bad(llvm::formatv("shape entries must be integers in [0, {0}]",
                                  kMaxDim));
@@ -145,8 +146,8 @@ SafeTensorsFile::parse(std::unique_ptr<llvm::MemoryBuffer> buf,
     const llvm::json::Array *offs = t->getArray("data_offsets");
     std::optional<int64_t> begin, end;
     if (offs && offs->size() == 2) {
-      begin = (*offs)[0].getAsInteger();
-      end = (*offs)[1].getAsInteger();
+      begin = jsonInteger((*offs)[0]);
+      end = jsonInteger((*offs)[1]);
     }
     if (!begin || !end || *begin < 0 || *end < 0)
       return bad("'data_offsets' must be two non-negative integers");

@@ -31,13 +31,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string error;
   if (!parseCommandLine(int(args.size()), argv.data(), o, error) || o.help)
     return 0;
+  // hymba-compile's internal mode ignores everything else on the line.
+  bool internal = !o.prefixStateOut.empty();
   if (o.numPredict < 0 || o.prefillChunk < 0 || o.sampling.topK < 0 ||
       !(o.sampling.temperature >= 0 && o.sampling.temperature <= 100) ||
       !(o.sampling.topP >= 0 && o.sampling.topP <= 1) ||
-      (!o.prompt && !o.tokens && o.prefixStateOut.empty() &&
-       o.perplexityFile.empty()) ||
-      (!o.perplexityFile.empty() && (o.prompt || o.tokens)) ||
-      o.perplexityCtx < 2)
+      o.perplexityCtx < 2 ||
+      (!internal && !o.prompt && !o.tokens && o.perplexityFile.empty()) ||
+      (!internal && !o.perplexityFile.empty() && (o.prompt || o.tokens)))
     __builtin_trap();
   if (o.tokens)
     for (int32_t id : *o.tokens)

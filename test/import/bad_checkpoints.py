@@ -209,6 +209,10 @@ d = clone("d_state_max"); edit_config(d, mamba_d_state=2**63 - 1)
 check("d_state_max", d, "config.json", "'mamba_d_state'", "more than")
 d = clone("rope_theta_inf"); edit_config(d, rope_theta=1e39)
 check("rope_theta_inf", d, "config.json", "'rope_theta'", "more than")
+# A double of exactly 2^63 (llvm::json would convert it to int64_t: UB that
+# the config fuzz target found; the ASan+UBSan build checks this case).
+d = clone("hidden_2pow63"); edit_config(d, hidden_size=9223372036854775807.3)
+check("hidden_2pow63", d, "config.json", "'hidden_size'", "integer")
 d = clone("vocab_huge"); edit_config(d, vocab_size=2**40)
 check("vocab_huge", d, "config.json", "'vocab_size'", "more than")
 d = clone("positions_huge"); edit_config(d, max_position_embeddings=2**62)
@@ -228,6 +232,9 @@ edit_header(d, lambda h: h["model.final_layernorm.weight"].update(
     shape=[2**32, 2**32], data_offsets=[0, 0]))
 check("elements_overflow", d, "model.safetensors", "'model.final_layernorm.weight'",
       "more than")
+d = clone("shape_2pow63")
+edit_header(d, lambda h: h["model.final_layernorm.weight"].update(shape=[9223372036854775807.3]))
+check("shape_2pow63", d, "model.safetensors", "'model.final_layernorm.weight'", "shape entries")
 d = clone("empty_tensor")
 edit_header(d, lambda h: h["model.final_layernorm.weight"].update(
     shape=[0, 32], data_offsets=[0, 0]))

@@ -240,7 +240,9 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     comes from the register file: `rows = (vector-registers - nv - 1) / nv`
     for nv weight vectors (6 x 16 with AVX2's 16 ymm, 14 x 32 with AVX-512's
     32 zmm). The last `T % rows` rows run tiles of 8, 4, 2 and 1 rows (the
-    decode step is one 1-row tile per panel). Weight panels are zero-padded,
+    decode step is one 1-row tile per panel); a 1-row tile has too few
+    accumulators to hide the FMA latency, so its k loop keeps 4 independent
+    sets (k, k+1, k+2, k+3), summed before the store. Weight panels are zero-padded,
     so weight loads never need masks; the y columns of a last partial panel
     use `vector.maskedload` / `vector.maskedstore`.
 

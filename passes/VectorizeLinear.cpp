@@ -37,6 +37,10 @@ using namespace mlir::hymba;
 namespace {
 /// Rows and columns of the dot-product kernel's tiles.
 constexpr int64_t kDotBlock = 4;
+/// Independent accumulator sets of a one-row (decode) tile: with two
+/// vectors per panel, 8 FMA chains in flight cover a 4-cycle FMA latency at
+/// two FMAs per cycle.
+constexpr int64_t kDecodeChains = 4;
 
 /// The dot-product form for a plain [N, K] weight (K contiguous).
 struct DotKernel {
@@ -312,28 +316,81 @@ struct PanelKernel {
     for (int64_t i = 0; i < m; ++i)
       for (size_t j = 0; j < lanes.size(); ++j)
         init.push_back(loadY(i, j));
-    auto loop = scf::ForOp::create(
-        b, k0, k1, indexConst(b, 1), init,
+    // One k step: the panel's weight vectors at k, one broadcast per row,
+    // one FMA per accumulator.
+    size_t tileSize = init.size();
+    auto kStep = [&](ImplicitLocOpBuilder &ib, Value kk, ValueRange accs) {
+      SmallVector<Value> ws, next;
+      for (const Lane &lane : lanes) {
+        Value v = vector::LoadOp::create(
+            ib, wVec, w, ValueRange{p, kk, indexConst(ib, lane.offset)});
+        ws.push_back(wVec == acc ? v : arith::ExtFOp::create(ib, acc, v));
+      }
+      for (int64_t i = 0; i < m; ++i) {
+        Value xv = memref::LoadOp::create(ib, x, ValueRange{rowIdx[i], kk});
+        Value xb = vector::BroadcastOp::create(ib, acc, xv);
+        for (size_t j = 0; j < lanes.size(); ++j)
+          next.push_back(vector::FMAOp::create(ib, xb, ws[j],
+                                               accs[i * lanes.size() + j]));
+      }
+      return next;
+    };
+    // A one-row tile (decode) has too few accumulators to hide the FMA
+    // latency: its k loop keeps `chains` independent sets (k, k+1, ...
+    // round robin), summed at the end.
+    int64_t chains = m == 1 ? kDecodeChains : 1;
+    SmallVector<Value> sets(init);
+    if (chains > 1) {
+      Value zeroAcc = arith::ConstantOp::create(
+          b, acc, DenseElementsAttr::get(acc, b.getF32FloatAttr(0.0f)));
+      for (int64_t c = 1; c < chains; ++c)
+        sets.append(tileSize, zeroAcc);
+    }
+    Value cChains = indexConst(b, chains);
+    Value kMain =
+        chains == 1
+            ? k1
+            : arith::AddIOp::create(
+                  b, k0,
+                  arith::MulIOp::create(
+                      b,
+                      arith::DivUIOp::create(
+                          b, arith::SubIOp::create(b, k1, k0), cChains),
+                      cChains))
+                  .getResult();
+    auto main = scf::ForOp::create(
+        b, k0, kMain, cChains, sets,
         [&](OpBuilder &nb, Location loc, Value kk, ValueRange accs) {
           ImplicitLocOpBuilder ib(loc, nb);
-          SmallVector<Value> ws, next;
-          for (const Lane &lane : lanes) {
-            Value v = vector::LoadOp::create(
-                ib, wVec, w, ValueRange{p, kk, indexConst(ib, lane.offset)});
-            ws.push_back(wVec == acc ? v : arith::ExtFOp::create(ib, acc, v));
-          }
-          for (int64_t i = 0; i < m; ++i) {
-            Value xv = memref::LoadOp::create(ib, x, ValueRange{rowIdx[i], kk});
-            Value xb = vector::BroadcastOp::create(ib, acc, xv);
-            for (size_t j = 0; j < lanes.size(); ++j)
-              next.push_back(vector::FMAOp::create(
-                  ib, xb, ws[j], accs[i * lanes.size() + j]));
+          SmallVector<Value> next;
+          for (int64_t c = 0; c < chains; ++c) {
+            Value kc = c ? arith::AddIOp::create(ib, kk, indexConst(ib, c))
+                         : kk;
+            llvm::append_range(
+                next, kStep(ib, kc, accs.slice(c * tileSize, tileSize)));
           }
           scf::YieldOp::create(ib, next);
         });
+    SmallVector<Value> results(main.getResults());
+    if (chains > 1) {
+      // The last (k1 - k0) % chains steps, into the first set.
+      SmallVector<Value> first(results.begin(), results.begin() + tileSize);
+      auto tail = scf::ForOp::create(
+          b, kMain, k1, indexConst(b, 1), first,
+          [&](OpBuilder &nb, Location loc, Value kk, ValueRange accs) {
+            ImplicitLocOpBuilder ib(loc, nb);
+            scf::YieldOp::create(ib, kStep(ib, kk, accs));
+          });
+      SmallVector<Value> sum(tail.getResults());
+      for (int64_t c = 1; c < chains; ++c)
+        for (size_t a = 0; a < tileSize; ++a)
+          sum[a] = arith::AddFOp::create(b, sum[a],
+                                         results[c * tileSize + a]);
+      results = sum;
+    }
     for (int64_t i = 0; i < m; ++i)
       for (size_t j = 0; j < lanes.size(); ++j) {
-        Value v = loop.getResult(i * lanes.size() + j);
+        Value v = results[i * lanes.size() + j];
         SmallVector<Value, 2> idx = {rowIdx[i], colIdx[j]};
         if (masks[j])
           vector::MaskedStoreOp::create(b, y, idx, masks[j], v);

@@ -139,9 +139,15 @@ func.func @untouched(%x: memref<?x20xf32>, %xs: memref<?x20xf32, strided<[?, ?]>
 // PANEL:               arith.andi %{{.*}}, %[[C2]] : index
 // PANEL:               scf.if
 // PANEL:                 scf.for {{.*}} -> ({{(vector<8xf32>, ){3}vector}}<8xf32>)
+// The one-row tile (decode) keeps 4 independent accumulator sets (k, k+1,
+// k+2, k+3) to hide the FMA latency, then the k % 4 tail in the first set,
+// and sums the sets.
 // PANEL:               arith.andi %{{.*}}, %[[C1]] : index
 // PANEL:               scf.if
-// PANEL:                 scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>)
+// PANEL:                 scf.for {{.*}} step %[[C4]] iter_args({{.*}}) -> ({{(vector<8xf32>, ){7}vector}}<8xf32>)
+// PANEL-COUNT-8:           vector.fma
+// PANEL:                 scf.for {{.*}} step %[[C1]] iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>)
+// PANEL-COUNT-6:         arith.addf {{.*}} : vector<8xf32>
 // Panel 2 holds columns 32..44: the second vector has 5 real lanes.
 // PANEL:             } else {
 // PANEL:               %[[MASK:.*]] = vector.constant_mask [5] : vector<8xi1>

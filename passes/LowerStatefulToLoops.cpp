@@ -124,8 +124,11 @@ struct AttentionLowering {
         qd(op.getQuery().getType().getDimSize(1) / heads),
         vd(op.getValue().getType().getDimSize(1) / kvHeads),
         rep(heads / kvHeads), scale(op.getScale().convertToFloat()),
-        q(toRowBuffer(b, op.getQuery())), k(toRowBuffer(b, op.getKey())),
-        v(toRowBuffer(b, op.getValue())), kc(op.getKCache()),
+        // Row-contiguous layouts: the CPU form reads rows as vectors.
+        q(toReadOnlyBuffer(b, op.getQuery(), /*contiguousRows=*/true)),
+        k(toReadOnlyBuffer(b, op.getKey(), /*contiguousRows=*/true)),
+        v(toReadOnlyBuffer(b, op.getValue(), /*contiguousRows=*/true)),
+        kc(op.getKCache()),
         vc(op.getVCache()), pos(op.getPosition()), rows(rowCount(b, q)) {
     std::tie(out, outTensor) = allocRows(b, rows, heads * vd);
     // The widest power of two up to vectorWidth that splits both head dims.
@@ -134,18 +137,6 @@ struct AttentionLowering {
         vl = w;
   }
 
-  /// A read-only buffer of a [rows, width] operand whose rows are
-  /// contiguous (the column slices of a projection output are): vector
-  /// loads need the unit stride in the layout.
-  static Value toRowBuffer(ImplicitLocOpBuilder &b, Value tensor) {
-    auto type = cast<RankedTensorType>(tensor.getType());
-    auto layout = StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
-                                         {ShapedType::kDynamic, 1});
-    auto memType =
-        MemRefType::get(type.getShape(), type.getElementType(), layout);
-    return bufferization::ToBufferOp::create(b, memType, tensor,
-                                             /*read_only=*/true);
-  }
 
   /// Absolute position and first columns of row `t`, head `h`.
   struct Item {

@@ -210,9 +210,12 @@ Value hymba::buildSilu(ImplicitLocOpBuilder &b, Value x) {
   return arith::DivFOp::create(b, x, denom);
 }
 
-Value hymba::toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor) {
+Value hymba::toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor,
+                              bool contiguousRows) {
   auto type = cast<RankedTensorType>(tensor.getType());
   SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  if (contiguousRows && !strides.empty())
+    strides.back() = 1;
   auto layout =
       StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
   auto memType =

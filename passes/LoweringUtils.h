@@ -70,7 +70,10 @@ Value buildSilu(ImplicitLocOpBuilder &b, Value x);
 
 /// A memref view of `tensor` with a fully dynamic layout, so that any buffer
 /// bufferization picks for it (including strided slices) fits without a copy.
-Value toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor);
+/// With `contiguousRows` the innermost stride is 1 in the type (what vector
+/// loads need); every column slice of a row-major result has it.
+Value toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor,
+                       bool contiguousRows = false);
 
 /// A typed view at a constant byte offset of an i8 buffer.
 Value viewAt(ImplicitLocOpBuilder &b, Value bytes, int64_t offset,

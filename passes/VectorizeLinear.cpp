@@ -303,14 +303,18 @@ struct PanelKernel {
                           : Value());
     }
     Value zero;
+    auto zeroVector = [&]() {
+      if (!zero)
+        zero = arith::ConstantOp::create(
+            b, acc, DenseElementsAttr::get(acc, b.getF32FloatAttr(0.0f)));
+      return zero;
+    };
     auto loadY = [&](int64_t i, size_t j) -> Value {
       SmallVector<Value, 2> idx = {rowIdx[i], colIdx[j]};
       if (!masks[j])
         return vector::LoadOp::create(b, acc, y, idx);
-      if (!zero)
-        zero = arith::ConstantOp::create(
-            b, acc, DenseElementsAttr::get(acc, b.getF32FloatAttr(0.0f)));
-      return vector::MaskedLoadOp::create(b, acc, y, idx, masks[j], zero);
+      return vector::MaskedLoadOp::create(b, acc, y, idx, masks[j],
+                                          zeroVector());
     };
     SmallVector<Value> init;
     for (int64_t i = 0; i < m; ++i)
@@ -340,12 +344,8 @@ struct PanelKernel {
     // round robin), summed at the end.
     int64_t chains = m == 1 ? kDecodeChains : 1;
     SmallVector<Value> sets(init);
-    if (chains > 1) {
-      Value zeroAcc = arith::ConstantOp::create(
-          b, acc, DenseElementsAttr::get(acc, b.getF32FloatAttr(0.0f)));
-      for (int64_t c = 1; c < chains; ++c)
-        sets.append(tileSize, zeroAcc);
-    }
+    for (int64_t c = 1; c < chains; ++c)
+      sets.append(tileSize, zeroVector());
     Value cChains = indexConst(b, chains);
     Value kMain =
         chains == 1

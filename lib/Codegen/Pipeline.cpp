@@ -239,7 +239,6 @@ hymba::resolveCPUTarget(llvm::StringRef name) {
   } else if (has("avx")) {
     t.vectorBits = 256;
   }
-  t.hasAVX512BF16 = has("avx512bf16");
   return t;
 }
 

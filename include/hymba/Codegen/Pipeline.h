@@ -40,7 +40,6 @@ struct CPUTarget {
   std::vector<std::string> required;
   int64_t vectorBits = 128;     // widest vector registers: 128, 256, 512
   int64_t vectorRegisters = 16; // architectural vector registers
-  bool hasAVX512BF16 = false;
 
   /// f32 lanes per vector register.
   int64_t f32Lanes() const { return vectorBits / 32; }

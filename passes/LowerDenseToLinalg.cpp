@@ -320,15 +320,15 @@ struct LowerDenseToLinalgPass
   using HymbaLowerDenseToLinalgBase::HymbaLowerDenseToLinalgBase;
   void runOnOperation() override {
     Operation *root = getOperation();
-    FailureOr<bool> gpuForm = parseKernelForm(root, kernelForm);
-    if (failed(gpuForm) || failed(verifyOffsetsAssigned<WeightOp>(root)))
+    bool gpuForm = kernelForm == KernelForm::GPU;
+    if (failed(verifyOffsetsAssigned<WeightOp>(root)))
       return signalPassFailure();
     MLIRContext *ctx = &getContext();
     // Weights first, so that every consumer below sees the storage layout.
     SmallVector<WeightOp> weights;
     root->walk([&](WeightOp op) { weights.push_back(op); });
     for (WeightOp op : weights) {
-      if (*gpuForm && getPanels(op.getResult().getType())) {
+      if (gpuForm && getPanels(op.getResult().getType())) {
         op.emitOpError("is stored in panels (hymba-pack-weights), a layout "
                        "only the CPU kernel form reads");
         return signalPassFailure();
@@ -337,7 +337,7 @@ struct LowerDenseToLinalgPass
     IRRewriter rewriter(ctx);
     for (WeightOp op : weights)
       lowerWeight(rewriter, op);
-    if (*gpuForm) {
+    if (gpuForm) {
       // Projections first, so they fold the RMS norms that feed them (the
       // norms left without users then disappear as dead code).
       RewritePatternSet projections(ctx);
@@ -347,7 +347,7 @@ struct LowerDenseToLinalgPass
     }
     RewritePatternSet patterns(ctx);
     patterns.add<LowerEmbed, LowerPrependMeta, LowerRope>(ctx);
-    if (*gpuForm)
+    if (gpuForm)
       patterns.add<LowerRMSNormGPU>(ctx);
     else
       patterns.add<LowerRMSNorm, LowerLinear, LowerSwiGLU, LowerHybridMerge>(

@@ -230,14 +230,6 @@ Value hymba::viewAt(ImplicitLocOpBuilder &b, Value bytes, int64_t offset,
   return memref::ViewOp::create(b, type, bytes, shift, ValueRange{});
 }
 
-FailureOr<bool> hymba::parseKernelForm(Operation *root, StringRef form) {
-  if (form == "cpu" || form == "gpu")
-    return form == "gpu";
-  root->emitError() << "kernel-form must be 'cpu' or 'gpu', got '" << form
-                    << "'";
-  return failure();
-}
-
 Value hymba::indexConst(ImplicitLocOpBuilder &b, int64_t v) {
   return arith::ConstantIndexOp::create(b, v);
 }

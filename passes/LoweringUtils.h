@@ -98,10 +98,6 @@ Value loadF32(ImplicitLocOpBuilder &b, Value mem, ValueRange idx);
 /// defined by one. Repeat it to reach the underlying buffer.
 Value viewedBuffer(Value v);
 
-/// The `kernel-form` option of the lowering passes: false for "cpu", true
-/// for "gpu"; anything else is reported on `root`.
-FailureOr<bool> parseKernelForm(Operation *root, StringRef form);
-
 template <typename OpTy> LogicalResult verifyOffsetsAssigned(Operation *root) {
   WalkResult missing = root->walk([](OpTy op) {
     if (op.getOffset())

@@ -4,6 +4,19 @@
 
 include "mlir/Pass/PassBase.td"
 
+// The loop shapes of the two lowering passes, one enum shared by both (and by
+// the pipelines that pass it on).
+def KernelFormOption
+    : Option<"kernelForm", "kernel-form", "::mlir::hymba::KernelForm",
+             /*default=*/"::mlir::hymba::KernelForm::CPU",
+             "loop shapes of the lowering", [{::llvm::cl::values(
+               clEnumValN(::mlir::hymba::KernelForm::CPU, "cpu",
+                          "work items sized for a few threads with SIMD "
+                          "inside"),
+               clEnumValN(::mlir::hymba::KernelForm::GPU, "gpu",
+                          "one output element, channel or row per item, "
+                          "with accumulators and scan state in registers"))}]>;
+
 def HymbaAssignBufferLayout : Pass<"hymba-assign-buffer-layout", "ModuleOp"> {
   let summary = "Assign byte offsets to every named weight and state buffer";
   let description = [{
@@ -141,10 +154,7 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     ```
   }];
   let options = [
-    Option<"kernelForm", "kernel-form", "std::string", /*default=*/"\"cpu\"",
-           "'cpu': work items sized for a few threads with SIMD inside; "
-           "'gpu': one output element, channel or row per item, with "
-           "accumulators and scan state in registers">,
+    KernelFormOption,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
            "CPU form: f32 lanes of the vectors an attention item reads its "
            "q, k and v rows in and keeps its output row in (the target's "
@@ -202,10 +212,7 @@ def HymbaLowerDenseToLinalg : Pass<"hymba-lower-dense-to-linalg", "ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"kernelForm", "kernel-form", "std::string", /*default=*/"\"cpu\"",
-           "'cpu': work items sized for a few threads with SIMD inside; "
-           "'gpu': one output element, channel or row per item, with "
-           "accumulators and scan state in registers">
+    KernelFormOption
   ];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "linalg::LinalgDialect", "math::MathDialect",

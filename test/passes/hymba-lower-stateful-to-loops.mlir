@@ -2,7 +2,7 @@
 // RUN: hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops=kernel-form=gpu | FileCheck %s --check-prefix=GPU
 // RUN: not hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops=kernel-form=tpu 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops=vector-width=0 | FileCheck %s --check-prefix=SCALAR
-// BAD: kernel-form must be 'cpu' or 'gpu', got 'tpu'
+// BAD: for the --kernel-form option: Cannot find option named 'tpu'!
 
 // State buffers become views of the state arena at their offsets.
 // CHECK-LABEL: func @state

@@ -17,6 +17,11 @@
 namespace mlir {
 namespace hymba {
 
+/// The loop shapes the lowering passes emit (`kernel-form`). CPU: work items
+/// sized for a few threads with SIMD inside; GPU: one output element,
+/// channel or row per item, accumulators and scan state in registers.
+enum class KernelForm { CPU, GPU };
+
 #define GEN_PASS_DECL
 #include "hymba/Passes.h.inc"
 

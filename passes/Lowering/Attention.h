@@ -1,0 +1,90 @@
+//===- Attention.h - hymba.attention work items ------------------*- C++
+//-*-===//
+//
+// The code of one attention work item, shared by the attention lowering
+// and the parallel-branches lowering (which runs the same items next to the
+// scan's).
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYMBA_PASSES_LOWERING_ATTENTION_H
+#define HYMBA_PASSES_LOWERING_ATTENTION_H
+
+#include "hymba/Dialect/HymbaOps.h"
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::hymba {
+
+/// Lowers one hymba.attention: its operands as buffers, a fresh output, and
+/// the code for one work item. Every item makes one pass over the visible
+/// keys with an online softmax (running max m, running sum l). Keys at
+/// positions >= `position` come from this chunk, earlier ones from the
+/// cache. The CPU form's item is a (row, head) pair accumulating the output
+/// row in memory; the GPU form's item is one output element (row, head,
+/// value column) whose accumulator is a register, so a decode step has
+/// heads * v_head_dim threads instead of heads.
+struct AttentionLowering {
+  int64_t heads, kvHeads, window, numMeta, qd, vd, rep;
+  float scale;
+  /// CPU form: f32 lanes of the vectors a head's q, k, v rows and output
+  /// accumulator are read in (0: one element at a time).
+  int64_t vl = 0;
+  Value q, k, v, kc, vc, pos, rows, out, outTensor;
+
+  AttentionLowering(ImplicitLocOpBuilder &b, AttentionOp op,
+                    int64_t vectorWidth = 0);
+
+  /// Absolute position and first columns of row `t`, head `h`.
+  struct Item {
+    Value t, i, qCol0, kCol0, vCol0, oCol0;
+  };
+  Item itemAt(ImplicitLocOpBuilder &ib, Value t, Value h) const;
+
+  /// Runs `body(j, carried)` for every key position j the query at absolute
+  /// position i sees: the meta prefix [0, min(M, lo)) then the window
+  /// [lo, i] with lo = max(i - W, 0). Returns the final carried values.
+  using KeyBody = function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value,
+                                                  ValueRange)>;
+  SmallVector<Value> forEachVisibleKey(ImplicitLocOpBuilder &ib, Value i,
+                                       ValueRange init, KeyBody body) const;
+
+  /// `read(buffer, row)` on the row that holds key j: the chunk's key/value
+  /// buffer or the cache (ring row), as one scf.if.
+  using RowReader =
+      function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value, Value)>;
+  ValueRange atKey(ImplicitLocOpBuilder &kb, Value j, Value chunkBuf,
+                   Value cacheBuf, RowReader read) const;
+
+  /// scale * (q_row . k_j) for the item's head.
+  Value score(ImplicitLocOpBuilder &kb, const Item &it, Value j) const;
+
+  /// The online-softmax step for score s: (m', correction, p, l').
+  struct SoftmaxStep {
+    Value m, corr, p, l;
+  };
+  SoftmaxStep softmaxStep(ImplicitLocOpBuilder &kb, Value s, Value m,
+                          Value l) const;
+
+  /// CPU form, vectorized: output row `t`, head `h`. The head's q row is
+  /// read as qd / vl vectors; per key the score is a vector FMA chain and one
+  /// reduction, and the output row is carried through the key loop as vd /
+  /// vl vector accumulators (rescaled by the softmax correction), stored
+  /// once at the end.
+  void emitItemVectors(ImplicitLocOpBuilder &ib, Value t, Value h) const;
+
+  /// CPU form: output row `t`, head `h`, accumulated in `out`.
+  void emitItem(ImplicitLocOpBuilder &ib, Value t, Value h) const;
+
+  /// GPU form: output element (row `t`, head `h`, value column `d`), its
+  /// accumulator carried in a register through the key loop.
+  void emitLane(ImplicitLocOpBuilder &ib, Value t, Value h, Value d) const;
+
+  /// Items of the GPU form: rows * heads * vd.
+  Value laneCount(ImplicitLocOpBuilder &b) const;
+  /// Lane number -> (t, h, d), d fastest.
+  void emitLaneAt(ImplicitLocOpBuilder &ib, Value lane) const;
+};
+
+} // namespace mlir::hymba
+
+#endif // HYMBA_PASSES_LOWERING_ATTENTION_H

@@ -1,0 +1,272 @@
+//===- Scan.cpp - hymba.selective_scan to loops
+//----------------------------===//
+//
+// The selective scan is sequential in time and independent per channel:
+// channels are the parallel items, time the loop that carries the state.
+//
+//===----------------------------------------------------------------------===//
+#include "Scan.h"
+#include "Patterns.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::hymba;
+
+ScanRows::ScanRows(ImplicitLocOpBuilder &b, Value operand, bool foldNorm) {
+  auto norm = operand.getDefiningOp<RMSNormOp>();
+  if (!foldNorm || !norm) {
+    rows = toReadOnlyBuffer(b, operand);
+    return;
+  }
+  rows = toReadOnlyBuffer(b, norm.getInput());
+  gamma = toReadOnlyBuffer(b, norm.getWeight());
+  eps = norm.getEpsilon().convertToFloat();
+}
+
+namespace {
+/// The scan's delta: softplus with the kernel's threshold (identity above
+/// 20, where log1p(exp(x)) equals x in f32 anyway but would overflow exp).
+Value buildSoftplus(ImplicitLocOpBuilder &b, Value x) {
+  Value soft = math::Log1pOp::create(b, math::ExpOp::create(b, x));
+  Value big =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, x, f32Const(b, 20.0));
+  return arith::SelectOp::create(b, big, x, soft);
+}
+
+/// Widest channel count lowered in the vectorizable tile form.
+constexpr int64_t kMaxScanTile = 64;
+
+/// Emits `for i in [0, n): body(i)` with n a constant.
+void forRange(ImplicitLocOpBuilder &b, int64_t n,
+              function_ref<void(ImplicitLocOpBuilder &, Value)> body) {
+  scf::ForOp::create(b, indexConst(b, 0), indexConst(b, n), indexConst(b, 1),
+                     ValueRange{},
+                     [&](OpBuilder &fb, Location l, Value i, ValueRange) {
+                       ImplicitLocOpBuilder ib(l, fb);
+                       body(ib, i);
+                       scf::YieldOp::create(ib);
+                     });
+}
+
+/// Row t of B or C in registers, normalised when a norm was folded in.
+SmallVector<Value> loadScanRow(ImplicitLocOpBuilder &b, const ScanRows &m,
+                               Value t, int64_t dState) {
+  SmallVector<Value> row;
+  for (int64_t n = 0; n < dState; ++n)
+    row.push_back(loadF32(b, m.rows, {t, indexConst(b, n)}));
+  if (!m.gamma)
+    return row;
+  Value sumSq = f32Const(b, 0.0);
+  for (Value v : row)
+    sumSq = arith::AddFOp::create(b, sumSq, arith::MulFOp::create(b, v, v));
+  Value inv = buildInvRMS(b, sumSq, dState, m.eps);
+  for (int64_t n = 0; n < dState; ++n)
+    row[n] = arith::MulFOp::create(b, arith::MulFOp::create(b, row[n], inv),
+                                   loadF32(b, m.gamma, {indexConst(b, n)}));
+  return row;
+}
+
+} // namespace
+
+void hymba::lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in,
+                          int64_t tile, int64_t dState, Value out,
+                          const ScanScratch *scratch) {
+  Type f32 = b.getF32Type();
+  Value u = in.u, dt = in.dt, bias = in.bias, aLog = in.aLog, bm = in.b.rows,
+        cm = in.c.rows, dv = in.d, z = in.z, state = in.state;
+  Value h, a, delta, du, y;
+  if (scratch) {
+    h = scratch->h, a = scratch->a, delta = scratch->delta, du = scratch->du;
+    y = scratch->y;
+  } else {
+    auto matType = MemRefType::get({dState, tile}, f32);
+    auto vecType = MemRefType::get({tile}, f32);
+    h = memref::AllocaOp::create(b, matType);
+    a = memref::AllocaOp::create(b, matType);
+    delta = memref::AllocaOp::create(b, vecType);
+    du = memref::AllocaOp::create(b, vecType);
+    y = memref::AllocaOp::create(b, vecType);
+  }
+  forRange(b, dState, [&](ImplicitLocOpBuilder &nb, Value n) {
+    forRange(nb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
+      memref::StoreOp::create(
+          cb, memref::LoadOp::create(cb, state, ValueRange{c, n}), h,
+          ValueRange{n, c});
+      Value av = arith::NegFOp::create(
+          cb, math::ExpOp::create(cb, loadF32(cb, aLog, {c, n})));
+      memref::StoreOp::create(cb, av, a, ValueRange{n, c});
+    });
+  });
+  Value rows = rowCount(b, u);
+  scf::ForOp::create(
+      b, indexConst(b, 0), rows, indexConst(b, 1), ValueRange{},
+      [&](OpBuilder &fb, Location l, Value t, ValueRange) {
+        ImplicitLocOpBuilder tb(l, fb);
+        forRange(tb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
+          Value raw = arith::AddFOp::create(cb, loadF32(cb, dt, {t, c}),
+                                            loadF32(cb, bias, {c}));
+          Value dl = buildSoftplus(cb, raw);
+          Value uv = loadF32(cb, u, {t, c});
+          memref::StoreOp::create(cb, dl, delta, ValueRange{c});
+          memref::StoreOp::create(cb, arith::MulFOp::create(cb, dl, uv), du,
+                                  ValueRange{c});
+          memref::StoreOp::create(
+              cb, arith::MulFOp::create(cb, loadF32(cb, dv, {c}), uv), y,
+              ValueRange{c});
+        });
+        forRange(tb, dState, [&](ImplicitLocOpBuilder &nb, Value n) {
+          Value bn = loadF32(nb, bm, {t, n}), cn = loadF32(nb, cm, {t, n});
+          forRange(nb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
+            Value decay = math::ExpOp::create(
+                cb, arith::MulFOp::create(
+                        cb, memref::LoadOp::create(cb, delta, ValueRange{c}),
+                        memref::LoadOp::create(cb, a, ValueRange{n, c})));
+            Value hNew = arith::AddFOp::create(
+                cb,
+                arith::MulFOp::create(
+                    cb, decay, memref::LoadOp::create(cb, h, ValueRange{n, c})),
+                arith::MulFOp::create(
+                    cb, memref::LoadOp::create(cb, du, ValueRange{c}), bn));
+            memref::StoreOp::create(cb, hNew, h, ValueRange{n, c});
+            Value yv = arith::AddFOp::create(
+                cb, memref::LoadOp::create(cb, y, ValueRange{c}),
+                arith::MulFOp::create(cb, cn, hNew));
+            memref::StoreOp::create(cb, yv, y, ValueRange{c});
+          });
+        });
+        forRange(tb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
+          Value gate = buildSilu(cb, loadF32(cb, z, {t, c}));
+          memref::StoreOp::create(
+              cb,
+              arith::MulFOp::create(
+                  cb, memref::LoadOp::create(cb, y, ValueRange{c}), gate),
+              out, ValueRange{t, c});
+        });
+        scf::YieldOp::create(tb);
+      });
+  forRange(b, dState, [&](ImplicitLocOpBuilder &nb, Value n) {
+    forRange(nb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
+      memref::StoreOp::create(cb,
+                              memref::LoadOp::create(cb, h, ValueRange{n, c}),
+                              state, ValueRange{c, n});
+    });
+  });
+}
+
+void hymba::emitScanChannel(ImplicitLocOpBuilder &b, const ScanBuffers &in,
+                            Value c, int64_t dState, Value out) {
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  Value bias = loadF32(b, in.bias, {c});
+  Value dSkip = loadF32(b, in.d, {c});
+  SmallVector<Value> a, h0;
+  for (int64_t n = 0; n < dState; ++n) {
+    Value nIdx = indexConst(b, n);
+    a.push_back(arith::NegFOp::create(
+        b, math::ExpOp::create(b, loadF32(b, in.aLog, {c, nIdx}))));
+    h0.push_back(memref::LoadOp::create(b, in.state, ValueRange{c, nIdx}));
+  }
+  auto timeLoop = scf::ForOp::create(
+      b, c0, rowCount(b, in.u), c1, h0,
+      [&](OpBuilder &fb, Location l, Value t, ValueRange h) {
+        ImplicitLocOpBuilder tb(l, fb);
+        Value raw = arith::AddFOp::create(tb, loadF32(tb, in.dt, {t, c}), bias);
+        Value delta = buildSoftplus(tb, raw);
+        Value uv = loadF32(tb, in.u, {t, c});
+        Value du = arith::MulFOp::create(tb, delta, uv);
+        SmallVector<Value> bRow = loadScanRow(tb, in.b, t, dState);
+        SmallVector<Value> cRow = loadScanRow(tb, in.c, t, dState);
+        Value y = f32Const(tb, 0.0);
+        SmallVector<Value> hNew;
+        for (int64_t n = 0; n < dState; ++n) {
+          Value decay =
+              math::ExpOp::create(tb, arith::MulFOp::create(tb, delta, a[n]));
+          hNew.push_back(
+              arith::AddFOp::create(tb, arith::MulFOp::create(tb, decay, h[n]),
+                                    arith::MulFOp::create(tb, du, bRow[n])));
+          y = arith::AddFOp::create(
+              tb, y, arith::MulFOp::create(tb, cRow[n], hNew.back()));
+        }
+        y = arith::AddFOp::create(tb, y, arith::MulFOp::create(tb, dSkip, uv));
+        Value gate = buildSilu(tb, loadF32(tb, in.z, {t, c}));
+        memref::StoreOp::create(tb, arith::MulFOp::create(tb, y, gate), out,
+                                ValueRange{t, c});
+        scf::YieldOp::create(tb, hNew);
+      });
+  for (int64_t n = 0; n < dState; ++n)
+    memref::StoreOp::create(b, timeLoop.getResult(n), in.state,
+                            ValueRange{c, indexConst(b, n)});
+}
+
+ScanBuffers hymba::sliceChannels(ImplicitLocOpBuilder &b, const ScanBuffers &in,
+                                 Value c0, int64_t tile) {
+  auto cols = [&](Value m) -> Value {
+    SmallVector<OpFoldResult> one = {b.getIndexAttr(1), b.getIndexAttr(1)};
+    return memref::SubViewOp::create(
+        b, m, ArrayRef<OpFoldResult>{b.getIndexAttr(0), c0},
+        ArrayRef<OpFoldResult>{rowCount(b, m), b.getIndexAttr(tile)}, one);
+  };
+  auto rowsOf = [&](Value m) -> Value {
+    auto type = cast<MemRefType>(m.getType());
+    SmallVector<OpFoldResult> offs(type.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
+    offs[0] = c0;
+    sizes.push_back(b.getIndexAttr(tile));
+    for (int64_t d = 1; d < type.getRank(); ++d)
+      sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+    return memref::SubViewOp::create(b, m, offs, sizes, strides);
+  };
+  ScanBuffers out = in;
+  out.u = cols(in.u);
+  out.dt = cols(in.dt);
+  out.z = cols(in.z);
+  out.bias = rowsOf(in.bias);
+  out.aLog = rowsOf(in.aLog);
+  out.d = rowsOf(in.d);
+  out.state = rowsOf(in.state);
+  return out;
+}
+
+namespace {
+/// CPU: small static channel counts take the vectorizable tile form of
+/// lowerScanTile; wider scans (and every scan in the GPU form) become an
+/// scf.parallel over channels, one register-state channel per item.
+struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
+  LowerSelectiveScan(MLIRContext *ctx, KernelForm form)
+      : OpRewritePattern(ctx), gpuForm(form == KernelForm::GPU) {}
+  LogicalResult matchAndRewrite(SelectiveScanOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    int64_t channels = op.getU().getType().getDimSize(1);
+    int64_t dState = op.getALog().getType().getDimSize(1);
+    ScanBuffers in(b, op, /*foldNorms=*/gpuForm);
+    Value out, outTensor;
+    std::tie(out, outTensor) = allocRows(b, rowCount(b, in.u), channels);
+    if (!gpuForm && channels <= kMaxScanTile) {
+      lowerScanTile(b, in, channels, dState, out);
+      rewriter.replaceOp(op, outTensor);
+      return success();
+    }
+    scf::ParallelOp::create(b, ValueRange{indexConst(b, 0)},
+                            ValueRange{indexConst(b, channels)},
+                            ValueRange{indexConst(b, 1)},
+                            [&](OpBuilder &nb, Location loc, ValueRange iv) {
+                              ImplicitLocOpBuilder ib(loc, nb);
+                              emitScanChannel(ib, in, iv[0], dState, out);
+                              scf::ReduceOp::create(ib);
+                            });
+    rewriter.replaceOp(op, outTensor);
+    return success();
+  }
+  bool gpuForm;
+};
+
+} // namespace
+
+void hymba::populateScanLoweringPatterns(RewritePatternSet &patterns,
+                                         KernelForm form) {
+  patterns.add<LowerSelectiveScan>(patterns.getContext(), form);
+}

@@ -1,0 +1,73 @@
+//===- Scan.h - hymba.selective_scan loop bodies -----------------*- C++
+//-*-===//
+//
+// The scan's operands as buffers and the two loop forms of a channel range
+// (the vectorizable channel tile, the register-state channel), shared by
+// the scan lowering and the parallel-branches lowering.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYMBA_PASSES_LOWERING_SCAN_H
+#define HYMBA_PASSES_LOWERING_SCAN_H
+
+#include "../LoweringUtils.h"
+
+#include "hymba/Dialect/HymbaOps.h"
+
+namespace mlir::hymba {
+
+/// A scan operand read per time step ([T, d_state] B or C). With
+/// `foldNorm`, an RMS norm producing it is applied as the row is read
+/// (gamma set), so the norm needs no kernel of its own.
+struct ScanRows {
+  Value rows, gamma;
+  float eps = 0.0f;
+  ScanRows(ImplicitLocOpBuilder &b, Value operand, bool foldNorm);
+};
+
+/// The scan's operands as buffers (tensors read through to_buffer).
+struct ScanBuffers {
+  Value u, dt, bias, aLog;
+  ScanRows b, c;
+  Value d, z, state;
+  ScanBuffers(ImplicitLocOpBuilder &builder, SelectiveScanOp op,
+              bool foldNorms = false)
+      : u(toReadOnlyBuffer(builder, op.getU())),
+        dt(toReadOnlyBuffer(builder, op.getDt())),
+        bias(toReadOnlyBuffer(builder, op.getDtBias())),
+        aLog(toReadOnlyBuffer(builder, op.getALog())),
+        b(builder, op.getB(), foldNorms), c(builder, op.getC(), foldNorms),
+        d(toReadOnlyBuffer(builder, op.getD())),
+        z(toReadOnlyBuffer(builder, op.getZ())), state(op.getSsmState()) {}
+};
+
+/// Per-tile scratch of the scan: state and A transposed ([d_state, tile]),
+/// and delta, delta*u and the output accumulator ([tile]).
+struct ScanScratch {
+  Value h, a, delta, du, y;
+};
+
+/// The scan over a small static channel tile (what hymba-tile-selective-scan
+/// produces): time outermost, channels innermost over contiguous data. The
+/// tile's state and A = -exp(a_log) live transposed ([d_state, tile]) in
+/// stack buffers (or `scratch`) for the whole chunk, so every inner loop is
+/// a unit-stride loop over channels that LLVM vectorizes. CPU form only: B
+/// and C are read as they are (no folded norms).
+void lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in, int64_t tile,
+                   int64_t dState, Value out,
+                   const ScanScratch *scratch = nullptr);
+
+/// One channel of the scan with its state in registers: A = -exp(a_log) and
+/// the d_state state values are SSA values (the state is loop-carried
+/// through the time loop), read from ssm_state before the loop and written
+/// back after it. This is the form for one GPU thread per channel, and the
+/// fallback for wide untiled scans on the CPU.
+void emitScanChannel(ImplicitLocOpBuilder &b, const ScanBuffers &in, Value c,
+                     int64_t dState, Value out);
+
+/// The scan operands restricted to channels [c0, c0 + tile).
+ScanBuffers sliceChannels(ImplicitLocOpBuilder &b, const ScanBuffers &in,
+                          Value c0, int64_t tile);
+
+} // namespace mlir::hymba
+
+#endif // HYMBA_PASSES_LOWERING_SCAN_H

@@ -329,11 +329,15 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
   if (!target)
     return target.takeError();
 
+  mlir::TimingScope untimed;
+  mlir::TimingScope &timing = spec.timing ? *spec.timing : untimed;
+  mlir::TimingScope linking = timing.nest("link");
   llvm::Expected<TempPath> linked = TempPath::create("hymba-link", "exe");
   if (!linked)
     return linked.takeError();
   if (llvm::Error e = link(spec, linked->str()))
     return e;
+  linking.stop();
   auto program = llvm::MemoryBuffer::getFile(linked->str(), /*IsText=*/false,
                                              /*RequiresNullTerminator=*/false);
   if (!program)
@@ -352,6 +356,7 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
   llvm::Error e = llvm::Error::success();
   uint64_t pos = 0;
   {
+    mlir::TimingScope writing = timing.nest("write the payload");
     llvm::raw_fd_ostream os(tmp->FD, /*shouldClose=*/false);
     os << (*program)->getBuffer();
     pos = (*program)->getBufferSize();
@@ -403,8 +408,10 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
         llvm::sys::DontRemoveFileOnSignal(staging);
       }
     });
+    mlir::TimingScope prefixTiming = timing.nest("compute the meta prefix");
     llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> snap =
         computePrefixState(spec, staging);
+    prefixTiming.stop();
     if (!snap)
       return snap.takeError();
     int fd =

@@ -1,8 +1,9 @@
 //===- Pipeline.cpp - The stages from Hymba IR to machine code ------------===//
 #include "hymba/Codegen/Pipeline.h"
+#include "hymba/Codegen/LLVMOptimize.h"
+#include "hymba/Codegen/OutlineParallelRegions.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
@@ -154,14 +155,13 @@ llvm::Error hymba::writeKernelPTX(ModuleOp module, llvm::StringRef dir) {
   return llvm::Error::success();
 }
 
-LogicalResult hymba::runPipeline(ModuleOp module, llvm::StringRef pipeline) {
+LogicalResult hymba::runPipeline(ModuleOp module, llvm::StringRef pipeline,
+                                 TimingScope &timing) {
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
-  // --mlir-timing: one report per stage.
-  auto timing = std::make_unique<DefaultTimingManager>();
-  applyDefaultTimingManagerCLOptions(*timing);
-  pm.enableTiming(std::move(timing));
+  // --mlir-timing: each pass under the caller's stage.
+  pm.enableTiming(timing);
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     return failure();
   return pm.run(module);
@@ -252,12 +252,16 @@ std::vector<std::string> hymba::missingHostFeatures(const CPUTarget &target) {
 }
 
 llvm::Error hymba::emitNative(ModuleOp module, const CPUTarget &cpu,
-                              llvm::raw_pwrite_stream &os, bool asIR) {
+                              llvm::raw_pwrite_stream &os, bool asIR,
+                              TimingScope &timing) {
   llvm::LLVMContext llvmCtx;
+  TimingScope translating = timing.nest("translate to LLVM IR");
+  outlineParallelRegions(module);
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmCtx, "hymba_model");
   if (!llvmModule)
     return fail("cannot translate the model to LLVM IR");
+  translating.stop();
 
   llvm::Triple triple;
   llvm::Expected<const llvm::Target *> target = hostTarget(triple);
@@ -281,13 +285,13 @@ llvm::Error hymba::emitNative(ModuleOp module, const CPUTarget &cpu,
                                     : cpu.cpu);
   addString("hymba_required_cpu_features", llvm::join(cpu.required, ","));
 
-  auto optimize = makeOptimizingTransformer(3, 0, tm.get());
-  if (llvm::Error e = optimize(llvmModule.get()))
+  if (llvm::Error e = optimizeModel(*llvmModule, *tm, timing))
     return e;
   if (asIR) {
     llvmModule->print(os, nullptr);
     return llvm::Error::success();
   }
+  TimingScope codegenTimer = timing.nest("machine code");
   llvm::legacy::PassManager codegen;
   if (tm->addPassesToEmitFile(codegen, os, nullptr,
                               llvm::CodeGenFileType::ObjectFile))

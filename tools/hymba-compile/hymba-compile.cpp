@@ -149,6 +149,16 @@ void groupHelp(const StringSet<> &before) {
 /// --target-cpu, resolved in main().
 hymba::CPUTarget cpuTarget;
 
+/// --mlir-timing: the whole compilation, stage by stage (main()'s root).
+mlir::TimingScope *timing;
+
+/// Runs a stage's pass pipeline, timed as `name`.
+mlir::LogicalResult runStage(StringRef name, mlir::ModuleOp module,
+                             StringRef pipeline) {
+  mlir::TimingScope stage = timing->nest(name);
+  return hymba::runPipeline(module, pipeline, stage);
+}
+
 /// The runtime library next to this tool: <prefix>/bin/../lib.
 std::string runtimeLibrary(StringRef name) {
   static int anchor;
@@ -211,6 +221,7 @@ hymba::ExecutableSpec executableSpec(mlir::ModuleOp module,
   spec.showProgress = sys::Process::StandardErrIsDisplayed();
   spec.layoutPath = payloadLayout;
   spec.programFoldsMeta = module->hasAttr("hymba.meta_folded");
+  spec.timing = timing;
   return spec;
 }
 
@@ -225,8 +236,8 @@ int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
       progress("generating native code");
       SmallString<0> buffer;
       raw_svector_ostream bos(buffer);
-      if (Error e =
-              hymba::emitNative(module, cpuTarget, bos, emit == Emit::LLVM))
+      if (Error e = hymba::emitNative(module, cpuTarget, bos,
+                                      emit == Emit::LLVM, *timing))
         return e;
       os << buffer;
       return Error::success();
@@ -241,7 +252,7 @@ int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     raw_fd_ostream os(objPath->str(), ec);
     if (ec)
       return fail(objPath->str() + ": " + ec.message());
-    if (Error e = hymba::emitNative(module, cpu, os, /*asIR=*/false)) {
+    if (Error e = hymba::emitNative(module, cpu, os, /*asIR=*/false, *timing)) {
       os.clear_error();
       return fail(toString(std::move(e)));
     }
@@ -269,12 +280,13 @@ int writeCPUExecutable(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
                        bool foldedMeta, const hymba::CPUTarget &cpu,
                        bool lowered = false) {
   if (!lowered &&
-      failed(hymba::runPipeline(
-          module, hymba::lowerToLinalgPipeline(gpuForm, cpu.f32Lanes()))))
+      failed(runStage("lower to linalg", module,
+                      hymba::lowerToLinalgPipeline(gpuForm, cpu.f32Lanes()))))
     return fail("lowering to linalg failed");
   progress("lowering to LLVM");
-  if (failed(hymba::runPipeline(
-          module, hymba::lowerToLLVMPipeline(gpuForm, cpu, linearRowChunk))))
+  if (failed(
+          runStage("lower to LLVM", module,
+                   hymba::lowerToLLVMPipeline(gpuForm, cpu, linearRowChunk))))
     return fail("lowering to LLVM failed");
   spec.runtimeLib = runtimeLibrary("libhymba_runtime.a");
   // scf.parallel became OpenMP calls.
@@ -312,8 +324,8 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   // The CPU projection kernel's layout: panels of two vector registers.
   if (!gpuForm && target == Target::CPU && !noPackWeights)
     passOptions.weightPanel = cpuTarget.weightPanel();
-  if (failed(hymba::runPipeline(module,
-                                hymba::hymbaOptimizationPipeline(passOptions))))
+  if (failed(runStage("Hymba passes", module,
+                      hymba::hymbaOptimizationPipeline(passOptions))))
     return fail("the Hymba optimization pipeline failed");
   if (emit == Emit::Hymba)
     return writeOutput(out, printIR);
@@ -351,8 +363,9 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   }
 
   progress("lowering to linalg");
-  if (failed(hymba::runPipeline(
-          module, hymba::lowerToLinalgPipeline(gpuForm, cpuTarget.f32Lanes()))))
+  if (failed(runStage(
+          "lower to linalg", module,
+          hymba::lowerToLinalgPipeline(gpuForm, cpuTarget.f32Lanes()))))
     return fail("lowering to linalg failed");
   if (emit == Emit::Linalg)
     return writeOutput(out, printIR);
@@ -371,8 +384,9 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   cuda.chip = cudaArch;
   cuda.toolkit = *toolkit;
   progress("lowering to GPU kernels for " + cudaArch);
-  if (failed(hymba::runPipeline(
-          module, hymba::lowerToGPUKernelsPipeline(cuda, emit == Emit::PTX))))
+  if (failed(
+          runStage("lower to GPU kernels", module,
+                   hymba::lowerToGPUKernelsPipeline(cuda, emit == Emit::PTX))))
     return fail("lowering to GPU kernels failed");
   if (emit == Emit::PTX) {
     if (out == "-")
@@ -382,7 +396,8 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     return 0;
   }
   progress("lowering the host code to LLVM");
-  if (failed(hymba::runPipeline(module, hymba::lowerGPUHostToLLVMPipeline())))
+  if (failed(runStage("lower the host code to LLVM", module,
+                      hymba::lowerGPUHostToLLVMPipeline())))
     return fail("lowering the host code to LLVM failed");
   spec.runtimeLib = runtimeLibrary("libhymba_runtime_cuda.a");
   spec.linkLibs = {"-ldl"};
@@ -408,16 +423,23 @@ int main(int argc, char **argv) {
                               "hymba-compile: compile a HuggingFace Hymba "
                               "checkpoint into a self-contained executable\n");
 
+  mlir::DefaultTimingManager timingManager;
+  mlir::applyDefaultTimingManagerCLOptions(timingManager);
+  mlir::TimingScope rootTiming = timingManager.getRootScope();
+  timing = &rootTiming;
+
   if (dtype != "f32" && dtype != "bf16")
     return fail("--dtype must be f32 or bf16, got '" + dtype + "'");
   Expected<hymba::CPUTarget> cpu = hymba::resolveCPUTarget(targetCPU);
   if (!cpu)
     return fail(toString(cpu.takeError()));
   cpuTarget = *cpu;
+  mlir::TimingScope reading = timing->nest("read the checkpoint");
   Expected<std::unique_ptr<hymba::Checkpoint>> ckpt =
       hymba::Checkpoint::open(checkpointDir);
   if (!ckpt)
     return fail(toString(ckpt.takeError()));
+  reading.stop();
   const hymba::ModelConfig &config = (*ckpt)->config();
 
   hymba::BuildOptions options;
@@ -438,10 +460,12 @@ int main(int argc, char **argv) {
                 " tokens a sequence may hold; pass a smaller --max-seq-len");
 
   mlir::MLIRContext ctx(registry);
+  mlir::TimingScope building = timing->nest("build the Hymba IR");
   mlir::OwningOpRef<mlir::ModuleOp> module =
       hymba::buildModel(ctx, config, options);
   if (failed(mlir::verify(*module)))
     return fail("internal error: the generated Hymba IR does not verify");
+  building.stop();
 
   std::string out = outputPath;
   if (out.empty())

@@ -5,6 +5,7 @@
 #include "hymba/Import/Checkpoint.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/Error.h"
 
 #include <string>
@@ -55,6 +56,9 @@ struct ExecutableSpec {
   /// program part and a checkpoint of the same shapes, e.g. on a GPU machine
   /// that has no LLVM (scripts/device-bundle.sh).
   std::string layoutPath;
+  /// --mlir-timing: the linking, payload and prefix steps are timed under
+  /// this scope when set.
+  mlir::TimingScope *timing = nullptr;
 };
 
 /// Name of the constant the driver adds to the model code: the sizes and

@@ -3,7 +3,7 @@
 //   hymba  --(Hymba passes)-->  hymba (optimized)
 //          --(layout, lowering)-->  linalg/tensor + scf/memref
 //          --(bufferize, loops, LLVM conversion)-->  LLVM dialect
-//          --(translate, O3, codegen)-->  object
+//          --(outline OpenMP regions, translate, merge, O3, codegen)-->  object
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYMBA_CODEGEN_PIPELINE_H
@@ -11,6 +11,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
@@ -90,17 +91,21 @@ llvm::Expected<std::string> findCudaToolkit();
 llvm::Error writeKernelPTX(mlir::ModuleOp module, llvm::StringRef dir);
 
 /// Runs `pipeline` on `module` with the command-line pass-manager options
-/// (--mlir-print-ir-after-all, --mlir-timing, reproducers) applied.
-mlir::LogicalResult runPipeline(mlir::ModuleOp module,
-                                llvm::StringRef pipeline);
+/// (--mlir-print-ir-after-all, reproducers) applied; with --mlir-timing each
+/// pass is timed under `timing` (the caller's scope for this stage).
+mlir::LogicalResult runPipeline(mlir::ModuleOp module, llvm::StringRef pipeline,
+                                mlir::TimingScope &timing);
 
-/// Translates an LLVM-dialect module to LLVM IR, optimizes it at O3 for
-/// `target` and writes an object file (or textual LLVM IR when `asIR`). The
-/// object also defines `hymba_target_cpu` and `hymba_required_cpu_features`
-/// (C strings), which the runtime checks against the CPU it runs on before
-/// it runs any generated code.
+/// Translates an LLVM-dialect module to LLVM IR (each OpenMP region moved
+/// into a function of its own first: OutlineParallelRegions.h), optimizes
+/// it for `target` (identical functions merged, then O3: LLVMOptimize.h)
+/// and writes an object file (or textual LLVM IR when `asIR`); with
+/// --mlir-timing each step is timed under `timing`. The object also defines
+/// `hymba_target_cpu` and `hymba_required_cpu_features` (C strings), which the
+/// runtime checks against the CPU it runs on before it runs any generated code.
 llvm::Error emitNative(mlir::ModuleOp module, const CPUTarget &target,
-                       llvm::raw_pwrite_stream &os, bool asIR);
+                       llvm::raw_pwrite_stream &os, bool asIR,
+                       mlir::TimingScope &timing);
 
 } // namespace hymba
 

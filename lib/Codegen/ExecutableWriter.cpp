@@ -197,6 +197,9 @@ llvm::Error writeParams(llvm::raw_ostream &os, const ExecutableSpec &spec,
     if (w.panel > 0)
       packPanels(buf, w.rows, w.cols, w.panel, dtypeBytes(w.storage));
     os.write(buf.data(), buf.size());
+    // The tensor is in the stream now: keep the compiler's RSS at one
+    // tensor, not the whole mapped checkpoint.
+    ckpt.releasePages(t);
     written = w.offset + buf.size();
     uint64_t pct = 100 * written / std::max<uint64_t>(total, 1);
     if (spec.showProgress && pct >= lastPct + 5) {

@@ -111,6 +111,12 @@ const TensorInfo &Checkpoint::tensor(llvm::StringRef name) const {
   return *byName.lookup(name);
 }
 
+void Checkpoint::releasePages(const TensorInfo &t) const {
+  for (const std::unique_ptr<SafeTensorsFile> &f : files)
+    if (f->holds(t))
+      f->releasePages(t);
+}
+
 llvm::Expected<std::unique_ptr<Checkpoint>>
 Checkpoint::open(llvm::StringRef dir) {
   if (!llvm::sys::fs::is_directory(dir))

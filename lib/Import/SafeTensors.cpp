@@ -8,6 +8,9 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 using namespace hymba;
 
 namespace {
@@ -51,6 +54,26 @@ int64_t TensorInfo::numElements() const {
   for (int64_t d : shape)
     n *= d;
   return n;
+}
+
+bool SafeTensorsFile::holds(const TensorInfo &t) const {
+  llvm::StringRef bytes = buffer->getBuffer();
+  return t.data >= bytes.begin() && t.data < bytes.end();
+}
+
+void SafeTensorsFile::releasePages(const TensorInfo &t) const {
+  // Only a read-only file mapping may drop pages: anonymous memory would
+  // lose its contents.
+  if (buffer->getBufferKind() != llvm::MemoryBuffer::MemoryBuffer_MMap ||
+      !holds(t))
+    return;
+  uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = uintptr_t(t.data) / page * page;
+  uintptr_t end = uintptr_t(t.data) + uintptr_t(t.numBytes);
+  end = (end + page - 1) / page * page;
+  // Pages shared with a neighbouring tensor are dropped too; reading that
+  // tensor maps them again.
+  (void)madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
 }
 
 llvm::Expected<std::unique_ptr<SafeTensorsFile>>

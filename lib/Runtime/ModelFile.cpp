@@ -66,7 +66,11 @@ bool ModelFile::open(const std::string &path, bool forPrefixState,
   paramsSize = tr.paramsBytes;
   stateSize = tr.stateBytes;
   mapBytes = paramsSize ? paramsSize : 1;
-  mapBase = mmap(nullptr, mapBytes, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
+  // The compile-time prefix run reads each weight once and releases it
+  // (PageReleaser.h): faulting everything in first would only raise its
+  // peak memory.
+  mapBase = mmap(nullptr, mapBytes, PROT_READ,
+                 MAP_PRIVATE | (forPrefixState ? 0 : MAP_POPULATE), fd,
                  tr.paramsOffset);
   close(fd);
   if (mapBase == MAP_FAILED) {

@@ -28,6 +28,9 @@ public:
   const std::string &stateSnapshot() const { return snapshot; }
   /// Integer metadata (vocab_size, num_meta_tokens, max_seq_len, ...).
   int64_t meta(const std::string &key) const;
+  /// The parameters' file mapping (null when they were copied to a device).
+  void *mappedParams() const { return mapBase; }
+  uint64_t mappedBytes() const { return mapBytes; }
 
 private:
   int8_t *paramsPtr = nullptr;

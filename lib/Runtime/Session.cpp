@@ -2,6 +2,7 @@
 #include "Session.h"
 #include "ModelAbi.h"
 #include "ModelMemory.h"
+#include "PageReleaser.h"
 
 #include <cstring>
 
@@ -49,7 +50,13 @@ bool Session::computePrefixState(std::string &out, std::string &error) {
   }
   ByteBuffer params = wrap(model.params(), int64_t(model.paramsBytes()));
   ByteBuffer st = wrap(state, int64_t(model.stateBytes()));
-  _mlir_ciface_hymba_prefix(&params, &st);
+  {
+    // This run reads every weight once, a layer at a time: it needs not
+    // hold them all in its resident set (PageReleaser.h).
+    PageReleaser release(model.mappedParams(), model.mappedBytes(),
+                         uint64_t(64) << 20);
+    _mlir_ciface_hymba_prefix(&params, &st);
+  }
   out.resize(model.stateBytes());
   copyFromModel(out.data(), state, model.stateBytes());
   return true;

@@ -32,6 +32,10 @@ public:
   const ModelConfig &config() const { return cfg; }
   /// The tensor called `name`; it exists (open() checked every name).
   const TensorInfo &tensor(llvm::StringRef name) const;
+  /// Drops `t`'s pages from this process's memory after its bytes have
+  /// been copied out (SafeTensorsFile::releasePages), so that converting a
+  /// checkpoint tensor by tensor never holds more than one tensor of it.
+  void releasePages(const TensorInfo &t) const;
   /// Storage dtype shared by the checkpoint's tensors (the widest if mixed).
   DType storageType() const { return storage; }
   /// Path of tokenizer.model, or empty when the checkpoint has none.

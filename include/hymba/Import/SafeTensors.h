@@ -43,6 +43,13 @@ public:
   parse(std::unique_ptr<llvm::MemoryBuffer> bytes, llvm::StringRef path);
 
   const std::vector<TensorInfo> &tensors() const { return infos; }
+  /// Hands the pages holding `t` (a tensor of this file) back to the page
+  /// cache once its bytes have been used: a mapped file's pages count in
+  /// the process's RSS until then. A later read maps them again. Does
+  /// nothing when the file was read into memory instead of mapped.
+  void releasePages(const TensorInfo &t) const;
+  /// Whether `t` is one of this file's tensors.
+  bool holds(const TensorInfo &t) const;
 
 private:
   std::unique_ptr<llvm::MemoryBuffer> buffer;

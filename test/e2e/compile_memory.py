@@ -1,0 +1,86 @@
+"""Compile-time memory: neither hymba-compile nor the program it runs to
+compute the meta-token prefix holds all the weights at once.
+
+  compile_memory.py HYMBA_COMPILE PYTOOLS WORK
+
+A random model with 512 MB of f32 parameters, none larger than 17 MB:
+- the compile (the compiler, the linker and the prefix run together; the
+  peak is that of the largest process) stays below the parameters' size:
+  the compiler converts the checkpoint tensor by tensor and hands each one's
+  pages back (Checkpoint::releasePages), the prefix run hands back the
+  pages of the weights it has read (lib/Runtime/PageReleaser.h);
+- the prefix run alone, repeated on the finished executable, stays below
+  half of it, and computes the state the compiler stored in the file.
+"""
+import os
+import resource
+import shutil
+import struct
+import subprocess
+import sys
+
+hymba_compile, pytools, work = sys.argv[1:4]
+sys.path.insert(0, pytools)
+from hymba_tools import make_checkpoint, presets  # noqa: E402
+
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+failed = 0
+
+
+def check(name, ok, detail=""):
+    global failed
+    print(f"{'PASS' if ok else 'FAIL'} {name} {detail}")
+    failed += not ok
+
+
+def peak_child_mib(cmd):
+    """Runs `cmd` in a fresh interpreter and returns the largest RSS (MiB)
+    of any process it started (RUSAGE_CHILDREN of that interpreter)."""
+    probe = ("import resource, subprocess, sys\n"
+             "subprocess.run(sys.argv[1:], check=True)\n"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], check=True,
+                         capture_output=True, text=True).stdout
+    return int(out.split()[-1]) / 1024
+
+
+cfg = presets.preset("tiny")
+cfg.update(vocab_size=4096, hidden_size=1024, intermediate_size=4096,
+           num_hidden_layers=6, num_attention_heads=8, num_key_value_heads=4,
+           num_memory_tokens=16, sliding_window=32, global_attn_idx=[0, 5],
+           kv_reuse_group=[[1, 2], [3, 4]], mamba_dt_rank=64,
+           mamba_d_state=16, max_position_embeddings=256,
+           layer_type=["h"] * 6)
+ck = make_checkpoint.write_checkpoint(cfg, os.path.join(work, "ck"), "bf16")
+exe = os.path.join(work, "model")
+compile_mib = peak_child_mib([hymba_compile, ck, "-o", exe, "--dtype", "f32"])
+
+with open(exe, "rb") as f:
+    f.seek(-80, 2)
+    (params_off, params_bytes, _, _, _, _, state_bytes, snap_off,
+     snap_bytes) = struct.unpack("<9Q", f.read(72))
+    f.seek(snap_off)
+    snapshot = f.read(snap_bytes)
+params_mib = params_bytes / 2**20
+print(f"parameters {params_mib:.0f} MiB, state {state_bytes / 2**20:.1f} MiB")
+check("parameters large enough to tell", params_mib > 400,
+      f"({params_mib:.0f} MiB)")
+check("compile peak below the parameters", compile_mib < params_mib,
+      f"(peak {compile_mib:.0f} MiB)")
+
+# The prefix run starts from the stored snapshot when there is one: point
+# the trailer away from it (as before the compiler appended it).
+with open(exe, "r+b") as f:
+    f.seek(-80 + 7 * 8, 2)
+    f.write(struct.pack("<2Q", 0, 0))
+state = os.path.join(work, "prefix.state")
+prefix_mib = peak_child_mib([exe, "--hymba-internal-prefix-state", state])
+check("prefix run peak below half the parameters", prefix_mib < params_mib / 2,
+      f"(peak {prefix_mib:.0f} MiB)")
+with open(state, "rb") as f:
+    check("prefix state as stored", snap_bytes > 0 and f.read() == snapshot)
+
+shutil.rmtree(work, ignore_errors=True)
+print("FAILED" if failed else "ALL PASSED")
+sys.exit(1 if failed else 0)

@@ -48,6 +48,9 @@ bool ModelFile::open(const std::string &path, bool forPrefixState,
     return false;
   }
   PayloadContents payload;
+  // The snapshot (the state after the meta tokens: KV caches, 165 MB for
+  // the 1.5B model) is mapped below rather than read into a string.
+  payload.skipSnapshot = true;
   std::string why;
   if (!readPayload(
           uint64_t(st.st_size),
@@ -61,10 +64,26 @@ bool ModelFile::open(const std::string &path, bool forPrefixState,
   }
   const PayloadTrailer &tr = payload.trailer;
   tokenizer = std::move(payload.tokenizer);
-  snapshot = std::move(payload.snapshot);
   metadata = std::move(payload.meta);
   paramsSize = tr.paramsBytes;
   stateSize = tr.stateBytes;
+  if (tr.stateSnapshotBytes) {
+    uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));
+    uint64_t start = tr.stateSnapshotOffset / page * page;
+    snapshotMapBytes = tr.stateSnapshotOffset - start + tr.stateSnapshotBytes;
+    snapshotMap = mmap(nullptr, snapshotMapBytes, PROT_READ, MAP_PRIVATE, fd,
+                       off_t(start));
+    if (snapshotMap == MAP_FAILED) {
+      snapshotMap = nullptr;
+      close(fd);
+      error = shown + ": cannot map the prefix state: " + strerror(errno);
+      return false;
+    }
+    madvise(snapshotMap, snapshotMapBytes, MADV_WILLNEED);
+    snapshot = std::string_view(static_cast<const char *>(snapshotMap) +
+                                    (tr.stateSnapshotOffset - start),
+                                tr.stateSnapshotBytes);
+  }
   mapBytes = paramsSize ? paramsSize : 1;
   // The compile-time prefix run reads each weight once and releases it
   // (PageReleaser.h): faulting everything in first would only raise its
@@ -88,6 +107,8 @@ bool ModelFile::open(const std::string &path, bool forPrefixState,
 }
 
 ModelFile::~ModelFile() {
+  if (snapshotMap)
+    munmap(snapshotMap, snapshotMapBytes);
   if (mapBase)
     munmap(mapBase, mapBytes);
   else if (paramsPtr)

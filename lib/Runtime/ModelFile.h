@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace hymba {
 
@@ -24,8 +25,9 @@ public:
   uint64_t paramsBytes() const { return paramsSize; }
   uint64_t stateBytes() const { return stateSize; }
   const std::string &tokenizerProto() const { return tokenizer; }
-  /// State after the meta tokens (empty when not folded at compile time).
-  const std::string &stateSnapshot() const { return snapshot; }
+  /// State after the meta tokens (empty when not folded at compile time),
+  /// mapped from the file.
+  std::string_view stateSnapshot() const { return snapshot; }
   /// Integer metadata (vocab_size, num_meta_tokens, max_seq_len, ...).
   int64_t meta(const std::string &key) const;
   /// The parameters' file mapping (null when they were copied to a device).
@@ -37,7 +39,10 @@ private:
   void *mapBase = nullptr;
   uint64_t mapBytes = 0;
   uint64_t paramsSize = 0, stateSize = 0;
-  std::string tokenizer, snapshot;
+  std::string tokenizer;
+  std::string_view snapshot;
+  void *snapshotMap = nullptr;
+  uint64_t snapshotMapBytes = 0;
   std::map<std::string, int64_t> metadata;
 };
 

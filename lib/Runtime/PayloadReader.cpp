@@ -138,7 +138,7 @@ bool hymba::readPayload(uint64_t size, const ReadAt &readAt,
 
   std::string meta(tr.metadataBytes, '\0');
   out.tokenizer.assign(tr.tokenizerBytes, '\0');
-  out.snapshot.assign(tr.stateSnapshotBytes, '\0');
+  out.snapshot.assign(out.skipSnapshot ? 0 : tr.stateSnapshotBytes, '\0');
   if (!readAt(meta.data(), meta.size(), tr.metadataOffset) ||
       !readAt(out.tokenizer.data(), out.tokenizer.size(), tr.tokenizerOffset) ||
       !readAt(out.snapshot.data(), out.snapshot.size(),

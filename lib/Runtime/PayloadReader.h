@@ -22,7 +22,10 @@ namespace hymba {
 struct PayloadContents {
   PayloadTrailer trailer{};
   std::string tokenizer; // empty: none
-  std::string snapshot;  // empty: not folded
+  std::string snapshot;  // empty: not folded (or not read, below)
+  /// Set by the caller: check the snapshot's place but leave `snapshot`
+  /// empty (ModelFile maps it instead of copying it into memory).
+  bool skipSnapshot = false;
   /// Integer metadata; every key below is present and in range.
   std::map<std::string, int64_t> meta;
   std::string weightDtype; // "f32" or "bf16"

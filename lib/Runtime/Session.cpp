@@ -30,7 +30,7 @@ bool Session::start(std::string &error) {
     return false;
   }
   // Folded meta tokens: every sequence starts after them.
-  const std::string &snap = model.stateSnapshot();
+  std::string_view snap = model.stateSnapshot();
   if (!snap.empty())
     copyToModel(state, snap.data(), snap.size());
   return true;

@@ -1,0 +1,102 @@
+"""Start-up and decode memory of a compiled executable (lib/Runtime).
+
+  startup_memory.py HYMBA_COMPILE PYTOOLS WORK
+
+A random model whose state arena is large (two global layers, 8192-token
+KV caches, ~100 MB) and whose meta-token prefix is folded, so the
+executable starts from a stored snapshot of that size:
+- start-up faults far fewer pages than the arena has: the arena is zeroed
+  on huge pages (HostMemory.cpp) and the snapshot is copied from its file
+  mapping (ModelFile.cpp), not read into a second buffer first; before,
+  both took one fault per 4 KB page. Skipped, saying why, where the kernel
+  gives no transparent huge pages;
+- decode steps fault no new pages: the model code's temporaries stay in
+  the heap between steps (HostMemory.cpp, initModelDevice).
+(That the mapped snapshot is the right state is e2e/numerics.test's job:
+folded executables against the float64 reference.)
+"""
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+hymba_compile, pytools, work = sys.argv[1:4]
+sys.path.insert(0, pytools)
+from hymba_tools import make_checkpoint, presets  # noqa: E402
+
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+failed = 0
+
+
+def check(name, ok, detail=""):
+    global failed
+    print(f"{'PASS' if ok else 'FAIL'} {name} {detail}")
+    failed += not ok
+
+
+def faults(cmd):
+    """Minor page faults of `cmd` (RUSAGE_CHILDREN of a fresh interpreter)
+    and its standard output."""
+    probe = ("import resource, subprocess, sys\n"
+             "r = subprocess.run(sys.argv[1:], check=True, capture_output=True,"
+             " text=True)\n"
+             "print(r.stdout.strip())\n"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], check=True,
+                         capture_output=True, text=True).stdout.splitlines()
+    return int(out[-1]), out[0]
+
+
+cfg = presets.preset("tiny")
+cfg.update(vocab_size=512, hidden_size=1024, intermediate_size=1024,
+           num_hidden_layers=2, num_attention_heads=8, num_key_value_heads=4,
+           num_memory_tokens=16, sliding_window=None, global_attn_idx=[0, 1],
+           kv_reuse_group=[], mamba_d_state=16,
+           max_position_embeddings=8192, layer_type=["h"] * 2)
+ck = make_checkpoint.write_checkpoint(cfg, os.path.join(work, "ck"), "bf16")
+exe = os.path.join(work, "model")
+subprocess.run([hymba_compile, ck, "-o", exe, "--dtype", "bf16"], check=True)
+with open(exe, "rb") as f:
+    f.seek(-80, 2)
+    fields = struct.unpack("<9Q", f.read(72))
+state_bytes, snapshot_bytes = fields[6], fields[8]
+pages = state_bytes // 4096
+print(f"state arena {state_bytes / 2**20:.1f} MiB ({pages} pages), "
+      f"snapshot {snapshot_bytes / 2**20:.1f} MiB")
+check("the arena is large and stored", pages > 10000 and
+      snapshot_bytes == state_bytes)
+
+run = [exe, "--tokens", "1,2,3", "--ids", "--ignore-eos", "-n"]
+f2, _ = faults(run + ["2"])
+f12, tokens = faults(run + ["12"])
+print(f"page faults: {f2} with 1 decode step, {f12} with 11")
+# An ASan runtime has its own allocator (freed blocks wait in a quarantine)
+# and shadow memory: its page faults say nothing about the product's.
+sanitized = os.environ.get("HYMBA_SANITIZED") == "1"
+if sanitized:
+    print("SKIP decode-step faults: an ASan build's allocator quarantines "
+          "freed blocks (scripts/sanitize.sh); the normal build checks them")
+else:
+    check("decode steps fault no new pages", f12 - f2 <= 40,
+          f"({(f12 - f2) / 10:.1f} per step)")
+try:
+    with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+        thp = f.read()
+except OSError:
+    thp = "[never]"
+if sanitized:
+    print("SKIP start-up faults: an ASan build touches shadow memory for "
+          "every buffer it zeroes; the normal build checks them")
+elif "[never]" in thp:
+    print("SKIP start-up faults: transparent huge pages are off here "
+          f"({thp.strip()})")
+else:
+    check("start-up faults a fraction of the arena's pages", f2 < pages / 4,
+          f"({f2} faults, {pages} pages)")
+check("it generates", len(tokens.split()) == 12, f"({tokens})")
+
+shutil.rmtree(work, ignore_errors=True)
+print("FAILED" if failed else "ALL PASSED")
+sys.exit(1 if failed else 0)

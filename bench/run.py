@@ -28,7 +28,8 @@ as it is measured; sections, in order:
 4. Ours: the model (random weights, BF16 checkpoint generated once in
    out/bench by hymba_tools.make_checkpoint in a child process) compiled
    with --dtype f32 and --dtype bf16 (and --compute=bf16 where the compiler
-   and CPU have it): compile seconds and peak RSS (/usr/bin/time -v), then
+   and CPU have it): compile wall and CPU seconds and peak RSS
+   (/usr/bin/time -v), then
    per thread count (OMP_NUM_THREADS): prefill tokens/s at each prompt
    length, TTFT, decode tokens/s over --decode steps after a 512-token
    prompt, start-up (process wall time minus TTFT and decode), peak RSS.
@@ -104,6 +105,13 @@ def timed(cmd, env=None):
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)",
                         r.stderr).group(1))
     return wall, rss / 1024, r.stdout, r.stderr
+
+
+def cpu_seconds(time_v_stderr):
+    """User + system CPU seconds from /usr/bin/time -v's report: unlike the
+    wall time, hardly affected by other jobs on the machine."""
+    return sum(float(m) for m in re.findall(
+        r"(?:User|System) time \(seconds\): ([0-9.]+)", time_v_stderr))
 
 
 def header(a, info, target):
@@ -247,14 +255,15 @@ def ours(a, d, ck, bw, sg, results):
     for name, flags, wbytes in variants:
         exe = os.path.join(work, "hymba-" + name.replace(" --compute=", "-c"))
         try:
-            wall, mib, _, _ = timed([compiler, ck, "-o", exe, "--max-seq-len",
-                                     str(max_len), *flags])
+            wall, mib, _, err = timed([compiler, ck, "-o", exe, "--max-seq-len",
+                                       str(max_len), *flags])
         except RuntimeError as e:
             failed(f"compile {name}", e)
             continue
         size = os.path.getsize(exe) / 1e9
         results[("compile", name)] = (wall, mib)
-        say(f"  [{name}] compile {wall:.1f} s, peak RSS {mib:.0f} MiB, executable "
+        say(f"  [{name}] compile {wall:.1f} s ({cpu_seconds(err):.1f} s CPU), "
+            f"peak RSS {mib:.0f} MiB, executable "
             f"{size:.2f} GB (goal < {GOALS['compile_s']:.0f} s, < {GOALS['compile_gb']} GB)")
         dbytes = model.decode_bytes(d, wbytes)
         for th in a.threads:

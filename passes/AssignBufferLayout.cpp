@@ -4,7 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringMap.h"
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBAASSIGNBUFFERLAYOUT
@@ -26,10 +26,12 @@ int64_t byteSize(ShapedType type) {
          static_cast<int64_t>(type.getElementTypeBitWidth() / 8);
 }
 
-/// Hands out aligned slots, one per distinct name, in order of first request.
+/// Hands out aligned slots, one per distinct name (a quantized tensor's
+/// scales have their own), in order of first request.
 class SlotAllocator {
 public:
-  FailureOr<int64_t> slotFor(Operation *op, StringRef name, ShapedType type) {
+  FailureOr<int64_t> slotFor(Operation *op, const std::string &name,
+                             ShapedType type) {
     auto [it, inserted] = slots.try_emplace(name, Slot{type, end});
     if (inserted) {
       end += (byteSize(type) + kAlignment - 1) / kAlignment * kAlignment;
@@ -48,7 +50,7 @@ private:
     ShapedType type;
     int64_t offset;
   };
-  llvm::MapVector<StringRef, Slot> slots;
+  llvm::StringMap<Slot> slots;
   int64_t end = 0;
 };
 
@@ -61,9 +63,9 @@ struct AssignBufferLayoutPass
     WalkResult result = module.walk([&](Operation *op) {
       FailureOr<int64_t> offset = failure();
       if (auto w = dyn_cast<WeightOp>(op)) {
-        offset = params.slotFor(op, w.getName(), w.getResult().getType());
+        offset = params.slotFor(op, w.getSlotName(), w.getResult().getType());
       } else if (auto s = dyn_cast<StateBufferOp>(op)) {
-        offset = state.slotFor(op, s.getName(), s.getResult().getType());
+        offset = state.slotFor(op, s.getName().str(), s.getResult().getType());
       } else {
         return WalkResult::advance();
       }

@@ -9,6 +9,7 @@
 
 #include "LoweringUtils.h"
 #include "RegisterKernels.h"
+#include "WeightAccess.h"
 #include "hymba/Dialect/HymbaOps.h"
 #include "hymba/Passes/Passes.h"
 
@@ -58,7 +59,7 @@ struct LowerEmbed : OpRewritePattern<EmbedOp> {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
     MLIRContext *ctx = op.getContext();
     int64_t width = op.getResult().getType().getDimSize(1);
-    Value table = op.getTable();
+    WeightSource table = weightSource(op.getTable());
     Value out = emptyRows(b, op.getIds(), width);
     auto d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
     SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {d0}, ctx),
@@ -74,9 +75,9 @@ struct LowerEmbed : OpRewritePattern<EmbedOp> {
               Value row =
                   arith::IndexCastOp::create(ib, ib.getIndexType(), a[0]);
               Value col = linalg::IndexOp::create(ib, 1);
-              Value v = tensor::ExtractOp::create(
-                  ib, table, weightElementIndex(ib, table, row, col));
-              linalg::YieldOp::create(ib, ValueRange{widenToF32(ib, v)});
+              linalg::YieldOp::create(
+                  ib, ValueRange{loadWeightElement(ib, table, table.data,
+                                                   table.scales, row, col)});
             })
             .getResult(0);
     rewriter.replaceOp(op, res);
@@ -353,6 +354,21 @@ struct LowerDenseToLinalgPass
       patterns.add<LowerRMSNorm, LowerLinear, LowerSwiGLU, LowerHybridMerge>(
           ctx);
     if (failed(applyPatternsGreedily(root, std::move(patterns))))
+      return signalPassFailure();
+    // Every reader of a quantized weight dequantizes in its own loops; a
+    // hymba.dequantize left with users would have nobody to lower it.
+    WalkResult left = root->walk([&](DequantizeOp op) {
+      if (op->use_empty()) {
+        op.erase();
+        return WalkResult::advance();
+      }
+      op.emitOpError("is read by ")
+          << *op->user_begin()
+          << ", which cannot read quantized weights (only projections and "
+             "embedding lookups can)";
+      return WalkResult::interrupt();
+    });
+    if (left.wasInterrupted())
       return signalPassFailure();
   }
 };

@@ -1,5 +1,6 @@
 //===- LoweringUtils.cpp - Builders shared by the Hymba lowerings ---------===//
 #include "LoweringUtils.h"
+#include "WeightAccess.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -56,41 +57,26 @@ Value hymba::buildLinear(ImplicitLocOpBuilder &b, Value x, Value w, int64_t n,
                          Value accumulator) {
   MLIRContext *ctx = b.getContext();
   Value acc = accumulator ? accumulator : zeros(b, x, n);
-  // (t, n, k): y[t, n] += x[t, k] * w[n, k]
-  AffineMap wMap = map(ctx, 3, {1, 2});
-  auto wType = cast<RankedTensorType>(w.getType());
-  if (wType.getRank() == 3) {
-    // Panel storage: w[n, k] lives at [n floordiv W, k, n mod W].
-    AffineExpr nExpr = getAffineDimExpr(1, ctx);
-    int64_t width = wType.getDimSize(2);
-    wMap = AffineMap::get(
-        3, 0, {nExpr.floorDiv(width), getAffineDimExpr(2, ctx), nExpr % width},
-        ctx);
-  }
-  SmallVector<AffineMap> maps = {map(ctx, 3, {0, 2}), wMap,
-                                 map(ctx, 3, {0, 1})};
+  // (t, n, k): y[t, n] += x[t, k] * w[n, k], w read in its storage layout
+  // (plain, panels, quantized: WeightAccess.h).
+  WeightSource source = weightSource(w);
+  SmallVector<Value> inputs = {x};
+  SmallVector<AffineMap> maps = {map(ctx, 3, {0, 2})};
+  appendWeightOperands(source, 3, getAffineDimExpr(1, ctx),
+                       getAffineDimExpr(2, ctx), inputs, maps);
+  maps.push_back(map(ctx, 3, {0, 1}));
   auto generic = linalg::GenericOp::create(
-      b, TypeRange{acc.getType()}, ValueRange{x, w}, ValueRange{acc}, maps,
+      b, TypeRange{acc.getType()}, inputs, ValueRange{acc}, maps,
       ArrayRef<IteratorType>{kPar, kPar, kRed},
-      [](OpBuilder &nb, Location loc, ValueRange args) {
+      [&](OpBuilder &nb, Location loc, ValueRange args) {
         ImplicitLocOpBuilder ib(loc, nb);
-        Value prod =
-            arith::MulFOp::create(ib, args[0], widenToF32(ib, args[1]));
+        Value weight = weightFromArguments(
+            ib, source, args.slice(1, args.size() - 2), 1, 2);
+        Value prod = arith::MulFOp::create(ib, args[0], weight);
         linalg::YieldOp::create(
-            ib, ValueRange{arith::AddFOp::create(ib, args[2], prod)});
+            ib, ValueRange{arith::AddFOp::create(ib, args.back(), prod)});
       });
   return generic.getResult(0);
-}
-
-SmallVector<Value> hymba::weightElementIndex(ImplicitLocOpBuilder &b,
-                                             Value weight, Value row,
-                                             Value col) {
-  auto type = cast<ShapedType>(weight.getType());
-  if (type.getRank() == 2)
-    return {row, col};
-  Value width = arith::ConstantIndexOp::create(b, type.getDimSize(2));
-  return {arith::DivUIOp::create(b, row, width), col,
-          arith::RemUIOp::create(b, row, width)};
 }
 
 Value hymba::buildRMSNorm(ImplicitLocOpBuilder &b, Value x, Value w,

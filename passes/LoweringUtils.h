@@ -33,19 +33,15 @@ Value emptyRows(ImplicitLocOpBuilder &b, Value like, int64_t width);
 /// hymba.selective_scan that are to run in one parallel region.
 inline constexpr const char *kFusedBranchesAttr = "hymba.fused_branches";
 
-/// x @ w^T for x [T, K] (f32) and an `n` x K weight w (any float): a
-/// linalg.generic matmul with the weight widened in its body. `w` is the
-/// [N, K] matrix, or its [ceil(N / W), K, W] panel storage
-/// (#hymba.panels), read through the map (n floordiv W, k, n mod W). With
+/// x @ w^T for x [T, K] (f32) and an `n` x K weight w: a linalg.generic
+/// matmul that reads the weight in its storage layout and widens (or
+/// dequantizes) it in the body (WeightAccess.h). `w` is the [N, K] matrix,
+/// its [ceil(N / W), K, W] panel storage (#hymba.panels), read through the
+/// map (n floordiv W, k, n mod W), or a hymba.dequantize of either. With
 /// `accumulator` the product is added to it (an epilogue add for free),
 /// else to zeros.
 Value buildLinear(ImplicitLocOpBuilder &b, Value x, Value w, int64_t n,
                   Value accumulator = Value());
-
-/// The indices of logical element (row, col) of a weight tensor that is
-/// either a [N, K] matrix or its [ceil(N / W), K, W] panel storage.
-SmallVector<Value> weightElementIndex(ImplicitLocOpBuilder &b, Value weight,
-                                      Value row, Value col);
 
 /// (rms_norm(a; wa) + rms_norm(s; ws)) / 2 as one reduction generic (both
 /// sums of squares) and one element-wise generic.

@@ -26,10 +26,14 @@ using namespace mlir::hymba;
 
 namespace {
 /// True if `use` reads its operand as the [out, in] weight of a projection,
-/// or as an embedding table (a row lookup works in any layout).
+/// or as an embedding table (a row lookup works in any layout). The values
+/// and scales of a quantized weight qualify when every use of the
+/// dequantized weight does.
 bool readsAsProjectionWeight(OpOperand &use) {
   Operation *user = use.getOwner();
   Value v = use.get();
+  if (auto dequantize = dyn_cast<DequantizeOp>(user))
+    return llvm::all_of(dequantize->getUses(), readsAsProjectionWeight);
   if (auto linear = dyn_cast<LinearOp>(user))
     return v == linear.getWeight() && v != linear.getInput();
   if (auto mlp = dyn_cast<SwiGLUMLPOp>(user))
@@ -52,6 +56,7 @@ struct PackWeightsPass : hymba::impl::HymbaPackWeightsBase<PackWeightsPass> {
     // since they share one slot in the parameter buffer.
     llvm::MapVector<StringRef, SmallVector<WeightOp>> byName;
     llvm::StringSet<> unpackable;
+    bool failed = false;
     getOperation()->walk([&](WeightOp op) {
       byName[op.getName()].push_back(op);
       auto type = cast<RankedTensorType>(op.getResult().getType());
@@ -59,7 +64,15 @@ struct PackWeightsPass : hymba::impl::HymbaPackWeightsBase<PackWeightsPass> {
                 llvm::all_of(op->getUses(), readsAsProjectionWeight);
       if (!ok)
         unpackable.insert(op.getName());
+      if (ok && panel % 2 != 0 && type.getElementType().isInteger(4)) {
+        op.emitOpError("holds i4 values, which panels pack two per byte: "
+                       "the panel width must be even, got ")
+            << int64_t(panel);
+        failed = true;
+      }
     });
+    if (failed)
+      return signalPassFailure();
     auto encoding = PanelsAttr::get(&getContext(), panel);
     for (auto &[name, ops] : byName) {
       if (unpackable.contains(name))

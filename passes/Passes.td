@@ -65,7 +65,12 @@ def HymbaPackWeights : Pass<"hymba-pack-weights", "ModuleOp"> {
     `hymba.hybrid_merge`) or embedding tables (`hymba.embed`, which a tied
     output head shares) gets the result encoding `#hymba.panels<panel>`. The
     logical type and every consumer stay as they were; the lowering reads the
-    panel layout and `hymba-compile` writes the payload packed.
+    panel layout and `hymba-compile` writes the payload packed. The values
+    and the scales of a quantized weight are packed together when every use
+    of its `hymba.dequantize` qualifies (the scales become `[panels, groups,
+    panel]`, one vector of scales per panel and group); the dequantized
+    type stays plain. i4 values pack two lanes per byte, so they need an even
+    `panel`.
 
     **Invariants.** Runs before `hymba-assign-buffer-layout` (panel storage
     is padded to whole panels). All ops naming one tensor get the same

@@ -1,6 +1,7 @@
 //===- RegisterKernels.cpp - GPU-form builders for the dense ops ----------===//
 #include "RegisterKernels.h"
 #include "LoweringUtils.h"
+#include "WeightAccess.h"
 #include "hymba/Dialect/HymbaOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -32,6 +33,22 @@ InputBuffers buffersOf(ImplicitLocOpBuilder &b, const ProjectionInput &in) {
           widthOf(in.x)};
 }
 
+/// A weight's storage buffers inside the kernel.
+struct WeightBuffers {
+  WeightSource source;
+  Value data, scales;
+
+  Value load(ImplicitLocOpBuilder &b, Value n, Value k) const {
+    return loadWeightElement(b, source, data, scales, n, k);
+  }
+};
+
+WeightBuffers buffersOf(ImplicitLocOpBuilder &b, Value weight) {
+  WeightSource source = weightSource(weight);
+  return {source, toReadOnlyBuffer(b, source.data),
+          source.scales ? toReadOnlyBuffer(b, source.scales) : Value()};
+}
+
 /// One scf.parallel over (t, j) in [rows, cols); `body` stores item (t, j).
 void forEachOutput(
     ImplicitLocOpBuilder &b, Value rows, int64_t cols,
@@ -49,7 +66,7 @@ void forEachOutput(
 /// Dot products of row t of `in` with row j of each weight in `ws`, in one k
 /// loop, each scaled by the row's 1/rms when the input is normalised.
 SmallVector<Value> dots(ImplicitLocOpBuilder &b, const InputBuffers &in,
-                        ArrayRef<Value> ws, Value t, Value j) {
+                        ArrayRef<WeightBuffers> ws, Value t, Value j) {
   bool norm = static_cast<bool>(in.gamma);
   SmallVector<Value> init(ws.size() + (norm ? 1 : 0), f32Const(b, 0.0));
   auto loop = scf::ForOp::create(
@@ -65,7 +82,7 @@ SmallVector<Value> dots(ImplicitLocOpBuilder &b, const InputBuffers &in,
         for (auto [i, w] : llvm::enumerate(ws))
           next.push_back(arith::AddFOp::create(
               kb, acc[i],
-              arith::MulFOp::create(kb, xv, loadF32(kb, w, {j, k}))));
+              arith::MulFOp::create(kb, xv, w.load(kb, j, k))));
         if (norm)
           next.push_back(arith::AddFOp::create(
               kb, acc.back(), arith::MulFOp::create(kb, raw, raw)));
@@ -94,7 +111,7 @@ Value hymba::buildRegisterProjection(ImplicitLocOpBuilder &b,
   SmallVector<InputBuffers> ins;
   for (const ProjectionInput &in : inputs)
     ins.push_back(buffersOf(b, in));
-  Value wBuf = toReadOnlyBuffer(b, w);
+  WeightBuffers wBuf = buffersOf(b, w);
   Value resBuf = residual ? toReadOnlyBuffer(b, residual) : Value();
   int64_t cols = cast<ShapedType>(w.getType()).getDimSize(0);
   Value rows = rowCount(b, ins.front().x);
@@ -118,7 +135,7 @@ Value hymba::buildRegisterGatedUp(ImplicitLocOpBuilder &b,
                                   const ProjectionInput &input, Value gate,
                                   Value up) {
   InputBuffers in = buffersOf(b, input);
-  Value gBuf = toReadOnlyBuffer(b, gate), uBuf = toReadOnlyBuffer(b, up);
+  WeightBuffers gBuf = buffersOf(b, gate), uBuf = buffersOf(b, up);
   int64_t cols = cast<ShapedType>(gate.getType()).getDimSize(0);
   Value rows = rowCount(b, in.x);
   auto [out, outTensor] = allocRows(b, rows, cols);

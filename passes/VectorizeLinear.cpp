@@ -11,6 +11,9 @@
 // time against NV vectors of a weight panel, MR x NV accumulators in
 // registers, K in blocks so a panel slice stays in L1. Weights in the plain
 // [N, K] layout get a dot-product kernel (4x4 tiles, reduction at the end).
+// Quantized panels (hymba.dequantize, WeightAccess.h) get the same
+// micro-kernel, the weight vectors unpacked and scaled in registers, one
+// quantization group of k at a time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -190,17 +193,74 @@ struct DotKernel {
 
 /// A projection found in the IR: y[t, n] += x[t, k] * w(n, k), where w is a
 /// plain [N, K] matrix (panel == 0) or its [ceil(N / W), K, W] panel storage
-/// read through (n floordiv W, k, n mod W) (panel == W).
+/// read through (n floordiv W, k, n mod W) (panel == W); or, quantized
+/// (bits 8 or 4), panel-stored values and bf16 scales (WeightAccess.h):
+/// w(n, k) = float(q(n, k)) * float(s[n floordiv W, k floordiv group, n mod W]).
 struct Projection {
   Value x, w, y;
   int64_t panel = 0;
+  Value scales;
+  int64_t bits = 0, group = 0;
 };
+
+/// `v` is float(q) or float(sign-extended nibble of q) for the block
+/// argument q: sitofp(q), or sitofp(shrsi(shli(q, _), 4)).
+bool isUnpackedValue(Value v, Value q) {
+  auto conv = v.getDefiningOp<arith::SIToFPOp>();
+  if (!conv)
+    return false;
+  Value in = conv.getIn();
+  if (in == q)
+    return true;
+  auto shr = in.getDefiningOp<arith::ShRSIOp>();
+  auto shl = shr ? shr.getLhs().getDefiningOp<arith::ShLIOp>() : nullptr;
+  return shl && shl.getLhs() == q;
+}
+
+/// Matches the maps of quantized panel storage: values through (n floordiv
+/// W, k, n mod W) (i8) or (n floordiv W, k, (n mod W) mod (W / 2)) (i4),
+/// scales through (n floordiv W, k floordiv G, n mod W).
+bool matchQuantizedMaps(Projection &p, AffineMap values, AffineMap scales) {
+  auto sType = cast<MemRefType>(p.scales.getType());
+  auto qType = cast<MemRefType>(p.w.getType());
+  if (sType.getRank() != 3 || qType.getRank() != 3 ||
+      !sType.getElementType().isBF16() || !qType.getElementType().isInteger(8))
+    return false;
+  MLIRContext *ctx = values.getContext();
+  AffineExpr n = getAffineDimExpr(1, ctx), k = getAffineDimExpr(2, ctx);
+  int64_t width = sType.getDimSize(2);
+  if (ShapedType::isDynamic(width) || width < 2)
+    return false;
+  if (values == AffineMap::get(3, 0, {n.floorDiv(width), k, n % width}, ctx))
+    p.bits = 8;
+  else if (values == AffineMap::get(3, 0,
+                                    {n.floorDiv(width), k,
+                                     (n % width) % (width / 2)},
+                                    ctx))
+    p.bits = 4;
+  else
+    return false;
+  if (scales.getNumResults() != 3)
+    return false;
+  auto div = dyn_cast<AffineBinaryOpExpr>(scales.getResult(1));
+  auto group = div ? dyn_cast<AffineConstantExpr>(div.getRHS()) : nullptr;
+  if (!group || div.getKind() != AffineExprKind::FloorDiv || div.getLHS() != k)
+    return false;
+  p.group = group.getValue();
+  p.panel = width;
+  return scales == AffineMap::get(3, 0,
+                                  {n.floorDiv(width), k.floorDiv(p.group),
+                                   n % width},
+                                  ctx);
+}
 
 /// Matches the contraction by its structure: three loops (parallel t,
 /// parallel n, reduction k), the indexing maps above, and a body that adds
 /// x * widen(w) to the output.
 std::optional<Projection> matchProjection(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+  bool quantized = op.getNumDpsInputs() == 3;
+  if (!op.hasPureBufferSemantics() ||
+      (op.getNumDpsInputs() != 2 && !quantized) ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
     return std::nullopt;
   auto iters = op.getIteratorTypesArray();
@@ -213,11 +273,22 @@ std::optional<Projection> matchProjection(linalg::GenericOp op) {
              k = getAffineDimExpr(2, ctx);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   if (maps[0] != AffineMap::get(3, 0, {t, k}, ctx) ||
-      maps[2] != AffineMap::get(3, 0, {t, n}, ctx))
+      maps.back() != AffineMap::get(3, 0, {t, n}, ctx))
     return std::nullopt;
-  Projection p{op.getDpsInputs()[0], op.getDpsInputs()[1], op.getDpsInits()[0]};
+  Projection p;
+  p.x = op.getDpsInputs()[0];
+  p.w = op.getDpsInputs()[1];
+  p.y = op.getDpsInits()[0];
   auto wType = cast<MemRefType>(p.w.getType());
-  if (maps[1] != AffineMap::get(3, 0, {n, k}, ctx)) {
+  Block &body = op.getRegion().front();
+  Value acc = body.getArguments().back();
+  if (quantized) {
+    // Only panel storage gets the vector kernel; plain quantized weights
+    // (--no-pack-weights) stay scalar loops.
+    p.scales = op.getDpsInputs()[2];
+    if (!matchQuantizedMaps(p, maps[1], maps[2]))
+      return std::nullopt;
+  } else if (maps[1] != AffineMap::get(3, 0, {n, k}, ctx)) {
     if (wType.getRank() != 3 || ShapedType::isDynamic(wType.getDimSize(2)))
       return std::nullopt;
     int64_t width = wType.getDimSize(2);
@@ -225,13 +296,12 @@ std::optional<Projection> matchProjection(linalg::GenericOp op) {
       return std::nullopt;
     p.panel = width;
   }
-  // Body: yield(acc + x * widen(w)), in either operand order.
-  Block &body = op.getRegion().front();
+  // Body: yield(acc + x * widen(w)), in either operand order; quantized:
+  // yield(acc + x * (unpack(q) * widen(s))).
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
   if (!add)
     return std::nullopt;
-  Value acc = body.getArgument(2);
   Value other = add.getLhs() == acc   ? add.getRhs()
                 : add.getRhs() == acc ? add.getLhs()
                                       : Value();
@@ -239,6 +309,13 @@ std::optional<Projection> matchProjection(linalg::GenericOp op) {
   if (!mul)
     return std::nullopt;
   auto isWeight = [&](Value v) {
+    if (quantized) {
+      auto deq = v.getDefiningOp<arith::MulFOp>();
+      auto scale =
+          deq ? deq.getRhs().getDefiningOp<arith::ExtFOp>() : nullptr;
+      return scale && scale.getIn() == body.getArgument(2) &&
+             isUnpackedValue(deq.getLhs(), body.getArgument(1));
+    }
     if (auto ext = v.getDefiningOp<arith::ExtFOp>())
       v = ext.getIn();
     return v == body.getArgument(1);
@@ -269,7 +346,11 @@ struct PanelKernel {
   Value x, w, y;       // memrefs [T, K] f32, [P, K, W] any float, [T, N] f32
   int64_t n, k, panel; // output features, reduction length, panel width
   int64_t vl, rows;    // f32 lanes per vector, rows per register tile
-  int64_t kBlock;
+  int64_t kBlock;      // a multiple of `group` when quantized
+  /// Quantized weights: w holds i8 values ([P, K, W]) or i4 pairs ([P, K,
+  /// W / 2], lane j and j + W/2 in byte j); scales [P, groups, W] bf16.
+  Value scales;
+  int64_t bits = 0, group = 0;
 
   /// One vector of a panel's columns: its offset in the panel and how many
   /// of its lanes are real output features (the rest is padding).
@@ -320,16 +401,54 @@ struct PanelKernel {
     for (int64_t i = 0; i < m; ++i)
       for (size_t j = 0; j < lanes.size(); ++j)
         init.push_back(loadY(i, j));
-    // One k step: the panel's weight vectors at k, one broadcast per row,
-    // one FMA per accumulator.
-    size_t tileSize = init.size();
-    auto kStep = [&](ImplicitLocOpBuilder &ib, Value kk, ValueRange accs) {
-      SmallVector<Value> ws, next;
-      for (const Lane &lane : lanes) {
-        Value v = vector::LoadOp::create(
-            ib, wVec, w, ValueRange{p, kk, indexConst(ib, lane.offset)});
-        ws.push_back(wVec == acc ? v : arith::ExtFOp::create(ib, acc, v));
+    // The panel's weight vectors at k, as f32: widened, or dequantized with
+    // the group's scale vectors.
+    auto weightVectors = [&](ImplicitLocOpBuilder &ib, Value kk,
+                             ArrayRef<Value> scaleVecs) {
+      SmallVector<Value> ws;
+      if (bits == 4) {
+        // Byte j of the row holds lanes j and j + W/2: vector h of bytes
+        // unpacks into lane vectors h (low nibbles) and h + W/(2 vl).
+        VectorType i32Vec = VectorType::get({vl}, ib.getI32Type());
+        VectorType byteVec = VectorType::get({vl}, ib.getI8Type());
+        auto splat = [&](int64_t v) {
+          return arith::ConstantOp::create(
+              ib, i32Vec, DenseElementsAttr::get(i32Vec, ib.getI32IntegerAttr(v)));
+        };
+        size_t half = size_t(panel / vl / 2);
+        SmallVector<Value> low, high;
+        for (size_t h = 0; h < half && h < lanes.size(); ++h) {
+          Value bytes = arith::ExtSIOp::create(
+              ib, i32Vec,
+              vector::LoadOp::create(ib, byteVec, w,
+                                     ValueRange{p, kk, indexConst(ib, h * vl)}));
+          low.push_back(arith::ShRSIOp::create(
+              ib, arith::ShLIOp::create(ib, bytes, splat(28)), splat(28)));
+          high.push_back(arith::ShRSIOp::create(ib, bytes, splat(4)));
+        }
+        for (size_t j = 0; j < lanes.size(); ++j)
+          ws.push_back(arith::SIToFPOp::create(
+              ib, acc, j < half ? low[j] : high[j - half]));
+      } else {
+        for (const Lane &lane : lanes) {
+          Value v = vector::LoadOp::create(
+              ib, wVec, w, ValueRange{p, kk, indexConst(ib, lane.offset)});
+          if (bits == 8)
+            ws.push_back(arith::SIToFPOp::create(ib, acc, v));
+          else
+            ws.push_back(wVec == acc ? v : arith::ExtFOp::create(ib, acc, v));
+        }
       }
+      for (size_t j = 0; j < scaleVecs.size(); ++j)
+        ws[j] = arith::MulFOp::create(ib, ws[j], scaleVecs[j]);
+      return ws;
+    };
+    // One k step: the weight vectors at k, one broadcast per row, one FMA
+    // per accumulator.
+    size_t tileSize = init.size();
+    auto kStep = [&](ImplicitLocOpBuilder &ib, Value kk, ValueRange accs,
+                     ArrayRef<Value> scaleVecs) {
+      SmallVector<Value> ws = weightVectors(ib, kk, scaleVecs), next;
       for (int64_t i = 0; i < m; ++i) {
         Value xv = memref::LoadOp::create(ib, x, ValueRange{rowIdx[i], kk});
         Value xb = vector::BroadcastOp::create(ib, acc, xv);
@@ -347,46 +466,80 @@ struct PanelKernel {
     for (int64_t c = 1; c < chains; ++c)
       sets.append(tileSize, zeroVector());
     Value cChains = indexConst(b, chains);
-    Value kMain =
-        chains == 1
-            ? k1
-            : arith::AddIOp::create(
-                  b, k0,
-                  arith::MulIOp::create(
-                      b,
-                      arith::DivUIOp::create(
-                          b, arith::SubIOp::create(b, k1, k0), cChains),
-                      cChains))
-                  .getResult();
-    auto main = scf::ForOp::create(
-        b, k0, kMain, cChains, sets,
-        [&](OpBuilder &nb, Location loc, Value kk, ValueRange accs) {
-          ImplicitLocOpBuilder ib(loc, nb);
-          SmallVector<Value> next;
-          for (int64_t c = 0; c < chains; ++c) {
-            Value kc = c ? arith::AddIOp::create(ib, kk, indexConst(ib, c))
-                         : kk;
-            llvm::append_range(
-                next, kStep(ib, kc, accs.slice(c * tileSize, tileSize)));
-          }
-          scf::YieldOp::create(ib, next);
-        });
-    SmallVector<Value> results(main.getResults());
-    if (chains > 1) {
-      // The last (k1 - k0) % chains steps, into the first set.
-      SmallVector<Value> first(results.begin(), results.begin() + tileSize);
-      auto tail = scf::ForOp::create(
-          b, kMain, k1, indexConst(b, 1), first,
+    // k in [ka, kb) into the sets: the chained main loop, then the last
+    // (kb - ka) % chains steps into the first set.
+    auto steps = [&](ImplicitLocOpBuilder &sb, Value ka, Value kb,
+                     ValueRange in, ArrayRef<Value> scaleVecs) {
+      Value kMain =
+          chains == 1
+              ? kb
+              : arith::AddIOp::create(
+                    sb, ka,
+                    arith::MulIOp::create(
+                        sb,
+                        arith::DivUIOp::create(
+                            sb, arith::SubIOp::create(sb, kb, ka), cChains),
+                        cChains))
+                    .getResult();
+      auto main = scf::ForOp::create(
+          sb, ka, kMain, cChains, in,
           [&](OpBuilder &nb, Location loc, Value kk, ValueRange accs) {
             ImplicitLocOpBuilder ib(loc, nb);
-            scf::YieldOp::create(ib, kStep(ib, kk, accs));
+            SmallVector<Value> next;
+            for (int64_t c = 0; c < chains; ++c) {
+              Value kc =
+                  c ? arith::AddIOp::create(ib, kk, indexConst(ib, c)) : kk;
+              llvm::append_range(next,
+                                 kStep(ib, kc, accs.slice(c * tileSize, tileSize),
+                                       scaleVecs));
+            }
+            scf::YieldOp::create(ib, next);
           });
-      SmallVector<Value> sum(tail.getResults());
+      SmallVector<Value> out(main.getResults());
+      if (chains == 1)
+        return out;
+      SmallVector<Value> first(out.begin(), out.begin() + tileSize);
+      auto tail = scf::ForOp::create(
+          sb, kMain, kb, indexConst(sb, 1), first,
+          [&](OpBuilder &nb, Location loc, Value kk, ValueRange accs) {
+            ImplicitLocOpBuilder ib(loc, nb);
+            scf::YieldOp::create(ib, kStep(ib, kk, accs, scaleVecs));
+          });
+      llvm::copy(tail.getResults(), out.begin());
+      return out;
+    };
+    SmallVector<Value> results;
+    if (!bits) {
+      results = steps(b, k0, k1, sets, {});
+    } else {
+      // One group of `group` k at a time (k0 is a multiple of the group):
+      // its scale vectors stay in registers across the group's steps.
+      VectorType scaleVec = VectorType::get({vl}, b.getBF16Type());
+      auto groups = scf::ForOp::create(
+          b, k0, k1, indexConst(b, group), sets,
+          [&](OpBuilder &nb, Location loc, Value kg, ValueRange accs) {
+            ImplicitLocOpBuilder ib(loc, nb);
+            Value g = arith::DivUIOp::create(ib, kg, indexConst(ib, group));
+            SmallVector<Value> scaleVecs;
+            for (const Lane &lane : lanes)
+              scaleVecs.push_back(arith::ExtFOp::create(
+                  ib, acc,
+                  vector::LoadOp::create(
+                      ib, scaleVec, scales,
+                      ValueRange{p, g, indexConst(ib, lane.offset)})
+                      .getResult()));
+            Value kEnd = arith::MinUIOp::create(
+                ib, arith::AddIOp::create(ib, kg, indexConst(ib, group)), k1);
+            scf::YieldOp::create(ib, steps(ib, kg, kEnd, accs, scaleVecs));
+          });
+      results.assign(groups.getResults().begin(), groups.getResults().end());
+    }
+    if (chains > 1) {
       for (int64_t c = 1; c < chains; ++c)
         for (size_t a = 0; a < tileSize; ++a)
-          sum[a] = arith::AddFOp::create(b, sum[a],
-                                         results[c * tileSize + a]);
-      results = sum;
+          results[a] = arith::AddFOp::create(b, results[a],
+                                             results[c * tileSize + a]);
+      results.resize(tileSize);
     }
     for (int64_t i = 0; i < m; ++i)
       for (size_t j = 0; j < lanes.size(); ++j) {
@@ -486,9 +639,11 @@ struct VectorizeLinearPass
   using Base::Base;
 
   /// Rows per register tile: rows x nv accumulators, nv weight vectors and
-  /// one broadcast must fit the vector registers.
-  int64_t tileRows(int64_t nv) const {
-    return std::max<int64_t>(1, (vectorRegisters - nv - 1) / nv);
+  /// one broadcast must fit the vector registers; quantized weights also
+  /// keep nv scale vectors and a temporary for unpacking.
+  int64_t tileRows(int64_t nv, bool quantized) const {
+    int64_t reserved = quantized ? 2 * nv + 2 : nv + 1;
+    return std::max<int64_t>(1, (vectorRegisters - reserved) / nv);
   }
 
   void runOnOperation() override {
@@ -515,7 +670,9 @@ struct VectorizeLinearPass
       auto yType = cast<MemRefType>(proj.y.getType());
       // vector.load needs unit stride in the minor dimension.
       if (!xType.isLastDimUnitStride() || !wType.isLastDimUnitStride() ||
-          !yType.isLastDimUnitStride())
+          !yType.isLastDimUnitStride() ||
+          (proj.scales &&
+           !cast<MemRefType>(proj.scales.getType()).isLastDimUnitStride()))
         continue;
       ImplicitLocOpBuilder b(op.getLoc(), op);
       if (proj.panel) {
@@ -525,6 +682,11 @@ struct VectorizeLinearPass
                            << int64_t(vectorWidth);
           return signalPassFailure();
         }
+        int64_t nv = proj.panel / vectorWidth;
+        // i4 rows unpack into pairs of lane vectors; an odd count of them
+        // leaves the projection to the scalar loops.
+        if (proj.bits == 4 && nv % 2 != 0)
+          continue;
         PanelKernel kernel{proj.x,
                            proj.w,
                            proj.y,
@@ -532,8 +694,14 @@ struct VectorizeLinearPass
                            wType.getDimSize(1),
                            proj.panel,
                            vectorWidth,
-                           tileRows(proj.panel / vectorWidth),
-                           kBlockSize};
+                           tileRows(nv, proj.bits != 0),
+                           kBlockSize,
+                           proj.scales,
+                           proj.bits,
+                           proj.group};
+        if (proj.bits)
+          kernel.kBlock =
+              std::max<int64_t>(1, kBlockSize / proj.group) * proj.group;
         kernel.emit(b);
       } else {
         DotKernel kernel;

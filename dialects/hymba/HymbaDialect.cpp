@@ -30,17 +30,30 @@ PanelsAttr mlir::hymba::getPanels(Type type) {
 
 RankedTensorType mlir::hymba::storageType(RankedTensorType type) {
   PanelsAttr panels = getPanels(type);
-  if (!panels)
-    return type;
+  // i4 values are stored two per byte: in a panel row, byte j holds lane j
+  // (low nibble) and lane j + W/2 (high nibble), so that each half of the
+  // row unpacks into whole vectors; without panels the row-major elements
+  // 2i and 2i + 1 share byte i of a flat (rank-1) array.
+  bool nibbles = type.getElementType().isInteger(4);
+  Type byte = IntegerType::get(type.getContext(), 8);
+  if (!panels) {
+    if (!nibbles)
+      return RankedTensorType::get(type.getShape(), type.getElementType());
+    return RankedTensorType::get({(type.getNumElements() + 1) / 2}, byte);
+  }
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
-  return RankedTensorType::get(
-      {panels.numPanels(rows), cols, panels.getWidth()},
-      type.getElementType());
+  int64_t width = panels.getWidth();
+  if (nibbles)
+    return RankedTensorType::get({panels.numPanels(rows), cols, width / 2},
+                                 byte);
+  return RankedTensorType::get({panels.numPanels(rows), cols, width},
+                               type.getElementType());
 }
 
 int64_t mlir::hymba::storageBytes(RankedTensorType type) {
-  return storageType(type).getNumElements() *
-         int64_t(type.getElementTypeBitWidth() / 8);
+  RankedTensorType storage = storageType(type);
+  return storage.getNumElements() *
+         int64_t(storage.getElementTypeBitWidth() / 8);
 }
 
 void HymbaDialect::initialize() {

@@ -69,7 +69,46 @@ LogicalResult WeightOp::verify() {
              << encoding;
     if (type.getRank() != 2)
       return emitOpError("only a [out, in] matrix can be stored in panels");
+    if (type.getElementType().isInteger(4) &&
+        cast<PanelsAttr>(encoding).getWidth() % 2 != 0)
+      return emitOpError("i4 panels pack two lanes per byte: the panel width "
+                         "must be even, got ")
+             << cast<PanelsAttr>(encoding).getWidth();
   }
+  bool integer = type.getElementType().isInteger();
+  if (integer && type.getRank() != 2)
+    return emitOpError("quantized values must be an [out, in] matrix");
+  if (getScales() && (integer || !type.getElementType().isBF16() ||
+                      type.getRank() != 2))
+    return emitOpError("scales of a quantized tensor must be a bf16 matrix, "
+                       "got ")
+           << type;
+  return success();
+}
+
+LogicalResult DequantizeOp::verify() {
+  auto values = getValues().getType(), scales = getScales().getType();
+  auto result = getResult().getType();
+  if (getGroupSize() <= 0)
+    return emitOpError("group_size must be positive, got ") << getGroupSize();
+  if (!values.hasStaticShape() || !scales.hasStaticShape())
+    return emitOpError("values and scales must have static shapes");
+  if (scales.getDimSize(0) != values.getDimSize(0) ||
+      scales.getDimSize(1) != getNumGroups())
+    return emitOpError("scales must be [")
+           << values.getDimSize(0) << ", " << getNumGroups()
+           << "] (one per row and group of " << getGroupSize()
+           << " inputs), got " << scales;
+  if (values.getEncoding() != scales.getEncoding())
+    return emitOpError("values and scales must share one storage encoding");
+  if (result.getShape() != values.getShape() || result.getEncoding())
+    return emitOpError("result must be the plain f32 [out, in] tensor ")
+           << values.getShape() << ", got " << result;
+  // Stored operands must say which part of the quantized tensor they are.
+  if (auto w = getValues().getDefiningOp<WeightOp>(); w && w.getScales())
+    return emitOpError("values come from a weight marked `scales`");
+  if (auto w = getScales().getDefiningOp<WeightOp>(); w && !w.getScales())
+    return emitOpError("scales come from a weight not marked `scales`");
   return success();
 }
 

@@ -43,17 +43,69 @@ def Hymba_WeightOp : Hymba_Op<"weight", [Pure]> {
     buffer holds the matrix panel-major; consumers see the same `[out, in]`
     tensor either way.
 
+    A quantized tensor is two weights with the same name: its integer
+    values (`i8` or `i4`, two `i4` per byte) and, marked `scales`, one float
+    scale per group of the reduction dimension. Only `hymba.dequantize`
+    reads them (see there for the format).
+
     ```mlir
     %w = hymba.weight %params["model.layers.0.mamba.in_proj.weight"]
            : memref<?xi8> -> tensor<8960x1600xbf16>
     %p = hymba.weight %params["model.layers.0.mlp.up_proj.weight"]
            : memref<?xi8> -> tensor<5504x1600xbf16, #hymba.panels<32>>
+    %q = hymba.weight %params["model.layers.0.mlp.down_proj.weight"]
+           : memref<?xi8> -> tensor<1600x5504xi8>
+    %s = hymba.weight %params["model.layers.0.mlp.down_proj.weight"] {scales}
+           : memref<?xi8> -> tensor<1600x172xbf16>
     ```
   }];
   let arguments = (ins Hymba_ByteBuffer:$params, StrAttr:$name,
-                       OptionalAttr<I64Attr>:$offset);
-  let results = (outs TensorOf<[F32, F16, BF16]>:$result);
+                       OptionalAttr<I64Attr>:$offset, UnitAttr:$scales);
+  let results = (outs TensorOf<[F32, F16, BF16, I8, I<4>]>:$result);
+  let extraClassDeclaration = [{
+    /// The key of this tensor's slot in the parameter buffer: the checkpoint
+    /// name, with `#scales` appended for the scales of a quantized tensor.
+    std::string getSlotName() {
+      return getScales() ? (getName() + "#scales").str() : getName().str();
+    }
+  }];
   let assemblyFormat = "$params `[` $name `]` attr-dict `:` type($params) `->` type($result)";
+}
+
+def Hymba_DequantizeOp : Hymba_Op<"dequantize", [Pure]> {
+  let summary = "a weight quantized per group along its reduction dimension";
+  let description = [{
+    `result[n, k] = float32(values[n, k]) * float32(scales[n, k floordiv
+    group_size])`: symmetric, weight-only quantization with one scale per
+    `group_size` consecutive inputs of an output row (llama.cpp's Q8_0 and
+    Q4_0 idea; the last group of a row may be shorter). `values` are `i8`
+    in `[-127, 127]` or `i4` in `[-8, 7]`; scales are bf16.
+
+    The op names what a projection computes with; it is never materialized.
+    Its users are projection weights (`hymba.linear`, `hymba.swiglu_mlp`,
+    `hymba.hybrid_merge`'s output projection) and embedding tables, whose
+    lowerings read `values` and `scales` directly and dequantize in
+    registers inside their inner loops. `values` and `scales` share their
+    storage encoding: both plain, or both `#hymba.panels<W>` (then the
+    scales are stored `[ceil(N / W), groups, W]`, a vector of scales per
+    panel and group).
+
+    ```mlir
+    %w = hymba.dequantize %q, %s {group_size = 32 : i64}
+           : tensor<1600x5504xi8>, tensor<1600x172xbf16> -> tensor<1600x5504xf32>
+    ```
+  }];
+  let arguments = (ins TensorRankOf<[I8, I<4>], [2]>:$values,
+                       TensorRankOf<[BF16], [2]>:$scales, I64Attr:$group_size);
+  let results = (outs TensorRankOf<[F32], [2]>:$result);
+  let assemblyFormat = "$values `,` $scales attr-dict `:` type($values) `,` type($scales) `->` type($result)";
+  let extraClassDeclaration = [{
+    /// Groups per row: ceil(K / group_size).
+    int64_t getNumGroups() {
+      int64_t k = getValues().getType().getDimSize(1);
+      return (k + getGroupSize() - 1) / getGroupSize();
+    }
+  }];
 }
 
 def Hymba_StateBufferOp : Hymba_Op<"state_buffer", [Pure]> {

@@ -30,90 +30,6 @@ llvm::Error fail(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
-float bf16ToF32(uint16_t h) {
-  uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-float f16ToF32(uint16_t h) {
-  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f,
-           mant = h & 0x3ff, bits;
-  if (exp == 0x1f) {
-    bits = sign | 0x7f800000 | (mant << 13);
-  } else if (exp != 0) {
-    bits = sign | ((exp + 112) << 23) | (mant << 13);
-  } else if (mant == 0) {
-    bits = sign;
-  } else { // subnormal: normalise
-    int e = -1;
-    do {
-      mant <<= 1;
-      ++e;
-    } while (!(mant & 0x400));
-    bits = sign | uint32_t(112 - e) << 23 | ((mant & 0x3ff) << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-uint16_t f32ToBF16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  if ((bits & 0x7fffffff) > 0x7f800000) // NaN stays NaN
-    return uint16_t((bits >> 16) | 0x40);
-  return uint16_t((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
-}
-
-/// Appends `info`'s values converted to `to` (exact when widening).
-void convertInto(const TensorInfo &info, DType to, std::vector<char> &out) {
-  int64_t n = info.numElements();
-  out.resize(size_t(n) * dtypeBytes(to));
-  if (info.dtype == to) {
-    std::memcpy(out.data(), info.data, out.size());
-    return;
-  }
-  auto srcAt = [&](int64_t i) -> float {
-    if (info.dtype == DType::F32) {
-      float f;
-      std::memcpy(&f, info.data + 4 * i, 4);
-      return f;
-    }
-    uint16_t h;
-    std::memcpy(&h, info.data + 2 * i, 2);
-    return info.dtype == DType::BF16 ? bf16ToF32(h) : f16ToF32(h);
-  };
-  if (to == DType::F32) {
-    float *dst = reinterpret_cast<float *>(out.data());
-    for (int64_t i = 0; i < n; ++i)
-      dst[i] = srcAt(i);
-  } else {
-    uint16_t *dst = reinterpret_cast<uint16_t *>(out.data());
-    for (int64_t i = 0; i < n; ++i)
-      dst[i] = f32ToBF16(srcAt(i));
-  }
-}
-
-/// `out` holds a [rows, cols] matrix of `bytes`-sized elements; rearranges
-/// it into panels of `panel` rows (element (r, c) at [r / panel][c][r %
-/// panel]) with the last panel zero-padded.
-void packPanels(std::vector<char> &out, int64_t rows, int64_t cols,
-                int64_t panel, size_t bytes) {
-  int64_t panels = (rows + panel - 1) / panel;
-  std::vector<char> packed(size_t(panels * panel * cols) * bytes, 0);
-  for (int64_t r = 0; r < rows; ++r) {
-    const char *src = out.data() + size_t(r * cols) * bytes;
-    char *dst = packed.data() + size_t((r / panel) * cols * panel + r % panel) *
-                                    bytes;
-    for (int64_t c = 0; c < cols; ++c)
-      std::memcpy(dst + size_t(c * panel) * bytes, src + size_t(c) * bytes,
-                  bytes);
-  }
-  out.swap(packed);
-}
-
 void writeZeros(llvm::raw_ostream &os, uint64_t n) {
   static const char zeros[4096] = {};
   while (n) {
@@ -185,17 +101,16 @@ llvm::Error writeParams(llvm::raw_ostream &os, const ExecutableSpec &spec,
   uint64_t total = uint64_t(std::max<int64_t>(spec.paramsBytes, 0));
   for (const PackedWeight &w : spec.weights) {
     const TensorInfo &t = ckpt.tensor(w.name);
-    uint64_t bytes = uint64_t(w.storageBytes());
+    uint64_t bytes = uint64_t(w.bytes);
     if (w.offset < 0 || uint64_t(w.offset) < written ||
         t.numElements() != w.elements ||
-        (w.panel > 0 && w.rows * w.cols != w.elements) ||
+        ((w.panel > 0 || w.quantBits > 0) && w.rows * w.cols != w.elements) ||
         uint64_t(w.offset) > total || bytes > total - uint64_t(w.offset))
       return fail("internal error: the weight layout does not fit '" + w.name +
                   "'");
     writeZeros(os, w.offset - written);
-    convertInto(t, w.storage, buf);
-    if (w.panel > 0)
-      packPanels(buf, w.rows, w.cols, w.panel, dtypeBytes(w.storage));
+    if (llvm::Error err = encodeWeight(t, w, buf))
+      return err;
     os.write(buf.data(), buf.size());
     // The tensor is in the stream now: keep the compiler's RSS at one
     // tensor, not the whole mapped checkpoint.
@@ -226,6 +141,10 @@ llvm::Error writeLayout(const ExecutableSpec &spec, const Checkpoint &ckpt,
                                          {"shape", llvm::json::Array(t.shape)},
                                          {"storage", dtypeName(w.storage)},
                                          {"panel", w.panel},
+                                         {"quant_bits", w.quantBits},
+                                         {"quant_group", w.quantGroup},
+                                         {"scales", w.scales},
+                                         {"bytes", w.bytes},
                                          {"rows", w.rows},
                                          {"cols", w.cols}});
   }
@@ -292,28 +211,38 @@ void hymba::addModelFacts(mlir::ModuleOp llvmModule,
       b.getI64TensorAttr(values));
 }
 
-int64_t PackedWeight::storageBytes() const {
-  int64_t padded = panel > 0 ? (rows + panel - 1) / panel * panel * cols
-                             : elements;
-  return padded * int64_t(dtypeBytes(storage));
-}
-
 std::vector<PackedWeight> hymba::collectWeights(mlir::ModuleOp module) {
   std::vector<PackedWeight> out;
   llvm::StringSet<llvm::MallocAllocator> seen;
   module.walk([&](mlir::hymba::WeightOp w) {
-    if (!w.getOffset() || !seen.insert(w.getName()).second)
+    if (!w.getOffset() || !seen.insert(w.getSlotName()).second)
       return;
     auto type = llvm::cast<mlir::RankedTensorType>(w.getResult().getType());
     PackedWeight pw;
     pw.name = w.getName().str();
     pw.offset = *w.getOffset();
+    pw.bytes = mlir::hymba::storageBytes(type);
     pw.elements = type.getNumElements();
     pw.storage = type.getElementType().isBF16() ? DType::BF16 : DType::F32;
-    if (mlir::hymba::PanelsAttr panels = mlir::hymba::getPanels(type)) {
-      pw.panel = panels.getWidth();
+    if (type.getRank() == 2) {
       pw.rows = type.getDimSize(0);
       pw.cols = type.getDimSize(1);
+    }
+    if (mlir::hymba::PanelsAttr panels = mlir::hymba::getPanels(type))
+      pw.panel = panels.getWidth();
+    // Both parts of a quantized tensor: its format is on the dequantize.
+    for (mlir::Operation *user : w->getUsers()) {
+      auto dq = llvm::dyn_cast<mlir::hymba::DequantizeOp>(user);
+      if (!dq)
+        continue;
+      auto values = llvm::cast<mlir::RankedTensorType>(dq.getValues().getType());
+      pw.quantBits = values.getElementType().getIntOrFloatBitWidth();
+      pw.quantGroup = dq.getGroupSize();
+      pw.scales = w.getScales();
+      // The checkpoint tensor has the values' shape, not the scales'.
+      pw.rows = values.getDimSize(0);
+      pw.cols = values.getDimSize(1);
+      pw.elements = values.getNumElements();
     }
     out.push_back(pw);
   });

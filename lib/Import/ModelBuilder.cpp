@@ -36,6 +36,10 @@ private:
   Type weightElt() {
     return opts.weightType == WeightType::BF16 ? Type(b.getBF16Type()) : f32();
   }
+  bool quantized() const {
+    return opts.weightType == WeightType::INT8 ||
+           opts.weightType == WeightType::INT4;
+  }
   RankedTensorType rows(int64_t width) {
     return RankedTensorType::get({ShapedType::kDynamic, width}, f32());
   }
@@ -47,11 +51,35 @@ private:
   Value weight(const std::string &name, ArrayRef<int64_t> shape) {
     auto type = RankedTensorType::get(shape, weightElt());
     return hy::WeightOp::create(b, loc, type, params, b.getStringAttr(name),
-                                IntegerAttr())
+                                IntegerAttr(), /*scales=*/false)
         .getResult();
   }
   Value layerWeight(int64_t layer, const char *name, ArrayRef<int64_t> shape) {
     return weight("model.layers." + std::to_string(layer) + "." + name, shape);
+  }
+  /// An [out, in] weight that only projections and embedding lookups read:
+  /// quantized per group of inputs when the build asks for it.
+  Value projectionWeight(const std::string &name, ArrayRef<int64_t> shape) {
+    if (!quantized())
+      return weight(name, shape);
+    Type valueType =
+        b.getIntegerType(opts.weightType == WeightType::INT4 ? 4 : 8);
+    int64_t groups = (shape[1] + opts.quantGroup - 1) / opts.quantGroup;
+    Value values = hy::WeightOp::create(
+        b, loc, RankedTensorType::get(shape, valueType), params,
+        b.getStringAttr(name), IntegerAttr(), /*scales=*/false);
+    Value scales = hy::WeightOp::create(
+        b, loc, RankedTensorType::get({shape[0], groups}, b.getBF16Type()),
+        params, b.getStringAttr(name), IntegerAttr(), /*scales=*/true);
+    return hy::DequantizeOp::create(b, loc, RankedTensorType::get(shape, f32()),
+                                    values, scales,
+                                    b.getI64IntegerAttr(opts.quantGroup))
+        .getResult();
+  }
+  Value layerProjection(int64_t layer, const char *name,
+                        ArrayRef<int64_t> shape) {
+    return projectionWeight(
+        "model.layers." + std::to_string(layer) + "." + name, shape);
   }
   Value stateBuffer(const std::string &name, int64_t rows, int64_t width) {
     auto type = MemRefType::get({rows, width}, f32());
@@ -125,14 +153,14 @@ Value ModelIRBuilder::buildSSM(int64_t i, Value x, Value z) {
                 layerWeight(i, "mamba.conv1d.weight", {E, 1, c.dConv}),
                 layerWeight(i, "mamba.conv1d.bias", {E}), convState)
                 .getResult();
-  Value xp = linear(u, layerWeight(i, "mamba.x_proj.0.weight", {R + 2 * N, E}));
+  Value xp = linear(u, layerProjection(i, "mamba.x_proj.0.weight", {R + 2 * N, E}));
   Value dtr = rmsNorm(columns(xp, 0, R),
                       layerWeight(i, "mamba.dt_layernorm.weight", {R}));
   Value bm = rmsNorm(columns(xp, R, N),
                      layerWeight(i, "mamba.B_layernorm.weight", {N}));
   Value cm = rmsNorm(columns(xp, R + N, N),
                      layerWeight(i, "mamba.C_layernorm.weight", {N}));
-  Value dt = linear(dtr, layerWeight(i, "mamba.dt_proj.0.weight", {E, R}));
+  Value dt = linear(dtr, layerProjection(i, "mamba.dt_proj.0.weight", {E, R}));
   Value ssmState = stateBuffer(p + "ssm_state", E, N);
   return hy::SelectiveScanOp::create(
              b, loc, u.getType(), u, dt,
@@ -149,7 +177,7 @@ Value ModelIRBuilder::buildLayer(int64_t i, Value h) {
   // One projection feeds both branches (SPEC.md 3.3).
   Value a = rmsNorm(h, layerWeight(i, "input_layernorm.weight", {H}));
   Value proj =
-      linear(a, layerWeight(i, "mamba.in_proj.weight", {c.inProjRows(i), H}));
+      linear(a, layerProjection(i, "mamba.in_proj.weight", {c.inProjRows(i), H}));
   int64_t xOff = c.inProjRows(i) - 2 * E;
   Value q = rope(columns(proj, 0, qw));
   if (c.ownsKV(i))
@@ -182,7 +210,7 @@ Value ModelIRBuilder::buildLayer(int64_t i, Value h) {
                     b, loc, rows(H), att, s,
                     layerWeight(i, "mamba.pre_avg_layernorm1.weight", {E}),
                     layerWeight(i, "mamba.pre_avg_layernorm2.weight", {E}),
-                    layerWeight(i, "mamba.out_proj.weight", {H, E}),
+                    layerProjection(i, "mamba.out_proj.weight", {H, E}),
                     /*residual=*/Value(), b.getF32FloatAttr(c.rmsEps))
                     .getResult();
   h = arith::AddFOp::create(b, loc, h, mixed);
@@ -191,9 +219,9 @@ Value ModelIRBuilder::buildLayer(int64_t i, Value h) {
   Value m = rmsNorm(h, layerWeight(i, "pre_moe_layernorm.weight", {H}));
   Value mlp = hy::SwiGLUMLPOp::create(
                   b, loc, rows(H), m,
-                  layerWeight(i, "moe.experts.0.gate_proj.weight", {F, H}),
-                  layerWeight(i, "moe.experts.0.up_proj.weight", {F, H}),
-                  layerWeight(i, "moe.experts.0.down_proj.weight", {H, F}))
+                  layerProjection(i, "moe.experts.0.gate_proj.weight", {F, H}),
+                  layerProjection(i, "moe.experts.0.up_proj.weight", {F, H}),
+                  layerProjection(i, "moe.experts.0.down_proj.weight", {H, F}))
                   .getResult();
   return arith::AddFOp::create(b, loc, h, mlp);
 }
@@ -236,7 +264,7 @@ void ModelIRBuilder::buildEntry(ModuleOp module, func::FuncOp layers,
   Value ids = body->getArgument(2);
   int64_t H = c.hiddenSize;
 
-  Value table = weight("model.embed_tokens.weight", {c.vocabSize, H});
+  Value table = projectionWeight("model.embed_tokens.weight", {c.vocabSize, H});
   Value h = hy::EmbedOp::create(b, loc, rows(H), table, ids).getResult();
   Value pos;
   if (start) {
@@ -262,7 +290,8 @@ void ModelIRBuilder::buildEntry(ModuleOp module, func::FuncOp layers,
                                        strides);
   }
   Value head =
-      c.tiedEmbeddings ? table : weight("lm_head.weight", {c.vocabSize, H});
+      c.tiedEmbeddings ? table
+                       : projectionWeight("lm_head.weight", {c.vocabSize, H});
   func::ReturnOp::create(b, loc, linear(h, head));
 }
 

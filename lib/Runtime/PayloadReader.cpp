@@ -81,8 +81,10 @@ bool hymba::parseMetadata(const std::string &text, PayloadContents &out,
     return false;
   }
   auto dt = raw.find("weight_dtype");
-  if (dt == raw.end() || (dt->second != "f32" && dt->second != "bf16")) {
-    error = "metadata key 'weight_dtype' must be f32 or bf16";
+  if (dt == raw.end() ||
+      (dt->second != "f32" && dt->second != "bf16" && dt->second != "int8" &&
+       dt->second != "int4")) {
+    error = "metadata key 'weight_dtype' must be f32, bf16, int8 or int4";
     return false;
   }
   out.weightDtype = dt->second;

@@ -28,7 +28,7 @@ struct PayloadContents {
   bool skipSnapshot = false;
   /// Integer metadata; every key below is present and in range.
   std::map<std::string, int64_t> meta;
-  std::string weightDtype; // "f32" or "bf16"
+  std::string weightDtype; // "f32", "bf16", "int8" or "int4"
 };
 
 /// Reads `n` bytes at `offset` of the file into `dst`; false on a short read.

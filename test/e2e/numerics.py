@@ -25,6 +25,7 @@ sys.path.insert(0, pytools)
 from hymba_tools import config as hc  # noqa: E402
 from hymba_tools import make_checkpoint, presets  # noqa: E402
 from hymba_tools import reference as ref  # noqa: E402
+from hymba_tools import quantize as quant  # noqa: E402
 from hymba_tools import safetensors_io as st  # noqa: E402
 
 TOL = 1e-4
@@ -38,6 +39,12 @@ CASES = [
     ("odd-sizes-window-2", "odd", "f32", 1, "f32", 10, 7),
     # Enough rows for full register tiles of every target (AVX-512: 14).
     ("tiny-long-prompt", "tiny", "bf16", 1, "bf16", 40, 4),
+    # Quantized weights (int8/int4 per group of 32): odd sizes give partial
+    # groups and partial panels; the long prompt full quantized tiles.
+    ("tiny-int8", "tiny", "bf16", 1, "int8", 9, 5),
+    ("odd-sizes-int4", "odd", "f32", 1, "int4", 10, 5),
+    ("kv-group-of-three-int8", "group3", "f16", 1, "int8", 7, 4),
+    ("tiny-long-prompt-int4", "tiny", "f32", 1, "int4", 40, 3),
 ]
 
 shutil.rmtree(work, ignore_errors=True)
@@ -70,6 +77,8 @@ def check_model(name, ck, dtype, prompt, N):
     W = st.read_checkpoint(ck)
     if dtype == "bf16":  # the executable stores bf16: the reference must too
         W = {k: st.quantize(v, "BF16") for k, v in W.items()}
+    elif dtype in quant.BITS:  # and its quantized projections
+        W = quant.quantize_weights(W, dtype)
     exe = os.path.join(work, name + ".exe")
     subprocess.run([hymba_compile, ck, "-o", exe, "--dtype", dtype, *extra_flags],
                    check=True)
@@ -120,7 +129,7 @@ for name, preset, ck_dtype, shards, dtype, T, N in CASES:
 kjv = os.path.join(pytools, "..", "models", "hymba-kjv")
 sp = spm.SentencePieceProcessor(model_file=os.path.join(kjv, "tokenizer.model"))
 prompt = [sp.bos_id()] + sp.encode("And God said unto Moses,")
-for dtype in ("f32", "bf16"):
+for dtype in ("f32", "bf16", "int8", "int4"):
     gen = check_model(f"hymba-kjv-{dtype}", kjv, dtype, prompt, 24)
 print("hymba-kjv greedy:", repr(sp.decode(gen)))
 

@@ -25,6 +25,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -80,10 +81,17 @@ cl::opt<std::string> targetCPU(
 cl::opt<std::string> cudaArch("cuda-arch",
                               cl::desc("GPU architecture for --target=cuda"),
                               cl::init("sm_90"), cl::cat(targetCat));
-cl::opt<std::string> dtype("dtype",
-                           cl::desc("weight storage in the executable: f32 "
-                                    "(default) or bf16; compute is f32"),
-                           cl::init("f32"), cl::cat(targetCat));
+cl::opt<std::string> dtype(
+    "dtype",
+    cl::desc("weight storage in the executable: f32 (default), bf16, or "
+             "int8/int4 (projections and embeddings quantized per group, "
+             "bf16 scales; the rest f32); compute is f32"),
+    cl::init("f32"), cl::cat(targetCat));
+cl::opt<int64_t> quantGroup(
+    "quant-group",
+    cl::desc("inputs per quantization scale for --dtype=int8/int4 "
+             "(default 32)"),
+    cl::init(32), cl::cat(targetCat));
 cl::opt<bool> noFoldMeta("no-fold-meta",
                          cl::desc("do not precompute the meta-token prefix"),
                          cl::cat(passesCat));
@@ -186,6 +194,29 @@ void progress(const Twine &stage) {
     errs() << "[hymba-compile] " << stage << "\n";
 }
 
+std::optional<hymba::WeightType> parseWeightType(StringRef name) {
+  return llvm::StringSwitch<std::optional<hymba::WeightType>>(name)
+      .Case("f32", hymba::WeightType::F32)
+      .Case("bf16", hymba::WeightType::BF16)
+      .Case("int8", hymba::WeightType::INT8)
+      .Case("int4", hymba::WeightType::INT4)
+      .Default(std::nullopt);
+}
+
+const char *weightTypeName(hymba::WeightType type) {
+  switch (type) {
+  case hymba::WeightType::F32:
+    return "f32";
+  case hymba::WeightType::BF16:
+    return "bf16";
+  case hymba::WeightType::INT8:
+    return "int8";
+  case hymba::WeightType::INT4:
+    return "int4";
+  }
+  return "?";
+}
+
 std::string metadataFor(mlir::ModuleOp module, const hymba::ModelConfig &c,
                         const hymba::BuildOptions &o) {
   std::string s;
@@ -197,8 +228,10 @@ std::string metadataFor(mlir::ModuleOp module, const hymba::ModelConfig &c,
      << "max_seq_len=" << o.maxSeqLen << "\n"
      << "bos_token_id=" << c.bosTokenId << "\n"
      << "eos_token_id=" << c.eosTokenId << "\n"
-     << "weight_dtype="
-     << (o.weightType == hymba::WeightType::BF16 ? "bf16" : "f32") << "\n";
+     << "weight_dtype=" << weightTypeName(o.weightType) << "\n";
+  if (o.weightType == hymba::WeightType::INT8 ||
+      o.weightType == hymba::WeightType::INT4)
+    os << "quant_group=" << o.quantGroup << "\n";
   return s;
 }
 
@@ -428,8 +461,13 @@ int main(int argc, char **argv) {
   mlir::TimingScope rootTiming = timingManager.getRootScope();
   timing = &rootTiming;
 
-  if (dtype != "f32" && dtype != "bf16")
-    return fail("--dtype must be f32 or bf16, got '" + dtype + "'");
+  std::optional<hymba::WeightType> weightType = parseWeightType(dtype);
+  if (!weightType)
+    return fail("--dtype must be f32, bf16, int8 or int4, got '" + dtype +
+                "'");
+  if (quantGroup < 1 || quantGroup > 4096)
+    return fail("--quant-group must be between 1 and 4096, got " +
+                Twine(int64_t(quantGroup)));
   Expected<hymba::CPUTarget> cpu = hymba::resolveCPUTarget(targetCPU);
   if (!cpu)
     return fail(toString(cpu.takeError()));
@@ -443,8 +481,8 @@ int main(int argc, char **argv) {
   const hymba::ModelConfig &config = (*ckpt)->config();
 
   hymba::BuildOptions options;
-  options.weightType =
-      dtype == "bf16" ? hymba::WeightType::BF16 : hymba::WeightType::F32;
+  options.weightType = *weightType;
+  options.quantGroup = quantGroup;
   if (maxSeqLen < 0)
     return fail("--max-seq-len must be positive");
   options.maxSeqLen = maxSeqLen > 0 ? maxSeqLen : config.maxPositions;

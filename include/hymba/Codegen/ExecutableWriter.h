@@ -2,6 +2,7 @@
 #ifndef HYMBA_CODEGEN_EXECUTABLEWRITER_H
 #define HYMBA_CODEGEN_EXECUTABLEWRITER_H
 
+#include "hymba/Codegen/WeightEncoding.h"
 #include "hymba/Import/Checkpoint.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -12,21 +13,6 @@
 #include <vector>
 
 namespace hymba {
-
-/// One weight as the generated code expects it in the parameter block.
-struct PackedWeight {
-  std::string name;
-  int64_t offset = 0; // byte offset in the parameter block
-  int64_t elements = 0;       // of the checkpoint tensor
-  DType storage = DType::F32; // element type in the executable
-  /// > 0: a [rows, cols] matrix stored in panels of `panel` rows
-  /// (#hymba.panels): element (r, c) at [r / panel][c][r % panel], the
-  /// last panel zero-padded.
-  int64_t panel = 0;
-  int64_t rows = 0, cols = 0;
-  /// Bytes in the parameter block (panel padding included).
-  int64_t storageBytes() const;
-};
 
 /// The parameter layout of a module after hymba-assign-buffer-layout.
 std::vector<PackedWeight> collectWeights(mlir::ModuleOp module);

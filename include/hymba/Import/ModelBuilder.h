@@ -21,11 +21,16 @@
 
 namespace hymba {
 
-enum class WeightType { F32, BF16 };
+/// How weights are stored in the executable. INT8 and INT4 quantize the
+/// projection weights (and the embedding table) per group along their
+/// input dimension and keep every other tensor in f32.
+enum class WeightType { F32, BF16, INT8, INT4 };
 
 struct BuildOptions {
   /// Element type the weights are stored with in the executable.
   WeightType weightType = WeightType::F32;
+  /// Inputs per quantization scale (INT8 and INT4 only).
+  int64_t quantGroup = 32;
   /// Tokens (after the meta prefix) a sequence may hold; sizes global caches.
   int64_t maxSeqLen = 0;
 };

@@ -401,6 +401,16 @@ struct PanelKernel {
     for (int64_t i = 0; i < m; ++i)
       for (size_t j = 0; j < lanes.size(); ++j)
         init.push_back(loadY(i, j));
+    // Shift counts that sign-extend the low (<< 28 >> 28) and high (>> 4)
+    // nibble of an i32 lane.
+    VectorType i32Vec = VectorType::get({vl}, b.getI32Type());
+    Value shift28, shift4;
+    if (bits == 4) {
+      shift28 = arith::ConstantOp::create(
+          b, i32Vec, DenseElementsAttr::get(i32Vec, b.getI32IntegerAttr(28)));
+      shift4 = arith::ConstantOp::create(
+          b, i32Vec, DenseElementsAttr::get(i32Vec, b.getI32IntegerAttr(4)));
+    }
     // The panel's weight vectors at k, as f32: widened, or dequantized with
     // the group's scale vectors.
     auto weightVectors = [&](ImplicitLocOpBuilder &ib, Value kk,
@@ -409,12 +419,7 @@ struct PanelKernel {
       if (bits == 4) {
         // Byte j of the row holds lanes j and j + W/2: vector h of bytes
         // unpacks into lane vectors h (low nibbles) and h + W/(2 vl).
-        VectorType i32Vec = VectorType::get({vl}, ib.getI32Type());
         VectorType byteVec = VectorType::get({vl}, ib.getI8Type());
-        auto splat = [&](int64_t v) {
-          return arith::ConstantOp::create(
-              ib, i32Vec, DenseElementsAttr::get(i32Vec, ib.getI32IntegerAttr(v)));
-        };
         size_t half = size_t(panel / vl / 2);
         SmallVector<Value> low, high;
         for (size_t h = 0; h < half && h < lanes.size(); ++h) {
@@ -423,8 +428,8 @@ struct PanelKernel {
               vector::LoadOp::create(ib, byteVec, w,
                                      ValueRange{p, kk, indexConst(ib, h * vl)}));
           low.push_back(arith::ShRSIOp::create(
-              ib, arith::ShLIOp::create(ib, bytes, splat(28)), splat(28)));
-          high.push_back(arith::ShRSIOp::create(ib, bytes, splat(4)));
+              ib, arith::ShLIOp::create(ib, bytes, shift28), shift28));
+          high.push_back(arith::ShRSIOp::create(ib, bytes, shift4));
         }
         for (size_t j = 0; j < lanes.size(); ++j)
           ws.push_back(arith::SIToFPOp::create(

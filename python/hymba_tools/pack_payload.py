@@ -30,6 +30,7 @@ import tempfile
 
 import numpy as np
 
+from . import quantize
 from .safetensors_io import bf16_bits_to_f32, f32_to_bf16_bits
 
 ALIGN = 4096
@@ -159,8 +160,39 @@ def _panels(data, w):
     return padded.reshape(panels, panel, cols).transpose(0, 2, 1).tobytes()
 
 
+def _quantized(raw, src, w):
+    """The values or the scales of a quantized weight (hymba-compile's
+    encodeWeight): quantize.py's quantizer, then plain or panel layout; i4
+    two per byte (plain: row-major elements 2i, 2i + 1 in byte i; panels:
+    lanes j and j + W/2 in byte j of a panel row)."""
+    rows, cols, panel = w["rows"], w["cols"], w.get("panel", 0)
+    m = np.frombuffer(_converted(raw, src, "F32"), np.float32).reshape(rows, cols)
+    if not np.isfinite(m).all():
+        raise PackError(f"tensor '{w['name']}' holds a non-finite value (inf or NaN), "
+                        "which cannot be quantized")
+    q, s = quantize.quantize_matrix(m, w["quant_bits"], w["quant_group"])
+    a = s if w["scales"] else q
+    if panel:
+        panels = -(-rows // panel)
+        padded = np.zeros((panels * panel, a.shape[1]), a.dtype)
+        padded[:rows] = a
+        a = padded.reshape(panels, panel, a.shape[1]).transpose(0, 2, 1)
+    if w["scales"] or w["quant_bits"] == 8:
+        return np.ascontiguousarray(a).tobytes()
+    nib = a.astype(np.uint8) & 0xF
+    if panel:
+        half = panel // 2
+        return (nib[..., :half] | (nib[..., half:] << 4)).astype(np.uint8).tobytes()
+    flat = nib.reshape(-1)
+    if flat.size % 2:
+        flat = np.append(flat, np.uint8(0))
+    return (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8).tobytes()
+
+
 def _storage_bytes(w):
     """Bytes of `w` in the parameter block, panel padding included."""
+    if w.get("quant_bits", 0):
+        return w["bytes"]
     elements = w["elements"]
     if w.get("panel", 0):
         elements = -(-w["rows"] // w["panel"]) * w["panel"] * w["cols"]
@@ -213,6 +245,17 @@ def _read_program(program, layout):
     return prog
 
 
+def _quantization_ok(w):
+    bits = int(w.get("quant_bits", 0))
+    if bits == 0:
+        return True
+    return (bits in (4, 8) and 0 < int(w["quant_group"]) <= 4096
+            and isinstance(w["scales"], bool) and int(w["bytes"]) > 0
+            and int(w["rows"]) > 0 and int(w["cols"]) > 0
+            and w["rows"] * w["cols"] == w["elements"]
+            and (bits == 8 or int(w.get("panel", 0)) % 2 == 0))
+
+
 def _load_layout(layout_path):
     layout = _load_json(layout_path, "the payload layout")
     try:
@@ -224,6 +267,7 @@ def _load_layout(layout_path):
                       and isinstance(w["shape"], list) and int(w.get("panel", 0)) >= 0
                       and (not w.get("panel") or (int(w["rows"]) > 0 and int(w["cols"]) > 0
                                                   and w["rows"] * w["cols"] == w["elements"]))
+                      and _quantization_ok(w)
                       for w in layout["weights"]))
     except (KeyError, TypeError, ValueError):
         ok = False
@@ -301,7 +345,13 @@ def pack(program, layout_path, ckpt_dir, out, tokenizer=None):
                 raw = f.read(hi - lo)
             if len(raw) != hi - lo:
                 raise PackError(f"{path}: shorter than its header says (truncated?)")
-            data = _panels(_converted(raw, dtype, w["storage"]), w)
+            if w.get("quant_bits", 0):
+                data = _quantized(raw, dtype, w)
+            else:
+                data = _panels(_converted(raw, dtype, w["storage"]), w)
+            if len(data) != _storage_bytes(w):
+                raise PackError(f"internal error: '{w['name']}' encodes to {len(data)} bytes, "
+                                f"its slot has {_storage_bytes(w)}")
             o.write(b"\0" * (w["offset"] - written))
             o.write(data)
             written = w["offset"] + len(data)

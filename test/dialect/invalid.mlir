@@ -33,6 +33,80 @@ func.func @panel_width(%p: memref<?xi8>) {
 
 // -----
 
+func.func @scales_type(%p: memref<?xi8>) {
+  // expected-error @+1 {{scales of a quantized tensor must be a bf16 matrix, got 'tensor<4x4xf32>'}}
+  %0 = hymba.weight %p["w"] {scales} : memref<?xi8> -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @quantized_rank(%p: memref<?xi8>) {
+  // expected-error @+1 {{quantized values must be an [out, in] matrix}}
+  %0 = hymba.weight %p["w"] : memref<?xi8> -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @i4_odd_panel(%p: memref<?xi8>) {
+  // expected-error @+1 {{i4 panels pack two lanes per byte: the panel width must be even, got 5}}
+  %0 = hymba.weight %p["w"] : memref<?xi8> -> tensor<4x4xi4, #hymba.panels<5>>
+  return
+}
+
+// -----
+
+func.func @dequantize_group(%q: tensor<4x8xi8>, %s: tensor<4x1xbf16>) {
+  // expected-error @+1 {{group_size must be positive, got 0}}
+  %0 = hymba.dequantize %q, %s {group_size = 0 : i64} : tensor<4x8xi8>, tensor<4x1xbf16> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_scales_shape(%q: tensor<4x40xi8>, %s: tensor<4x1xbf16>) {
+  // expected-error @+1 {{scales must be [4, 2] (one per row and group of 32 inputs), got 'tensor<4x1xbf16>'}}
+  %0 = hymba.dequantize %q, %s {group_size = 32 : i64} : tensor<4x40xi8>, tensor<4x1xbf16> -> tensor<4x40xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_encoding(%q: tensor<4x8xi8, #hymba.panels<16>>, %s: tensor<4x1xbf16>) {
+  // expected-error @+1 {{values and scales must share one storage encoding}}
+  %0 = hymba.dequantize %q, %s {group_size = 8 : i64} : tensor<4x8xi8, #hymba.panels<16>>, tensor<4x1xbf16> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_result(%q: tensor<4x8xi8>, %s: tensor<4x1xbf16>) {
+  // expected-error @+1 {{result must be the plain f32 [out, in] tensor 4, 8, got 'tensor<8x4xf32>'}}
+  %0 = hymba.dequantize %q, %s {group_size = 8 : i64} : tensor<4x8xi8>, tensor<4x1xbf16> -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_parts(%p: memref<?xi8>) {
+  %q = hymba.weight %p["w"] : memref<?xi8> -> tensor<4x8xi8>
+  %s = hymba.weight %p["w"] : memref<?xi8> -> tensor<4x1xbf16>
+  // expected-error @+1 {{scales come from a weight not marked `scales`}}
+  %0 = hymba.dequantize %q, %s {group_size = 8 : i64} : tensor<4x8xi8>, tensor<4x1xbf16> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_values_type(%q: tensor<4x8xi16>, %s: tensor<4x1xbf16>) {
+  // expected-error @+1 {{operand #0 must be 2D tensor of 8-bit signless integer or 4-bit signless integer values}}
+  %0 = hymba.dequantize %q, %s {group_size = 8 : i64} : tensor<4x8xi16>, tensor<4x1xbf16> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
 func.func @foreign_encoding(%p: memref<?xi8>) {
   // expected-error @+1 {{result encoding must be #hymba.panels, got "rows"}}
   %0 = hymba.weight %p["w"] : memref<?xi8> -> tensor<4x4xf32, "rows">

@@ -22,6 +22,27 @@ func.func @panels(%p: memref<?xi8>, %x: tensor<?x4xf32>, %ids: tensor<?xi32>) ->
   return %y, %e : tensor<?x6xf32>, tensor<?x4xf32>
 }
 
+// A quantized weight: values and scales, read through hymba.dequantize.
+// CHECK-LABEL: func @quantized
+func.func @quantized(%p: memref<?xi8>, %x: tensor<?x40xf32>, %ids: tensor<?xi32>) -> (tensor<?x6xf32>, tensor<?x40xf32>) {
+  // CHECK: %[[Q:.*]] = hymba.weight %{{.*}}["lm_head.weight"] : memref<?xi8> -> tensor<6x40xi4, #hymba.panels<16>>
+  %q = hymba.weight %p["lm_head.weight"] : memref<?xi8> -> tensor<6x40xi4, #hymba.panels<16>>
+  // CHECK: %[[S:.*]] = hymba.weight %{{.*}}["lm_head.weight"] {scales} : memref<?xi8> -> tensor<6x2xbf16, #hymba.panels<16>>
+  %s = hymba.weight %p["lm_head.weight"] {scales} : memref<?xi8> -> tensor<6x2xbf16, #hymba.panels<16>>
+  // CHECK: %[[W:.*]] = hymba.dequantize %[[Q]], %[[S]] {group_size = 32 : i64} : tensor<6x40xi4, #hymba.panels<16>>, tensor<6x2xbf16, #hymba.panels<16>> -> tensor<6x40xf32>
+  %w = hymba.dequantize %q, %s {group_size = 32 : i64} : tensor<6x40xi4, #hymba.panels<16>>, tensor<6x2xbf16, #hymba.panels<16>> -> tensor<6x40xf32>
+  // CHECK: hymba.linear %{{.*}}, %[[W]] : tensor<?x40xf32>, tensor<6x40xf32> -> tensor<?x6xf32>
+  %y = hymba.linear %x, %w : tensor<?x40xf32>, tensor<6x40xf32> -> tensor<?x6xf32>
+  // CHECK: hymba.embed %[[W]][%{{.*}}] : tensor<6x40xf32>, tensor<?xi32> -> tensor<?x40xf32>
+  %e = hymba.embed %w[%ids] : tensor<6x40xf32>, tensor<?xi32> -> tensor<?x40xf32>
+  // CHECK: hymba.weight %{{.*}}["w8"] : memref<?xi8> -> tensor<3x5xi8>
+  %q8 = hymba.weight %p["w8"] : memref<?xi8> -> tensor<3x5xi8>
+  %s8 = hymba.weight %p["w8"] {scales} : memref<?xi8> -> tensor<3x3xbf16>
+  // CHECK: hymba.dequantize %{{.*}}, %{{.*}} {group_size = 2 : i64} : tensor<3x5xi8>, tensor<3x3xbf16> -> tensor<3x5xf32>
+  %w8 = hymba.dequantize %q8, %s8 {group_size = 2 : i64} : tensor<3x5xi8>, tensor<3x3xbf16> -> tensor<3x5xf32>
+  return %y, %e : tensor<?x6xf32>, tensor<?x40xf32>
+}
+
 // CHECK-LABEL: func @embedding
 func.func @embedding(%table: tensor<10x4xbf16>, %ids: tensor<?xi32>, %meta: tensor<3x4xf32>) -> tensor<?x4xf32> {
   // CHECK: hymba.embed %{{.*}}[%{{.*}}] : tensor<10x4xbf16>, tensor<?xi32> -> tensor<?x4xf32>

@@ -247,7 +247,9 @@ tampered("folded without its snapshot", folded[:-TRAILER.size] + TRAILER.pack(*f
 
 # The driver refuses bad flags without leaving output behind.
 for name, args, expect in [
-    ("bad dtype", ["--dtype", "int4"], "--dtype must be f32 or bf16"),
+    ("bad dtype", ["--dtype", "int3"], "--dtype must be f32, bf16, int8 or int4"),
+    ("bad quant group", ["--dtype", "int8", "--quant-group", "0"],
+     "--quant-group must be between 1 and 4096"),
     ("exe to stdout", ["-o", "-"], "cannot be written to stdout"),
 ]:
     out = os.path.join(work, "never")

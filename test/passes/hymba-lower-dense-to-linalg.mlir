@@ -209,3 +209,77 @@ func.func @packed(%p: memref<?xi8>, %x: tensor<?x4xf32>, %ids: tensor<?xi32>) ->
   %e = hymba.embed %w[%ids] : tensor<6x4xbf16, #hymba.panels<4>>, tensor<?xi32> -> tensor<?x4xf32>
   return %y, %e : tensor<?x6xf32>, tensor<?x4xf32>
 }
+
+// -----
+
+// Quantized i8 panels: the projection's generic reads the values through the
+// panel map and the scales through (n floordiv 4, k floordiv 8, n mod 4),
+// and dequantizes in its body; nothing materializes the f32 weight.
+// CHECK-DAG: #[[QV:.*]] = affine_map<(d0, d1, d2) -> (d1 floordiv 4, d2, d1 mod 4)>
+// CHECK-DAG: #[[QS:.*]] = affine_map<(d0, d1, d2) -> (d1 floordiv 4, d2 floordiv 8, d1 mod 4)>
+// CHECK-LABEL: func @quantized_i8
+// CHECK:         %[[QVIEW:.*]] = memref.view %{{.*}}[%{{.*}}][] : memref<?xi8> to memref<2x12x4xi8>
+// CHECK:         %[[Q:.*]] = bufferization.to_tensor %[[QVIEW]] restrict : memref<2x12x4xi8> to tensor<2x12x4xi8>
+// CHECK:         %[[SVIEW:.*]] = memref.view %{{.*}}[%{{.*}}][] : memref<?xi8> to memref<2x2x4xbf16>
+// CHECK:         %[[S:.*]] = bufferization.to_tensor %[[SVIEW]] restrict : memref<2x2x4xbf16> to tensor<2x2x4xbf16>
+// CHECK-NOT:     hymba.dequantize
+// CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[QV]], #[[QS]], #{{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:      ins(%{{.*}}, %[[Q]], %[[S]] : tensor<?x12xf32>, tensor<2x12x4xi8>, tensor<2x2x4xbf16>) outs(%{{.*}} : tensor<?x6xf32>)
+// CHECK:         ^bb0(%[[XA:.*]]: f32, %[[QA:.*]]: i8, %[[SA:.*]]: bf16, %[[ACC:.*]]: f32):
+// CHECK:           %[[QF:.*]] = arith.sitofp %[[QA]] : i8 to f32
+// CHECK:           %[[SF:.*]] = arith.extf %[[SA]] : bf16 to f32
+// CHECK:           %[[WF:.*]] = arith.mulf %[[QF]], %[[SF]] : f32
+// CHECK:           %[[PR:.*]] = arith.mulf %[[XA]], %[[WF]] : f32
+// CHECK:           arith.addf %[[ACC]], %[[PR]] : f32
+// The embedding lookup dequantizes its row from the same storage.
+// CHECK:         linalg.generic
+// CHECK:           %[[EQ:.*]] = tensor.extract %[[Q]][{{.*}}] : tensor<2x12x4xi8>
+// CHECK:           %[[ES:.*]] = tensor.extract %[[S]][{{.*}}] : tensor<2x2x4xbf16>
+// CHECK:           arith.sitofp %[[EQ]] : i8 to f32
+func.func @quantized_i8(%p: memref<?xi8>, %x: tensor<?x12xf32>, %ids: tensor<?xi32>) -> (tensor<?x6xf32>, tensor<?x12xf32>) {
+  %q = hymba.weight %p["w"] {offset = 0 : i64} : memref<?xi8> -> tensor<6x12xi8, #hymba.panels<4>>
+  %s = hymba.weight %p["w"] {offset = 128 : i64, scales} : memref<?xi8> -> tensor<6x2xbf16, #hymba.panels<4>>
+  %w = hymba.dequantize %q, %s {group_size = 8 : i64} : tensor<6x12xi8, #hymba.panels<4>>, tensor<6x2xbf16, #hymba.panels<4>> -> tensor<6x12xf32>
+  %y = hymba.linear %x, %w : tensor<?x12xf32>, tensor<6x12xf32> -> tensor<?x6xf32>
+  %e = hymba.embed %w[%ids] : tensor<6x12xf32>, tensor<?xi32> -> tensor<?x12xf32>
+  return %y, %e : tensor<?x6xf32>, tensor<?x12xf32>
+}
+
+// -----
+
+// Quantized i4 without panels (the GPU form's layout): the values are a flat
+// byte array, element (n, k) in byte (n * 5 + k) floordiv 2, its nibble
+// chosen by the parity of n * 5 + k, sign-extended by a shift pair.
+// CHECK-DAG: #[[Q4:.*]] = affine_map<(d0, d1, d2) -> ((d1 * 5 + d2) floordiv 2)>
+// CHECK-LABEL: func @quantized_i4_plain
+// CHECK:         memref.view %{{.*}}[%{{.*}}][] : memref<?xi8> to memref<8xi8>
+// CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[Q4]], #{{.*}}, #{{.*}}]
+// CHECK:         ^bb0(%{{.*}}: f32, %[[QA:.*]]: i8, %{{.*}}: bf16, %{{.*}}: f32):
+// CHECK:           %[[SH:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : i8
+// CHECK:           %[[UP:.*]] = arith.shli %[[QA]], %[[SH]] : i8
+// CHECK:           %[[DOWN:.*]] = arith.shrsi %[[UP]], %{{.*}} : i8
+// CHECK:           arith.sitofp %[[DOWN]] : i8 to f32
+// GPU-LABEL: func @quantized_i4_plain
+// GPU:         scf.parallel
+// GPU:           memref.load %{{.*}}[%{{.*}}] : memref<8xi8, strided<[?], offset: ?>>
+// GPU:           memref.load %{{.*}}[%{{.*}}, %{{.*}}] : memref<3x3xbf16, strided<[?, ?], offset: ?>>
+// GPU:           arith.shrsi
+func.func @quantized_i4_plain(%p: memref<?xi8>, %x: tensor<?x5xf32>) -> tensor<?x3xf32> {
+  %q = hymba.weight %p["w"] {offset = 0 : i64} : memref<?xi8> -> tensor<3x5xi4>
+  %s = hymba.weight %p["w"] {offset = 64 : i64, scales} : memref<?xi8> -> tensor<3x3xbf16>
+  %w = hymba.dequantize %q, %s {group_size = 2 : i64} : tensor<3x5xi4>, tensor<3x3xbf16> -> tensor<3x5xf32>
+  %y = hymba.linear %x, %w : tensor<?x5xf32>, tensor<3x5xf32> -> tensor<?x3xf32>
+  return %y : tensor<?x3xf32>
+}
+
+// -----
+
+// Only projections and embedding lookups read quantized weights.
+func.func @quantized_other_reader(%p: memref<?xi8>, %x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %q = hymba.weight %p["w"] {offset = 0 : i64} : memref<?xi8> -> tensor<2x4xi8>
+  %s = hymba.weight %p["w"] {offset = 64 : i64, scales} : memref<?xi8> -> tensor<2x1xbf16>
+  // expected-error @+1 {{'hymba.dequantize' op is read by}}
+  %w = hymba.dequantize %q, %s {group_size = 4 : i64} : tensor<2x4xi8>, tensor<2x1xbf16> -> tensor<2x4xf32>
+  %y = hymba.prepend_meta %w, %x : tensor<2x4xf32>, tensor<?x4xf32> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}

@@ -2,6 +2,8 @@
 // RUN: hymba-opt %s -split-input-file -hymba-pack-weights="panel=16" -hymba-pack-weights="panel=16" | FileCheck %s
 // RUN: hymba-opt %s -split-input-file -hymba-pack-weights="panel=16" -hymba-assign-buffer-layout | FileCheck %s --check-prefix=LAYOUT
 // RUN: not hymba-opt %s -split-input-file -hymba-pack-weights="panel=0" 2>&1 >/dev/null | FileCheck %s --check-prefix=BAD
+// RUN: not hymba-opt %s -split-input-file -hymba-pack-weights="panel=5" 2>&1 >/dev/null | FileCheck %s --check-prefix=ODD
+// ODD: error: 'hymba.weight' op holds i4 values, which panels pack two per byte: the panel width must be even, got 5
 // BAD: hymba-pack-weights: panel must be positive
 
 // Projection weights (and the embedding table the tied head shares) get
@@ -51,4 +53,40 @@ func.func @shared_name(%p: memref<?xi8>, %x: tensor<?x4xf32>) -> (tensor<?x4xf32
   %y = hymba.linear %x, %a : tensor<?x4xf32>, tensor<4x4xf32> -> tensor<?x4xf32>
   %b = hymba.weight %p["w"] : memref<?xi8> -> tensor<4x4xf32>
   return %y, %b : tensor<?x4xf32>, tensor<4x4xf32>
+}
+
+// -----
+
+// A quantized projection weight: its values and its scales are packed
+// together (the scales as [panels, groups, 16]); the dequantized weight the
+// projection reads keeps its plain type. The scales have their own slot:
+// values 20 x 40 i4 -> 2 panels * 40 * 8 bytes = 640 bytes at 0, scales
+// (2 groups) at 640.
+// CHECK-LABEL: func @quantized
+// CHECK:         %[[Q:.*]] = hymba.weight %{{.*}}["q"] : memref<?xi8> -> tensor<20x40xi4, #hymba.panels<16>>
+// CHECK:         %[[S:.*]] = hymba.weight %{{.*}}["q"] {scales} : memref<?xi8> -> tensor<20x2xbf16, #hymba.panels<16>>
+// CHECK:         hymba.dequantize %[[Q]], %[[S]] {group_size = 32 : i64} : tensor<20x40xi4, #hymba.panels<16>>, tensor<20x2xbf16, #hymba.panels<16>> -> tensor<20x40xf32>
+// LAYOUT-LABEL: func @quantized
+// LAYOUT:         hymba.weight %{{.*}}["q"] {offset = 0 : i64}
+// LAYOUT:         hymba.weight %{{.*}}["q"] {offset = 640 : i64, scales}
+func.func @quantized(%p: memref<?xi8>, %x: tensor<?x40xf32>) -> tensor<?x20xf32> {
+  %q = hymba.weight %p["q"] : memref<?xi8> -> tensor<20x40xi4>
+  %s = hymba.weight %p["q"] {scales} : memref<?xi8> -> tensor<20x2xbf16>
+  %w = hymba.dequantize %q, %s {group_size = 32 : i64} : tensor<20x40xi4>, tensor<20x2xbf16> -> tensor<20x40xf32>
+  %y = hymba.linear %x, %w : tensor<?x40xf32>, tensor<20x40xf32> -> tensor<?x20xf32>
+  return %y : tensor<?x20xf32>
+}
+
+// -----
+
+// A dequantized weight read by something else than a projection or an
+// embedding lookup keeps both parts plain.
+// CHECK-LABEL: func @quantized_other_use
+// CHECK-NOT:     #hymba.panels
+func.func @quantized_other_use(%p: memref<?xi8>, %x: tensor<?x40xf32>) -> (tensor<?x20xf32>, tensor<20x40xf32>) {
+  %q = hymba.weight %p["q"] : memref<?xi8> -> tensor<20x40xi8>
+  %s = hymba.weight %p["q"] {scales} : memref<?xi8> -> tensor<20x2xbf16>
+  %w = hymba.dequantize %q, %s {group_size = 32 : i64} : tensor<20x40xi8>, tensor<20x2xbf16> -> tensor<20x40xf32>
+  %y = hymba.linear %x, %w : tensor<?x40xf32>, tensor<20x40xf32> -> tensor<?x20xf32>
+  return %y, %w : tensor<?x20xf32>, tensor<20x40xf32>
 }

@@ -172,3 +172,97 @@ func.func @panel(%x: memref<?x32xf32>, %w: memref<3x32x16xbf16>, %y: memref<?x45
   }
   return
 }
+
+// -----
+
+#x = affine_map<(t, n, k) -> (t, k)>
+#q8 = affine_map<(t, n, k) -> (n floordiv 16, k, n mod 16)>
+#qs = affine_map<(t, n, k) -> (n floordiv 16, k floordiv 32, n mod 16)>
+#y = affine_map<(t, n, k) -> (t, n)>
+
+// Quantized i8 panels (group 32): the k block grows to a whole group (32 >
+// k-block 16); per group the two scale vectors are loaded once; per k the
+// i8 vectors are converted and scaled, then used by every row of the tile.
+// Tiles have (16 - 2 * 2 - 2) / 2 = 5 rows: scales take registers too.
+// PANEL-LABEL: func @quantized_i8
+// PANEL-SAME:    (%[[X:.*]]: memref<?x40xf32>, %[[Q:.*]]: memref<2x40x16xi8>, %[[S:.*]]: memref<2x2x16xbf16>, %[[Y:.*]]: memref<?x20xf32>)
+// PANEL:         scf.parallel (%[[P:.*]]) =
+// PANEL:           scf.for %[[KB:.*]] = %{{.*}} to %{{.*}} step %[[C32:.*]] {
+// PANEL:               scf.for %{{.*}} step %[[C5:.*]] {
+// PANEL:                 scf.for %[[KG:.*]] = %[[KB]] to %{{.*}} step %[[C32]] iter_args({{.*}}) -> ({{(vector<8xf32>, ){9}vector}}<8xf32>)
+// PANEL:                   %[[G:.*]] = arith.divui %[[KG]], %[[C32]]
+// PANEL:                   %[[S0:.*]] = vector.load %[[S]][%[[P]], %[[G]], %{{.*}}] : memref<2x2x16xbf16>, vector<8xbf16>
+// PANEL:                   %[[S0F:.*]] = arith.extf %[[S0]] : vector<8xbf16> to vector<8xf32>
+// PANEL:                   vector.load %[[S]][%[[P]], %[[G]], %{{.*}}] : memref<2x2x16xbf16>, vector<8xbf16>
+// PANEL:                   scf.for %[[K:[a-z0-9_]+]] =
+// PANEL:                     %[[Q0:.*]] = vector.load %[[Q]][%[[P]], %[[K]], %{{.*}}] : memref<2x40x16xi8>, vector<8xi8>
+// PANEL:                     %[[Q0F:.*]] = arith.sitofp %[[Q0]] : vector<8xi8> to vector<8xf32>
+// PANEL:                     vector.load %[[Q]]
+// PANEL:                     arith.sitofp
+// PANEL:                     %[[W0:.*]] = arith.mulf %[[Q0F]], %[[S0F]] : vector<8xf32>
+// PANEL:                     vector.broadcast
+// PANEL:                     vector.fma %{{.*}}, %[[W0]]
+// PANEL-COUNT-9:             vector.fma
+// PANEL-NOT:     linalg.generic
+func.func @quantized_i8(%x: memref<?x40xf32>, %q: memref<2x40x16xi8>, %s: memref<2x2x16xbf16>, %y: memref<?x20xf32>) {
+  linalg.generic {indexing_maps = [#x, #q8, #qs, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %q, %s : memref<?x40xf32>, memref<2x40x16xi8>, memref<2x2x16xbf16>) outs(%y : memref<?x20xf32>) {
+  ^bb0(%a: f32, %b: i8, %c: bf16, %acc: f32):
+    %qf = arith.sitofp %b : i8 to f32
+    %sf = arith.extf %c : bf16 to f32
+    %w = arith.mulf %qf, %sf : f32
+    %m = arith.mulf %a, %w : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+#x = affine_map<(t, n, k) -> (t, k)>
+#q4 = affine_map<(t, n, k) -> (n floordiv 16, k, (n mod 16) mod 8)>
+#qs = affine_map<(t, n, k) -> (n floordiv 16, k floordiv 32, n mod 16)>
+#y = affine_map<(t, n, k) -> (t, n)>
+
+// Quantized i4 panels: one 8-byte row per k holds both lane vectors, the
+// low nibbles (shift left then right by 28) and the high ones (right by 4).
+// PANEL-LABEL: func @quantized_i4
+// PANEL-SAME:    (%{{.*}}: memref<?x40xf32>, %[[Q:.*]]: memref<2x40x8xi8>,
+// PANEL:         %[[C28:.*]] = arith.constant dense<28> : vector<8xi32>
+// PANEL:         %[[C4V:.*]] = arith.constant dense<4> : vector<8xi32>
+// PANEL:                     %[[B:.*]] = vector.load %[[Q]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x40x8xi8>, vector<8xi8>
+// PANEL:                     %[[BI:.*]] = arith.extsi %[[B]] : vector<8xi8> to vector<8xi32>
+// PANEL:                     %[[UP:.*]] = arith.shli %[[BI]], %[[C28]] : vector<8xi32>
+// PANEL:                     %[[LO:.*]] = arith.shrsi %[[UP]], %[[C28]] : vector<8xi32>
+// PANEL:                     %[[HI:.*]] = arith.shrsi %[[BI]], %[[C4V]] : vector<8xi32>
+// PANEL:                     arith.sitofp %[[LO]] : vector<8xi32> to vector<8xf32>
+// PANEL:                     arith.sitofp %[[HI]] : vector<8xi32> to vector<8xf32>
+// PANEL-NOT:     linalg.generic
+// Without an even number of lane vectors per panel the nibble pairs do not
+// split into whole vectors: the loops stay scalar.
+// ZMM-LABEL: func @quantized_i4
+// ZMM:         linalg.generic
+func.func @quantized_i4(%x: memref<?x40xf32>, %q: memref<2x40x8xi8>, %s: memref<2x2x16xbf16>, %y: memref<?x20xf32>) {
+  %c0 = arith.constant 0 : i8
+  %c4 = arith.constant 4 : i8
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  linalg.generic {indexing_maps = [#x, #q4, #qs, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %q, %s : memref<?x40xf32>, memref<2x40x8xi8>, memref<2x2x16xbf16>) outs(%y : memref<?x20xf32>) {
+  ^bb0(%a: f32, %b: i8, %c: bf16, %acc: f32):
+    %n = linalg.index 1 : index
+    %lane = arith.remui %n, %c16 : index
+    %high = arith.cmpi uge, %lane, %c8 : index
+    %sh = arith.select %high, %c0, %c4 : i8
+    %up = arith.shli %b, %sh : i8
+    %v = arith.shrsi %up, %c4 : i8
+    %qf = arith.sitofp %v : i8 to f32
+    %sf = arith.extf %c : bf16 to f32
+    %w = arith.mulf %qf, %sf : f32
+    %m = arith.mulf %a, %w : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}

@@ -20,6 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from hymba_tools import config as hc  # noqa: E402
 from hymba_tools import presets  # noqa: E402
+from hymba_tools import quantize  # noqa: E402
 
 
 def config(name):
@@ -90,6 +91,22 @@ def decode_bytes(d, wbytes):
     n = sum(_size(s) for name, s in hc.tensor_shapes(d).items()
             if name != "model.memory_tokens")
     return n * wbytes
+
+
+def decode_bytes_for(d, dtype, group=32):
+    """decode_bytes for a --dtype build: f32 and bf16 store every weight at 4
+    and 2 bytes; int8 and int4 store the projections (and the embedding
+    table) at 1 and 1/2 byte plus a 2-byte bf16 scale per `group` weights,
+    and everything else at 4 bytes (hymba_tools/quantize.py)."""
+    if dtype in ("f32", "bf16"):
+        return decode_bytes(d, 4 if dtype == "f32" else 2)
+    per = {"int8": 1.0, "int4": 0.5}[dtype] + 2.0 / group
+    total = 0
+    for name, shape in hc.tensor_shapes(d).items():
+        if name == "model.memory_tokens":
+            continue
+        total += _size(shape) * (per if quantize.is_projection(name) else 4)
+    return total
 
 
 def _size(shape):

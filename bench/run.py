@@ -27,9 +27,10 @@ as it is measured; sections, in order:
    (decode; weights streamed from memory) against the read bandwidth.
 4. Ours: the model (random weights, BF16 checkpoint generated once in
    out/bench by hymba_tools.make_checkpoint in a child process) compiled
-   with --dtype f32 and --dtype bf16 (and --compute=bf16 where the compiler
-   and CPU have it): compile wall and CPU seconds and peak RSS
-   (/usr/bin/time -v), then
+   with each --dtypes weight storage (f32, bf16, int8, int4; and
+   --compute=bf16 where the compiler and CPU have it): compile wall and CPU
+   seconds, peak RSS (/usr/bin/time -v) and executable size, the decode
+   roofline (read bandwidth / weight bytes per step), then
    per thread count (OMP_NUM_THREADS): prefill tokens/s at each prompt
    length, TTFT, decode tokens/s over --decode steps after a 512-token
    prompt, start-up (process wall time minus TTFT and decode), peak RSS.
@@ -39,7 +40,8 @@ as it is measured; sections, in order:
        (our executable computes the logits of every prompt row; attention
        and the scan are not counted),
      decode GB/s = weight bytes per step x decode tokens/s
-       (every parameter but the meta tokens at the stored width).
+       (every parameter but the meta tokens at the stored width; int8/int4:
+       the quantized projections with their bf16 scales, the rest f32).
 5. PyTorch 1.13 eager f32 (bench/torch_hymba.py in a child process: OpenMP
    OpenBLAS, torch.mv for decode, time-chunked scan, meta prefix run once at
    load): its logits against ours (max relative difference, same argmax;
@@ -236,10 +238,10 @@ def ours(a, d, ck, bw, sg, results):
     section("ours: hymba-mlir executables")
     compiler = os.path.join(a.build, "bin", "hymba-compile")
     helptext = subprocess.run([compiler, "--help"], capture_output=True, text=True).stdout
-    variants = [("f32", ["--dtype", "f32"], 4), ("bf16", ["--dtype", "bf16"], 2)]
+    variants = [(dt, ["--dtype", dt], dt) for dt in a.dtypes]
     info = machine.cpu_info()
     if "--compute" in helptext and "avx512_bf16" in info["flags"]:
-        variants.append(("bf16 --compute=bf16", ["--dtype", "bf16", "--compute=bf16"], 2))
+        variants.append(("bf16 --compute=bf16", ["--dtype", "bf16", "--compute=bf16"], "bf16"))
     elif "--compute" in helptext:
         say("  (--compute=bf16 skipped: this CPU has no avx512_bf16)")
     else:
@@ -252,7 +254,7 @@ def ours(a, d, ck, bw, sg, results):
     fl = model.prefill_flops(d, 1)
     say(f"  prefill GFLOP/s = 2 x {fl / 2 / 1e6:.1f} M projection weights (lm_head incl.) "
         "x T / prefill seconds")
-    for name, flags, wbytes in variants:
+    for name, flags, dtype in variants:
         exe = os.path.join(work, "hymba-" + name.replace(" --compute=", "-c"))
         try:
             wall, mib, _, err = timed([compiler, ck, "-o", exe, "--max-seq-len",
@@ -265,7 +267,10 @@ def ours(a, d, ck, bw, sg, results):
         say(f"  [{name}] compile {wall:.1f} s ({cpu_seconds(err):.1f} s CPU), "
             f"peak RSS {mib:.0f} MiB, executable "
             f"{size:.2f} GB (goal < {GOALS['compile_s']:.0f} s, < {GOALS['compile_gb']} GB)")
-        dbytes = model.decode_bytes(d, wbytes)
+        dbytes = model.decode_bytes_for(d, dtype)
+        say(f"  [{name}] {dbytes / 1e9:.2f} GB of weights per decode step: roofline "
+            + ", ".join(f"{bw[th] * 1e9 / dbytes:.2f} tok/s at {th} thr" for th in a.threads
+                        if th in bw))
         for th in a.threads:
             env = dict(os.environ, OMP_NUM_THREADS=str(th))
             for n in sorted(set(a.prefill + [a.decode_after])):
@@ -398,6 +403,15 @@ def summary(a, d, bw, sg, rates, results):
             lambda th: results[("decode", name, th)][1] / bw[th], f">= {GOALS['decode/bw']}")
         row(f"decode {name} / PyTorch f32",
             lambda th: results[("decode", name, th)][0] / results[("torch decode", th)], "")
+    for name, goal in (("int8", 1.8), ("int4", 3.0)):
+        if name in names and "bf16" in names:
+            row(f"decode {name} / our bf16 decode",
+                lambda th: results[("decode", name, th)][0] / results[("decode", "bf16", th)][0],
+                f">= {goal}x")
+            for n in a.prefill:
+                row(f"prefill {n} {name} / our bf16 prefill",
+                    lambda th: results[("prefill", name, th, n)]
+                    / results[("prefill", "bf16", th, n)], ">= 1")
     for wd in ("f32", "bf16"):
         row(f"kernel, {wd} weights / sgemm (model shapes)",
             lambda th: rates[th][wd] / model_sgemm_rate(sg[th], a.gemm_rows, shapes),
@@ -417,10 +431,15 @@ def main():
     ap.add_argument("--decode", type=int, default=None, help="decode steps (default 32)")
     ap.add_argument("--preset", default=None, help="model (default hymba-1.5b)")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--dtypes", default="f32,bf16,int8,int4",
+                    help="weight storage of our builds (default f32,bf16,int8,int4)")
     ap.add_argument("--skip-torch", action="store_true")
     ap.add_argument("--skip-gemm", action="store_true", help="no per-projection table")
     a = ap.parse_args()
     a.threads = [int(t) for t in a.threads.split(",")]
+    a.dtypes = [t for t in a.dtypes.split(",") if t]
+    if not a.dtypes or any(t not in ("f32", "bf16", "int8", "int4") for t in a.dtypes):
+        ap.error("--dtypes takes f32, bf16, int8 and int4, comma-separated")
     q = a.quick
     a.preset = a.preset or ("demo" if q else "hymba-1.5b")
     a.prefill = [int(n) for n in (a.prefill or ("64,128" if q else "512,2048")).split(",")]

@@ -401,15 +401,19 @@ struct PanelKernel {
     for (int64_t i = 0; i < m; ++i)
       for (size_t j = 0; j < lanes.size(); ++j)
         init.push_back(loadY(i, j));
-    // Shift counts that sign-extend the low (<< 28 >> 28) and high (>> 4)
-    // nibble of an i32 lane.
+    // An i4 pair sign-extended to an i32 lane is v = 16 hi + lo (lo
+    // unsigned). One op isolates each nibble at a known power of two:
+    // v << 28 = lo * 2^28 (signed) and v & -16 = hi * 16; the scales of the
+    // low and high lanes carry 2^-28 and 2^-4 instead. Powers of two are
+    // exact, so the products equal q * scale bit for bit.
     VectorType i32Vec = VectorType::get({vl}, b.getI32Type());
-    Value shift28, shift4;
+    Value shift28, highMask;
+    size_t half = size_t(panel / vl / 2);
     if (bits == 4) {
       shift28 = arith::ConstantOp::create(
           b, i32Vec, DenseElementsAttr::get(i32Vec, b.getI32IntegerAttr(28)));
-      shift4 = arith::ConstantOp::create(
-          b, i32Vec, DenseElementsAttr::get(i32Vec, b.getI32IntegerAttr(4)));
+      highMask = arith::ConstantOp::create(
+          b, i32Vec, DenseElementsAttr::get(i32Vec, b.getI32IntegerAttr(-16)));
     }
     // The panel's weight vectors at k, as f32: widened, or dequantized with
     // the group's scale vectors.
@@ -420,16 +424,14 @@ struct PanelKernel {
         // Byte j of the row holds lanes j and j + W/2: vector h of bytes
         // unpacks into lane vectors h (low nibbles) and h + W/(2 vl).
         VectorType byteVec = VectorType::get({vl}, ib.getI8Type());
-        size_t half = size_t(panel / vl / 2);
         SmallVector<Value> low, high;
         for (size_t h = 0; h < half && h < lanes.size(); ++h) {
           Value bytes = arith::ExtSIOp::create(
               ib, i32Vec,
               vector::LoadOp::create(ib, byteVec, w,
                                      ValueRange{p, kk, indexConst(ib, h * vl)}));
-          low.push_back(arith::ShRSIOp::create(
-              ib, arith::ShLIOp::create(ib, bytes, shift28), shift28));
-          high.push_back(arith::ShRSIOp::create(ib, bytes, shift4));
+          low.push_back(arith::ShLIOp::create(ib, bytes, shift28));
+          high.push_back(arith::AndIOp::create(ib, bytes, highMask));
         }
         for (size_t j = 0; j < lanes.size(); ++j)
           ws.push_back(arith::SIToFPOp::create(
@@ -513,38 +515,66 @@ struct PanelKernel {
       llvm::copy(tail.getResults(), out.begin());
       return out;
     };
+    auto sumChains = [&](ImplicitLocOpBuilder &sb, SmallVector<Value> all) {
+      for (int64_t c = 1; c < chains; ++c)
+        for (size_t a = 0; a < tileSize; ++a)
+          all[a] = arith::AddFOp::create(sb, all[a], all[c * tileSize + a]);
+      all.resize(tileSize);
+      return all;
+    };
     SmallVector<Value> results;
     if (!bits) {
-      results = steps(b, k0, k1, sets, {});
+      results = sumChains(b, steps(b, k0, k1, sets, {}));
     } else {
       // One group of `group` k at a time (k0 is a multiple of the group):
-      // its scale vectors stay in registers across the group's steps.
+      // its scale vectors stay in registers across the group's steps. A
+      // multi-row tile scales each weight vector once and reuses it for
+      // every row; a one-row (decode) tile instead sums the group's
+      // unscaled products and scales the sum once per group (one FMA per
+      // group, not one multiply per k).
+      bool scaleSums = chains > 1;
       VectorType scaleVec = VectorType::get({vl}, b.getBF16Type());
       auto groups = scf::ForOp::create(
-          b, k0, k1, indexConst(b, group), sets,
+          b, k0, k1, indexConst(b, group), scaleSums ? init : sets,
           [&](OpBuilder &nb, Location loc, Value kg, ValueRange accs) {
             ImplicitLocOpBuilder ib(loc, nb);
             Value g = arith::DivUIOp::create(ib, kg, indexConst(ib, group));
             SmallVector<Value> scaleVecs;
-            for (const Lane &lane : lanes)
-              scaleVecs.push_back(arith::ExtFOp::create(
+            for (auto [j, lane] : llvm::enumerate(lanes)) {
+              Value sv = arith::ExtFOp::create(
                   ib, acc,
                   vector::LoadOp::create(
                       ib, scaleVec, scales,
                       ValueRange{p, g, indexConst(ib, lane.offset)})
-                      .getResult()));
+                      .getResult());
+              if (bits == 4) // the nibbles' powers of two (see above)
+                sv = arith::MulFOp::create(
+                    ib, sv,
+                    arith::ConstantOp::create(
+                        ib, acc,
+                        DenseElementsAttr::get(
+                            acc, ib.getF32FloatAttr(j < half ? 0x1p-28f
+                                                             : 0x1p-4f))));
+              scaleVecs.push_back(sv);
+            }
             Value kEnd = arith::MinUIOp::create(
                 ib, arith::AddIOp::create(ib, kg, indexConst(ib, group)), k1);
-            scf::YieldOp::create(ib, steps(ib, kg, kEnd, accs, scaleVecs));
+            if (!scaleSums) {
+              scf::YieldOp::create(ib, steps(ib, kg, kEnd, accs, scaleVecs));
+              return;
+            }
+            SmallVector<Value> zeros(chains * tileSize, zeroVector());
+            SmallVector<Value> sums =
+                sumChains(ib, steps(ib, kg, kEnd, zeros, {}));
+            SmallVector<Value> next;
+            for (size_t a = 0; a < tileSize; ++a)
+              next.push_back(vector::FMAOp::create(
+                  ib, sums[a], scaleVecs[a % lanes.size()], accs[a]));
+            scf::YieldOp::create(ib, next);
           });
       results.assign(groups.getResults().begin(), groups.getResults().end());
-    }
-    if (chains > 1) {
-      for (int64_t c = 1; c < chains; ++c)
-        for (size_t a = 0; a < tileSize; ++a)
-          results[a] = arith::AddFOp::create(b, results[a],
-                                             results[c * tileSize + a]);
-      results.resize(tileSize);
+      if (!scaleSums)
+        results = sumChains(b, results);
     }
     for (int64_t i = 0; i < m; ++i)
       for (size_t j = 0; j < lanes.size(); ++j) {
@@ -645,9 +675,10 @@ struct VectorizeLinearPass
 
   /// Rows per register tile: rows x nv accumulators, nv weight vectors and
   /// one broadcast must fit the vector registers; quantized weights also
-  /// keep nv scale vectors and a temporary for unpacking.
+  /// keep nv scale vectors and two temporaries for unpacking (with one
+  /// fewer, LLVM's unrolled AVX-512 int8 loop spills a scale vector).
   int64_t tileRows(int64_t nv, bool quantized) const {
-    int64_t reserved = quantized ? 2 * nv + 2 : nv + 1;
+    int64_t reserved = quantized ? 2 * nv + 3 : nv + 1;
     return std::max<int64_t>(1, (vectorRegisters - reserved) / nv);
   }
 

@@ -134,10 +134,18 @@ Module parse(const std::string &text) {
 }
 
 Module importCheckpoint(const std::string &dir, const std::string &dtype,
-                        int64_t maxSeqLen) {
-  if (dtype != "f32" && dtype != "bf16")
-    throw std::invalid_argument("dtype must be 'f32' or 'bf16', got '" + dtype +
-                                "'");
+                        int64_t maxSeqLen, int64_t quantGroup) {
+  static const std::map<std::string, hymba::WeightType> kTypes = {
+      {"f32", hymba::WeightType::F32},
+      {"bf16", hymba::WeightType::BF16},
+      {"int8", hymba::WeightType::INT8},
+      {"int4", hymba::WeightType::INT4}};
+  auto type = kTypes.find(dtype);
+  if (type == kTypes.end())
+    throw std::invalid_argument(
+        "dtype must be 'f32', 'bf16', 'int8' or 'int4', got '" + dtype + "'");
+  if (quantGroup < 1 || quantGroup > 4096)
+    throw std::invalid_argument("quant_group must be between 1 and 4096");
   if (maxSeqLen < 0)
     throw std::invalid_argument("max_seq_len must be positive");
   llvm::Expected<std::unique_ptr<hymba::Checkpoint>> ckpt =
@@ -145,8 +153,8 @@ Module importCheckpoint(const std::string &dir, const std::string &dtype,
   if (!ckpt)
     throw std::runtime_error(llvm::toString(ckpt.takeError()));
   hymba::BuildOptions options;
-  options.weightType =
-      dtype == "bf16" ? hymba::WeightType::BF16 : hymba::WeightType::F32;
+  options.weightType = type->second;
+  options.quantGroup = quantGroup;
   options.maxSeqLen =
       maxSeqLen > 0 ? maxSeqLen : (*ckpt)->config().maxPositions;
   Diagnostics diags;
@@ -182,8 +190,11 @@ PYBIND11_MODULE(hymba_mlir, m) {
   m.def("parse", &parse, py::arg("text"), "Parse IR text into a Module");
   m.def("import_checkpoint", &importCheckpoint, py::arg("checkpoint_dir"),
         py::arg("dtype") = "f32", py::arg("max_seq_len") = 0,
+        py::arg("quant_group") = 32,
         "Build Hymba IR from a HuggingFace checkpoint directory (what "
-        "hymba-compile --emit=hymba prints before any pass)");
+        "hymba-compile --emit=hymba prints before any pass); dtype is the "
+        "weight storage: 'f32', 'bf16', 'int8' or 'int4' (projections "
+        "quantized per quant_group inputs)");
 
   py::module_ pipelines = m.def_submodule(
       "pipelines", "The driver's stage pipelines, as pipeline strings");

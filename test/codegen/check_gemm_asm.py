@@ -41,7 +41,8 @@ for start, end in loops:
 if best is None:
     sys.exit("no loops found")
 fmas, body = best
-loads = sum(bool(re.match(r"(vmovups|vmovaps|vpmovzxwd|vmovdqu)\w*\s+-?(0x[0-9a-f]+)?\(", t))
+# f32 moves, bf16 widening loads, i8/i4 sign-extending loads.
+loads = sum(bool(re.match(r"(vmovups|vmovaps|vpmovzxwd|vmovdqu|vpmovsxbd)\w*\s+-?(0x[0-9a-f]+)?\(", t))
             for t in body)
 broadcasts = sum(t.startswith("vbroadcastss") for t in body)
 stack = [t for t in body if "(%rsp" in t]

@@ -183,13 +183,13 @@ func.func @panel(%x: memref<?x32xf32>, %w: memref<3x32x16xbf16>, %y: memref<?x45
 // Quantized i8 panels (group 32): the k block grows to a whole group (32 >
 // k-block 16); per group the two scale vectors are loaded once; per k the
 // i8 vectors are converted and scaled, then used by every row of the tile.
-// Tiles have (16 - 2 * 2 - 2) / 2 = 5 rows: scales take registers too.
+// Tiles have (16 - 2 * 2 - 3) / 2 = 4 rows: scales take registers too.
 // PANEL-LABEL: func @quantized_i8
 // PANEL-SAME:    (%[[X:.*]]: memref<?x40xf32>, %[[Q:.*]]: memref<2x40x16xi8>, %[[S:.*]]: memref<2x2x16xbf16>, %[[Y:.*]]: memref<?x20xf32>)
 // PANEL:         scf.parallel (%[[P:.*]]) =
 // PANEL:           scf.for %[[KB:.*]] = %{{.*}} to %{{.*}} step %[[C32:.*]] {
-// PANEL:               scf.for %{{.*}} step %[[C5:.*]] {
-// PANEL:                 scf.for %[[KG:.*]] = %[[KB]] to %{{.*}} step %[[C32]] iter_args({{.*}}) -> ({{(vector<8xf32>, ){9}vector}}<8xf32>)
+// PANEL:               scf.for %{{.*}} step %[[C4:.*]] {
+// PANEL:                 scf.for %[[KG:.*]] = %[[KB]] to %{{.*}} step %[[C32]] iter_args({{.*}}) -> ({{(vector<8xf32>, ){7}vector}}<8xf32>)
 // PANEL:                   %[[G:.*]] = arith.divui %[[KG]], %[[C32]]
 // PANEL:                   %[[S0:.*]] = vector.load %[[S]][%[[P]], %[[G]], %{{.*}}] : memref<2x2x16xbf16>, vector<8xbf16>
 // PANEL:                   %[[S0F:.*]] = arith.extf %[[S0]] : vector<8xbf16> to vector<8xf32>
@@ -202,7 +202,7 @@ func.func @panel(%x: memref<?x32xf32>, %w: memref<3x32x16xbf16>, %y: memref<?x45
 // PANEL:                     %[[W0:.*]] = arith.mulf %[[Q0F]], %[[S0F]] : vector<8xf32>
 // PANEL:                     vector.broadcast
 // PANEL:                     vector.fma %{{.*}}, %[[W0]]
-// PANEL-COUNT-9:             vector.fma
+// PANEL-COUNT-7:             vector.fma
 // PANEL-NOT:     linalg.generic
 func.func @quantized_i8(%x: memref<?x40xf32>, %q: memref<2x40x16xi8>, %s: memref<2x2x16xbf16>, %y: memref<?x20xf32>) {
   linalg.generic {indexing_maps = [#x, #q8, #qs, #y], iterator_types = ["parallel", "parallel", "reduction"]}
@@ -225,19 +225,35 @@ func.func @quantized_i8(%x: memref<?x40xf32>, %q: memref<2x40x16xi8>, %s: memref
 #qs = affine_map<(t, n, k) -> (n floordiv 16, k floordiv 32, n mod 16)>
 #y = affine_map<(t, n, k) -> (t, n)>
 
-// Quantized i4 panels: one 8-byte row per k holds both lane vectors, the
-// low nibbles (shift left then right by 28) and the high ones (right by 4).
+// Quantized i4 panels: one 8-byte row per k holds both lane vectors. One op
+// isolates each nibble at a power of two (low: << 28 = lo * 2^28; high:
+// & -16 = hi * 16), which the group's scale vectors carry instead (2^-28,
+// 2^-4).
 // PANEL-LABEL: func @quantized_i4
 // PANEL-SAME:    (%{{.*}}: memref<?x40xf32>, %[[Q:.*]]: memref<2x40x8xi8>,
 // PANEL:         %[[C28:.*]] = arith.constant dense<28> : vector<8xi32>
-// PANEL:         %[[C4V:.*]] = arith.constant dense<4> : vector<8xi32>
+// PANEL:         %[[CM:.*]] = arith.constant dense<-16> : vector<8xi32>
+// PANEL:                   %[[SL:.*]] = arith.extf %{{.*}} : vector<8xbf16> to vector<8xf32>
+// PANEL:                   %[[PL:.*]] = arith.constant dense<3.7252903E-9> : vector<8xf32>
+// PANEL:                   arith.mulf %[[SL]], %[[PL]] : vector<8xf32>
+// PANEL:                   %[[SH:.*]] = arith.extf %{{.*}} : vector<8xbf16> to vector<8xf32>
+// PANEL:                   %[[PH:.*]] = arith.constant dense<6.250000e-02> : vector<8xf32>
+// PANEL:                   arith.mulf %[[SH]], %[[PH]] : vector<8xf32>
 // PANEL:                     %[[B:.*]] = vector.load %[[Q]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x40x8xi8>, vector<8xi8>
 // PANEL:                     %[[BI:.*]] = arith.extsi %[[B]] : vector<8xi8> to vector<8xi32>
-// PANEL:                     %[[UP:.*]] = arith.shli %[[BI]], %[[C28]] : vector<8xi32>
-// PANEL:                     %[[LO:.*]] = arith.shrsi %[[UP]], %[[C28]] : vector<8xi32>
-// PANEL:                     %[[HI:.*]] = arith.shrsi %[[BI]], %[[C4V]] : vector<8xi32>
+// PANEL:                     %[[LO:.*]] = arith.shli %[[BI]], %[[C28]] : vector<8xi32>
+// PANEL:                     %[[HI:.*]] = arith.andi %[[BI]], %[[CM]] : vector<8xi32>
 // PANEL:                     arith.sitofp %[[LO]] : vector<8xi32> to vector<8xf32>
 // PANEL:                     arith.sitofp %[[HI]] : vector<8xi32> to vector<8xf32>
+// The one-row (decode) tile sums a group's unscaled products over its four
+// chains, then scales the sum once: an FMA with the scale vector.
+// PANEL:           scf.for {{.*}} step %c32 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>) {
+// PANEL:             %[[DS:.*]] = arith.extf %{{.*}} : vector<8xbf16> to vector<8xf32>
+// PANEL:             %[[DSL:.*]] = arith.mulf %[[DS]], %{{.*}} : vector<8xf32>
+// PANEL:             scf.for {{.*}} step %c4 iter_args({{.*}}) -> ({{(vector<8xf32>, ){7}vector}}<8xf32>)
+// PANEL:             scf.for {{.*}} step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>)
+// PANEL-COUNT-6:     arith.addf {{.*}} : vector<8xf32>
+// PANEL:             vector.fma %{{.*}}, %[[DSL]], %{{.*}} : vector<8xf32>
 // PANEL-NOT:     linalg.generic
 // Without an even number of lane vectors per panel the nibble pairs do not
 // split into whole vectors: the loops stay scalar.

@@ -73,4 +73,14 @@ ok, msg = raises(lambda: bad.run("hymba-lower-dense-to-linalg"), RuntimeError,
                  "run -hymba-assign-buffer-layout first")
 check("a failing pass raises with its diagnostic", ok, msg)
 
+q = hm.import_checkpoint(ck, dtype="int4", max_seq_len=32, quant_group=16)
+qops = q.op_counts()
+check("import int4: quantized projections read through hymba.dequantize",
+      # 7 projections per layer, the tied table in each entry point
+      qops.get("hymba.dequantize", 0) == 7 * layers + 2 and "xi4>" in str(q)
+      and "{scales}" in str(q), str(qops.get("hymba.dequantize")))
+ok, msg = raises(lambda: hm.import_checkpoint(ck, dtype="int3"), ValueError,
+                 "dtype must be 'f32', 'bf16', 'int8' or 'int4'")
+check("an unknown dtype raises ValueError", ok, msg)
+
 print(f"{results.count(True)} passed, {results.count(False)} failed")

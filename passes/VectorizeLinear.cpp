@@ -541,20 +541,33 @@ struct PanelKernel {
             Value g = arith::DivUIOp::create(ib, kg, indexConst(ib, group));
             SmallVector<Value> scaleVecs;
             for (auto [j, lane] : llvm::enumerate(lanes)) {
-              Value sv = arith::ExtFOp::create(
-                  ib, acc,
-                  vector::LoadOp::create(
-                      ib, scaleVec, scales,
-                      ValueRange{p, g, indexConst(ib, lane.offset)})
-                      .getResult());
-              if (bits == 4) // the nibbles' powers of two (see above)
+              Value raw = vector::LoadOp::create(
+                  ib, scaleVec, scales,
+                  ValueRange{p, g, indexConst(ib, lane.offset)});
+              Value sv;
+              if (bits != 4) {
+                sv = arith::ExtFOp::create(ib, acc, raw);
+              } else {
+                // Widened by hand (bf16 bits << 16): LLVM would narrow
+                // extf(s) * 2^-n to a bf16 multiply, which targets without
+                // AVX512_BF16 emulate with a libcall per lane.
+                VectorType i16Vec = VectorType::get({vl}, ib.getI16Type());
+                Value bits32 = arith::ShLIOp::create(
+                    ib,
+                    arith::ExtUIOp::create(
+                        ib, i32Vec, arith::BitcastOp::create(ib, i16Vec, raw)),
+                    arith::ConstantOp::create(
+                        ib, i32Vec,
+                        DenseElementsAttr::get(i32Vec, ib.getI32IntegerAttr(16))));
+                // Then the nibbles' powers of two (see above).
                 sv = arith::MulFOp::create(
-                    ib, sv,
+                    ib, arith::BitcastOp::create(ib, acc, bits32),
                     arith::ConstantOp::create(
                         ib, acc,
                         DenseElementsAttr::get(
                             acc, ib.getF32FloatAttr(j < half ? 0x1p-28f
                                                              : 0x1p-4f))));
+              }
               scaleVecs.push_back(sv);
             }
             Value kEnd = arith::MinUIOp::create(

@@ -64,7 +64,8 @@ llvm::Error link(const ExecutableSpec &spec, llvm::StringRef linked) {
   if (!linker)
     return linker.takeError();
   std::vector<llvm::StringRef> args = {*linker, spec.objectPath,
-                                       spec.runtimeLib, "-lsentencepiece"};
+                                       spec.runtimeLib, "-lsentencepiece",
+                                       "-lcpp-httplib", "-pthread"};
   for (const std::string &lib : spec.linkLibs)
     args.push_back(lib);
 #ifdef HYMBA_RUNTIME_LINK_FLAGS

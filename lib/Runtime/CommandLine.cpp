@@ -32,6 +32,12 @@ const char *const hymba::kUsage =
     "  --stats                print prefill/decode speed, TTFT and peak RSS\n"
     "  --perplexity FILE      perplexity of the model on FILE's text\n"
     "  --ctx N                tokens per perplexity chunk, BOS included (128)\n"
+    "  --serve                serve an OpenAI-compatible HTTP API instead\n"
+    "  --host ADDR            address to listen on (default 127.0.0.1)\n"
+    "  --port N               port (default 8080; 0 picks a free one)\n"
+    "  --sessions N           requests decoded interleaved (default 2)\n"
+    "  --queue N              requests waiting beyond those (default 16)\n"
+    "  --model-name NAME      the model id the server reports (hymba)\n"
     "  -h, --help             this help\n";
 
 namespace {
@@ -195,6 +201,42 @@ const std::vector<Flag> &flags() {
                          o.perplexityCtx, e);
        },
        nullptr},
+      {{"--host"},
+       [](Options &o, S n, const char *v, std::string &e) {
+         if (!*v) {
+           e = n + " needs an address";
+           return false;
+         }
+         o.host = v;
+         return true;
+       },
+       nullptr},
+      {{"--port"},
+       [](Options &o, S n, const char *v, std::string &e) {
+         return parseInt(n, v, 0, 65535, o.port, e);
+       },
+       nullptr},
+      {{"--sessions"},
+       [](Options &o, S n, const char *v, std::string &e) {
+         return parseInt(n, v, 1, 64, o.serveSessions, e);
+       },
+       nullptr},
+      {{"--queue"},
+       [](Options &o, S n, const char *v, std::string &e) {
+         return parseInt(n, v, 0, 4096, o.serveQueue, e);
+       },
+       nullptr},
+      {{"--model-name"},
+       [](Options &o, S n, const char *v, std::string &e) {
+         if (!*v) {
+           e = n + " needs a name";
+           return false;
+         }
+         o.modelName = v;
+         return true;
+       },
+       nullptr},
+      {{"--serve"}, nullptr, [](Options &o) { o.serve = true; }},
       {{"--ignore-eos"}, nullptr, [](Options &o) { o.ignoreEos = true; }},
       {{"--ids"}, nullptr, [](Options &o) { o.printIds = true; }},
       {{"--chat"}, nullptr, [](Options &o) { o.chat = true; }},
@@ -244,6 +286,14 @@ bool hymba::parseCommandLine(int argc, const char *const *argv, Options &o,
     }
     if (!flag->withValue(o, a, argv[++i], error))
       return false;
+  }
+  if (o.serve) {
+    if (o.prompt || o.tokens || !o.perplexityFile.empty()) {
+      error = "--serve takes its prompts from HTTP requests: give no "
+              "--prompt, --tokens or --perplexity";
+      return false;
+    }
+    return true;
   }
   if (!o.perplexityFile.empty()) {
     if (o.prompt || o.tokens) {

@@ -31,6 +31,12 @@ struct Options {
   std::string prefixStateOut; // internal: used by hymba-compile
   std::string perplexityFile;
   int64_t perplexityCtx = 128;
+  // --serve: the OpenAI-compatible HTTP server (Server.h).
+  bool serve = false;
+  std::string host = "127.0.0.1";
+  int64_t port = 8080;
+  int64_t serveSessions = 2, serveQueue = 16;
+  std::string modelName = "hymba";
 };
 
 /// The --help text; `%s` is the program name.

@@ -4,7 +4,9 @@
 #include "ModelMemory.h"
 #include "PageReleaser.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 using namespace hymba;
 
@@ -29,11 +31,29 @@ bool Session::start(std::string &error) {
             " tokens; recompile with a smaller --max-seq-len)";
     return false;
   }
+  loadInitialState();
+  return true;
+}
+
+void Session::loadInitialState() {
   // Folded meta tokens: every sequence starts after them.
   std::string_view snap = model.stateSnapshot();
   if (!snap.empty())
     copyToModel(state, snap.data(), snap.size());
-  return true;
+}
+
+void Session::reset() {
+  // A folded snapshot covers the whole arena; otherwise a fresh sequence is
+  // all zeros (copied in slices: the arena can be large, and on the GPU it
+  // is not host memory).
+  if (model.stateSnapshot().empty()) {
+    std::vector<char> zeros(std::min<uint64_t>(model.stateBytes(), 1 << 20));
+    for (uint64_t done = 0; done < model.stateBytes(); done += zeros.size())
+      copyToModel(state + done, zeros.data(),
+                  std::min<uint64_t>(zeros.size(), model.stateBytes() - done));
+  }
+  loadInitialState();
+  numTokens = 0;
 }
 
 Session::~Session() {

@@ -25,6 +25,9 @@ public:
   /// model does not fit in memory. Call before anything else.
   bool start(std::string &error);
 
+  /// Forgets every token fed: the state is as after start().
+  void reset();
+
   /// Runs `ids`; fills `logits` with [ids.size(), vocab] rows (only the last
   /// row when `allRows` is false). Returns false with `error` set if the
   /// sequence would exceed the compiled capacity or an id is out of range.
@@ -40,6 +43,7 @@ public:
   int64_t vocab() const { return vocabSize; }
 
 private:
+  void loadInitialState();
   const ModelFile &model;
   int8_t *state = nullptr; // in model memory (ModelMemory.h)
   int32_t *ids = nullptr;  // the chunk's token ids, in model memory

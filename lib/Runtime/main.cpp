@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ApiTypes.h"
+#include "ChatTemplate.h"
 #include "CommandLine.h"
 #include "CpuCheck.h"
 #include "ModelFile.h"
@@ -22,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <sys/resource.h>
@@ -45,15 +48,6 @@ void print(const std::string &text) {
         std::strerror(errno));
 }
 
-/// The Instruct chat template of SPEC.md section 5 for one user turn.
-std::string chatPrompt(const std::string &system, const std::string &user) {
-  std::string s = "<extra_id_0>System";
-  if (!system.empty())
-    s += "\n" + system;
-  s += "\n\n<extra_id_1>User\n" + user + "\n<extra_id_1>Assistant\n";
-  return s;
-}
-
 double seconds(std::chrono::steady_clock::time_point a,
                std::chrono::steady_clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -70,16 +64,13 @@ int main(int argc, char **argv) {
     print("");
     return 0;
   }
-  if (!checkTargetCPU(error))
-    die(error);
   bool forPrefixState = !opts.prefixStateOut.empty();
-  if (!initModelDevice(error))
-    die(error);
-  ModelFile model;
-  if (!model.open("/proc/self/exe", forPrefixState, error))
-    die(error);
-
   if (forPrefixState) {
+    if (!checkTargetCPU(error) || !initModelDevice(error))
+      die(error);
+    ModelFile model;
+    if (!model.open("/proc/self/exe", forPrefixState, error))
+      die(error);
     Session session(model);
     std::string snapshot;
     if (!session.start(error) || !session.computePrefixState(snapshot, error) ||
@@ -89,15 +80,31 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  Tokenizer tokenizer;
-  bool hasTokenizer = !model.tokenizerProto().empty();
-  if (hasTokenizer && !tokenizer.load(model.tokenizerProto(), error))
-    die(error);
+  // Everything else goes through the C API (include/hymba/hymba.h), as a
+  // program linking the library would.
+  hymba_model *modelHandle = nullptr;
+  if (hymba_model_open("/proc/self/exe", &modelHandle) != HYMBA_OK)
+    die(hymba_last_error());
+  std::unique_ptr<hymba_model, void (*)(hymba_model *)> model(
+      modelHandle, hymba_model_close);
+  bool hasTokenizer = hymba_model_has_tokenizer(model.get());
+  const Tokenizer &tokenizer = model->tokenizer;
+  if (opts.serve) {
+    hymba_server_options so = hymba_server_options_default();
+    so.host = opts.host.c_str();
+    so.port = int(opts.port);
+    so.sessions = int(opts.serveSessions);
+    so.queue = int(opts.serveQueue);
+    so.model_name = opts.modelName.c_str();
+    if (hymba_serve(model.get(), &so) != HYMBA_OK)
+      die(hymba_last_error());
+    return 0;
+  }
   if (!opts.perplexityFile.empty()) {
     if (!hasTokenizer)
       die("--perplexity needs the tokenizer, and this model was compiled "
           "without tokenizer.model");
-    if (!runPerplexity(model, tokenizer, opts.perplexityFile,
+    if (!runPerplexity(model->file, tokenizer, opts.perplexityFile,
                        opts.perplexityCtx, error))
       die(error);
     print(""); // a failed write on stdout is an error
@@ -111,43 +118,53 @@ int main(int argc, char **argv) {
   if (opts.tokens) {
     prompt = *opts.tokens;
   } else if (opts.chat) {
-    prompt = tokenizer.encode(chatPrompt(opts.system, *opts.prompt));
+    prompt = tokenizer.encode(
+        chatPrompt({{"system", opts.system}, {"user", *opts.prompt}}));
   } else {
     prompt = tokenizer.encode(*opts.prompt);
-    prompt.insert(prompt.begin(), int32_t(model.meta("bos_token_id")));
+    prompt.insert(prompt.begin(), hymba_model_bos(model.get()));
   }
   bool textOut = hasTokenizer && !opts.printIds;
-  int32_t eos = int32_t(model.meta("eos_token_id"));
+  int32_t eos = hymba_model_eos(model.get());
 
-  Session session(model);
-  if (!session.start(error))
-    die(error);
-  if (int64_t(prompt.size()) > session.capacity())
+  hymba_session *sessionHandle = nullptr;
+  if (hymba_session_create(model.get(), &sessionHandle) != HYMBA_OK)
+    die(hymba_last_error());
+  std::unique_ptr<hymba_session, void (*)(hymba_session *)> session(
+      sessionHandle, hymba_session_free);
+  int64_t capacity = hymba_model_max_seq_len(model.get());
+  if (int64_t(prompt.size()) > capacity)
     die("the prompt has " + std::to_string(prompt.size()) +
         " tokens but this executable holds at most " +
-        std::to_string(session.capacity()) +
-        " (recompile with a larger --max-seq-len)");
-  int64_t vocab = session.vocab();
+        std::to_string(capacity) + " (recompile with a larger --max-seq-len)");
+  int64_t vocab = hymba_model_vocab_size(model.get());
   bool keepAll = !opts.logitsOut.empty();
-  std::vector<float> logits, saved;
+  std::vector<float> saved;
+  hymba_sampling sampling = hymba_sampling_default();
+  sampling.temperature = opts.sampling.temperature;
+  sampling.top_k = opts.sampling.topK;
+  sampling.top_p = opts.sampling.topP;
+  sampling.seed = opts.sampling.seed;
+  if (hymba_session_set_sampling(session.get(), &sampling) != HYMBA_OK)
+    die(hymba_last_error());
+  // Feeds tokens; with --logits-out, keeps every row.
+  auto feed = [&](const int32_t *ids, size_t n) {
+    size_t old = saved.size();
+    if (keepAll)
+      saved.resize(old + n * size_t(vocab));
+    if (hymba_session_feed(session.get(), ids, n,
+                           keepAll ? saved.data() + old : nullptr) != HYMBA_OK)
+      die(hymba_last_error());
+  };
 
   auto t0 = std::chrono::steady_clock::now();
   size_t chunk =
       opts.prefillChunk > 0 ? size_t(opts.prefillChunk) : prompt.size();
-  for (size_t start = 0; start < prompt.size(); start += chunk) {
-    std::vector<int32_t> part(prompt.begin() + start,
-                              prompt.begin() +
-                                  std::min(prompt.size(), start + chunk));
-    if (!session.feed(part, logits, keepAll, error))
-      die(error);
-    if (keepAll)
-      saved.insert(saved.end(), logits.begin(), logits.end());
-  }
+  for (size_t start = 0; start < prompt.size(); start += chunk)
+    feed(prompt.data() + start, std::min(chunk, prompt.size() - start));
   auto tPrefill = std::chrono::steady_clock::now();
   unsigned long long launchesPrefill = kernelLaunches();
-  const float *last = logits.data() + logits.size() - vocab;
 
-  Sampler sampler(opts.sampling);
   std::vector<int32_t> generated;
   std::optional<TextStream> text;
   if (textOut)
@@ -160,7 +177,9 @@ int main(int argc, char **argv) {
   };
   std::chrono::steady_clock::time_point tFirst = tPrefill;
   for (int64_t step = 0; step < opts.numPredict; ++step) {
-    int32_t id = sampler.next(last, vocab);
+    int32_t id;
+    if (hymba_session_sample(session.get(), &id) != HYMBA_OK)
+      die(hymba_last_error());
     generated.push_back(id);
     if (step == 0)
       tFirst = std::chrono::steady_clock::now();
@@ -169,18 +188,14 @@ int main(int argc, char **argv) {
     emit(id);
     if (step + 1 == opts.numPredict)
       break;
-    if (session.tokens() >= session.capacity()) {
+    if (hymba_session_length(session.get()) >= capacity) {
       std::fprintf(stderr,
                    "\nnote: stopped at the compiled capacity of %lld "
                    "tokens\n",
-                   (long long)session.capacity());
+                   (long long)capacity);
       break;
     }
-    if (!session.feed({id}, logits, false, error))
-      die(error);
-    if (keepAll)
-      saved.insert(saved.end(), logits.begin(), logits.end());
-    last = logits.data();
+    feed(&id, 1);
   }
   auto tEnd = std::chrono::steady_clock::now();
   print((text ? text->finish() : "") + "\n");

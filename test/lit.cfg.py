@@ -40,6 +40,16 @@ config.substitutions.append(
     ("%pybindings", os.path.join(config.hymba_obj_root, "python")))
 config.substitutions.append(
     ("%mockcuda", os.path.join(config.hymba_obj_root, "test", "mock-cuda")))
+# Programs the tests link against a compiled library (test/lib, examples/):
+# in a sanitizer build the library is instrumented, so they are linked with
+# the sanitizer runtime too.
+_link_flags = ""
+if config.hymba_sanitize:
+    _link_flags = "-fsanitize=address,undefined -fno-sanitize=vptr -Wl,-rpath,%s" % (
+        config.hymba_sanitizer_runtime_dir)
+config.substitutions.append(("%sanitizer_link_flags", _link_flags))
+config.substitutions.append(
+    ("%examples", os.path.join(config.hymba_src_root, "examples")))
 # The model the project trains and ships (python/hymba_tools/train.py).
 config.substitutions.append(
     ("%models", os.path.join(config.hymba_src_root, "models")))

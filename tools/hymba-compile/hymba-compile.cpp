@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hymba/Codegen/ExecutableWriter.h"
+#include "hymba/Codegen/LibraryWriter.h"
 #include "hymba/Codegen/OutputFile.h"
 #include "hymba/Codegen/Pipeline.h"
 #include "hymba/Dialect/HymbaDialect.h"
@@ -24,6 +25,7 @@
 #include "mlir/Support/Timing.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/CommandLine.h"
@@ -46,7 +48,7 @@ cl::OptionCategory passesCat("Hymba pass options");
 cl::OptionCategory debugCat("Debugging options");
 cl::OptionCategory mlirCat("MLIR pass manager options (debugging)");
 
-enum class Emit { Hymba, Linalg, PTX, LLVM, Obj, Exe };
+enum class Emit { Hymba, Linalg, PTX, LLVM, Obj, Exe, Lib };
 enum class Target { CPU, CUDA };
 
 cl::opt<std::string> checkpointDir(cl::Positional, cl::Required,
@@ -64,8 +66,16 @@ cl::opt<Emit> emit(
                           "directory -o (--target=cuda)"),
                clEnumValN(Emit::LLVM, "llvm", "LLVM IR"),
                clEnumValN(Emit::Obj, "obj", "object file of the model code"),
-               clEnumValN(Emit::Exe, "exe", "self-contained executable")),
+               clEnumValN(Emit::Exe, "exe", "self-contained executable"),
+               clEnumValN(Emit::Lib, "lib",
+                          "libNAME.a, libNAME.so, NAME.h (C API) and the "
+                          "payload NAME.hymba in the directory -o (CPU)")),
     cl::cat(outputCat));
+cl::opt<std::string>
+    libName("lib-name",
+            cl::desc("with --emit=lib, the NAME of the files (default: the "
+                     "checkpoint directory's name as a C identifier)"),
+            cl::value_desc("name"), cl::init(""), cl::cat(outputCat));
 cl::opt<Target>
     target("target", cl::desc("hardware to compile for"), cl::init(Target::CPU),
            cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU (default)"),
@@ -176,6 +186,22 @@ std::string runtimeLibrary(StringRef name) {
   return std::string(p);
 }
 
+/// --lib-name, or the checkpoint directory's name made a C identifier.
+std::string libraryName() {
+  if (!libName.empty())
+    return libName;
+  std::string name =
+      sys::path::filename(sys::path::remove_leading_dotslash(
+                              StringRef(checkpointDir).rtrim('/')))
+          .str();
+  for (char &c : name)
+    if (!isAlnum(c))
+      c = '_';
+  if (name.empty() || isDigit(name[0]))
+    name = "model_" + name;
+  return name;
+}
+
 int fail(const Twine &msg) {
   WithColor::error(errs(), "hymba-compile") << msg << "\n";
   return 1;
@@ -262,7 +288,8 @@ hymba::ExecutableSpec executableSpec(mlir::ModuleOp module,
 /// (object in a temporary file, linked with the runtime, payload appended).
 int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
                          hymba::ExecutableSpec spec,
-                         const hymba::CPUTarget &cpu = cpuTarget) {
+                         const hymba::CPUTarget &cpu = cpuTarget,
+                         bool library = false) {
   hymba::addModelFacts(module, spec);
   if (emit == Emit::LLVM || emit == Emit::Obj)
     return writeOutput(spec.outputPath, [&](raw_pwrite_stream &os) -> Error {
@@ -300,6 +327,12 @@ int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   if (!sys::fs::exists(spec.runtimeLib))
     return fail("runtime library not found at " + spec.runtimeLib);
   progress("linking " + spec.outputPath);
+  if (library) {
+    if (Error e =
+            hymba::writeLibrary(spec, ckpt, spec.outputPath, libraryName()))
+      return fail(toString(std::move(e)));
+    return 0;
+  }
   if (Error e = hymba::writeExecutable(spec, ckpt))
     return fail(toString(std::move(e)));
   return 0;
@@ -311,7 +344,7 @@ int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
 int writeCPUExecutable(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
                        hymba::ExecutableSpec spec, bool gpuForm,
                        bool foldedMeta, const hymba::CPUTarget &cpu,
-                       bool lowered = false) {
+                       bool lowered = false, bool library = false) {
   if (!lowered &&
       failed(runStage("lower to linalg", module,
                       hymba::lowerToLinalgPipeline(gpuForm, cpu.f32Lanes()))))
@@ -325,7 +358,7 @@ int writeCPUExecutable(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   // scf.parallel became OpenMP calls.
   spec.linkLibs = {"-L/usr/lib/llvm-22/lib", "-lomp"};
   spec.foldedMeta = foldedMeta;
-  return writeFromLLVMDialect(module, ckpt, spec, cpu);
+  return writeFromLLVMDialect(module, ckpt, spec, cpu, library);
 }
 
 /// The build machine, as the target of a program that must run here (the
@@ -373,7 +406,7 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   std::vector<std::string> missing = hymba::missingHostFeatures(cpuTarget);
   hymba::TempPath runnerPath;
   if (foldedMeta && (gpuForm || target == Target::CUDA || !missing.empty()) &&
-      emit == Emit::Exe) {
+      (emit == Emit::Exe || emit == Emit::Lib)) {
     Expected<hymba::TempPath> tmp =
         hymba::TempPath::create("hymba-prefix-runner", "exe");
     if (!tmp)
@@ -385,13 +418,11 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     runner.outputPath = runnerPath.str().str();
     runner.showProgress = false;
     runner.layoutPath.clear();
-    Expected<hymba::CPUTarget> host =
-        hostTargetFor(passOptions.weightPanel);
+    Expected<hymba::CPUTarget> host = hostTargetFor(passOptions.weightPanel);
     if (!host)
       return fail(toString(host.takeError()));
-    if (int rc =
-            writeCPUExecutable(*cpuModule, ckpt, runner, /*gpuForm=*/false,
-                               /*foldedMeta=*/false, *host))
+    if (int rc = writeCPUExecutable(*cpuModule, ckpt, runner, /*gpuForm=*/false,
+                                    /*foldedMeta=*/false, *host))
       return rc;
   }
 
@@ -408,7 +439,8 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     if (emit == Emit::PTX)
       return fail("--emit=ptx needs --target=cuda");
     return writeCPUExecutable(module, ckpt, spec, gpuForm, foldedMeta,
-                              cpuTarget, /*lowered=*/true);
+                              cpuTarget, /*lowered=*/true,
+                              /*library=*/emit == Emit::Lib);
   }
   Expected<std::string> toolkit = hymba::findCudaToolkit();
   if (!toolkit)
@@ -510,6 +542,13 @@ int main(int argc, char **argv) {
     out = emit == Emit::Exe ? "model" : "-";
   if (emit == Emit::Exe && out == "-")
     return fail("an executable cannot be written to stdout; use -o PATH");
+  if (emit == Emit::Lib) {
+    if (outputPath.empty() || out == "-")
+      return fail("--emit=lib writes several files: give -o DIR");
+    if (target != Target::CPU)
+      return fail("--emit=lib is for --target=cpu (the CUDA runtime is not "
+                  "packaged as a library yet)");
+  }
   // Refuse unwritable outputs before the long part of the work.
   if (emit == Emit::Exe)
     if (Expected<hymba::OutputTarget> t = hymba::resolveOutput(out, false); !t)

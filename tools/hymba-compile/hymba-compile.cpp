@@ -418,11 +418,13 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     runner.outputPath = runnerPath.str().str();
     runner.showProgress = false;
     runner.layoutPath.clear();
-    Expected<hymba::CPUTarget> host = hostTargetFor(passOptions.weightPanel);
+    Expected<hymba::CPUTarget> host =
+        hostTargetFor(passOptions.weightPanel);
     if (!host)
       return fail(toString(host.takeError()));
-    if (int rc = writeCPUExecutable(*cpuModule, ckpt, runner, /*gpuForm=*/false,
-                                    /*foldedMeta=*/false, *host))
+    if (int rc =
+            writeCPUExecutable(*cpuModule, ckpt, runner, /*gpuForm=*/false,
+                               /*foldedMeta=*/false, *host))
       return rc;
   }
 

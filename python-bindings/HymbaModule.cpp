@@ -28,6 +28,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <dlfcn.h>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -177,6 +178,19 @@ bool isGPUForm(const std::string &form) {
 
 PYBIND11_MODULE(hymba_mlir, m) {
   m.doc() = "hymba-mlir: Hymba IR from checkpoints, pass pipelines, printing";
+
+  // `import hymba_mlir.runtime` runs compiled models: pure Python over the
+  // C API (python-bindings/hymba_mlir/runtime.py, which the build copies
+  // into hymba_mlir/ beside this module). A __path__ makes this extension a
+  // package whose submodules live there.
+  Dl_info self;
+  if (dladdr(reinterpret_cast<void *>(&context), &self) && self.dli_fname) {
+    std::string dir = self.dli_fname;
+    dir = dir.substr(0, dir.find_last_of('/') + 1) + "hymba_mlir";
+    py::list path;
+    path.append(dir);
+    m.attr("__path__") = path;
+  }
 
   py::class_<Module>(m, "Module", "A module of Hymba or lowered IR")
       .def("__str__", &Module::str)

@@ -39,7 +39,9 @@ done
 # The GPU machine has no ../shared: take the 1.5B config along.
 cp "$CK/config.json" "$B/big/config.json"
 
-for lib in libsentencepiece.so.0 libomp.so.5; do
+# (exe --serve links cpp-httplib, which links brotli; OpenSSL is assumed.)
+for lib in libsentencepiece.so.0 libomp.so.5 libcpp-httplib.so.0.11 \
+    libbrotlidec.so.1 libbrotlienc.so.1 libbrotlicommon.so.1; do
   path=$(ldd "$B/small/cpu" | awk -v l="$lib" '$1 == l {print $3}')
   cp -L "$path" "$B/lib/"
 done

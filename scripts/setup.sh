@@ -16,7 +16,12 @@ packages=(
   libmlir-22 libmlir-22-dev mlir-22-tools libomp-22-dev
   libclang-rt-22-dev  # libFuzzer, ASan, UBSan (test/fuzz, scripts/sanitize.sh)
   libsentencepiece-dev sentencepiece python3-sentencepiece
+  # exe --serve (lib/Runtime/Server.cpp); node runs the openai npm client
+  # tests (test/server).
+  libcpp-httplib-dev nlohmann-json3-dev nodejs
 )
+# Debian's npm is a package of its own; NodeSource's nodejs includes it.
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 case "${1:-}" in
   --bench) packages+=(libopenblas-dev libopenblas0-openmp time) ;;
   # bible-kjv's `bible` program reads the KJV text of bible-kjv-text.
@@ -34,12 +39,21 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "setup: all ${#packages[@]} packages already installed"
-  exit 0
+else
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -q
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-echo "setup: installing ${missing[*]}"
-sudo_cmd=()
-if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -q
-"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The openai npm client of test/server, at the version package-lock.json
+# pins, into test/server/node_modules (git-ignored); again only when the
+# lock file changed.
+server_tests="$(dirname "$0")/../test/server"
+if [[ ! -f "$server_tests/node_modules/.package-lock.json" ||
+      "$server_tests/package-lock.json" -nt "$server_tests/node_modules/.package-lock.json" ]]; then
+  echo "setup: npm ci in test/server (the openai client for the server tests)"
+  (cd "$server_tests" && npm ci --no-audit --no-fund --loglevel=error)
+fi

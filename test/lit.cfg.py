@@ -9,7 +9,7 @@ config.name = "HYMBA"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "mock-cuda",
-                   "corpus"]
+                   "corpus", "node_modules"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.hymba_obj_root, "test")
 
@@ -80,3 +80,16 @@ elif config.hymba_sanitize:
 else:
     lit_config.note("skipping fuzz smoke runs: %s has no fuzz targets "
                     "(install libclang-rt-22-dev: scripts/setup.sh)" % _fuzz_dir)
+
+# The openai npm client (test/server), installed by scripts/setup.sh.
+_openai_pkg = os.path.join(config.hymba_src_root, "test", "server",
+                           "node_modules", "openai", "package.json")
+if not shutil.which("node"):
+    lit_config.note("skipping the openai client tests: node is not installed "
+                    "(scripts/setup.sh installs it)")
+elif not os.path.exists(_openai_pkg):
+    lit_config.note("skipping the openai client tests: %s is missing (run "
+                    "scripts/setup.sh, which runs npm ci in test/server)"
+                    % _openai_pkg)
+else:
+    config.available_features.add("openai-npm")

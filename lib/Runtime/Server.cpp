@@ -87,22 +87,26 @@ std::optional<ApiError> readCommon(const json &body, Job &job) {
   // OpenAI's default temperature is 1; temperature 0 is greedy (argmax),
   // the executable's default.
   job.sampling.temperature = 1.0f;
-  auto number = [&](const char *key, float lo, float hi,
-                    float &out) -> std::optional<ApiError> {
+  auto number = [](float v) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%g", double(v));
+    return std::string(buf);
+  };
+  auto inRange = [&](const char *key, float lo, float hi,
+                     float &out) -> std::optional<ApiError> {
     if (!body.contains(key) || body[key].is_null())
       return std::nullopt;
     const json &v = body[key];
     double d = v.is_number() ? v.get<double>() : -1.0;
     if (!v.is_number() || !(d >= lo && d <= hi))
       return badRequest(key, std::string(key) + " must be a number in [" +
-                                 std::to_string(lo) + ", " +
-                                 std::to_string(hi) + "]");
+                                 number(lo) + ", " + number(hi) + "]");
     out = float(d);
     return std::nullopt;
   };
-  if (auto e = number("temperature", 0.0f, 100.0f, job.sampling.temperature))
+  if (auto e = inRange("temperature", 0.0f, 100.0f, job.sampling.temperature))
     return e;
-  if (auto e = number("top_p", 0.0f, 1.0f, job.sampling.top_p))
+  if (auto e = inRange("top_p", 0.0f, 1.0f, job.sampling.top_p))
     return e;
   if (body.contains("top_k") && !body["top_k"].is_null()) { // llama.cpp's
     const json &v = body["top_k"];
@@ -249,6 +253,21 @@ private:
   std::string generate(hymba_session &s, const Job &job,
                        const std::function<bool(const std::string &)> &emit,
                        int64_t &completionTokens, std::string &error);
+  /// generate() with a log line on stderr: tokens, finish reason, time.
+  std::string logged(const std::string &id, hymba_session &s, const Job &job,
+                     const std::function<bool(const std::string &)> &emit,
+                     int64_t &completionTokens, std::string &error) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::string reason = generate(s, job, emit, completionTokens, error);
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    std::fprintf(stderr,
+                 "hymba: %s: %zu prompt tokens, %lld generated, %s, %.3f s\n",
+                 id.c_str(), job.prompt.size(), (long long)completionTokens,
+                 reason.c_str(), secs);
+    return reason;
+  }
 
   hymba_model &model;
   SessionPool pool;
@@ -443,8 +462,8 @@ void Server::completion(const httplib::Request &req, httplib::Response &res,
           std::string error;
           std::string reason =
               !ok ? "cancelled"
-                  : generate(
-                        *session, *job,
+                  : logged(
+                        id, *session, *job,
                         [&](const std::string &piece) {
                           json j = header(chunkObject);
                           j["choices"] = {choice(piece, nullptr, true)};
@@ -482,8 +501,8 @@ void Server::completion(const httplib::Request &req, httplib::Response &res,
       "application/json", [=](size_t, httplib::DataSink &sink) {
         std::string text, error;
         int64_t tokens = 0;
-        std::string reason = generate(
-            *session, *job,
+        std::string reason = logged(
+            id, *session, *job,
             [&](const std::string &piece) {
               text += piece;
               return sink.is_writable();

@@ -53,6 +53,12 @@ struct ApiError {
   std::string message, type, param, code;
 };
 
+/// JSON text; invalid UTF-8 (a request path, a byte-level token) becomes
+/// U+FFFD instead of an exception.
+std::string text(const json &j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 json errorBody(const ApiError &e) {
   json err = {{"message", e.message},
               {"type", e.type},
@@ -229,6 +235,20 @@ sigset_t stopSignalSet() {
   return set;
 }
 
+/// A content provider that cannot throw into httplib's worker thread (an
+/// exception there would end the process): a failure closes the
+/// connection.
+template <typename F> httplib::ContentProviderWithoutLength guarded(F body) {
+  return [body](size_t offset, httplib::DataSink &sink) {
+    try {
+      return body(offset, sink);
+    } catch (const std::exception &e) {
+      std::fprintf(stderr, "hymba: request failed: %s\n", e.what());
+      return false;
+    }
+  };
+}
+
 class Server {
 public:
   Server(hymba_model &model, const hymba_server_options &opts)
@@ -241,7 +261,7 @@ private:
   void routes();
   void reply(httplib::Response &res, const ApiError &e) {
     res.status = e.status;
-    res.set_content(errorBody(e).dump(), "application/json");
+    res.set_content(text(errorBody(e)), "application/json");
   }
   void completion(const httplib::Request &req, httplib::Response &res,
                   bool chat);
@@ -444,9 +464,9 @@ void Server::completion(const httplib::Request &req, httplib::Response &res,
     std::string chunkObject = chat ? "chat.completion.chunk" : object;
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
-        "text/event-stream", [=](size_t, httplib::DataSink &sink) {
+        "text/event-stream", guarded([=](size_t, httplib::DataSink &sink) {
           auto event = [&](const json &j) {
-            std::string line = "data: " + j.dump() + "\n\n";
+            std::string line = "data: " + text(j) + "\n\n";
             return sink.write(line.data(), line.size());
           };
           bool ok = true;
@@ -492,19 +512,19 @@ void Server::completion(const httplib::Request &req, httplib::Response &res,
           sink.write(done, sizeof(done) - 1);
           sink.done();
           return true;
-        });
+        }));
     return;
   }
   // Not streamed: still generated inside the content provider, so a client
   // that disconnects is noticed (the connection stops being writable).
   res.set_chunked_content_provider(
-      "application/json", [=](size_t, httplib::DataSink &sink) {
-        std::string text, error;
+      "application/json", guarded([=](size_t, httplib::DataSink &sink) {
+        std::string reply, error;
         int64_t tokens = 0;
         std::string reason = logged(
             id, *session, *job,
             [&](const std::string &piece) {
-              text += piece;
+              reply += piece;
               return sink.is_writable();
             },
             tokens, error);
@@ -515,19 +535,19 @@ void Server::completion(const httplib::Request &req, httplib::Response &res,
           j = errorBody({500, error, "server_error", "", ""});
         } else {
           j = header(object);
-          j["choices"] = {choice(text, reason, false)};
+          j["choices"] = {choice(reply, reason, false)};
           j["usage"] = usage(tokens);
         }
-        std::string s = j.dump();
+        std::string s = text(j);
         sink.write(s.data(), s.size());
         sink.done();
         return true;
-      });
+      }));
 }
 
 void Server::routes() {
   http.Get("/health", [](const httplib::Request &, httplib::Response &res) {
-    res.set_content(json{{"status", "ok"}}.dump(), "application/json");
+    res.set_content(text(json{{"status", "ok"}}), "application/json");
   });
   http.Get("/v1/models",
            [this](const httplib::Request &, httplib::Response &res) {
@@ -536,7 +556,7 @@ void Server::routes() {
                        {"created", 0},
                        {"owned_by", "hymba-mlir"},
                        {"max_seq_len", hymba_model_max_seq_len(&model)}};
-             res.set_content(json{{"object", "list"}, {"data", {m}}}.dump(),
+             res.set_content(text(json{{"object", "list"}, {"data", {m}}}),
                              "application/json");
            });
   http.Post("/v1/completions",

@@ -611,6 +611,8 @@ hymba_status Server::run(const hymba_server_options &opts) {
   }
   routes();
   http.set_payload_max_length(kMaxBodyBytes);
+  // Streamed tokens are small writes: send each at once (no Nagle delay).
+  http.set_tcp_nodelay(true);
   // Enough threads that waiting requests do not hold up /health.
   size_t threads = size_t(opts.sessions + opts.queue + 4);
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };

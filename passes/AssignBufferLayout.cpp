@@ -76,10 +76,11 @@ struct AssignBufferLayoutPass
     });
     if (result.wasInterrupted())
       return signalPassFailure();
-    module->setAttr("hymba.params_bytes",
-                    b.getI64IntegerAttr(params.totalBytes()));
-    module->setAttr("hymba.state_bytes",
-                    b.getI64IntegerAttr(state.totalBytes()));
+    auto *dialect = getContext().getLoadedDialect<HymbaDialect>();
+    dialect->getParamsBytesAttrHelper().setAttr(
+        module, b.getI64IntegerAttr(params.totalBytes()));
+    dialect->getStateBytesAttrHelper().setAttr(
+        module, b.getI64IntegerAttr(state.totalBytes()));
   }
 };
 } // namespace

@@ -86,7 +86,10 @@ struct FoldMetaTokensPass
     auto call = func::CallOp::create(b, loc, cont, args);
     func::ReturnOp::create(b, loc, call.getResults());
 
-    module->setAttr("hymba.meta_folded", b.getI64IntegerAttr(numMeta));
+    getContext()
+        .getLoadedDialect<HymbaDialect>()
+        ->getMetaFoldedAttrHelper()
+        .setAttr(module, b.getI64IntegerAttr(numMeta));
   }
 };
 } // namespace

@@ -16,6 +16,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::hymba {
@@ -50,48 +51,102 @@ struct FoldResidualIntoMerge : OpRewritePattern<arith::AddFOp> {
   }
 };
 
-/// Moves `att` next to the scan of its layer (the next hymba.selective_scan
-/// in the block) and marks both, so that the lowering runs them in one
-/// parallel region. Legal because the SSM ops in between never touch the KV
-/// caches the attention reads; a KV-cache write in between (the chunk joining
-/// the cache the attention reads) moves after the scan to stay after it.
-void pairWithScan(AttentionOp att) {
-  Operation *next = att->getNextNode();
-  SmallVector<KVCacheWriteOp> writes;
-  SelectiveScanOp scan;
-  for (Operation *op = next; op; op = op->getNextNode()) {
-    if (auto s = dyn_cast<SelectiveScanOp>(op)) {
-      scan = s;
-      break;
+/// Whether two buffers may overlap: state buffers naming different state
+/// are disjoint; anything else may alias.
+bool mayAlias(Value a, Value b) {
+  if (a == b)
+    return true;
+  auto sa = a.getDefiningOp<StateBufferOp>();
+  auto sb = b.getDefiningOp<StateBufferOp>();
+  return !sa || !sb || sa.getName() == sb.getName();
+}
+
+/// Whether `a` and `b` may run in either order, as far as their declared
+/// memory effects (MemoryEffectOpInterface, nested ops included) tell: one
+/// may write a buffer only if the other does not touch it. An op that
+/// declares no effects is assumed to conflict with everything.
+bool commute(Operation *a, Operation *b) {
+  auto ea = getEffectsRecursively(a), eb = getEffectsRecursively(b);
+  if (!ea || !eb)
+    return false;
+  for (const MemoryEffects::EffectInstance &x : *ea) {
+    for (const MemoryEffects::EffectInstance &y : *eb) {
+      if (isa<MemoryEffects::Read>(x.getEffect()) &&
+          isa<MemoryEffects::Read>(y.getEffect()))
+        continue;
+      if (!x.getValue() || !y.getValue() ||
+          mayAlias(x.getValue(), y.getValue()))
+        return false;
     }
-    if (isa<AttentionOp, HybridMergeOp>(op))
+  }
+  return true;
+}
+
+/// Whether `op` uses a result of one of `producers`.
+bool usesResultOf(Operation *op, ArrayRef<Operation *> producers) {
+  return llvm::any_of(op->getOperands(), [&](Value v) {
+    return llvm::is_contained(producers, v.getDefiningOp());
+  });
+}
+
+/// Wraps `att` and the next hymba.selective_scan of its block (the same
+/// layer's: the search stops at another attention or a merge) in one
+/// hymba.parallel_branches at the scan's place. The ops between them that
+/// must stay after the attention (they use its result, or their memory
+/// effects conflict with it or with such an op: the KV-cache write) move
+/// after the new op; the others stay before it. Nothing happens when the
+/// scan itself would have to stay after the attention.
+void pairWithScan(AttentionOp att, int64_t scanTile) {
+  SelectiveScanOp scan;
+  SmallVector<Operation *> after = {att}; // ops that stay after `att`
+  for (Operation *op = att->getNextNode(); op; op = op->getNextNode()) {
+    if ((scan = dyn_cast<SelectiveScanOp>(op)))
+      break;
+    if (isa<AttentionOp, HybridMergeOp, ParallelBranchesOp>(op))
       return; // another layer's branch or the merge: not this layer's scan
-    if (auto w = dyn_cast<KVCacheWriteOp>(op))
-      writes.push_back(w);
+    if (usesResultOf(op, after) ||
+        llvm::any_of(after, [&](Operation *a) { return !commute(a, op); }))
+      after.push_back(op);
   }
-  if (!scan)
+  if (!scan || usesResultOf(scan, after) ||
+      llvm::any_of(after, [&](Operation *a) { return !commute(a, scan); }))
     return;
-  att->moveBefore(scan);
-  Operation *after = scan;
-  for (KVCacheWriteOp w : writes) {
-    w->moveAfter(after);
-    after = w;
+
+  OpBuilder b(scan);
+  Location loc = b.getFusedLoc({att.getLoc(), scan.getLoc()});
+  auto branches = ParallelBranchesOp::create(
+      b, loc, att.getType(), scan.getType(), b.getI64IntegerAttr(scanTile));
+  auto wrap = [&](Operation *op, Region &region, Value result) {
+    result.replaceAllUsesWith(branches->getResult(region.getRegionNumber()));
+    Block *block = b.createBlock(&region);
+    op->moveBefore(block, block->end());
+    b.setInsertionPointToEnd(block);
+    YieldOp::create(b, op->getLoc(), result);
+  };
+  wrap(att, branches.getAttention(), att.getResult());
+  wrap(scan, branches.getSsm(), scan.getResult());
+  Operation *last = branches;
+  for (Operation *op : llvm::drop_begin(after)) {
+    op->moveAfter(last);
+    last = op;
   }
-  UnitAttr mark = UnitAttr::get(att.getContext());
-  att->setAttr(kFusedBranchesAttr, mark);
-  scan->setAttr(kFusedBranchesAttr, mark);
 }
 
 struct FuseHybridHeadsPass
     : hymba::impl::HymbaFuseHybridHeadsBase<FuseHybridHeadsPass> {
+  using Base::Base;
   void runOnOperation() override {
+    if (scanTile <= 0) {
+      getOperation()->emitError("scan-tile must be positive");
+      return signalPassFailure();
+    }
     SmallVector<AttentionOp> attentions;
     getOperation()->walk([&](AttentionOp att) {
-      if (!att->hasAttr(kFusedBranchesAttr))
+      if (!isa<ParallelBranchesOp>(att->getParentOp()))
         attentions.push_back(att);
     });
     for (AttentionOp att : attentions)
-      pairWithScan(att);
+      pairWithScan(att, scanTile);
 
     RewritePatternSet patterns(&getContext());
     patterns.add<FoldResidualIntoMerge>(&getContext());

@@ -26,7 +26,7 @@ using namespace mlir::hymba;
 
 void hymba::addStatefulOpsIllegal(ConversionTarget &target) {
   target.addIllegalOp<StateBufferOp, AttentionOp, KVCacheWriteOp,
-                      CausalConv1dOp, SelectiveScanOp>();
+                      CausalConv1dOp, SelectiveScanOp, ParallelBranchesOp>();
 }
 
 namespace {

@@ -29,10 +29,6 @@ Value rowCount(ImplicitLocOpBuilder &b, Value shaped);
 /// An uninitialised f32 tensor [rows, width] with `rows` taken from `like`.
 Value emptyRows(ImplicitLocOpBuilder &b, Value like, int64_t width);
 
-/// Set by hymba-fuse-hybrid-heads on a layer's hymba.attention and
-/// hymba.selective_scan that are to run in one parallel region.
-inline constexpr const char *kFusedBranchesAttr = "hymba.fused_branches";
-
 /// x @ w^T for x [T, K] (f32) and an `n` x K weight w: a linalg.generic
 /// matmul that reads the weight in its storage layout and widens (or
 /// dequantizes) it in the body (WeightAccess.h). `w` is the [N, K] matrix,

@@ -43,6 +43,8 @@ def HymbaAssignBufferLayout : Pass<"hymba-assign-buffer-layout", "ModuleOp"> {
       %w = hymba.weight %p["model.final_layernorm.weight"] {offset = 0 : i64} : memref<?xi8> -> tensor<64xf32>
     ```
   }];
+  // Sets Hymba attributes even on a module without Hymba ops.
+  let dependentDialects = ["::mlir::hymba::HymbaDialect"];
 }
 
 def HymbaPackWeights : Pass<"hymba-pack-weights", "ModuleOp"> {
@@ -96,6 +98,8 @@ def HymbaPackWeights : Pass<"hymba-pack-weights", "ModuleOp"> {
            "(hymba-compile: two vectors of the target, 16 for AVX2, 32 for "
            "AVX-512)">
   ];
+  // Sets Hymba attributes even on a module without Hymba ops.
+  let dependentDialects = ["::mlir::hymba::HymbaDialect"];
 }
 
 def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"> {
@@ -138,6 +142,12 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     head is one `scf.parallel` over the attention elements followed by the
     scan channels. The CPU form keeps (row, head) attention items and the
     vectorizable channel-tile scan.
+
+    **Fused hybrid heads.** `hymba.parallel_branches` becomes one
+    `scf.parallel` whose items are the attention's items followed by the
+    scan's `scan_tile`-channel tiles (CPU; when the tile divides the
+    channels, else the two branches are lowered one after the other) or
+    channels (GPU).
 
     **Invariants.** Every state buffer has an `offset`
     (`hymba-assign-buffer-layout`). Program order of state reads and writes
@@ -387,7 +397,7 @@ def HymbaFoldMetaTokens : Pass<"hymba-fold-meta-tokens", "ModuleOp"> {
       %r = call @hymba_continue(%p, %s, %ids, %c5) ...
     ```
   }];
-  let dependentDialects = ["arith::ArithDialect", "func::FuncDialect",
+  let dependentDialects = ["::mlir::hymba::HymbaDialect", "arith::ArithDialect", "func::FuncDialect",
                            "tensor::TensorDialect"];
 }
 
@@ -449,12 +459,13 @@ def HymbaFuseHybridHeads : Pass<"hymba-fuse-hybrid-heads", "ModuleOp"> {
     The two branches are independent, yet lowered one after the other they
     cost two fork/joins per layer, which dominates small-model decode.
 
-    **What.** (1) Each layer's `hymba.attention` moves next to its
-    `hymba.selective_scan` (a KV-cache write in between moves after the
-    scan) and both get `hymba.fused_branches`; `hymba-lower-stateful-to-loops`
-    then emits one `scf.parallel` whose items are the attention's (row, head)
-    pairs followed by the scan's 16-channel tiles, i.e. both branches in one
-    parallel region. (2) `arith.addf(x, hymba.hybrid_merge(...))` (either
+    **What.** (1) Each layer's `hymba.attention` and the layer's
+    `hymba.selective_scan` (the next scan in the block) become the two
+    regions of one `hymba.parallel_branches` at the scan's place;
+    `hymba-lower-stateful-to-loops` lowers that op to one `scf.parallel`
+    whose items are the attention's (row, head) pairs followed by the scan's
+    `scan-tile`-channel tiles, i.e. both branches in one parallel region.
+    (2) `arith.addf(x, hymba.hybrid_merge(...))` (either
     operand order) becomes `hymba.hybrid_merge(...) residual(x)`. Its lowering is one fused
     epilogue: a single reduction generic for both norms' sums of squares, a
     single element-wise generic for both norms and the mean, and the output
@@ -462,12 +473,19 @@ def HymbaFuseHybridHeads : Pass<"hymba-fuse-hybrid-heads", "ModuleOp"> {
     projection needs no rewrite: the importer emits one `hymba.linear` whose
     column slices feed both branches and bufferize to views, not copies.
 
-    **Invariants.** Moving the attention is legal because the SSM ops between
-    it and the scan never touch the KV caches; the cache write stays after
-    the attention. Only a merge whose result has no other user is fused.
-    Results are unchanged up to float summation order (the residual is the
-    accumulator's initial value instead of a later addend). Runs before
-    `hymba-tile-selective-scan`, which leaves paired scans alone.
+    **Invariants.** Moving the attention down to the scan is checked, not
+    assumed: every op between them that uses the attention's result, or
+    whose declared memory effects (`MemoryEffectOpInterface`) conflict with
+    the attention's or with such an op's (a write to a buffer the other
+    touches; state buffers with different names are disjoint, anything else
+    may alias), moves after the new op in its order; the others stay before
+    it. If the scan itself would have to follow the attention, nothing is
+    fused. In a Hymba layer that moves exactly the KV-cache write. Only a
+    merge whose result has no other user is fused. Results are unchanged up
+    to float summation order (the residual is the accumulator's initial
+    value instead of a later addend). Runs before
+    `hymba-tile-selective-scan`, which leaves the scans inside
+    `hymba.parallel_branches` alone.
 
     Before:
     ```mlir
@@ -481,12 +499,22 @@ def HymbaFuseHybridHeads : Pass<"hymba-fuse-hybrid-heads", "ModuleOp"> {
     After:
     ```mlir
     %u = hymba.causal_conv1d ...          // ... the SSM chain ...
-    %att = hymba.attention %q, %k, %v, %kc, %vc at %pos {hymba.fused_branches, ...}
-    %ssm = hymba.selective_scan %u, ... {hymba.fused_branches}
+    %att, %ssm = hymba.parallel_branches scan_tile(16) : tensor<?x3200xf32>, tensor<?x3200xf32> {
+      %a = hymba.attention %q, %k, %v, %kc, %vc at %pos {...}
+      hymba.yield %a : tensor<?x3200xf32>
+    } {
+      %y = hymba.selective_scan %u, ...
+      hymba.yield %y : tensor<?x3200xf32>
+    }
     hymba.kv_cache_write %k, %v into %kc, %vc at %pos {...}
     %h = hymba.hybrid_merge %att, %ssm, %w1, %w2, %out residual(%x : tensor<?x1600xf32>) {epsilon = 1.0e-06 : f32} : ...
     ```
   }];
+  let options = [
+    Option<"scanTile", "scan-tile", "int64_t", /*default=*/"16",
+           "channels per scan work item of the CPU form's shared parallel "
+           "loop (recorded on hymba.parallel_branches)">
+  ];
   let dependentDialects = ["arith::ArithDialect"];
 }
 

@@ -41,10 +41,10 @@ struct TileSelectiveScanPass
     SmallVector<SelectiveScanOp> scans;
     getOperation()->walk([&](SelectiveScanOp op) {
       int64_t channels = op.getU().getType().getDimSize(1);
-      // Already a tile (or not tileable into equal static tiles), or paired
-      // with its attention by hymba-fuse-hybrid-heads (which tiles it in
-      // the shared parallel region): keep.
-      if (!op->hasAttr(kFusedBranchesAttr) &&
+      // Already a tile (or not tileable into equal static tiles), or a
+      // branch of hymba.parallel_branches (whose lowering tiles it in the
+      // shared parallel region): keep.
+      if (!isa<ParallelBranchesOp>(op->getParentOp()) &&
           !ShapedType::isDynamic(channels) && channels > channelTile &&
           channels % channelTile == 0)
         scans.push_back(op);

@@ -14,9 +14,8 @@ using namespace mlir::hymba;
 #define GET_ATTRDEF_CLASSES
 #include "hymba/HymbaAttrs.cpp.inc"
 
-LogicalResult
-PanelsAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                   int64_t width) {
+LogicalResult PanelsAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 int64_t width) {
   if (width <= 0)
     return emitError() << "panel width must be positive, got " << width;
   return success();
@@ -54,6 +53,43 @@ int64_t mlir::hymba::storageBytes(RankedTensorType type) {
   RankedTensorType storage = storageType(type);
   return storage.getNumElements() *
          int64_t(storage.getElementTypeBitWidth() / 8);
+}
+
+namespace {
+/// Whether `attr` is an i64 integer >= 0 (a size, a count or a token id).
+bool isCount(Attribute attr) {
+  auto i = dyn_cast<IntegerAttr>(attr);
+  return i && i.getType().isInteger(64) && i.getInt() >= 0;
+}
+} // namespace
+
+LogicalResult HymbaDialect::verifyOperationAttribute(Operation *op,
+                                                     NamedAttribute attr) {
+  StringRef name = attr.getName().strref();
+  bool isModel = name == ModelAttrHelper::getNameStr();
+  bool isFact = name == ParamsBytesAttrHelper::getNameStr() ||
+                name == StateBytesAttrHelper::getNameStr() ||
+                name == MetaFoldedAttrHelper::getNameStr();
+  // Other hymba.* attributes (pass-local markers) are not module facts.
+  if (!isModel && !isFact)
+    return success();
+  if (!isa<ModuleOp>(op))
+    return op->emitError()
+           << "'" << name << "' is a module fact: only valid on builtin.module";
+  if (isFact && !isCount(attr.getValue()))
+    return op->emitError() << "'" << name << "' must be an i64 >= 0, got "
+                           << attr.getValue();
+  if (isModel) {
+    auto dict = dyn_cast<DictionaryAttr>(attr.getValue());
+    if (!dict)
+      return op->emitError() << "'" << name << "' must be a dictionary";
+    for (NamedAttribute entry : dict)
+      if (!isCount(entry.getValue()))
+        return op->emitError()
+               << "'" << name << "' entry '" << entry.getName().strref()
+               << "' must be an i64 >= 0, got " << entry.getValue();
+  }
+  return success();
 }
 
 void HymbaDialect::initialize() {

@@ -31,7 +31,23 @@ def Hymba_Dialect : Dialect {
     window, the SSM state) is explicit: `hymba.state_buffer` names a memref in
     an opaque state buffer, and the ops that read or update state take it as an
     operand and declare their memory effects.
+
+    Facts about the whole model live on the module as the dialect's
+    discardable attributes, declared here and checked by the dialect's
+    attribute verifier: `hymba.model` (a dictionary of the config's sizes
+    and token ids, set by the importer), `hymba.params_bytes` and
+    `hymba.state_bytes` (the parameter and state buffer sizes,
+    `hymba-assign-buffer-layout`), `hymba.meta_folded` (the meta tokens
+    `hymba-fold-meta-tokens` ran at compile time). Each is an i64 >= 0 (the
+    model's entries too) and is only valid on a `builtin.module`.
   }];
+  let discardableAttrs = (ins
+    "::mlir::DictionaryAttr":$model,
+    "::mlir::IntegerAttr":$params_bytes,
+    "::mlir::IntegerAttr":$state_bytes,
+    "::mlir::IntegerAttr":$meta_folded
+  );
+  let hasOperationAttrVerify = 1;
 }
 
 #endif // HYMBA_DIALECT

@@ -349,3 +349,25 @@ LogicalResult HybridMergeOp::verify() {
     return emitOpError("residual type must equal the result type");
   return success();
 }
+
+Value ParallelBranchesOp::yieldedValue(Region &region) {
+  auto yield = cast<YieldOp>(region.front().getTerminator());
+  return yield.getValues().front();
+}
+
+LogicalResult ParallelBranchesOp::verify() {
+  for (auto [region, result] :
+       llvm::zip(getRegions(), getOperation()->getResults())) {
+    StringRef name = region == &getAttention() ? "attention" : "ssm";
+    Block &block = region->front();
+    auto yield = block.empty() ? YieldOp() : dyn_cast<YieldOp>(block.back());
+    if (!yield || yield.getValues().size() != 1)
+      return emitOpError() << "the " << name
+                           << " region must end in hymba.yield of one value";
+    if (yield.getValues().front().getType() != result.getType())
+      return emitOpError() << "the " << name << " region yields "
+                           << yield.getValues().front().getType()
+                           << " but the result is " << result.getType();
+  }
+  return success();
+}

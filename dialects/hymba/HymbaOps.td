@@ -12,6 +12,7 @@
 include "HymbaDialect.td"
 include "HymbaAttrs.td"
 include "mlir/IR/BuiltinAttributes.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 class Hymba_Op<string mnemonic, list<Trait> traits = []>
@@ -398,6 +399,54 @@ def Hymba_HybridMergeOp : Hymba_Op<"hybrid_merge", [Pure]> {
     `:` type($attention) `,` type($ssm) `,` type($attention_norm) `,`
     type($ssm_norm) `,` type($out_proj) `->` type($result)
   }];
+}
+
+def Hymba_ParallelBranchesOp : Hymba_Op<"parallel_branches",
+    [RecursiveMemoryEffects]> {
+  let summary = "a layer's attention and SSM branches, run side by side";
+  let description = [{
+    The two branches of a Hymba layer's hybrid head as one op: the
+    `attention` region computes the attention branch and the `ssm` region the
+    SSM branch, each a single block ending in `hymba.yield` of its result.
+    The regions read values defined above and may touch state buffers; the
+    op's memory effects are those of its regions. The branches are
+    independent (`hymba-fuse-hybrid-heads` only builds the op when their
+    declared memory effects do not conflict), so a lowering may run them in
+    one parallel loop, as `hymba-lower-stateful-to-loops` does: the
+    attention's work items followed by the scan's channel tiles of
+    `scan_tile` channels (CPU form) or channels (GPU form).
+
+    ```mlir
+    %att, %ssm = hymba.parallel_branches scan_tile(16)
+        : tensor<?x3200xf32>, tensor<?x3200xf32> {
+      %a = hymba.attention ...
+      hymba.yield %a : tensor<?x3200xf32>
+    } {
+      %y = hymba.selective_scan ...
+      hymba.yield %y : tensor<?x3200xf32>
+    }
+    ```
+  }];
+  let arguments = (ins ConfinedAttr<I64Attr, [IntPositive]>:$scan_tile);
+  let results = (outs Hymba_Activations:$attention_result,
+                      Hymba_Activations:$ssm_result);
+  let regions = (region SizedRegion<1>:$attention, SizedRegion<1>:$ssm);
+  let assemblyFormat = [{
+    `scan_tile` `(` $scan_tile `)` attr-dict `:` type($attention_result) `,`
+    type($ssm_result) $attention $ssm
+  }];
+  let extraClassDeclaration = [{
+    /// The value `region` yields.
+    static Value yieldedValue(Region &region);
+  }];
+}
+
+def Hymba_YieldOp : Hymba_Op<"yield", [Pure, Terminator, ReturnLike,
+    HasParent<"ParallelBranchesOp">]> {
+  let summary = "the result of a hymba.parallel_branches region";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
+  let hasVerifier = 0;
 }
 
 #endif // HYMBA_OPS

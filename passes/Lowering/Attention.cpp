@@ -280,41 +280,43 @@ void AttentionLowering::emitLaneAt(ImplicitLocOpBuilder &ib, Value lane) const {
            arith::RemUIOp::create(ib, th, cH), d);
 }
 
+Value hymba::buildAttentionLoops(ImplicitLocOpBuilder &b, AttentionOp op,
+                                 KernelForm form, int64_t vectorWidth) {
+  bool gpuForm = form == KernelForm::GPU;
+  AttentionLowering att(b, op, gpuForm ? 0 : vectorWidth);
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  SmallVector<Value> lb = {c0, c0}, ub = {att.rows, indexConst(b, att.heads)},
+                     step = {c1, c1};
+  if (gpuForm) {
+    lb.push_back(c0);
+    ub.push_back(indexConst(b, att.vd));
+    step.push_back(c1);
+  }
+  scf::ParallelOp::create(b, lb, ub, step,
+                          [&](OpBuilder &nb, Location loc, ValueRange iv) {
+                            ImplicitLocOpBuilder ib(loc, nb);
+                            if (gpuForm)
+                              att.emitLane(ib, iv[0], iv[1], iv[2]);
+                            else
+                              att.emitItem(ib, iv[0], iv[1]);
+                            scf::ReduceOp::create(ib);
+                          });
+  return att.outTensor;
+}
+
 namespace {
-/// CPU form: scf.parallel over (row, head). GPU form: scf.parallel over
-/// (row, head, value column).
 struct LowerAttention : OpRewritePattern<AttentionOp> {
   LowerAttention(MLIRContext *ctx, KernelForm form, int64_t vectorWidth)
-      : OpRewritePattern(ctx), gpuForm(form == KernelForm::GPU),
-        vectorWidth(vectorWidth) {}
+      : OpRewritePattern(ctx), form(form), vectorWidth(vectorWidth) {}
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    AttentionLowering att(b, op, gpuForm ? 0 : vectorWidth);
-    Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
-    SmallVector<Value> lb = {c0, c0}, ub = {att.rows, indexConst(b, att.heads)},
-                       step = {c1, c1};
-    if (gpuForm) {
-      lb.push_back(c0);
-      ub.push_back(indexConst(b, att.vd));
-      step.push_back(c1);
-    }
-    scf::ParallelOp::create(b, lb, ub, step,
-                            [&](OpBuilder &nb, Location loc, ValueRange iv) {
-                              ImplicitLocOpBuilder ib(loc, nb);
-                              if (gpuForm)
-                                att.emitLane(ib, iv[0], iv[1], iv[2]);
-                              else
-                                att.emitItem(ib, iv[0], iv[1]);
-                              scf::ReduceOp::create(ib);
-                            });
-    rewriter.replaceOp(op, att.outTensor);
+    rewriter.replaceOp(op, buildAttentionLoops(b, op, form, vectorWidth));
     return success();
   }
-  bool gpuForm;
+  KernelForm form;
   int64_t vectorWidth;
 };
-
 } // namespace
 
 void hymba::populateAttentionLoweringPatterns(RewritePatternSet &patterns,

@@ -10,6 +10,7 @@
 #define HYMBA_PASSES_LOWERING_ATTENTION_H
 
 #include "hymba/Dialect/HymbaOps.h"
+#include "hymba/Passes/Passes.h"
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
@@ -84,6 +85,11 @@ struct AttentionLowering {
   /// Lane number -> (t, h, d), d fastest.
   void emitLaneAt(ImplicitLocOpBuilder &ib, Value lane) const;
 };
+
+/// The attention's loops (CPU: (row, head) items; GPU: (row, head, value
+/// column) items) built at `b`; returns the result tensor.
+Value buildAttentionLoops(ImplicitLocOpBuilder &b, AttentionOp op,
+                          KernelForm form, int64_t vectorWidth);
 
 } // namespace mlir::hymba
 

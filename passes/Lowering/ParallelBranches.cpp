@@ -1,10 +1,10 @@
 //===- ParallelBranches.cpp - Hybrid heads in one parallel region
 //----------===//
 //
-// A layer's attention and selective scan that hymba-fuse-hybrid-heads
-// paired up run as one scf.parallel: the attention's items followed by the
-// scan's channel tiles (CPU) or channels (GPU), one fork/join (one GPU
-// kernel) per layer instead of two.
+// hymba.parallel_branches (a layer's attention and selective scan, built by
+// hymba-fuse-hybrid-heads) runs as one scf.parallel: the attention's items
+// followed by the scan's channel tiles (CPU) or channels (GPU), one fork/join
+// (one GPU kernel) per layer instead of two.
 //
 //===----------------------------------------------------------------------===//
 #include "Attention.h"
@@ -19,17 +19,14 @@ using namespace mlir;
 using namespace mlir::hymba;
 
 namespace {
-/// Channels per scan work item in a fused hybrid head.
-constexpr int64_t kFusedScanTile = 16;
-
 /// An attention and the scan of the same layer that hymba-fuse-hybrid-heads
 /// placed side by side: one scf.parallel whose items are the attention's
 /// (row, head) pairs followed by the scan's channel tiles, so both branches
 /// run in one parallel region (one fork/join per layer in decode).
-void lowerFusedBranches(RewriterBase &rewriter, AttentionOp attOp,
-                        SelectiveScanOp scanOp, bool gpuForm,
-                        int64_t vectorWidth) {
-  ImplicitLocOpBuilder b = builderAt(rewriter, attOp);
+void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
+                        AttentionOp attOp, SelectiveScanOp scanOp, bool gpuForm,
+                        int64_t vectorWidth, int64_t tile) {
+  ImplicitLocOpBuilder b = builderAt(rewriter, op);
   AttentionLowering att(b, attOp, gpuForm ? 0 : vectorWidth);
   ScanBuffers scan(b, scanOp, /*foldNorms=*/gpuForm);
   int64_t channels = scanOp.getU().getType().getDimSize(1);
@@ -63,23 +60,22 @@ void lowerFusedBranches(RewriterBase &rewriter, AttentionOp attOp,
                                   });
                               scf::ReduceOp::create(ib);
                             });
-    rewriter.replaceOp(scanOp, scanTensor);
-    rewriter.replaceOp(attOp, att.outTensor);
+    rewriter.replaceOp(op, ValueRange{att.outTensor, scanTensor});
     return;
   }
   // Scratch for every tile, allocated outside the parallel region (stack
   // buffers inside it would not survive the OpenMP lowering of the scf.if).
-  int64_t tiles = channels / kFusedScanTile;
+  int64_t tiles = channels / tile;
   auto alloc = [&](int64_t rows, int64_t cols) -> Value {
     return memref::AllocOp::create(
         b, MemRefType::get({rows, cols}, b.getF32Type()));
   };
-  Value hAll = alloc(tiles * dState, kFusedScanTile);
-  Value aAll = alloc(tiles * dState, kFusedScanTile);
-  Value vecAll = alloc(3 * tiles, kFusedScanTile); // delta, du, y per tile
+  Value hAll = alloc(tiles * dState, tile);
+  Value aAll = alloc(tiles * dState, tile);
+  Value vecAll = alloc(3 * tiles, tile); // delta, du, y per tile
   Value attItems = arith::MulIOp::create(b, att.rows, indexConst(b, att.heads));
-  Value items = arith::AddIOp::create(b, attItems,
-                                      indexConst(b, channels / kFusedScanTile));
+  Value items =
+      arith::AddIOp::create(b, attItems, indexConst(b, channels / tile));
   scf::ParallelOp::create(
       b, ValueRange{indexConst(b, 0)}, ValueRange{items},
       ValueRange{indexConst(b, 1)},
@@ -100,20 +96,20 @@ void lowerFusedBranches(RewriterBase &rewriter, AttentionOp attOp,
               ImplicitLocOpBuilder eb(l, tb);
               Value c0 = arith::MulIOp::create(
                   eb, arith::SubIOp::create(eb, iv[0], attItems),
-                  indexConst(eb, kFusedScanTile));
+                  indexConst(eb, tile));
               SmallVector<OpFoldResult> one = {eb.getIndexAttr(1),
                                                eb.getIndexAttr(1)};
               Value outTile = memref::SubViewOp::create(
                   eb, scanOut, ArrayRef<OpFoldResult>{eb.getIndexAttr(0), c0},
                   ArrayRef<OpFoldResult>{rowCount(eb, scanOut),
-                                         eb.getIndexAttr(kFusedScanTile)},
+                                         eb.getIndexAttr(tile)},
                   one);
               Value tileIdx = arith::SubIOp::create(eb, iv[0], attItems);
               auto rowsAt = [&](Value all, Value first, int64_t n) -> Value {
                 return memref::SubViewOp::create(
                     eb, all, ArrayRef<OpFoldResult>{first, eb.getIndexAttr(0)},
                     ArrayRef<OpFoldResult>{eb.getIndexAttr(n),
-                                           eb.getIndexAttr(kFusedScanTile)},
+                                           eb.getIndexAttr(tile)},
                     one);
               };
               auto vecAt = [&](int64_t which) -> Value {
@@ -121,14 +117,14 @@ void lowerFusedBranches(RewriterBase &rewriter, AttentionOp attOp,
                     eb, arith::MulIOp::create(eb, tileIdx, indexConst(eb, 3)),
                     indexConst(eb, which));
                 auto type = MemRefType::get(
-                    {kFusedScanTile}, eb.getF32Type(),
+                    {tile}, eb.getF32Type(),
                     StridedLayoutAttr::get(eb.getContext(),
                                            ShapedType::kDynamic, {1}));
                 return memref::SubViewOp::create(
                     eb, type, vecAll,
                     ArrayRef<OpFoldResult>{row, eb.getIndexAttr(0)},
                     ArrayRef<OpFoldResult>{eb.getIndexAttr(1),
-                                           eb.getIndexAttr(kFusedScanTile)},
+                                           eb.getIndexAttr(tile)},
                     one);
               };
               Value first =
@@ -136,39 +132,60 @@ void lowerFusedBranches(RewriterBase &rewriter, AttentionOp attOp,
               ScanScratch scratch{rowsAt(hAll, first, dState),
                                   rowsAt(aAll, first, dState), vecAt(0),
                                   vecAt(1), vecAt(2)};
-              lowerScanTile(eb, sliceChannels(eb, scan, c0, kFusedScanTile),
-                            kFusedScanTile, dState, outTile, &scratch);
+              lowerScanTile(eb, sliceChannels(eb, scan, c0, tile), tile, dState,
+                            outTile, &scratch);
               scf::YieldOp::create(eb);
             });
         scf::ReduceOp::create(ib);
       });
   // buffer-deallocation-pipeline frees the scratch (it owns every alloc).
-  rewriter.replaceOp(scanOp, scanTensor);
-  rewriter.replaceOp(attOp, att.outTensor);
+  rewriter.replaceOp(op, ValueRange{att.outTensor, scanTensor});
 }
 
-/// A marked attention and the scan right after it.
-struct LowerFusedBranches : OpRewritePattern<AttentionOp> {
-  LowerFusedBranches(MLIRContext *ctx, KernelForm form, int64_t vectorWidth)
-      : OpRewritePattern(ctx, /*benefit=*/2), gpuForm(form == KernelForm::GPU),
-        vectorWidth(vectorWidth) {}
-  LogicalResult matchAndRewrite(AttentionOp att,
+/// The only op in `region` besides its yield, if it is an `OpTy` whose
+/// result the region yields.
+template <typename OpTy> OpTy branchOp(Region &region) {
+  Block &block = region.front();
+  auto op = dyn_cast<OpTy>(block.front());
+  if (!op || block.getOperations().size() != 2 ||
+      ParallelBranchesOp::yieldedValue(region) != op->getResult(0))
+    return OpTy();
+  return op;
+}
+
+/// hymba.parallel_branches of an attention and a scan -> one scf.parallel
+/// over both branches' work items (or, when the CPU form's scan tile does
+/// not divide the channels, the two branches' own loops in sequence).
+struct LowerParallelBranches : OpRewritePattern<ParallelBranchesOp> {
+  LowerParallelBranches(MLIRContext *ctx, KernelForm form, int64_t vectorWidth)
+      : OpRewritePattern(ctx), form(form), vectorWidth(vectorWidth) {}
+  LogicalResult matchAndRewrite(ParallelBranchesOp op,
                                 PatternRewriter &rewriter) const override {
-    auto scan = dyn_cast_or_null<SelectiveScanOp>(att->getNextNode());
-    if (!att->hasAttr(kFusedBranchesAttr) || !scan)
-      return rewriter.notifyMatchFailure(att, "not a fused hybrid head");
+    auto att = branchOp<AttentionOp>(op.getAttention());
+    auto scan = branchOp<SelectiveScanOp>(op.getSsm());
+    if (!att || !scan)
+      return rewriter.notifyMatchFailure(
+          op, "branches are not one hymba.attention and one "
+              "hymba.selective_scan");
+    bool gpuForm = form == KernelForm::GPU;
+    int64_t tile = op.getScanTile();
     int64_t channels = scan.getU().getType().getDimSize(1);
-    if (!gpuForm && channels % kFusedScanTile != 0)
-      return rewriter.notifyMatchFailure(att, "channels not in whole tiles");
-    lowerFusedBranches(rewriter, att, scan, gpuForm, vectorWidth);
+    if (gpuForm || channels % tile == 0) {
+      lowerFusedBranches(rewriter, op, att, scan, gpuForm, vectorWidth, tile);
+      return success();
+    }
+    ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    Value attResult = buildAttentionLoops(b, att, form, vectorWidth);
+    Value scanResult = buildScanLoops(b, scan, form);
+    rewriter.replaceOp(op, ValueRange{attResult, scanResult});
     return success();
   }
-  bool gpuForm;
+  KernelForm form;
   int64_t vectorWidth;
 };
 } // namespace
 
 void hymba::populateParallelBranchesLoweringPatterns(
     RewritePatternSet &patterns, KernelForm form, int64_t vectorWidth) {
-  patterns.add<LowerFusedBranches>(patterns.getContext(), form, vectorWidth);
+  patterns.add<LowerParallelBranches>(patterns.getContext(), form, vectorWidth);
 }

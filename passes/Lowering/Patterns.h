@@ -38,8 +38,8 @@ void populateConv1dLoweringPatterns(RewritePatternSet &patterns);
 /// channel counts) or one register-state channel per item (Scan.cpp).
 void populateScanLoweringPatterns(RewritePatternSet &patterns, KernelForm form);
 
-/// The hybrid heads hymba-fuse-hybrid-heads paired up -> one scf.parallel
-/// running both branches (ParallelBranches.cpp).
+/// hymba.parallel_branches -> one scf.parallel running both branches
+/// (ParallelBranches.cpp).
 void populateParallelBranchesLoweringPatterns(RewritePatternSet &patterns,
                                               KernelForm form,
                                               int64_t vectorWidth);

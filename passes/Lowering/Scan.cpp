@@ -230,40 +230,41 @@ ScanBuffers hymba::sliceChannels(ImplicitLocOpBuilder &b, const ScanBuffers &in,
   return out;
 }
 
+Value hymba::buildScanLoops(ImplicitLocOpBuilder &b, SelectiveScanOp op,
+                            KernelForm form) {
+  bool gpuForm = form == KernelForm::GPU;
+  int64_t channels = op.getU().getType().getDimSize(1);
+  int64_t dState = op.getALog().getType().getDimSize(1);
+  ScanBuffers in(b, op, /*foldNorms=*/gpuForm);
+  Value out, outTensor;
+  std::tie(out, outTensor) = allocRows(b, rowCount(b, in.u), channels);
+  if (!gpuForm && channels <= kMaxScanTile) {
+    lowerScanTile(b, in, channels, dState, out);
+    return outTensor;
+  }
+  scf::ParallelOp::create(b, ValueRange{indexConst(b, 0)},
+                          ValueRange{indexConst(b, channels)},
+                          ValueRange{indexConst(b, 1)},
+                          [&](OpBuilder &nb, Location loc, ValueRange iv) {
+                            ImplicitLocOpBuilder ib(loc, nb);
+                            emitScanChannel(ib, in, iv[0], dState, out);
+                            scf::ReduceOp::create(ib);
+                          });
+  return outTensor;
+}
+
 namespace {
-/// CPU: small static channel counts take the vectorizable tile form of
-/// lowerScanTile; wider scans (and every scan in the GPU form) become an
-/// scf.parallel over channels, one register-state channel per item.
 struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
   LowerSelectiveScan(MLIRContext *ctx, KernelForm form)
-      : OpRewritePattern(ctx), gpuForm(form == KernelForm::GPU) {}
+      : OpRewritePattern(ctx), form(form) {}
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    int64_t channels = op.getU().getType().getDimSize(1);
-    int64_t dState = op.getALog().getType().getDimSize(1);
-    ScanBuffers in(b, op, /*foldNorms=*/gpuForm);
-    Value out, outTensor;
-    std::tie(out, outTensor) = allocRows(b, rowCount(b, in.u), channels);
-    if (!gpuForm && channels <= kMaxScanTile) {
-      lowerScanTile(b, in, channels, dState, out);
-      rewriter.replaceOp(op, outTensor);
-      return success();
-    }
-    scf::ParallelOp::create(b, ValueRange{indexConst(b, 0)},
-                            ValueRange{indexConst(b, channels)},
-                            ValueRange{indexConst(b, 1)},
-                            [&](OpBuilder &nb, Location loc, ValueRange iv) {
-                              ImplicitLocOpBuilder ib(loc, nb);
-                              emitScanChannel(ib, in, iv[0], dState, out);
-                              scf::ReduceOp::create(ib);
-                            });
-    rewriter.replaceOp(op, outTensor);
+    rewriter.replaceOp(op, buildScanLoops(b, op, form));
     return success();
   }
-  bool gpuForm;
+  KernelForm form;
 };
-
 } // namespace
 
 void hymba::populateScanLoweringPatterns(RewritePatternSet &patterns,

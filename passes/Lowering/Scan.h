@@ -12,6 +12,7 @@
 #include "../LoweringUtils.h"
 
 #include "hymba/Dialect/HymbaOps.h"
+#include "hymba/Passes/Passes.h"
 
 namespace mlir::hymba {
 
@@ -67,6 +68,12 @@ void emitScanChannel(ImplicitLocOpBuilder &b, const ScanBuffers &in, Value c,
 /// The scan operands restricted to channels [c0, c0 + tile).
 ScanBuffers sliceChannels(ImplicitLocOpBuilder &b, const ScanBuffers &in,
                           Value c0, int64_t tile);
+
+/// The scan's loops built at `b` (CPU: the channel-tile form for small static
+/// channel counts, else one register-state channel per item, the GPU form's
+/// only one); returns the result tensor.
+Value buildScanLoops(ImplicitLocOpBuilder &b, SelectiveScanOp op,
+                     KernelForm form);
 
 } // namespace mlir::hymba
 

@@ -728,3 +728,74 @@ func.func @merge_residual(%a: tensor<?x12xf32>, %n: tensor<12xf32>, %o: tensor<4
   %0 = hymba.hybrid_merge %a, %a, %n, %n, %o residual(%r : tensor<?x5xf32>) {epsilon = 1.0e-6 : f32} : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12xf32>, tensor<4x12xf32> -> tensor<?x4xf32>
   return
 }
+
+// -----
+
+func.func @branches_yield_type(%a: tensor<?x4xf32>, %b: tensor<?x8xf32>) {
+  // expected-error @+1 {{the ssm region yields 'tensor<?x4xf32>' but the result is 'tensor<?x8xf32>'}}
+  %r:2 = hymba.parallel_branches scan_tile(16) : tensor<?x4xf32>, tensor<?x8xf32> {
+    hymba.yield %a : tensor<?x4xf32>
+  } {
+    hymba.yield %a : tensor<?x4xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @branches_yield_count(%a: tensor<?x4xf32>) {
+  // expected-error @+1 {{the attention region must end in hymba.yield of one value}}
+  %r:2 = hymba.parallel_branches scan_tile(16) : tensor<?x4xf32>, tensor<?x4xf32> {
+    hymba.yield %a, %a : tensor<?x4xf32>, tensor<?x4xf32>
+  } {
+    hymba.yield %a : tensor<?x4xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @branches_tile(%a: tensor<?x4xf32>) {
+  // expected-error @+1 {{attribute 'scan_tile' failed to satisfy constraint}}
+  %r:2 = hymba.parallel_branches scan_tile(0) : tensor<?x4xf32>, tensor<?x4xf32> {
+    hymba.yield %a : tensor<?x4xf32>
+  } {
+    hymba.yield %a : tensor<?x4xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @yield_outside(%a: tensor<?x4xf32>) {
+  // expected-error @+1 {{expects parent op 'hymba.parallel_branches'}}
+  hymba.yield %a : tensor<?x4xf32>
+}
+
+// -----
+
+// Module facts are declared dialect attributes, checked where they appear.
+// expected-error @+1 {{'hymba.params_bytes' must be an i64 >= 0, got "big"}}
+module attributes {hymba.params_bytes = "big"} {
+}
+
+// -----
+
+// expected-error @+1 {{'hymba.state_bytes' must be an i64 >= 0, got -1 : i64}}
+module attributes {hymba.state_bytes = -1 : i64} {
+}
+
+// -----
+
+module {
+  // expected-error @+1 {{'hymba.meta_folded' is a module fact: only valid on builtin.module}}
+  func.func @f() attributes {hymba.meta_folded = 5 : i64} {
+    return
+  }
+}
+
+// -----
+
+// expected-error @+1 {{'hymba.model' entry 'vocab_size' must be an i64 >= 0, got 1.000000e+00 : f32}}
+module attributes {hymba.model = {vocab_size = 1.0 : f32}} {
+}

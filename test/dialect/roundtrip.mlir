@@ -108,3 +108,37 @@ func.func @global_attention(%q: tensor<1x8xf32>, %k: tensor<1x8xf32>, %v: tensor
       : tensor<1x8xf32>, tensor<1x8xf32>, tensor<1x8xf32>, memref<100x8xf32>, memref<100x8xf32> -> tensor<1x8xf32>
   return %a : tensor<1x8xf32>
 }
+
+// The hybrid head's branches side by side (hymba-fuse-hybrid-heads).
+// CHECK-LABEL: func @parallel_branches
+// CHECK:         %[[RA:.*]], %[[RS:.*]] = hymba.parallel_branches scan_tile(8) : tensor<?x12xf32>, tensor<?x12xf32> {
+// CHECK-NEXT:      %[[A:.*]] = hymba.attention
+// CHECK-NEXT:      hymba.yield %[[A]] : tensor<?x12xf32>
+// CHECK-NEXT:    } {
+// CHECK-NEXT:      %[[Y:.*]] = hymba.selective_scan
+// CHECK-NEXT:      hymba.yield %[[Y]] : tensor<?x12xf32>
+// CHECK-NEXT:    }
+// CHECK-NEXT:    return %[[RA]], %[[RS]]
+func.func @parallel_branches(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
+                             %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index,
+                             %u: tensor<?x12xf32>, %dtb: tensor<12xf32>, %alog: tensor<12x5xf32>,
+                             %b: tensor<?x5xf32>, %ss: memref<12x5xf32>) -> (tensor<?x12xf32>, tensor<?x12xf32>) {
+  %r:2 = hymba.parallel_branches scan_tile(8) : tensor<?x12xf32>, tensor<?x12xf32> {
+    %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+        {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
+        : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+    hymba.yield %a : tensor<?x12xf32>
+  } {
+    %y = hymba.selective_scan %u, %u, %dtb, %alog, %b, %b, %dtb, %u, %ss
+        : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>,
+          tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+    hymba.yield %y : tensor<?x12xf32>
+  }
+  return %r#0, %r#1 : tensor<?x12xf32>, tensor<?x12xf32>
+}
+
+// The module facts the importer and the layout pass set.
+// CHECK-LABEL: module @facts attributes {hymba.meta_folded = 5 : i64, hymba.model = {num_layers = 2 : i64}, hymba.params_bytes = 1024 : i64, hymba.state_bytes = 0 : i64}
+module @facts attributes {hymba.model = {num_layers = 2 : i64}, hymba.params_bytes = 1024 : i64,
+                          hymba.state_bytes = 0 : i64, hymba.meta_folded = 5 : i64} {
+}

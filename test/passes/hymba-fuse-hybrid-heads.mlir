@@ -41,14 +41,21 @@ func.func @shared(%x: tensor<?x4xf32>, %a: tensor<?x8xf32>, %n1: tensor<8xf32>, 
 
 // -----
 
-// The attention moves next to its layer's scan (the cache write after the
-// scan) and both are marked; the lowering then runs them in one region.
+// The attention and its layer's scan become the regions of one
+// hymba.parallel_branches at the scan's place; the cache write (it writes
+// the cache the attention reads) moves after it, the conv (other state)
+// stays before it. The lowering then runs both in one parallel region.
 // CHECK-LABEL: func @branches
-// CHECK:         hymba.causal_conv1d
-// CHECK-NEXT:    %[[ATT:.*]] = hymba.attention {{.*}} {hymba.fused_branches, num_heads = 2 : i64
-// CHECK-NEXT:    %[[SSM:.*]] = hymba.selective_scan {{.*}} {hymba.fused_branches}
+// CHECK:         %[[U:.*]] = hymba.causal_conv1d
+// CHECK-NEXT:    %[[ATT:.*]], %[[SSM:.*]] = hymba.parallel_branches scan_tile(16) : tensor<?x32xf32>, tensor<?x32xf32> {
+// CHECK-NEXT:      %[[A:.*]] = hymba.attention {{.*}} {num_heads = 2 : i64
+// CHECK-NEXT:      hymba.yield %[[A]] : tensor<?x32xf32>
+// CHECK-NEXT:    } {
+// CHECK-NEXT:      %[[Y:.*]] = hymba.selective_scan %[[U]], %[[U]],
+// CHECK-NEXT:      hymba.yield %[[Y]] : tensor<?x32xf32>
+// CHECK-NEXT:    }
 // CHECK-NEXT:    hymba.kv_cache_write
-// CHECK:         hymba.hybrid_merge %[[ATT]], %[[SSM]]
+// CHECK-NEXT:    hymba.hybrid_merge %[[ATT]], %[[SSM]]
 // LOWERED-LABEL: func @branches
 // LOWERED:         scf.parallel (%[[I:.*]]) = (%c0) to (%{{[0-9]+}}) step (%c1)
 // LOWERED-NEXT:      %[[IS_ATT:.*]] = arith.cmpi ult, %[[I]], %{{.*}} : index
@@ -58,10 +65,15 @@ func.func @shared(%x: tensor<?x4xf32>, %a: tensor<?x8xf32>, %n1: tensor<8xf32>, 
 // LOWERED:             memref.subview
 // LOWERED:             math.log1p
 func.func @branches(%x: tensor<?x4xf32>, %q: tensor<?x8xf32>, %k: tensor<?x4xf32>, %v: tensor<?x16xf32>,
-                    %kc: memref<7x4xf32>, %vc: memref<7x16xf32>, %pos: index,
-                    %cx: tensor<?x32xf32>, %cw: tensor<32x1x4xf32>, %cb: tensor<32xf32>, %cs: memref<3x32xf32>,
-                    %b: tensor<32xf32>, %al: tensor<32x4xf32>, %B: tensor<?x4xf32>, %ss: memref<32x4xf32>,
+                    %state: memref<?xi8>, %pos: index,
+                    %cx: tensor<?x32xf32>, %cw: tensor<32x1x4xf32>, %cb: tensor<32xf32>,
+                    %b: tensor<32xf32>, %al: tensor<32x4xf32>, %B: tensor<?x4xf32>,
                     %n: tensor<32xf32>, %o: tensor<4x32xf32>) -> tensor<?x4xf32> {
+  // Distinct named state: the buffers cannot alias.
+  %kc = hymba.state_buffer %state["layers.0.k_cache"] {offset = 0 : i64} : memref<?xi8> -> memref<7x4xf32>
+  %vc = hymba.state_buffer %state["layers.0.v_cache"] {offset = 112 : i64} : memref<?xi8> -> memref<7x16xf32>
+  %cs = hymba.state_buffer %state["layers.0.conv_state"] {offset = 560 : i64} : memref<?xi8> -> memref<3x32xf32>
+  %ss = hymba.state_buffer %state["layers.0.ssm_state"] {offset = 944 : i64} : memref<?xi8> -> memref<32x4xf32>
   %att = hymba.attention %q, %k, %v, %kc, %vc at %pos
       {num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 4 : i64, num_meta = 3 : i64, scale = 0.5 : f32}
       : tensor<?x8xf32>, tensor<?x4xf32>, tensor<?x16xf32>, memref<7x4xf32>, memref<7x16xf32> -> tensor<?x32xf32>
@@ -75,4 +87,29 @@ func.func @branches(%x: tensor<?x4xf32>, %q: tensor<?x8xf32>, %k: tensor<?x4xf32
       : tensor<?x32xf32>, tensor<?x32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<4x32xf32> -> tensor<?x4xf32>
   %h = arith.addf %x, %m : tensor<?x4xf32>
   return %h : tensor<?x4xf32>
+}
+
+// -----
+
+// The scan's state is the cache the attention reads (their declared memory
+// effects conflict), so they cannot run side by side: nothing is fused.
+// CHECK-LABEL: func @conflict
+// CHECK-NOT:     hymba.parallel_branches
+// CHECK:         hymba.attention
+// CHECK-NEXT:    hymba.kv_cache_write
+// CHECK-NEXT:    hymba.selective_scan
+// LOWERED-LABEL: func @conflict
+func.func @conflict(%q: tensor<?x8xf32>, %k: tensor<?x4xf32>, %v: tensor<?x16xf32>,
+                    %kc: memref<32x4xf32>, %vc: memref<32x16xf32>, %pos: index,
+                    %u: tensor<?x32xf32>, %b: tensor<32xf32>, %al: tensor<32x4xf32>, %B: tensor<?x4xf32>)
+    -> (tensor<?x32xf32>, tensor<?x32xf32>) {
+  %att = hymba.attention %q, %k, %v, %kc, %vc at %pos
+      {num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 0 : i64, num_meta = 0 : i64, scale = 0.5 : f32}
+      : tensor<?x8xf32>, tensor<?x4xf32>, tensor<?x16xf32>, memref<32x4xf32>, memref<32x16xf32> -> tensor<?x32xf32>
+  hymba.kv_cache_write %k, %v into %kc, %vc at %pos {window = 0 : i64, num_meta = 0 : i64}
+      : tensor<?x4xf32>, tensor<?x16xf32>, memref<32x4xf32>, memref<32x16xf32>
+  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %kc
+      : tensor<?x32xf32>, tensor<?x32xf32>, tensor<32xf32>, tensor<32x4xf32>, tensor<?x4xf32>,
+        tensor<?x4xf32>, tensor<32xf32>, tensor<?x32xf32>, memref<32x4xf32> -> tensor<?x32xf32>
+  return %att, %y : tensor<?x32xf32>, tensor<?x32xf32>
 }

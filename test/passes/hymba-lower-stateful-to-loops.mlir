@@ -30,8 +30,8 @@ func.func @state(%s: memref<?xi8>) -> memref<4x8xf32> {
 // CHECK:             arith.remui
 // CHECK:             arith.maximumf
 // CHECK:             math.exp
-// CHECK:         return %[[RES]]
 // CHECK-NOT:     hymba.attention
+// CHECK:         return %[[RES]]
 // GPU form: one item per output element, the accumulator in a register.
 // GPU-LABEL: func @attention
 // GPU:         scf.parallel (%[[T:.*]], %[[H:.*]], %[[D:.*]]) = (%c0, %c0, %c0) to (%{{.*}}, %c3, %c4)
@@ -185,13 +185,18 @@ func.func @fused(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
                  %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index,
                  %u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor<16x4xf32>,
                  %B: tensor<?x4xf32>, %ss: memref<16x4xf32>) -> (tensor<?x12xf32>, tensor<?x16xf32>) {
-  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
-      {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32, hymba.fused_branches}
-      : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
-  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss
-      : tensor<?x16xf32>, tensor<?x16xf32>, tensor<16xf32>, tensor<16x4xf32>, tensor<?x4xf32>,
-        tensor<?x4xf32>, tensor<16xf32>, tensor<?x16xf32>, memref<16x4xf32> -> tensor<?x16xf32>
-  return %a, %y : tensor<?x12xf32>, tensor<?x16xf32>
+  %r:2 = hymba.parallel_branches scan_tile(16) : tensor<?x12xf32>, tensor<?x16xf32> {
+    %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+        {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
+        : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+    hymba.yield %a : tensor<?x12xf32>
+  } {
+    %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss
+        : tensor<?x16xf32>, tensor<?x16xf32>, tensor<16xf32>, tensor<16x4xf32>, tensor<?x4xf32>,
+          tensor<?x4xf32>, tensor<16xf32>, tensor<?x16xf32>, memref<16x4xf32> -> tensor<?x16xf32>
+    hymba.yield %y : tensor<?x16xf32>
+  }
+  return %r#0, %r#1 : tensor<?x12xf32>, tensor<?x16xf32>
 }
 
 // -----
@@ -216,4 +221,32 @@ func.func @scan_norms(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4
       : tensor<?x96xf32>, tensor<?x96xf32>, tensor<96xf32>, tensor<96x4xf32>, tensor<?x4xf32>,
         tensor<?x4xf32>, tensor<96xf32>, tensor<?x96xf32>, memref<96x4xf32> -> tensor<?x96xf32>
   return %y : tensor<?x96xf32>
+}
+
+// -----
+
+// CPU form, a scan tile that does not divide the channels (24 by 16): the
+// branches are lowered one after the other, attention first.
+// CHECK-LABEL: func @branches_untiled
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) =
+// CHECK:           arith.maximumf
+// CHECK:         memref.alloca() : memref<4x24xf32>
+// CHECK-NOT:     hymba.
+// CHECK:         return
+func.func @branches_untiled(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
+                            %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index,
+                            %u: tensor<?x24xf32>, %b: tensor<24xf32>, %al: tensor<24x4xf32>,
+                            %B: tensor<?x4xf32>, %ss: memref<24x4xf32>) -> (tensor<?x12xf32>, tensor<?x24xf32>) {
+  %r:2 = hymba.parallel_branches scan_tile(16) : tensor<?x12xf32>, tensor<?x24xf32> {
+    %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+        {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
+        : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+    hymba.yield %a : tensor<?x12xf32>
+  } {
+    %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss
+        : tensor<?x24xf32>, tensor<?x24xf32>, tensor<24xf32>, tensor<24x4xf32>, tensor<?x4xf32>,
+          tensor<?x4xf32>, tensor<24xf32>, tensor<?x24xf32>, memref<24x4xf32> -> tensor<?x24xf32>
+    hymba.yield %y : tensor<?x24xf32>
+  }
+  return %r#0, %r#1 : tensor<?x12xf32>, tensor<?x24xf32>
 }

@@ -47,7 +47,7 @@ attrs = m.int_attributes()
 check("optimize: buffer layout assigned",
       attrs.get("hymba.params_bytes", 0) > 0 and attrs.get("hymba.state_bytes", 0) > 0,
       str(attrs))
-check("optimize: hybrid heads fused", "hymba.fused_branches" in str(m))
+check("optimize: hybrid heads fused", "hymba.parallel_branches" in str(m))
 
 gpu = hm.parse(str(m))
 gpu.run(hm.pipelines.lower_to_linalg("gpu"))

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "hymba/Codegen/PassPipelines.h"
 #include "hymba/Codegen/Pipeline.h"
 #include "hymba/Dialect/HymbaDialect.h"
 #include "hymba/Import/Checkpoint.h"
@@ -168,11 +169,12 @@ Module importCheckpoint(const std::string &dir, const std::string &dtype,
 }
 
 /// The kernel_form argument: "cpu" or "gpu".
-bool isGPUForm(const std::string &form) {
+mlir::hymba::KernelForm kernelForm(const std::string &form) {
   if (form != "cpu" && form != "gpu")
     throw std::invalid_argument("kernel_form must be 'cpu' or 'gpu', got '" +
                                 form + "'");
-  return form == "gpu";
+  return form == "gpu" ? mlir::hymba::KernelForm::GPU
+                       : mlir::hymba::KernelForm::CPU;
 }
 } // namespace
 
@@ -215,12 +217,14 @@ PYBIND11_MODULE(hymba_mlir, m) {
   pipelines.def(
       "optimize",
       [](bool foldMeta, bool fuse, bool tileScan, int64_t weightPanel) {
-        hymba::HymbaPassOptions o;
+        hymba::PipelineOptions o;
         o.foldMetaTokens = foldMeta;
         o.fuseHybridHeads = fuse;
         o.tileSelectiveScan = tileScan;
         o.weightPanel = weightPanel;
-        return hymba::hymbaOptimizationPipeline(o);
+        return hymba::pipelineText(&context(), [&](mlir::OpPassManager &pm) {
+          hymba::buildOptimizationPipeline(pm, o, /*cuda=*/false);
+        });
       },
       py::arg("fold_meta") = true, py::arg("fuse") = true,
       py::arg("tile_scan") = true, py::arg("weight_panel") = 0,
@@ -228,10 +232,23 @@ PYBIND11_MODULE(hymba_mlir, m) {
       "weights in panels of that many rows, as hymba-compile does for CPUs)");
   pipelines.def(
       "lower_to_linalg",
-      [](const std::string &form) {
-        return hymba::lowerToLinalgPipeline(isGPUForm(form));
+      [](const std::string &form, const std::string &targetCPU) {
+        hymba::PipelineOptions o;
+        o.kernelForm = kernelForm(form);
+        if (!targetCPU.empty()) {
+          llvm::Expected<hymba::CPUTarget> target =
+              hymba::resolveCPUTarget(targetCPU);
+          if (!target)
+            throw std::invalid_argument(llvm::toString(target.takeError()));
+          hymba::applyCPUTarget(o, *target);
+        }
+        return hymba::pipelineText(&context(), [&](mlir::OpPassManager &pm) {
+          hymba::buildLowerToLinalgPipeline(pm, o);
+        });
       },
-      py::arg("kernel_form") = "cpu");
+      py::arg("kernel_form") = "cpu", py::arg("target_cpu") = "",
+      "The lowering passes (target_cpu: size the attention vectors for it, "
+      "as hymba-compile does; empty: 8 f32 lanes)");
   pipelines.def(
       "lower_to_llvm",
       [](const std::string &form, const std::string &targetCPU) {
@@ -239,7 +256,12 @@ PYBIND11_MODULE(hymba_mlir, m) {
             hymba::resolveCPUTarget(targetCPU);
         if (!target)
           throw std::invalid_argument(llvm::toString(target.takeError()));
-        return hymba::lowerToLLVMPipeline(isGPUForm(form), *target);
+        hymba::PipelineOptions o;
+        o.kernelForm = kernelForm(form);
+        hymba::applyCPUTarget(o, *target);
+        return hymba::pipelineText(&context(), [&](mlir::OpPassManager &pm) {
+          hymba::buildLowerToLLVMPipeline(pm, o);
+        });
       },
       py::arg("kernel_form") = "cpu", py::arg("target_cpu") = "native",
       "Bufferize, loops, OpenMP, LLVM dialect; projection tiles for "

@@ -26,98 +26,6 @@
 
 using namespace mlir;
 
-std::string hymba::hymbaOptimizationPipeline(const HymbaPassOptions &o) {
-  std::string p = "cse,canonicalize,";
-  if (o.foldMetaTokens)
-    p += "hymba-fold-meta-tokens,";
-  if (o.fuseHybridHeads)
-    p += "hymba-fuse-hybrid-heads,";
-  if (o.tileSelectiveScan)
-    p += "hymba-tile-selective-scan,";
-  if (o.weightPanel > 0)
-    p += "hymba-pack-weights{panel=" + std::to_string(o.weightPanel) + "},";
-  return p + "hymba-assign-buffer-layout";
-}
-
-namespace {
-/// Tensors to buffers, identity layouts at function boundaries.
-constexpr const char *kBufferize =
-    "one-shot-bufferize{bufferize-function-boundaries "
-    "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-deallocation-pipeline,convert-bufferization-to-memref,";
-
-/// The loop structure of the GPU kernel form: host copies as loops, every
-/// loop nest one flat item space, independent neighbours merged. The GPU
-/// pipeline maps it to kernels; a CPU run of the GPU form gives each loop
-/// to a thread team.
-constexpr const char *kGPUFormLoops =
-    "hymba-gpu-copies-to-loops,convert-linalg-to-parallel-loops,"
-    "scf-forall-to-parallel,func.func(hymba-gpu-flatten-parallel-loops,"
-    "hymba-gpu-fuse-independent-loops),";
-} // namespace
-
-std::string hymba::lowerToLinalgPipeline(bool gpuForm,
-                                         int64_t cpuVectorLanes) {
-  std::string form = gpuForm ? "{kernel-form=gpu}" : "";
-  std::string stateful =
-      gpuForm ? form
-              : "{vector-width=" + std::to_string(cpuVectorLanes) + "}";
-  return "hymba-lower-stateful-to-loops" + stateful +
-         ",hymba-lower-dense-to-linalg" + form +
-         ",convert-elementwise-to-linalg,canonicalize,cse";
-}
-
-std::string hymba::lowerToLLVMPipeline(bool gpuForm, const CPUTarget &target,
-                                       int64_t linearRowChunk) {
-  std::string vectorize =
-      "hymba-vectorize-linear{vector-width=" +
-      std::to_string(target.f32Lanes()) +
-      " vector-registers=" + std::to_string(target.vectorRegisters) +
-      (linearRowChunk > 0 ? " row-chunk=" + std::to_string(linearRowChunk)
-                          : std::string()) +
-      "},";
-  std::string loops = gpuForm ? std::string(kGPUFormLoops)
-                              : vectorize + "convert-linalg-to-loops,scf-"
-                                            "forall-to-parallel,"
-                                            "hymba-approximate-math,";
-  return kBufferize + loops +
-         // Threads: scf.parallel -> OpenMP. The canonicalize is required to
-         // inline memref.alloca_scope before the CFG conversion.
-         "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,expand-strided-"
-         "metadata,"
-         "lower-affine,convert-vector-to-llvm,finalize-memref-to-llvm,"
-         "convert-math-to-llvm,"
-         "convert-to-llvm,reconcile-unrealized-casts";
-}
-
-std::string hymba::lowerToGPUKernelsPipeline(const CudaOptions &o, bool ptx) {
-  return std::string(kBufferize) + kGPUFormLoops +
-         // Each flat loop split into blocks of 256 threads (guards instead
-         // of min, so every loop maps to blocks x threads).
-         "func.func(scf-parallel-loop-tiling{parallel-loop-tile-sizes=256 "
-         "no-min-max-bounds},gpu-map-parallel-loops,"
-         "convert-parallel-loops-to-gpu),"
-         "lower-affine,canonicalize,gpu-kernel-outlining,"
-         "hymba-gpu-device-buffers,"
-         // Launches, allocations and frees chained on one stream; the host
-         // waits only where a function returns.
-         "func.func(gpu-async-region),"
-         "nvvm-attach-target{chip=" +
-         o.chip +
-         " O=3},"
-         "gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-         "convert-gpu-to-nvvm,"
-         "reconcile-unrealized-casts),"
-         "gpu-module-to-binary{format=" +
-         std::string(ptx ? "isa" : "fatbin") + " toolkit=" + o.toolkit + "}";
-}
-
-std::string hymba::lowerGPUHostToLLVMPipeline() {
-  return "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
-         "gpu-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,"
-         "convert-to-llvm,reconcile-unrealized-casts";
-}
-
 llvm::Expected<std::string> hymba::findCudaToolkit() {
   std::string root = "/usr/local/cuda";
   if (const char *env = std::getenv("CUDA_HOME"); env && *env)
@@ -155,15 +63,16 @@ llvm::Error hymba::writeKernelPTX(ModuleOp module, llvm::StringRef dir) {
   return llvm::Error::success();
 }
 
-LogicalResult hymba::runPipeline(ModuleOp module, llvm::StringRef pipeline,
-                                 TimingScope &timing) {
+LogicalResult
+hymba::runPipeline(ModuleOp module,
+                   llvm::function_ref<void(OpPassManager &)> build,
+                   TimingScope &timing) {
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
   // --mlir-timing: each pass under the caller's stage.
   pm.enableTiming(timing);
-  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
-    return failure();
+  build(pm);
   return pm.run(module);
 }
 

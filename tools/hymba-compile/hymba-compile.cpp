@@ -10,6 +10,7 @@
 #include "hymba/Codegen/ExecutableWriter.h"
 #include "hymba/Codegen/LibraryWriter.h"
 #include "hymba/Codegen/OutputFile.h"
+#include "hymba/Codegen/PassPipelines.h"
 #include "hymba/Codegen/Pipeline.h"
 #include "hymba/Dialect/HymbaDialect.h"
 #include "hymba/Import/Checkpoint.h"
@@ -38,6 +39,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
+using mlir::OpPassManager;
 
 namespace {
 // --help shows these groups only; every option LLVM and MLIR's libraries
@@ -172,9 +174,9 @@ mlir::TimingScope *timing;
 
 /// Runs a stage's pass pipeline, timed as `name`.
 mlir::LogicalResult runStage(StringRef name, mlir::ModuleOp module,
-                             StringRef pipeline) {
+                             function_ref<void(OpPassManager &)> build) {
   mlir::TimingScope stage = timing->nest(name);
-  return hymba::runPipeline(module, pipeline, stage);
+  return hymba::runPipeline(module, build, stage);
 }
 
 /// The runtime library next to this tool: <prefix>/bin/../lib.
@@ -261,9 +263,15 @@ std::string metadataFor(mlir::ModuleOp module, const hymba::ModelConfig &c,
   return s;
 }
 
-int64_t moduleInt(mlir::ModuleOp module, StringRef name) {
-  auto attr = module->getAttrOfType<mlir::IntegerAttr>(name);
+/// A module fact (0 when absent), through the dialect's declared helper.
+template <typename Helper>
+int64_t moduleInt(mlir::ModuleOp module, Helper helper) {
+  mlir::IntegerAttr attr = helper.getAttr(module);
   return attr ? attr.getInt() : 0;
+}
+
+mlir::hymba::HymbaDialect &hymbaDialect(mlir::ModuleOp module) {
+  return *module.getContext()->getLoadedDialect<mlir::hymba::HymbaDialect>();
 }
 
 /// The executable's layout and metadata, read off the module.
@@ -274,12 +282,15 @@ hymba::ExecutableSpec executableSpec(mlir::ModuleOp module,
   hymba::ExecutableSpec spec;
   spec.outputPath = out.str();
   spec.weights = hymba::collectWeights(module);
-  spec.paramsBytes = moduleInt(module, "hymba.params_bytes");
-  spec.stateBytes = moduleInt(module, "hymba.state_bytes");
+  spec.paramsBytes =
+      moduleInt(module, hymbaDialect(module).getParamsBytesAttrHelper());
+  spec.stateBytes =
+      moduleInt(module, hymbaDialect(module).getStateBytesAttrHelper());
   spec.metadata = metadataFor(module, ckpt.config(), options);
   spec.showProgress = sys::Process::StandardErrIsDisplayed();
   spec.layoutPath = payloadLayout;
-  spec.programFoldsMeta = module->hasAttr("hymba.meta_folded");
+  spec.programFoldsMeta =
+      hymbaDialect(module).getMetaFoldedAttrHelper().isAttrPresent(module);
   spec.timing = timing;
   return spec;
 }
@@ -338,6 +349,20 @@ int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   return 0;
 }
 
+/// The options of the MLIR stages: the driver's flags, `gpuForm` and `cpu`.
+void setPipelineOptions(hymba::PipelineOptions &o, bool gpuForm,
+                        const hymba::CPUTarget &cpu) {
+  o.foldMetaTokens = !noFoldMeta;
+  o.fuseHybridHeads = !noFuse;
+  o.tileSelectiveScan = !noTileScan;
+  o.weightPanel = noPackWeights ? 0 : -1;
+  o.kernelForm =
+      gpuForm ? mlir::hymba::KernelForm::GPU : mlir::hymba::KernelForm::CPU;
+  o.rowChunk = linearRowChunk;
+  o.chip = cudaArch;
+  hymba::applyCPUTarget(o, cpu);
+}
+
 /// Lowers a module (Hymba level, or linalg level when `lowered`) for the
 /// CPU and writes it as --emit asks. `spec` comes from executableSpec on
 /// the Hymba-level module (the layout is read off hymba.weight ops).
@@ -345,14 +370,17 @@ int writeCPUExecutable(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
                        hymba::ExecutableSpec spec, bool gpuForm,
                        bool foldedMeta, const hymba::CPUTarget &cpu,
                        bool lowered = false, bool library = false) {
+  hymba::PipelineOptions stages;
+  setPipelineOptions(stages, gpuForm, cpu);
   if (!lowered &&
-      failed(runStage("lower to linalg", module,
-                      hymba::lowerToLinalgPipeline(gpuForm, cpu.f32Lanes()))))
+      failed(runStage("lower to linalg", module, [&](OpPassManager &pm) {
+        hymba::buildLowerToLinalgPipeline(pm, stages);
+      })))
     return fail("lowering to linalg failed");
   progress("lowering to LLVM");
-  if (failed(
-          runStage("lower to LLVM", module,
-                   hymba::lowerToLLVMPipeline(gpuForm, cpu, linearRowChunk))))
+  if (failed(runStage("lower to LLVM", module, [&](OpPassManager &pm) {
+        hymba::buildLowerToLLVMPipeline(pm, stages);
+      })))
     return fail("lowering to LLVM failed");
   spec.runtimeLib = runtimeLibrary("libhymba_runtime.a");
   // scf.parallel became OpenMP calls.
@@ -382,21 +410,18 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
                      ? target == Target::CUDA
                      : kernelForm == KernelForm::GPU;
   progress("optimizing Hymba IR");
-  hymba::HymbaPassOptions passOptions;
-  // On the GPU scan tiles are left to the kernel mapping.
-  passOptions.foldMetaTokens = !noFoldMeta;
-  passOptions.tileSelectiveScan = !noTileScan && target == Target::CPU;
-  passOptions.fuseHybridHeads = !noFuse;
-  // The CPU projection kernel's layout: panels of two vector registers.
-  if (!gpuForm && target == Target::CPU && !noPackWeights)
-    passOptions.weightPanel = cpuTarget.weightPanel();
-  if (failed(runStage("Hymba passes", module,
-                      hymba::hymbaOptimizationPipeline(passOptions))))
+  hymba::PipelineOptions stages;
+  setPipelineOptions(stages, gpuForm, cpuTarget);
+  bool cuda = target == Target::CUDA;
+  if (failed(runStage("Hymba passes", module, [&](OpPassManager &pm) {
+        hymba::buildOptimizationPipeline(pm, stages, cuda);
+      })))
     return fail("the Hymba optimization pipeline failed");
   if (emit == Emit::Hymba)
     return writeOutput(out, printIR);
 
-  bool foldedMeta = module->hasAttr("hymba.meta_folded");
+  bool foldedMeta =
+      hymbaDialect(module).getMetaFoldedAttrHelper().isAttrPresent(module);
   hymba::ExecutableSpec spec = executableSpec(module, ckpt, options, out);
 
   // The prefix state of a CUDA program (the build machine need not have a
@@ -419,19 +444,18 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
     runner.showProgress = false;
     runner.layoutPath.clear();
     Expected<hymba::CPUTarget> host =
-        hostTargetFor(passOptions.weightPanel);
+        hostTargetFor(hymba::weightPanel(stages, cuda));
     if (!host)
       return fail(toString(host.takeError()));
-    if (int rc =
-            writeCPUExecutable(*cpuModule, ckpt, runner, /*gpuForm=*/false,
-                               /*foldedMeta=*/false, *host))
+    if (int rc = writeCPUExecutable(*cpuModule, ckpt, runner, /*gpuForm=*/false,
+                                    /*foldedMeta=*/false, *host))
       return rc;
   }
 
   progress("lowering to linalg");
-  if (failed(runStage(
-          "lower to linalg", module,
-          hymba::lowerToLinalgPipeline(gpuForm, cpuTarget.f32Lanes()))))
+  if (failed(runStage("lower to linalg", module, [&](OpPassManager &pm) {
+        hymba::buildLowerToLinalgPipeline(pm, stages);
+      })))
     return fail("lowering to linalg failed");
   if (emit == Emit::Linalg)
     return writeOutput(out, printIR);
@@ -447,13 +471,11 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   Expected<std::string> toolkit = hymba::findCudaToolkit();
   if (!toolkit)
     return fail(toString(toolkit.takeError()));
-  hymba::CudaOptions cuda;
-  cuda.chip = cudaArch;
-  cuda.toolkit = *toolkit;
+  stages.toolkit = *toolkit;
   progress("lowering to GPU kernels for " + cudaArch);
-  if (failed(
-          runStage("lower to GPU kernels", module,
-                   hymba::lowerToGPUKernelsPipeline(cuda, emit == Emit::PTX))))
+  if (failed(runStage("lower to GPU kernels", module, [&](OpPassManager &pm) {
+        hymba::buildGPUKernelsPipeline(pm, stages, emit == Emit::PTX);
+      })))
     return fail("lowering to GPU kernels failed");
   if (emit == Emit::PTX) {
     if (out == "-")
@@ -464,7 +486,7 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   }
   progress("lowering the host code to LLVM");
   if (failed(runStage("lower the host code to LLVM", module,
-                      hymba::lowerGPUHostToLLVMPipeline())))
+                      hymba::buildGPUHostToLLVMPipeline)))
     return fail("lowering the host code to LLVM failed");
   spec.runtimeLib = runtimeLibrary("libhymba_runtime_cuda.a");
   spec.linkLibs = {"-ldl"};

@@ -1,4 +1,5 @@
 //===- hymba-opt.cpp - mlir-opt with the Hymba dialect and passes ---------===//
+#include "hymba/Codegen/PassPipelines.h"
 #include "hymba/InitAll.h"
 
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -6,6 +7,7 @@
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   hymba::registerEverything(registry);
+  hymba::registerPipelines();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Hymba optimizer driver\n", registry));
 }

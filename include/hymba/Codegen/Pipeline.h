@@ -21,16 +21,6 @@
 
 namespace hymba {
 
-/// The Hymba-level transformations the driver runs (all on by default).
-struct HymbaPassOptions {
-  bool foldMetaTokens = true;
-  bool tileSelectiveScan = true;
-  bool fuseHybridHeads = true;
-  /// > 0: store projection weights in panels of this many output features
-  /// (hymba-pack-weights; the CPU kernel form's GEMM layout).
-  int64_t weightPanel = 0;
-};
-
 /// The CPU that generated code is compiled for (--target-cpu).
 struct CPUTarget {
   std::string name;     // as asked: native, x86-64-v3, znver3, ...
@@ -60,29 +50,6 @@ llvm::Expected<CPUTarget> resolveCPUTarget(llvm::StringRef name);
 /// build machine can run code for `target`).
 std::vector<std::string> missingHostFeatures(const CPUTarget &target);
 
-/// Textual pass pipelines of each stage (inner lists, for parsePassPipeline).
-std::string hymbaOptimizationPipeline(const HymbaPassOptions &options);
-/// `gpuForm`: the register-accumulating loop shapes of the GPU target.
-/// `cpuVectorLanes`: f32 lanes of the CPU form's attention vectors.
-std::string lowerToLinalgPipeline(bool gpuForm, int64_t cpuVectorLanes = 8);
-/// `gpuForm`: the loop structure of the GPU pipeline, run by CPU threads.
-/// The projection kernels' tiles come from `target`'s vector registers.
-/// `linearRowChunk` > 0 overrides hymba-vectorize-linear's row chunk.
-std::string lowerToLLVMPipeline(bool gpuForm, const CPUTarget &target,
-                                int64_t linearRowChunk = 0);
-
-/// The NVIDIA GPU target.
-struct CudaOptions {
-  std::string chip = "sm_90"; // --cuda-arch
-  std::string toolkit;        // CUDA toolkit root (ptxas, libdevice)
-};
-
-/// Bufferized loops -> GPU kernels -> NVVM -> a gpu.binary per kernel
-/// module, as PTX (`ptx` true, for --emit=ptx) or as a fatbin.
-std::string lowerToGPUKernelsPipeline(const CudaOptions &options, bool ptx);
-/// The host side of a module with GPU kernels, down to the LLVM dialect.
-std::string lowerGPUHostToLLVMPipeline();
-
 /// The CUDA toolkit to use: $CUDA_HOME, else /usr/local/cuda; an error when
 /// ptxas is not there.
 llvm::Expected<std::string> findCudaToolkit();
@@ -90,11 +57,14 @@ llvm::Expected<std::string> findCudaToolkit();
 /// Writes the PTX of every kernel module to `dir`/<module>.ptx.
 llvm::Error writeKernelPTX(mlir::ModuleOp module, llvm::StringRef dir);
 
-/// Runs `pipeline` on `module` with the command-line pass-manager options
-/// (--mlir-print-ir-after-all, reproducers) applied; with --mlir-timing each
-/// pass is timed under `timing` (the caller's scope for this stage).
-mlir::LogicalResult runPipeline(mlir::ModuleOp module, llvm::StringRef pipeline,
-                                mlir::TimingScope &timing);
+/// Runs the passes `build` adds on `module` with the command-line
+/// pass-manager options (--mlir-print-ir-after-all, reproducers) applied;
+/// with --mlir-timing each pass is timed under `timing` (the caller's scope
+/// for this stage).
+mlir::LogicalResult
+runPipeline(mlir::ModuleOp module,
+            llvm::function_ref<void(mlir::OpPassManager &)> build,
+            mlir::TimingScope &timing);
 
 /// Translates an LLVM-dialect module to LLVM IR (each OpenMP region moved
 /// into a function of its own first: OutlineParallelRegions.h), optimizes

@@ -15,6 +15,7 @@
 #include "mlir/IR/Builders.h"
 
 #include <cmath>
+#include <optional>
 
 using namespace mlir;
 using ::hymba::BuildOptions;
@@ -31,6 +32,18 @@ public:
   OwningOpRef<ModuleOp> build();
 
 private:
+  /// While alive, ops are built at a NameLoc naming the checkpoint module
+  /// they come from ("model.layers.3.mamba"), so that a diagnostic about one
+  /// says which layer it is about.
+  struct NamedLoc {
+    NamedLoc(ModelIRBuilder &m, const Twine &name) : m(m), saved(m.loc) {
+      m.loc = NameLoc::get(m.b.getStringAttr(name));
+    }
+    ~NamedLoc() { m.loc = saved; }
+    ModelIRBuilder &m;
+    Location saved;
+  };
+
   // Types.
   Type f32() { return b.getF32Type(); }
   Type weightElt() {
@@ -147,6 +160,7 @@ private:
 Value ModelIRBuilder::buildSSM(int64_t i, Value x, Value z) {
   int64_t E = c.dInner, R = c.dtRank, N = c.dState;
   std::string p = "layers." + std::to_string(i) + ".";
+  NamedLoc named(*this, "model." + p + "mamba");
   Value convState = stateBuffer(p + "conv_state", c.dConv - 1, E);
   Value u = hy::CausalConv1dOp::create(
                 b, loc, x.getType(), x,
@@ -173,6 +187,8 @@ Value ModelIRBuilder::buildSSM(int64_t i, Value x, Value z) {
 Value ModelIRBuilder::buildLayer(int64_t i, Value h) {
   int64_t H = c.hiddenSize, E = c.dInner;
   int64_t qw = c.qWidth(), kw = c.kWidth(), vw = c.vWidth();
+  std::string layer = "model.layers." + std::to_string(i);
+  NamedLoc named(*this, layer);
 
   // One projection feeds both branches (SPEC.md 3.3).
   Value a = rmsNorm(h, layerWeight(i, "input_layernorm.weight", {H}));
@@ -186,6 +202,7 @@ Value ModelIRBuilder::buildLayer(int64_t i, Value h) {
   Value z = columns(proj, xOff + E, E);
 
   // Attention branch: keys and values of the group's producer.
+  std::optional<NamedLoc> attention(std::in_place, *this, layer + ".self_attn");
   int64_t src = c.kvSource(i);
   auto [k, v] = chunkKV.at(src);
   std::string cache = "layers." + std::to_string(src) + ".";
@@ -204,6 +221,7 @@ Value ModelIRBuilder::buildLayer(int64_t i, Value h) {
     hy::KVCacheWriteOp::create(b, loc, k, v, kCache, vCache, position,
                                b.getI64IntegerAttr(windowOf(src)),
                                b.getI64IntegerAttr(c.numMeta));
+  attention.reset();
 
   Value s = buildSSM(i, x, z);
   Value mixed = hy::HybridMergeOp::create(
@@ -216,6 +234,7 @@ Value ModelIRBuilder::buildLayer(int64_t i, Value h) {
   h = arith::AddFOp::create(b, loc, h, mixed);
 
   int64_t F = c.intermediateSize;
+  NamedLoc mlpLoc(*this, layer + ".moe");
   Value m = rmsNorm(h, layerWeight(i, "pre_moe_layernorm.weight", {H}));
   Value mlp = hy::SwiGLUMLPOp::create(
                   b, loc, rows(H), m,
@@ -307,7 +326,10 @@ OwningOpRef<ModuleOp> ModelIRBuilder::build() {
       b.getNamedAttr("bos_token_id", b.getI64IntegerAttr(c.bosTokenId)),
       b.getNamedAttr("eos_token_id", b.getI64IntegerAttr(c.eosTokenId)),
   };
-  (*module)->setAttr("hymba.model", b.getDictionaryAttr(info));
+  b.getContext()
+      ->getLoadedDialect<hy::HymbaDialect>()
+      ->getModelAttrHelper()
+      .setAttr(*module, b.getDictionaryAttr(info));
   func::FuncOp layers = buildLayersFn(*module);
   buildEntry(*module, layers, /*start=*/true);
   buildEntry(*module, layers, /*start=*/false);

@@ -13,7 +13,7 @@ W[n, k] -- with the weight panel-major (`#hymba.panels`: storage
 `hymba-pack-weights`, else in the [N, K] layout with the `hymba.linear`
 marker the older pass looked for -- and lowers it with
 `hymba-opt` through the same passes as the driver's CPU pipeline
-(lib/Codegen/Pipeline.cpp `lowerToLLVMPipeline`: hymba-vectorize-linear
+(lib/Codegen/PassPipelines.cpp `buildLowerToLLVMPipeline`: hymba-vectorize-linear
 sized from this CPU's vector width and registers, loops to OpenMP, LLVM).
 Then mlir-translate-22, opt-22 -O3 and llc-22 -O3 -mcpu=native (the
 driver's makeOptimizingTransformer(3) + codegen for the host), linked with

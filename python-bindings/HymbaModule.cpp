@@ -176,6 +176,23 @@ mlir::hymba::KernelForm kernelForm(const std::string &form) {
   return form == "gpu" ? mlir::hymba::KernelForm::GPU
                        : mlir::hymba::KernelForm::CPU;
 }
+/// The text of a lowering stage for kernel form `form` and CPU `targetCPU`
+/// (empty: the options' defaults).
+std::string stagePipeline(const std::string &form, const std::string &targetCPU,
+                          void (*build)(mlir::OpPassManager &,
+                                        const hymba::PipelineOptions &)) {
+  hymba::PipelineOptions o;
+  o.kernelForm = kernelForm(form);
+  if (!targetCPU.empty()) {
+    llvm::Expected<hymba::CPUTarget> target =
+        hymba::resolveCPUTarget(targetCPU);
+    if (!target)
+      throw std::invalid_argument(llvm::toString(target.takeError()));
+    hymba::applyCPUTarget(o, *target);
+  }
+  return hymba::pipelineText(&context(),
+                             [&](mlir::OpPassManager &pm) { build(pm, o); });
+}
 } // namespace
 
 PYBIND11_MODULE(hymba_mlir, m) {
@@ -233,18 +250,8 @@ PYBIND11_MODULE(hymba_mlir, m) {
   pipelines.def(
       "lower_to_linalg",
       [](const std::string &form, const std::string &targetCPU) {
-        hymba::PipelineOptions o;
-        o.kernelForm = kernelForm(form);
-        if (!targetCPU.empty()) {
-          llvm::Expected<hymba::CPUTarget> target =
-              hymba::resolveCPUTarget(targetCPU);
-          if (!target)
-            throw std::invalid_argument(llvm::toString(target.takeError()));
-          hymba::applyCPUTarget(o, *target);
-        }
-        return hymba::pipelineText(&context(), [&](mlir::OpPassManager &pm) {
-          hymba::buildLowerToLinalgPipeline(pm, o);
-        });
+        return stagePipeline(form, targetCPU,
+                             hymba::buildLowerToLinalgPipeline);
       },
       py::arg("kernel_form") = "cpu", py::arg("target_cpu") = "",
       "The lowering passes (target_cpu: size the attention vectors for it, "
@@ -252,16 +259,7 @@ PYBIND11_MODULE(hymba_mlir, m) {
   pipelines.def(
       "lower_to_llvm",
       [](const std::string &form, const std::string &targetCPU) {
-        llvm::Expected<hymba::CPUTarget> target =
-            hymba::resolveCPUTarget(targetCPU);
-        if (!target)
-          throw std::invalid_argument(llvm::toString(target.takeError()));
-        hymba::PipelineOptions o;
-        o.kernelForm = kernelForm(form);
-        hymba::applyCPUTarget(o, *target);
-        return hymba::pipelineText(&context(), [&](mlir::OpPassManager &pm) {
-          hymba::buildLowerToLLVMPipeline(pm, o);
-        });
+        return stagePipeline(form, targetCPU, hymba::buildLowerToLLVMPipeline);
       },
       py::arg("kernel_form") = "cpu", py::arg("target_cpu") = "native",
       "Bufferize, loops, OpenMP, LLVM dialect; projection tiles for "

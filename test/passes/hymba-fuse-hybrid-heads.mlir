@@ -57,7 +57,9 @@ func.func @shared(%x: tensor<?x4xf32>, %a: tensor<?x8xf32>, %n1: tensor<8xf32>, 
 // CHECK-NEXT:    hymba.kv_cache_write
 // CHECK-NEXT:    hymba.hybrid_merge %[[ATT]], %[[SSM]]
 // LOWERED-LABEL: func @branches
-// LOWERED:         scf.parallel (%[[I:.*]]) = (%c0) to (%{{[0-9]+}}) step (%c1)
+// LOWERED-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// LOWERED-DAG:     %[[C1:.+]] = arith.constant 1 : index
+// LOWERED:         scf.parallel (%[[I:.*]]) = (%[[C0]]) to (%{{[0-9]+}}) step (%[[C1]])
 // LOWERED-NEXT:      %[[IS_ATT:.*]] = arith.cmpi ult, %[[I]], %{{.*}} : index
 // LOWERED-NEXT:      scf.if %[[IS_ATT]] {
 // LOWERED:             arith.maximumf

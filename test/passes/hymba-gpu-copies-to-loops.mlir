@@ -3,9 +3,11 @@
 // A host copy (meta rows into the joined buffer) becomes an element loop;
 // a copy inside a kernel body stays.
 // CHECK-LABEL: func @copies
-// CHECK:         %[[D0:.*]] = memref.dim %[[SRC:.*]], %c0
-// CHECK:         %[[D1:.*]] = memref.dim %[[SRC]], %c1
-// CHECK:         scf.parallel (%[[I:.*]], %[[J:.*]]) = (%c0{{.*}}, %c0{{.*}}) to (%[[D0]], %[[D1]])
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : index
+// CHECK:         %[[D0:.*]] = memref.dim %[[SRC:.*]], %[[C0]]
+// CHECK:         %[[D1:.*]] = memref.dim %[[SRC]], %[[C1]]
+// CHECK:         scf.parallel (%[[I:.*]], %[[J:.*]]) = (%[[C0]]{{.*}}, %[[C0]]{{.*}}) to (%[[D0]], %[[D1]])
 // CHECK:           %[[V:.*]] = memref.load %[[SRC]][%[[I]], %[[J]]] : memref<5x32xf32>
 // CHECK:           memref.store %[[V]], %{{.*}}[%[[I]], %[[J]]] : memref<5x32xf32, strided<[32, 1]>>
 // CHECK:         gpu.launch

@@ -3,15 +3,17 @@
 // Two loops writing different buffers from the same input become one loop
 // over both item ranges; the allocation between them moves above.
 // CHECK-LABEL: func @independent
+// CHECK-DAG:     %[[C4:.+]] = arith.constant 4 : index
+// CHECK-DAG:     %[[C8:.+]] = arith.constant 8 : index
 // CHECK:         %[[A:.*]] = memref.alloc() : memref<8xf32>
 // CHECK:         %[[B:.*]] = memref.alloc() : memref<4xf32>
-// CHECK:         %[[N:.*]] = arith.addi %c8, %c4 : index
+// CHECK:         %[[N:.*]] = arith.addi %[[C8]], %[[C4]] : index
 // CHECK:         scf.parallel (%[[I:.*]]) = (%{{.*}}) to (%[[N]])
-// CHECK:           %[[FIRST:.*]] = arith.cmpi ult, %[[I]], %c8
+// CHECK:           %[[FIRST:.*]] = arith.cmpi ult, %[[I]], %[[C8]]
 // CHECK:           scf.if %[[FIRST]] {
 // CHECK:             memref.store %{{.*}}, %[[A]][%[[I]]]
 // CHECK:           } else {
-// CHECK:             %[[J:.*]] = arith.subi %[[I]], %c8
+// CHECK:             %[[J:.*]] = arith.subi %[[I]], %[[C8]]
 // CHECK:             memref.store %{{.*}}, %[[B]][%[[J]]]
 // CHECK-NOT:     scf.parallel
 func.func @independent(%x: memref<8xf32>) -> (memref<8xf32>, memref<4xf32>) {
@@ -63,10 +65,14 @@ func.func @dependent(%x: memref<8xf32>, %a: memref<8xf32>, %b: memref<8xf32>) {
 // loops), an overlapping range does not (the third loop reads bytes
 // [64, 96) that the second writes).
 // CHECK-LABEL: func @arena
-// CHECK:         %[[S2:.*]] = memref.view %{{.*}}[%c80][]
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : index
+// CHECK-DAG:     %[[C8:.+]] = arith.constant 8 : index
+// CHECK-DAG:     %[[C80:.+]] = arith.constant 80 : index
+// CHECK:         %[[S2:.*]] = memref.view %{{.*}}[%[[C80]]][]
 // CHECK:         scf.parallel
 // CHECK:           scf.if
-// CHECK:         scf.parallel (%[[I:.*]]) = (%c0) to (%c8) step (%c1)
+// CHECK:         scf.parallel (%[[I:.*]]) = (%[[C0]]) to (%[[C8]]) step (%[[C1]])
 // CHECK-NEXT:      memref.load %[[S2]][%[[I]]]
 // CHECK:         return
 func.func @arena(%state: memref<?xi8>, %out: memref<8xf32>) {

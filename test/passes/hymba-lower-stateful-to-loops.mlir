@@ -19,11 +19,15 @@ func.func @state(%s: memref<?xi8>) -> memref<4x8xf32> {
 // Attention: parallel over (row, head), one online-softmax pass over the
 // meta prefix and then the window; keys from the chunk or from the ring.
 // CHECK-LABEL: func @attention
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : index
+// CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : index
+// CHECK-DAG:     %[[C3:.+]] = arith.constant 3 : index
 // CHECK:         %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?x12xf32>
 // CHECK:         %[[RES:.*]] = bufferization.to_tensor %[[OUT]] restrict writable
-// CHECK:         scf.parallel (%[[T:.*]], %[[H:.*]]) = (%c0, %c0) to (%{{.*}}, %c3) step (%c1, %c1)
-// CHECK:           arith.cmpi uge, %{{.*}}, %c3
-// CHECK:           arith.minui %{{.*}}, %c2
+// CHECK:         scf.parallel (%[[T:.*]], %[[H:.*]]) = (%[[C0]], %[[C0]]) to (%{{.*}}, %[[C3]]) step (%[[C1]], %[[C1]])
+// CHECK:           arith.cmpi uge, %{{.*}}, %[[C3]]
+// CHECK:           arith.minui %{{.*}}, %[[C2]]
 // CHECK:           scf.for {{.*}} iter_args(%{{.*}} = %cst{{.*}}, %{{.*}} = %cst{{.*}}) -> (f32, f32)
 // CHECK:             arith.cmpi uge
 // CHECK:             scf.if {{.*}} -> (f32)
@@ -34,10 +38,14 @@ func.func @state(%s: memref<?xi8>) -> memref<4x8xf32> {
 // CHECK:         return %[[RES]]
 // GPU form: one item per output element, the accumulator in a register.
 // GPU-LABEL: func @attention
-// GPU:         scf.parallel (%[[T:.*]], %[[H:.*]], %[[D:.*]]) = (%c0, %c0, %c0) to (%{{.*}}, %c3, %c4)
+// GPU-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// GPU-DAG:     %[[C2:.+]] = arith.constant 2 : index
+// GPU-DAG:     %[[C3:.+]] = arith.constant 3 : index
+// GPU-DAG:     %[[C4:.+]] = arith.constant 4 : index
+// GPU:         scf.parallel (%[[T:.*]], %[[H:.*]], %[[D:.*]]) = (%[[C0]], %[[C0]], %[[C0]]) to (%{{.*}}, %[[C3]], %[[C4]])
 // GPU:           scf.for {{.*}} iter_args(%{{.*}} = %cst{{.*}}, %{{.*}} = %cst{{.*}}, %{{.*}} = %cst{{.*}}) -> (f32, f32, f32)
 // The q.k dot product keeps independent partial sums (head dim 2: two).
-// GPU:               scf.for %{{.*}} = %c0 to %c2 step %c2 iter_args({{.*}}) -> (f32, f32)
+// GPU:               scf.for %{{.*}} = %[[C0]] to %[[C2]] step %[[C2]] iter_args({{.*}}) -> (f32, f32)
 // GPU:             arith.maximumf
 // GPU:           memref.store %{{.*}}, %{{.*}}[%[[T]], %{{.*}}] : memref<?x12xf32>
 // GPU-NOT:     hymba.attention
@@ -86,10 +94,14 @@ func.func @attention_vectors(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>, %v: tens
 // KV write: rows that later queries can see go to their ring rows; one
 // item per (row, K column then V column).
 // CHECK-LABEL: func @kv_write
-// CHECK:         scf.parallel (%[[R:.*]], %[[COL:.*]]) = (%c0, %c0) to (%{{.*}}, %c6) step (%c1, %c1)
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : index
+// CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : index
+// CHECK-DAG:     %[[C6:.+]] = arith.constant 6 : index
+// CHECK:         scf.parallel (%[[R:.*]], %[[COL:.*]]) = (%[[C0]], %[[C0]]) to (%{{.*}}, %[[C6]]) step (%[[C1]], %[[C1]])
 // CHECK:           arith.ori
 // CHECK:           scf.if
-// CHECK:             arith.cmpi ult, %[[COL]], %c2
+// CHECK:             arith.cmpi ult, %[[COL]], %[[C2]]
 // CHECK:             memref.store %{{.*}}, %{{.*}}[%{{.*}}, %[[COL]]] : memref<5x2xf32>
 // CHECK:             memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : memref<5x4xf32>
 // CHECK-NOT:     hymba.kv_cache_write
@@ -104,12 +116,17 @@ func.func @kv_write(%k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf3
 // Conv: taps over the chunk extended by the stored window, then the window
 // is refreshed from the chunk's last rows.
 // CHECK-LABEL: func @conv
-// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%{{.*}}, %c96)
-// CHECK:           scf.for %{{.*}} = %c0 to %c4 step %c1 iter_args
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : index
+// CHECK-DAG:     %[[C3:.+]] = arith.constant 3 : index
+// CHECK-DAG:     %[[C4:.+]] = arith.constant 4 : index
+// CHECK-DAG:     %[[C96:.+]] = arith.constant 96 : index
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%[[C0]], %[[C0]]) to (%{{.*}}, %[[C96]])
+// CHECK:           scf.for %{{.*}} = %[[C0]] to %[[C4]] step %[[C1]] iter_args
 // CHECK:             scf.if {{.*}} -> (f32)
 // CHECK:           math.exp
-// CHECK:         scf.parallel (%[[CH:.*]]) = (%c0) to (%c96) step (%c1)
-// CHECK:           scf.for %[[ROW:.*]] = %c0 to %c3 step %c1
+// CHECK:         scf.parallel (%[[CH:.*]]) = (%[[C0]]) to (%[[C96]]) step (%[[C1]])
+// CHECK:           scf.for %[[ROW:.*]] = %[[C0]] to %[[C3]] step %[[C1]]
 // CHECK:             memref.store %{{.*}}, %{{.*}}[%[[ROW]], %[[CH]]] : memref<3x96xf32>
 func.func @conv(%x: tensor<?x96xf32>, %w: tensor<96x1x4xbf16>, %b: tensor<96xbf16>, %s: memref<3x96xf32>) -> tensor<?x96xf32> {
   %u = hymba.causal_conv1d %x, %w, %b, %s : tensor<?x96xf32>, tensor<96x1x4xbf16>, tensor<96xbf16>, memref<3x96xf32> -> tensor<?x96xf32>
@@ -121,13 +138,17 @@ func.func @conv(%x: tensor<?x96xf32>, %w: tensor<96x1x4xbf16>, %b: tensor<96xbf1
 // A wide scan: parallel over channels, time sequential, the channel's
 // d_state values carried in registers through the time loop.
 // CHECK-LABEL: func @wide_scan
-// CHECK:         scf.parallel (%[[C:.*]]) = (%c0) to (%c96) step (%c1)
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : index
+// CHECK-DAG:     %[[C3:.+]] = arith.constant 3 : index
+// CHECK-DAG:     %[[C96:.+]] = arith.constant 96 : index
+// CHECK:         scf.parallel (%[[C:.*]]) = (%[[C0]]) to (%[[C96]]) step (%[[C1]])
 // CHECK-COUNT-4:   memref.load %{{.*}}[%[[C]], %c{{[0-3]}}] : memref<96x4xf32>
-// CHECK:           %[[H:.*]]:4 = scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32)
+// CHECK:           %[[H:.*]]:4 = scf.for %[[T:.*]] = %[[C0]] to %{{.*}} step %[[C1]] iter_args({{.*}}) -> (f32, f32, f32, f32)
 // CHECK:             math.log1p
 // CHECK:             scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : f32, f32, f32, f32
-// CHECK:           memref.store %[[H]]#0, %{{.*}}[%[[C]], %c0] : memref<96x4xf32>
-// CHECK:           memref.store %[[H]]#3, %{{.*}}[%[[C]], %c3] : memref<96x4xf32>
+// CHECK:           memref.store %[[H]]#0, %{{.*}}[%[[C]], %[[C0]]] : memref<96x4xf32>
+// CHECK:           memref.store %[[H]]#3, %{{.*}}[%[[C]], %[[C3]]] : memref<96x4xf32>
 func.func @wide_scan(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4xf32>,
                      %B: tensor<?x4xf32>, %ss: memref<96x4xf32>) -> tensor<?x96xf32> {
   %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss
@@ -141,16 +162,23 @@ func.func @wide_scan(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4x
 // A 16-channel tile: state transposed into stack buffers, channels innermost.
 // The GPU form keeps one register-state channel per item instead.
 // GPU-LABEL: func @tile_scan
-// GPU:         scf.parallel (%[[C:.*]]) = (%c0) to (%c16) step (%c1)
+// GPU-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// GPU-DAG:     %[[C1:.+]] = arith.constant 1 : index
+// GPU-DAG:     %[[C16:.+]] = arith.constant 16 : index
+// GPU:         scf.parallel (%[[C:.*]]) = (%[[C0]]) to (%[[C16]]) step (%[[C1]])
 // GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
 // GPU-NOT:     memref.alloca
 // CHECK-LABEL: func @tile_scan
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : index
+// CHECK-DAG:     %[[C4:.+]] = arith.constant 4 : index
+// CHECK-DAG:     %[[C16:.+]] = arith.constant 16 : index
 // CHECK-NOT:     scf.parallel
 // CHECK:         %[[H:.*]] = memref.alloca() : memref<4x16xf32>
 // CHECK:         %[[A:.*]] = memref.alloca() : memref<4x16xf32>
-// CHECK:         scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1
-// CHECK:           scf.for %[[N:.*]] = %c0 to %c4 step %c1
-// CHECK:             scf.for %[[C:.*]] = %c0 to %c16 step %c1
+// CHECK:         scf.for %[[T:.*]] = %[[C0]] to %{{.*}} step %[[C1]]
+// CHECK:           scf.for %[[N:.*]] = %[[C0]] to %[[C4]] step %[[C1]]
+// CHECK:             scf.for %[[C:.*]] = %[[C0]] to %[[C16]] step %[[C1]]
 // CHECK:               memref.load %[[A]][%[[N]], %[[C]]]
 // CHECK:               memref.store %{{.*}}, %[[H]][%[[N]], %[[C]]]
 func.func @tile_scan(%u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor<16x4xf32>,
@@ -167,9 +195,13 @@ func.func @tile_scan(%u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor<16x4x
 // loop whose first items are attention output elements and the rest scan
 // channels.
 // GPU-LABEL: func @fused
-// GPU:         %[[LANES:.*]] = arith.muli %{{.*}}, %c12 : index
-// GPU:         %[[ITEMS:.*]] = arith.addi %[[LANES]], %c16 : index
-// GPU:         scf.parallel (%[[I:.*]]) = (%c0) to (%[[ITEMS]]) step (%c1)
+// GPU-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// GPU-DAG:     %[[C1:.+]] = arith.constant 1 : index
+// GPU-DAG:     %[[C12:.+]] = arith.constant 12 : index
+// GPU-DAG:     %[[C16:.+]] = arith.constant 16 : index
+// GPU:         %[[LANES:.*]] = arith.muli %{{.*}}, %[[C12]] : index
+// GPU:         %[[ITEMS:.*]] = arith.addi %[[LANES]], %[[C16]] : index
+// GPU:         scf.parallel (%[[I:.*]]) = (%[[C0]]) to (%[[ITEMS]]) step (%[[C1]])
 // GPU:           %[[ATT:.*]] = arith.cmpi ult, %[[I]], %[[LANES]]
 // GPU:           scf.if %[[ATT]]
 // GPU:             arith.maximumf

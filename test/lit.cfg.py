@@ -45,7 +45,9 @@ config.substitutions.append(
 # the sanitizer runtime too.
 _link_flags = ""
 if config.hymba_sanitize:
-    _link_flags = "-fsanitize=address,undefined -fno-sanitize=vptr -Wl,-rpath,%s" % (
+    # -shared-libasan: the library links the shared ASan runtime, and a
+    # program must not bring a second, static one.
+    _link_flags = "-fsanitize=address,undefined -fno-sanitize=vptr -shared-libasan -Wl,-rpath,%s" % (
         config.hymba_sanitizer_runtime_dir)
 config.substitutions.append(("%sanitizer_link_flags", _link_flags))
 config.substitutions.append(

@@ -39,14 +39,6 @@ void writeZeros(llvm::raw_ostream &os, uint64_t n) {
   }
 }
 
-llvm::Expected<std::string> findLinker() {
-  for (const char *name : {"clang++-22", "clang++", "c++", "g++"})
-    if (auto p = llvm::sys::findProgramByName(name))
-      return *p;
-  return fail("no C++ linker driver found (install clang-22 via "
-              "scripts/setup.sh)");
-}
-
 /// Flushes `os`; a stream error becomes an llvm::Error and is cleared, so
 /// that the stream's destructor does not abort the process.
 llvm::Error finish(llvm::raw_fd_ostream &os, llvm::StringRef path) {
@@ -68,13 +60,8 @@ llvm::Error link(const ExecutableSpec &spec, llvm::StringRef linked) {
                                        "-lcpp-httplib", "-pthread"};
   for (const std::string &lib : spec.linkLibs)
     args.push_back(lib);
-#ifdef HYMBA_RUNTIME_LINK_FLAGS
-  llvm::SmallVector<llvm::StringRef> sanitizer;
-  llvm::StringRef(HYMBA_RUNTIME_LINK_FLAGS).split(sanitizer, ' ');
-  args.insert(args.end(), sanitizer.begin(), sanitizer.end());
-#endif
-  // Every malloc of the model code is checked (ModelAllocation.cpp).
-  args.insert(args.end(), {"-Wl,--wrap=malloc", "-lm", "-o", linked});
+  appendRuntimeLinkFlags(args);
+  args.insert(args.end(), {"-o", linked});
   llvm::Expected<TempPath> errFile = TempPath::create("hymba-link", "log");
   if (!errFile)
     return errFile.takeError();
@@ -189,6 +176,25 @@ computePrefixState(const ExecutableSpec &spec, llvm::StringRef program) {
   return std::move(*snap);
 }
 } // namespace
+
+llvm::Expected<std::string> hymba::findLinker() {
+  for (const char *name : {"clang++-22", "clang++", "c++", "g++"})
+    if (auto p = llvm::sys::findProgramByName(name))
+      return *p;
+  return fail("no C++ linker driver found (install clang-22 via "
+              "scripts/setup.sh)");
+}
+
+void hymba::appendRuntimeLinkFlags(std::vector<llvm::StringRef> &args) {
+#ifdef HYMBA_RUNTIME_LINK_FLAGS
+  llvm::SmallVector<llvm::StringRef> sanitizer;
+  llvm::StringRef(HYMBA_RUNTIME_LINK_FLAGS).split(sanitizer, ' ');
+  args.insert(args.end(), sanitizer.begin(), sanitizer.end());
+#endif
+  // Every malloc of the model code is checked (ModelAllocation.cpp); --wrap
+  // applies to the calls of what is being linked only.
+  args.insert(args.end(), {"-Wl,--wrap=malloc", "-lm"});
+}
 
 void hymba::addModelFacts(mlir::ModuleOp llvmModule,
                           const ExecutableSpec &spec) {

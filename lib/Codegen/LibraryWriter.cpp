@@ -66,15 +66,9 @@ llvm::Expected<std::string> extractPayload(llvm::StringRef exe) {
 /// Links libNAME.so into `out`: the model object and the runtime's library
 /// objects, exporting the hymba_* C API only.
 llvm::Error linkShared(const ExecutableSpec &spec, llvm::StringRef out) {
-  std::string linker;
-  for (const char *name : {"clang++-22", "clang++", "c++", "g++"})
-    if (auto p = llvm::sys::findProgramByName(name)) {
-      linker = *p;
-      break;
-    }
-  if (linker.empty())
-    return fail("no C++ linker driver found (install clang-22 via "
-                "scripts/setup.sh)");
+  llvm::Expected<std::string> linker = findLinker();
+  if (!linker)
+    return linker.takeError();
   llvm::Expected<TempPath> script = TempPath::create("hymba-lib", "map");
   if (!script)
     return script.takeError();
@@ -87,34 +81,27 @@ llvm::Error linkShared(const ExecutableSpec &spec, llvm::StringRef out) {
   }
   std::string versionScript = ("-Wl,--version-script=" + script->str()).str();
   std::vector<llvm::StringRef> args = {
-      linker, "-shared", "-o", out, spec.objectPath,
+      *linker, "-shared", "-o", out, spec.objectPath,
       // Pull the API's objects out of the runtime archive (main's stays).
       "-Wl,--undefined=hymba_model_open", "-Wl,--undefined=hymba_serve",
       spec.runtimeLib, "-lsentencepiece", "-lcpp-httplib", "-pthread",
       versionScript};
   for (const std::string &lib : spec.linkLibs)
     args.push_back(lib);
-#ifdef HYMBA_RUNTIME_LINK_FLAGS
-  llvm::SmallVector<llvm::StringRef> sanitizer;
-  llvm::StringRef(HYMBA_RUNTIME_LINK_FLAGS).split(sanitizer, ' ');
-  args.insert(args.end(), sanitizer.begin(), sanitizer.end());
-#endif
-  // Model-code allocations are checked as in executables
-  // (ModelAllocation.cpp); --wrap applies to this library's calls only.
-  args.insert(args.end(), {"-Wl,--wrap=malloc", "-lm"});
+  appendRuntimeLinkFlags(args);
   llvm::Expected<TempPath> log = TempPath::create("hymba-link", "log");
   if (!log)
     return log.takeError();
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, log->str(),
                                                 log->str()};
   std::string err;
-  if (llvm::sys::ExecuteAndWait(linker, args, std::nullopt, redirects, 0, 0,
+  if (llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, redirects, 0, 0,
                                 &err) == 0)
     return llvm::Error::success();
   std::string text;
   if (auto buf = llvm::MemoryBuffer::getFile(log->str()))
     text = (*buf)->getBuffer().str();
-  return fail("linking the shared library with " + linker + " failed: " + err +
+  return fail("linking the shared library with " + *linker + " failed: " + err +
               "\n" + text);
 }
 

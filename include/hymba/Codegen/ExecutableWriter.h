@@ -51,6 +51,14 @@ struct ExecutableSpec {
 /// metadata checksum the payload must match (Payload.h, ModelFact).
 inline constexpr const char *kModelFactsSymbol = "hymba_model_facts";
 
+/// The C++ driver that links model code with the runtime.
+llvm::Expected<std::string> findLinker();
+
+/// Appends what every link of model code with the runtime ends with: the
+/// sanitizer runtime of an instrumented build, the malloc wrapper that
+/// checks model-code allocations, and libm.
+void appendRuntimeLinkFlags(std::vector<llvm::StringRef> &args);
+
 /// Adds `kModelFactsSymbol` for `spec` to an LLVM-dialect module.
 void addModelFacts(mlir::ModuleOp llvmModule, const ExecutableSpec &spec);
 

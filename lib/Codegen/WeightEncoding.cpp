@@ -176,7 +176,11 @@ QuantizedMatrix hymba::quantizeMatrix(const std::vector<float> &m,
 
 llvm::Error hymba::encodeWeight(const TensorInfo &info, const PackedWeight &w,
                                 std::vector<char> &out) {
-  std::vector<float> f32 = tensorAsF32(info);
+  // The f32 values only when they are needed: a tensor already stored in
+  // its storage type is copied as it is.
+  std::vector<float> f32;
+  if (w.quantBits != 0 || info.dtype != w.storage)
+    f32 = tensorAsF32(info);
   if (w.quantBits == 0) {
     std::vector<char> plain;
     if (info.dtype == w.storage) {

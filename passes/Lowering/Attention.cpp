@@ -133,66 +133,301 @@ AttentionLowering::softmaxStep(ImplicitLocOpBuilder &kb, Value s, Value m,
   return {mNew, corr, p, lNew};
 }
 
-void AttentionLowering::emitItemVectors(ImplicitLocOpBuilder &ib, Value t,
-                                        Value h) const {
-  Item it = itemAt(ib, t, h);
-  auto vt = VectorType::get({vl}, ib.getF32Type());
-  auto zeros = [&](ImplicitLocOpBuilder &zb) -> Value {
-    return arith::ConstantOp::create(
-        zb, vt, DenseElementsAttr::get(vt, zb.getF32FloatAttr(0.0f)));
+namespace {
+/// One vector whose lane k is the sum of the lanes of `vecs[k]` (vecs.size()
+/// equals their lane count, a power of two). Pairs of vectors are folded
+/// into one by adding their low and high half-segments, log2(n) times: n - 1
+/// shuffle pairs and adds for n sums instead of n full reductions, and the
+/// scores of a key block come out as one vector, lane k for key k.
+Value transposeReduce(ImplicitLocOpBuilder &b, SmallVector<Value> vecs) {
+  int64_t n = vecs.size();
+  for (int64_t w = n; vecs.size() > 1; w /= 2) {
+    // Each vector holds n / w keys in segments of w lanes; the result of a
+    // pair holds the first's keys then the second's in segments of w / 2.
+    SmallVector<int64_t> lo, hi;
+    for (int64_t src = 0; src < 2; ++src)
+      for (int64_t seg = 0; seg < n / w; ++seg)
+        for (int64_t e = 0; e < w / 2; ++e) {
+          lo.push_back(src * n + seg * w + e);
+          hi.push_back(src * n + seg * w + w / 2 + e);
+        }
+    SmallVector<Value> next;
+    for (size_t i = 0; i < vecs.size(); i += 2)
+      next.push_back(arith::AddFOp::create(
+          b, vector::ShuffleOp::create(b, vecs[i], vecs[i + 1], lo),
+          vector::ShuffleOp::create(b, vecs[i], vecs[i + 1], hi)));
+    vecs = std::move(next);
+  }
+  return vecs[0];
+}
+
+/// [max(a, x0), min(b, x1)) as (start, length), length 0 when empty.
+std::pair<Value, Value> clip(ImplicitLocOpBuilder &b, Value a, Value e,
+                             Value x0, Value x1) {
+  Value start = arith::MaxUIOp::create(b, a, x0);
+  Value stop = arith::MinUIOp::create(b, e, x1);
+  Value nonEmpty =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, stop, start);
+  return {start, arith::SelectOp::create(b, nonEmpty,
+                                         arith::SubIOp::create(b, stop, start),
+                                         indexConst(b, 0))};
+}
+} // namespace
+
+Value AttentionLowering::windowStart(ImplicitLocOpBuilder &b, Value i) const {
+  Value c0 = indexConst(b, 0);
+  if (window == 0)
+    return c0;
+  Value w = indexConst(b, window);
+  Value far = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i, w);
+  return arith::SelectOp::create(b, far, arith::SubIOp::create(b, i, w), c0);
+}
+
+void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
+                                      Value g) const {
+  Type f32 = ib.getF32Type(), i32 = ib.getI32Type();
+  auto vt = VectorType::get({vl}, f32);
+  auto it = VectorType::get({vl}, i32);
+  auto splat = [&](ImplicitLocOpBuilder &b, Value x) -> Value {
+    return vector::BroadcastOp::create(
+        b, isa<IndexType>(x.getType()) ? it : vt,
+        isa<IndexType>(x.getType()) ? arith::IndexCastOp::create(b, i32, x)
+                                    : x);
+  };
+  auto col = [&](ImplicitLocOpBuilder &b, Value col0, int64_t c) -> Value {
+    return arith::AddIOp::create(b, col0, indexConst(b, c));
   };
   auto rowVectors = [&](ImplicitLocOpBuilder &rb, Value buf, Value row,
                         Value col0, int64_t width) {
     SmallVector<Value> vecs;
     for (int64_t c = 0; c < width; c += vl)
-      vecs.push_back(vector::LoadOp::create(
-          rb, vt, buf,
-          ValueRange{row, arith::AddIOp::create(rb, col0, indexConst(rb, c))}));
+      vecs.push_back(vector::LoadOp::create(rb, vt, buf,
+                                            ValueRange{row, col(rb, col0, c)}));
     return vecs;
   };
-  SmallVector<Value> init = {
-      f32Const(ib, -std::numeric_limits<float>::infinity()), f32Const(ib, 0.0)};
-  for (int64_t c = 0; c < vd; c += vl)
-    init.push_back(zeros(ib));
-  SmallVector<Value> last = forEachVisibleKey(
-      ib, it.i, init, [&](ImplicitLocOpBuilder &kb, Value j, ValueRange st) {
-        SmallVector<Value> qv = rowVectors(kb, q, it.t, it.qCol0, qd);
-        ValueRange kv = atKey(
-            kb, j, k, kc, [&](ImplicitLocOpBuilder &rb, Value buf, Value r) {
-              return rowVectors(rb, buf, r, it.kCol0, qd);
+  Value c0 = indexConst(ib, 0), c1 = indexConst(ib, 1),
+        cRep = indexConst(ib, rep);
+  Value nr = arith::MinUIOp::create(ib, indexConst(ib, rowBlock),
+                                    arith::SubIOp::create(ib, rows, t0));
+  Value queries = arith::MulIOp::create(ib, nr, cRep);
+  Value kCol0 = arith::MulIOp::create(ib, g, indexConst(ib, qd));
+  Value vCol0 = arith::MulIOp::create(ib, g, indexConst(ib, vd));
+  // Query number qi of the item: row t0 + qi / rep, head g * rep + qi % rep.
+  auto query = [&](ImplicitLocOpBuilder &b, Value qi) {
+    Value t = arith::AddIOp::create(b, t0, arith::DivUIOp::create(b, qi, cRep));
+    Value h = arith::AddIOp::create(b, arith::MulIOp::create(b, g, cRep),
+                                    arith::RemUIOp::create(b, qi, cRep));
+    return std::make_pair(t, h);
+  };
+  auto forQueries =
+      [&](ImplicitLocOpBuilder &b,
+          function_ref<void(ImplicitLocOpBuilder &, Value, Value, Value)> fn) {
+        scf::ForOp::create(
+            b, c0, queries, c1, ValueRange{},
+            [&](OpBuilder &fb, Location l, Value qi, ValueRange) {
+              ImplicitLocOpBuilder qb(l, fb);
+              auto [t, h] = query(qb, qi);
+              fn(qb, qi, t, h);
+              scf::YieldOp::create(qb);
             });
-        Value dotv = arith::MulFOp::create(kb, qv[0], kv[0]);
-        for (size_t c = 1; c < qv.size(); ++c)
-          dotv = vector::FMAOp::create(kb, qv[c], kv[c], dotv);
-        Value dot =
-            vector::ReductionOp::create(kb, vector::CombiningKind::ADD, dotv,
-                                        arith::FastMathFlags::reassoc);
-        Value sc = arith::MulFOp::create(kb, dot, f32Const(kb, scale));
-        SoftmaxStep sm = softmaxStep(kb, sc, st[0], st[1]);
-        ValueRange vv = atKey(
-            kb, j, v, vc, [&](ImplicitLocOpBuilder &rb, Value buf, Value r) {
-              return rowVectors(rb, buf, r, it.vCol0, vd);
-            });
-        Value corr = vector::BroadcastOp::create(kb, vt, sm.corr);
-        Value p = vector::BroadcastOp::create(kb, vt, sm.p);
-        SmallVector<Value> next = {sm.m, sm.l};
-        for (size_t c = 0; c < vv.size(); ++c)
-          next.push_back(vector::FMAOp::create(
-              kb, p, vv[c], arith::MulFOp::create(kb, st[2 + c], corr)));
-        return next;
-      });
-  Value inv = vector::BroadcastOp::create(
-      ib, vt, arith::DivFOp::create(ib, f32Const(ib, 1.0), last[1]));
-  for (int64_t c = 0; c < vd; c += vl)
-    vector::StoreOp::create(
-        ib, arith::MulFOp::create(ib, last[2 + c / vl], inv), out,
-        ValueRange{t, arith::AddIOp::create(ib, it.oCol0, indexConst(ib, c))});
+      };
+
+  // Running max and sum of every query (heap scratch: freed by the
+  // deallocation pipeline); the output rows are the accumulators.
+  Value ml =
+      memref::AllocOp::create(ib, MemRefType::get({rowBlock * rep, 2}, f32));
+  Value negInfS = f32Const(ib, -std::numeric_limits<float>::infinity());
+  Value zero = f32Const(ib, 0.0);
+  Value zeros = arith::ConstantOp::create(
+      ib, vt, DenseElementsAttr::get(vt, ib.getF32FloatAttr(0.0f)));
+  forQueries(ib, [&](ImplicitLocOpBuilder &b, Value qi, Value t, Value h) {
+    memref::StoreOp::create(b, negInfS, ml, ValueRange{qi, c0});
+    memref::StoreOp::create(b, zero, ml, ValueRange{qi, c1});
+    Value o0 = arith::MulIOp::create(b, h, indexConst(b, vd));
+    for (int64_t c = 0; c < vd; c += vl)
+      vector::StoreOp::create(b, zeros, out, ValueRange{t, col(b, o0, c)});
+  });
+
+  // Keys any query of the block sees: the meta prefix of the last row and
+  // the window from the first row's start to the last row, made disjoint
+  // (each query masks what it does not see).
+  Value iFirst = arith::AddIOp::create(ib, pos, t0);
+  Value iLast =
+      arith::AddIOp::create(ib, iFirst, arith::SubIOp::create(ib, nr, c1));
+  Value end = arith::AddIOp::create(ib, iLast, c1);
+  Value loFirst = windowStart(ib, iFirst);
+  Value metaU =
+      arith::MinUIOp::create(ib, loFirst,
+                             arith::MinUIOp::create(ib, indexConst(ib, numMeta),
+                                                    windowStart(ib, iLast)));
+
+  SmallVector<int32_t> laneIds;
+  for (int64_t l = 0; l < vl; ++l)
+    laneIds.push_back(l);
+  Value lanes = arith::ConstantOp::create(
+      ib, DenseElementsAttr::get(it, ArrayRef<int32_t>(laneIds)));
+  Value negInf = arith::ConstantOp::create(
+      ib, vt,
+      DenseElementsAttr::get(
+          vt, ib.getF32FloatAttr(-std::numeric_limits<float>::infinity())));
+
+  // Keys a1 .. a1+n1-1 then a2 .. a2+n2-1, all in the cache or all in the
+  // chunk, in blocks of vl keys: the block's K and V rows are read from
+  // memory once and from L1 by every query of the item.
+  auto blocks = [&](bool inChunk, Value a1, Value n1, Value a2, Value n2) {
+    Value n = arith::AddIOp::create(ib, n1, n2);
+    Value kbuf = inChunk ? k : kc, vbuf = inChunk ? v : vc;
+    scf::ForOp::create(
+        ib, c0, n, indexConst(ib, vl), ValueRange{},
+        [&](OpBuilder &fb, Location lc, Value v0, ValueRange) {
+          ImplicitLocOpBuilder kb(lc, fb);
+          Value last = arith::SubIOp::create(kb, n, c1);
+          SmallVector<Value> keyRows;
+          for (int64_t l = 0; l < vl; ++l) {
+            // Lanes past the end read the last key again (masked below).
+            Value vi = arith::MinUIOp::create(
+                kb, arith::AddIOp::create(kb, v0, indexConst(kb, l)), last);
+            Value first =
+                arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, vi, n1);
+            Value j = arith::SelectOp::create(
+                kb, first, arith::AddIOp::create(kb, a1, vi),
+                arith::SubIOp::create(kb, arith::AddIOp::create(kb, a2, vi),
+                                      n1));
+            keyRows.push_back(inChunk ? arith::SubIOp::create(kb, j, pos)
+                                      : cacheRow(kb, j, window, numMeta));
+          }
+          // Key positions and liveness of the lanes, as i32 vectors.
+          Value vv = arith::AddIOp::create(kb, splat(kb, v0), lanes);
+          Value inFirst = arith::CmpIOp::create(kb, arith::CmpIPredicate::slt,
+                                                vv, splat(kb, n1));
+          Value jv = arith::SelectOp::create(
+              kb, inFirst, arith::AddIOp::create(kb, splat(kb, a1), vv),
+              arith::SubIOp::create(
+                  kb, arith::AddIOp::create(kb, splat(kb, a2), vv),
+                  splat(kb, n1)));
+          Value inRange = arith::CmpIOp::create(kb, arith::CmpIPredicate::slt,
+                                                vv, splat(kb, n));
+          forQueries(kb, [&](ImplicitLocOpBuilder &qb, Value qi, Value t,
+                             Value h) {
+            Value i = arith::AddIOp::create(qb, pos, t);
+            Value lo = windowStart(qb, i);
+            Value metaEnd =
+                arith::MinUIOp::create(qb, indexConst(qb, numMeta), lo);
+            auto cmp = [&](arith::CmpIPredicate p, Value a, Value b) {
+              return arith::CmpIOp::create(qb, p, a, b);
+            };
+            Value sees = arith::OrIOp::create(
+                qb, cmp(arith::CmpIPredicate::slt, jv, splat(qb, metaEnd)),
+                arith::AndIOp::create(
+                    qb, cmp(arith::CmpIPredicate::sge, jv, splat(qb, lo)),
+                    cmp(arith::CmpIPredicate::sle, jv, splat(qb, i))));
+            Value live = arith::AndIOp::create(qb, sees, inRange);
+            // Scores of the vl keys: vl dot products folded into one vector.
+            SmallVector<Value> qv = rowVectors(
+                qb, q, t, arith::MulIOp::create(qb, h, indexConst(qb, qd)), qd);
+            SmallVector<Value> dots;
+            for (int64_t l = 0; l < vl; ++l) {
+              SmallVector<Value> kv =
+                  rowVectors(qb, kbuf, keyRows[l], kCol0, qd);
+              Value dot = arith::MulFOp::create(qb, qv[0], kv[0]);
+              for (size_t c = 1; c < qv.size(); ++c)
+                dot = vector::FMAOp::create(qb, qv[c], kv[c], dot);
+              dots.push_back(dot);
+            }
+            Value s = arith::MulFOp::create(qb, transposeReduce(qb, dots),
+                                            splat(qb, f32Const(qb, scale)));
+            s = arith::SelectOp::create(qb, live, s, negInf);
+            // Online softmax step for the block. A query that has seen no
+            // key yet keeps m = -inf; subtracting 0 instead keeps its
+            // corrections and weights 0 (not exp(nan)).
+            Value m = memref::LoadOp::create(qb, ml, ValueRange{qi, c0});
+            Value mNew = arith::MaximumFOp::create(
+                qb, m,
+                vector::ReductionOp::create(qb, vector::CombiningKind::MAXIMUMF,
+                                            s));
+            Value none = arith::CmpFOp::create(qb, arith::CmpFPredicate::OEQ,
+                                               mNew, negInfS);
+            Value mRef = arith::SelectOp::create(qb, none, zero, mNew);
+            Value corr =
+                math::ExpOp::create(qb, arith::SubFOp::create(qb, m, mRef));
+            Value p = math::ExpOp::create(
+                qb, arith::SubFOp::create(qb, s, splat(qb, mRef)));
+            Value l = memref::LoadOp::create(qb, ml, ValueRange{qi, c1});
+            Value lNew = arith::AddFOp::create(
+                qb, arith::MulFOp::create(qb, l, corr),
+                vector::ReductionOp::create(qb, vector::CombiningKind::ADD, p,
+                                            arith::FastMathFlags::reassoc));
+            memref::StoreOp::create(qb, mNew, ml, ValueRange{qi, c0});
+            memref::StoreOp::create(qb, lNew, ml, ValueRange{qi, c1});
+            Value o0 = arith::MulIOp::create(qb, h, indexConst(qb, vd));
+            Value corrV = splat(qb, corr);
+            SmallVector<Value> acc;
+            for (int64_t c = 0; c < vd; c += vl)
+              acc.push_back(arith::MulFOp::create(
+                  qb,
+                  vector::LoadOp::create(qb, vt, out,
+                                         ValueRange{t, col(qb, o0, c)}),
+                  corrV));
+            for (int64_t l = 0; l < vl; ++l) {
+              Value pl = splat(qb, vector::ExtractOp::create(qb, p, l));
+              SmallVector<Value> vv =
+                  rowVectors(qb, vbuf, keyRows[l], vCol0, vd);
+              for (size_t c = 0; c < vv.size(); ++c)
+                acc[c] = vector::FMAOp::create(qb, pl, vv[c], acc[c]);
+            }
+            for (int64_t c = 0; c < vd; c += vl)
+              vector::StoreOp::create(qb, acc[c / vl], out,
+                                      ValueRange{t, col(qb, o0, c)});
+          });
+          scf::YieldOp::create(kb);
+        });
+  };
+  auto [m1c, n1c] = clip(ib, c0, metaU, c0, pos);
+  auto [m2c, n2c] = clip(ib, loFirst, end, c0, pos);
+  blocks(/*inChunk=*/false, m1c, n1c, m2c, n2c);
+  auto [m1h, n1h] = clip(ib, c0, metaU, pos, end);
+  auto [m2h, n2h] = clip(ib, loFirst, end, pos, end);
+  blocks(/*inChunk=*/true, m1h, n1h, m2h, n2h);
+
+  forQueries(ib, [&](ImplicitLocOpBuilder &b, Value qi, Value t, Value h) {
+    Value inv = splat(b, arith::DivFOp::create(b, f32Const(b, 1.0),
+                                               memref::LoadOp::create(
+                                                   b, ml, ValueRange{qi, c1})));
+    Value o0 = arith::MulIOp::create(b, h, indexConst(b, vd));
+    for (int64_t c = 0; c < vd; c += vl) {
+      Value idx[] = {t, col(b, o0, c)};
+      vector::StoreOp::create(
+          b,
+          arith::MulFOp::create(b, vector::LoadOp::create(b, vt, out, idx),
+                                inv),
+          out, idx);
+    }
+  });
+}
+
+Value AttentionLowering::itemCount(ImplicitLocOpBuilder &b) const {
+  if (vl == 0)
+    return arith::MulIOp::create(b, rows, indexConst(b, heads));
+  Value blocks = arith::CeilDivUIOp::create(b, rows, indexConst(b, rowBlock));
+  return arith::MulIOp::create(b, blocks, indexConst(b, kvHeads));
+}
+
+void AttentionLowering::emitItemAt(ImplicitLocOpBuilder &ib, Value item) const {
+  if (vl == 0) {
+    Value cH = indexConst(ib, heads);
+    return emitItem(ib, arith::DivUIOp::create(ib, item, cH),
+                    arith::RemUIOp::create(ib, item, cH));
+  }
+  // Consecutive items are consecutive row blocks of one KV head, so a
+  // thread's next item finds most of its keys in cache.
+  Value blocks = arith::CeilDivUIOp::create(ib, rows, indexConst(ib, rowBlock));
+  Value t0 = arith::MulIOp::create(ib, arith::RemUIOp::create(ib, item, blocks),
+                                   indexConst(ib, rowBlock));
+  emitBlockItem(ib, t0, arith::DivUIOp::create(ib, item, blocks));
 }
 
 void AttentionLowering::emitItem(ImplicitLocOpBuilder &ib, Value t,
                                  Value h) const {
-  if (vl > 0)
-    return emitItemVectors(ib, t, h);
   Value c0 = indexConst(ib, 0), c1 = indexConst(ib, 1),
         zero = f32Const(ib, 0.0);
   Item it = itemAt(ib, t, h);
@@ -285,8 +520,15 @@ Value hymba::buildAttentionLoops(ImplicitLocOpBuilder &b, AttentionOp op,
   bool gpuForm = form == KernelForm::GPU;
   AttentionLowering att(b, op, gpuForm ? 0 : vectorWidth);
   Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
-  SmallVector<Value> lb = {c0, c0}, ub = {att.rows, indexConst(b, att.heads)},
-                     step = {c1, c1};
+  // Vectorized CPU form: flash-style items; else (row, head) items (GPU:
+  // and value columns).
+  bool blocks = !gpuForm && att.vl > 0;
+  SmallVector<Value> lb = {c0}, ub = {att.itemCount(b)}, step = {c1};
+  if (!blocks) {
+    lb = {c0, c0};
+    ub = {att.rows, indexConst(b, att.heads)};
+    step = {c1, c1};
+  }
   if (gpuForm) {
     lb.push_back(c0);
     ub.push_back(indexConst(b, att.vd));
@@ -297,6 +539,8 @@ Value hymba::buildAttentionLoops(ImplicitLocOpBuilder &b, AttentionOp op,
                             ImplicitLocOpBuilder ib(loc, nb);
                             if (gpuForm)
                               att.emitLane(ib, iv[0], iv[1], iv[2]);
+                            else if (blocks)
+                              att.emitItemAt(ib, iv[0]);
                             else
                               att.emitItem(ib, iv[0], iv[1]);
                             scf::ReduceOp::create(ib);

@@ -66,12 +66,27 @@ struct AttentionLowering {
   SoftmaxStep softmaxStep(ImplicitLocOpBuilder &kb, Value s, Value m,
                           Value l) const;
 
-  /// CPU form, vectorized: output row `t`, head `h`. The head's q row is
-  /// read as qd / vl vectors; per key the score is a vector FMA chain and one
-  /// reduction, and the output row is carried through the key loop as vd /
-  /// vl vector accumulators (rescaled by the softmax correction), stored
-  /// once at the end.
-  void emitItemVectors(ImplicitLocOpBuilder &ib, Value t, Value h) const;
+  /// CPU form, vectorized: query rows per item of the flash-style form.
+  static constexpr int64_t rowBlock = 4;
+
+  /// First visible window position of the query at absolute position i:
+  /// max(i - W, 0) (0 without a window).
+  Value windowStart(ImplicitLocOpBuilder &b, Value i) const;
+
+  /// CPU form, vectorized (flash-style): rows [t0, t0 + rowBlock) of every
+  /// head of KV head `g`. The keys any of these queries sees are walked in
+  /// blocks of vl; per block the K and V rows come from memory once and from
+  /// L1 for each query, whose vl scores are one vector (dot products over
+  /// the head dim folded by shuffles), masked to what the query sees, with
+  /// one online-softmax step (max, vector exp, rescale) per block. The
+  /// output rows accumulate in `out`; each query's max and sum in scratch.
+  void emitBlockItem(ImplicitLocOpBuilder &ib, Value t0, Value g) const;
+
+  /// CPU form items: row blocks x KV heads (vectorized), else rows x heads.
+  Value itemCount(ImplicitLocOpBuilder &b) const;
+  /// Item number -> emitBlockItem (consecutive row blocks of one KV head
+  /// are consecutive items) or emitItem.
+  void emitItemAt(ImplicitLocOpBuilder &ib, Value item) const;
 
   /// CPU form: output row `t`, head `h`, accumulated in `out`.
   void emitItem(ImplicitLocOpBuilder &ib, Value t, Value h) const;
@@ -86,7 +101,7 @@ struct AttentionLowering {
   void emitLaneAt(ImplicitLocOpBuilder &ib, Value lane) const;
 };
 
-/// The attention's loops (CPU: (row, head) items; GPU: (row, head, value
+/// The attention's loops (CPU: itemCount items; GPU: (row, head, value
 /// column) items) built at `b`; returns the result tensor.
 Value buildAttentionLoops(ImplicitLocOpBuilder &b, AttentionOp op,
                           KernelForm form, int64_t vectorWidth);

@@ -73,7 +73,7 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
   Value hAll = alloc(tiles * dState, tile);
   Value aAll = alloc(tiles * dState, tile);
   Value vecAll = alloc(3 * tiles, tile); // delta, du, y per tile
-  Value attItems = arith::MulIOp::create(b, att.rows, indexConst(b, att.heads));
+  Value attItems = att.itemCount(b);
   Value items =
       arith::AddIOp::create(b, attItems, indexConst(b, channels / tile));
   scf::ParallelOp::create(
@@ -87,9 +87,7 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
             ib, isAttention,
             [&](OpBuilder &tb, Location l) {
               ImplicitLocOpBuilder eb(l, tb);
-              Value heads = indexConst(eb, att.heads);
-              att.emitItem(eb, arith::DivUIOp::create(eb, iv[0], heads),
-                           arith::RemUIOp::create(eb, iv[0], heads));
+              att.emitItemAt(eb, iv[0]);
               scf::YieldOp::create(eb);
             },
             [&](OpBuilder &tb, Location l) {

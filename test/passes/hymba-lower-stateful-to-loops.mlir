@@ -59,22 +59,51 @@ func.func @attention(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf3
 
 // -----
 
-// CPU form with head dims the vector width divides (8 here): per key the
-// q.k score is vector FMAs and one reduction, and the output row rides
-// through the key loop as vector accumulators, rescaled and stored once.
+// CPU form with head dims the vector width divides (8 here): flash-style
+// items of 4 query rows x the heads of one KV head (here 2 heads, 1 KV
+// head). The visible keys are walked in blocks of 8 (cache part, then chunk
+// part); per block and query the 8 scores are one vector: 8 dot products
+// folded by shuffles (8 -> 4 -> 2 -> 1 lanes per key), masked to -inf where
+// the query does not see the key, one max and one vector exp per block; the
+// output rows accumulate in the result, each query's max and sum in scratch.
 // CHECK-LABEL: func @attention_vectors
-// CHECK:         %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?x16xf32>
-// CHECK:         scf.parallel (%[[T:.*]], %[[H:.*]]) =
-// CHECK:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, vector<8xf32>)
-// CHECK:             vector.load %{{.*}} : memref<?x16xf32, strided<[?, 1], offset: ?>>, vector<8xf32>
-// CHECK:             scf.if {{.*}} -> (vector<8xf32>)
-// CHECK:             arith.mulf %{{.*}}, %{{.*}} : vector<8xf32>
-// CHECK:             vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<8xf32> into f32
-// CHECK:             math.exp
-// CHECK:             vector.broadcast
-// CHECK:             vector.fma
-// CHECK:           scf.for {{.*}} -> (f32, f32, vector<8xf32>)
-// CHECK:           vector.store %{{.*}}, %[[OUT]][%[[T]], %{{.*}}] : memref<?x16xf32>, vector<8xf32>
+// CHECK-DAG:     %[[C4:.+]] = arith.constant 4 : index
+// CHECK-DAG:     %[[C8:.+]] = arith.constant 8 : index
+// CHECK-DAG:     %[[NEGINF:.+]] = arith.constant dense<0xFF800000> : vector<8xf32>
+// CHECK-DAG:     %[[LANES:.+]] = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : vector<8xi32>
+// CHECK:         %[[OUT:.*]] = memref.alloc(%[[ROWS:.*]]) : memref<?x16xf32>
+// CHECK:         %[[BLOCKS:.*]] = arith.ceildivui %[[ROWS]], %[[C4]] : index
+// CHECK:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[BLOCKS]])
+// CHECK:           %[[ML:.*]] = memref.alloc() : memref<8x2xf32>
+// CHECK:           scf.for
+// CHECK:             vector.store %{{.*}}, %[[OUT]]
+// CHECK:           scf.for %[[V0:.*]] = %{{.*}} to %{{.*}} step %[[C8]] {
+// CHECK:             arith.remui
+// CHECK:             %[[VV:.*]] = arith.addi %{{.*}}, %[[LANES]] : vector<8xi32>
+// CHECK:             scf.for
+// CHECK:               arith.cmpi sle, %{{.*}} : vector<8xi32>
+// CHECK:               vector.load %{{.*}} : memref<5x8xf32>, vector<8xf32>
+// CHECK-COUNT-4:       vector.shuffle %{{.*}} [0, 1, 2, 3, 8, 9, 10, 11] : vector<8xf32>, vector<8xf32>
+// CHECK-COUNT-2:       vector.shuffle %{{.*}} [0, 1, 4, 5, 8, 9, 12, 13] : vector<8xf32>, vector<8xf32>
+// CHECK:               vector.shuffle %{{.*}} [1, 3, 5, 7, 9, 11, 13, 15] : vector<8xf32>, vector<8xf32>
+// CHECK:               %[[S:.*]] = arith.select %{{.*}}, %{{.*}}, %[[NEGINF]] : vector<8xi1>, vector<8xf32>
+// CHECK:               memref.load %[[ML]]
+// CHECK:               vector.reduction <maximumf>, %[[S]] : vector<8xf32> into f32
+// CHECK:               math.exp %{{.*}} : f32
+// CHECK:               math.exp %{{.*}} : vector<8xf32>
+// CHECK:               vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<8xf32> into f32
+// CHECK:               vector.load %[[OUT]]
+// CHECK:               vector.extract %{{.*}}[0] : f32 from vector<8xf32>
+// CHECK:               vector.fma
+// CHECK:               vector.store %{{.*}}, %[[OUT]]
+// The chunk part: the same block loop reading the chunk's keys.
+// CHECK:           scf.for %{{.*}} step %[[C8]] {
+// CHECK:               vector.load %{{.*}} : memref<?x8xf32, strided<[?, 1], offset: ?>>, vector<8xf32>
+// CHECK:               vector.shuffle
+// Finally every output row is divided by its sum.
+// CHECK:           scf.for
+// CHECK:             arith.divf
+// CHECK:             vector.store %{{.*}}, %[[OUT]]
 // vector-width=0 keeps the element-wise form.
 // SCALAR-LABEL: func @attention_vectors
 // SCALAR-NOT:     vector.

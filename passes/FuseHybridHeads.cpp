@@ -108,14 +108,17 @@ void pairWithScan(AttentionOp att, int64_t scanTile) {
         llvm::any_of(after, [&](Operation *a) { return !commute(a, op); }))
       after.push_back(op);
   }
-  if (!scan || usesResultOf(scan, after) ||
+  // Only the tensor form is wrapped (the region yields the branch results).
+  if (!scan || att.isBufferized() || scan.isBufferized() ||
+      usesResultOf(scan, after) ||
       llvm::any_of(after, [&](Operation *a) { return !commute(a, scan); }))
     return;
 
   OpBuilder b(scan);
   Location loc = b.getFusedLoc({att.getLoc(), scan.getLoc()});
   auto branches = ParallelBranchesOp::create(
-      b, loc, att.getType(), scan.getType(), b.getI64IntegerAttr(scanTile));
+      b, loc, att.getResult().getType(), scan.getResult().getType(),
+      b.getI64IntegerAttr(scanTile));
   auto wrap = [&](Operation *op, Region &region, Value result) {
     result.replaceAllUsesWith(branches->getResult(region.getRegionNumber()));
     Block *block = b.createBlock(&region);

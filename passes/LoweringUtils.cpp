@@ -210,6 +210,29 @@ Value hymba::toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor,
                                            /*read_only=*/true);
 }
 
+Value hymba::readBuffer(ImplicitLocOpBuilder &b, Value operand,
+                       bool contiguousRows) {
+  if (isa<MemRefType>(operand.getType()))
+    return operand;
+  return toReadOnlyBuffer(b, operand, contiguousRows);
+}
+
+std::pair<Value, Value> hymba::destinationBuffer(ImplicitLocOpBuilder &b,
+                                                 Value init, Value rows,
+                                                 int64_t width) {
+  if (isa<MemRefType>(init.getType()))
+    return {init, Value()};
+  return allocRows(b, rows, width);
+}
+
+void hymba::replaceLoweredOp(RewriterBase &rewriter, Operation *op,
+                             Value result) {
+  if (result)
+    rewriter.replaceOp(op, result);
+  else
+    rewriter.eraseOp(op);
+}
+
 Value hymba::viewAt(ImplicitLocOpBuilder &b, Value bytes, int64_t offset,
                     MemRefType type) {
   Value shift = arith::ConstantIndexOp::create(b, offset);

@@ -67,6 +67,22 @@ Value buildSilu(ImplicitLocOpBuilder &b, Value x);
 Value toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor,
                        bool contiguousRows = false);
 
+/// An operand of a destination-style Hymba op as a buffer: itself in the
+/// op's memref form (after one-shot-bufferize), else toReadOnlyBuffer.
+Value readBuffer(ImplicitLocOpBuilder &b, Value operand,
+                 bool contiguousRows = false);
+
+/// Where a destination-style op's loops store its [rows, width] result: the
+/// init in the op's memref form (no result tensor), else a fresh buffer and
+/// the tensor standing for it (allocRows).
+std::pair<Value, Value> destinationBuffer(ImplicitLocOpBuilder &b,
+                                          Value init, Value rows,
+                                          int64_t width);
+
+/// Replaces a lowered destination-style op: by `result` (the tensor of
+/// destinationBuffer) in its tensor form, erased in its memref form.
+void replaceLoweredOp(RewriterBase &rewriter, Operation *op, Value result);
+
 /// A typed view at a constant byte offset of an i8 buffer.
 Value viewAt(ImplicitLocOpBuilder &b, Value bytes, int64_t offset,
              MemRefType type);

@@ -44,7 +44,8 @@ struct TileSelectiveScanPass
       // Already a tile (or not tileable into equal static tiles), or a
       // branch of hymba.parallel_branches (whose lowering tiles it in the
       // shared parallel region): keep.
-      if (!isa<ParallelBranchesOp>(op->getParentOp()) &&
+      if (!op.isBufferized() &&
+          !isa<ParallelBranchesOp>(op->getParentOp()) &&
           !ShapedType::isDynamic(channels) && channels > channelTile &&
           channels % channelTile == 0)
         scans.push_back(op);
@@ -88,7 +89,7 @@ struct TileSelectiveScanPass
     Value c0 = arith::ConstantIndexOp::create(b, 0);
     Value rows = tensor::DimOp::create(b, op.getU(), c0);
     auto outType = op.getResult().getType();
-    Value init = tensor::EmptyOp::create(b, outType, ValueRange{rows});
+    Value init = op.getInit();
 
     auto forall = scf::ForallOp::create(
         b, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
@@ -111,9 +112,10 @@ struct TileSelectiveScanPass
           auto tileType = RankedTensorType::get({ShapedType::kDynamic, ct},
                                                 outType.getElementType());
 
-          // One time chunk [t0, t0 + n) of this channel tile.
+          // One time chunk [t0, t0 + n) of this channel tile, written into
+          // the same rows and columns of `dest` (destination-passing style).
           auto chunk = [&](ImplicitLocOpBuilder &cb, OpFoldResult t0,
-                           OpFoldResult n) {
+                           OpFoldResult n, Value dest, OpFoldResult col0) {
             auto full = [&](Value t) {
               int64_t w = cast<RankedTensorType>(t.getType()).getDimSize(1);
               return block(cb, t, t0, n, cb.getIndexAttr(0), w);
@@ -122,15 +124,15 @@ struct TileSelectiveScanPass
                        cb, tileType, block(cb, op.getU(), t0, n, ch, ct),
                        block(cb, op.getDt(), t0, n, ch, ct), bias, aLog,
                        full(op.getB()), full(op.getC()), d,
-                       block(cb, op.getZ(), t0, n, ch, ct), state)
+                       block(cb, op.getZ(), t0, n, ch, ct), state,
+                       block(cb, dest, t0, n, col0, ct))
                 .getResult();
           };
           Value result;
           if (timeChunk == 0) {
-            result = chunk(tb, tb.getIndexAttr(0), rows);
+            result = chunk(tb, tb.getIndexAttr(0), rows, shared, ch);
           } else {
-            Value tileInit =
-                tensor::EmptyOp::create(tb, tileType, ValueRange{rows});
+            Value tileInit = block(tb, shared, tb.getIndexAttr(0), rows, ch, ct);
             Value step = arith::ConstantIndexOp::create(tb, timeChunk);
             auto loop = scf::ForOp::create(
                 tb, c0, rows, step, ValueRange{tileInit},
@@ -138,7 +140,7 @@ struct TileSelectiveScanPass
                   ImplicitLocOpBuilder cb(l, fb);
                   Value n = arith::MinUIOp::create(
                       cb, step, arith::SubIOp::create(cb, rows, t0));
-                  Value part = chunk(cb, t0, n);
+                  Value part = chunk(cb, t0, n, acc[0], cb.getIndexAttr(0));
                   Value next = tensor::InsertSliceOp::create(
                       cb, part, acc[0],
                       ArrayRef<OpFoldResult>{t0, cb.getIndexAttr(0)},
@@ -154,7 +156,7 @@ struct TileSelectiveScanPass
               ArrayRef<OpFoldResult>{tb.getIndexAttr(0), ch},
               ArrayRef<OpFoldResult>{rows, tb.getIndexAttr(ct)}, one);
         });
-    op.replaceAllUsesWith(forall.getResult(0));
+    op.getResult().replaceAllUsesWith(forall.getResult(0));
     op.erase();
   }
 };

@@ -50,6 +50,46 @@ FailureOr<int64_t> headDim(Operation *op, StringRef what, int64_t width,
                              << " is not divisible by " << heads << " heads";
   return width / heads;
 }
+
+/// The memory effects of a destination-style Hymba op: every memref operand
+/// is read, except the init, which is only written (the op writes all of it);
+/// the state buffers in `readWritten` are read and written.
+void hymbaBufferEffects(
+    DestinationStyleOpInterface op, ArrayRef<Value> readWritten,
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    if (!op.isDpsInit(&operand))
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
+    if (op.isDpsInit(&operand) || llvm::is_contained(readWritten, operand.get()))
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
+/// A destination-style op is either on tensors (before bufferization) or on
+/// memrefs (after it): its activation and weight operands are all of the
+/// init's kind (the state buffers are memrefs in both).
+LogicalResult verifyOneForm(DestinationStyleOpInterface op,
+                            ArrayRef<Value> stateBuffers) {
+  bool buffers = isa<MemRefType>(op.getDpsInits().front().getType());
+  for (OpOperand &operand : op->getOpOperands()) {
+    Type type = operand.get().getType();
+    if (!isa<ShapedType>(type) ||
+        llvm::is_contained(stateBuffers, operand.get()))
+      continue;
+    if (isa<MemRefType>(type) != buffers)
+      return op->emitOpError("operand #")
+             << operand.getOperandNumber() << " is a "
+             << (buffers ? "tensor" : "memref") << " but the init is a "
+             << (buffers ? "memref" : "tensor")
+             << " (all tensors before bufferization, all memrefs after)";
+  }
+  return success();
+}
 } // namespace
 
 #define GET_OP_CLASSES
@@ -195,7 +235,15 @@ LogicalResult SwiGLUMLPOp::verify() {
   return success();
 }
 
+void AttentionOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  hymbaBufferEffects(*this, {}, effects);
+}
+
 LogicalResult AttentionOp::verify() {
+  if (failed(verifyOneForm(*this, {getKCache(), getVCache()})))
+    return failure();
   int64_t heads = getNumHeadsAttr().getInt(),
           kvHeads = getNumKvHeadsAttr().getInt();
   if (heads <= 0 || kvHeads <= 0)
@@ -237,12 +285,12 @@ LogicalResult AttentionOp::verify() {
                           getNumMetaAttr().getInt() + getWindowAttr().getInt(),
                           "num_meta + window for a sliding-window ring")))
     return failure();
-  if (failed(expectExtent(*this, "result row count", dim(getResult(), 0), rows,
+  if (failed(expectExtent(*this, "init row count", dim(getInit(), 0), rows,
                           "one row per query row")))
     return failure();
   int64_t outWidth =
       ShapedType::isDynamic(*vd) ? ShapedType::kDynamic : heads * *vd;
-  return expectExtent(*this, "result width", dim(getResult(), 1), outWidth,
+  return expectExtent(*this, "init width", dim(getInit(), 1), outWidth,
                       "num_heads * value head dim");
 }
 
@@ -268,7 +316,15 @@ LogicalResult KVCacheWriteOp::verify() {
   return success();
 }
 
+void CausalConv1dOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  hymbaBufferEffects(*this, {getConvState()}, effects);
+}
+
 LogicalResult CausalConv1dOp::verify() {
+  if (failed(verifyOneForm(*this, {getConvState()})))
+    return failure();
   int64_t channels = dim(getInput(), 1);
   auto wShape = getWeight().getType().getShape();
   if (failed(expectExtent(*this, "weight channels (dim 0)", wShape[0], channels,
@@ -287,12 +343,20 @@ LogicalResult CausalConv1dOp::verify() {
       failed(expectExtent(*this, "conv_state width", dim(getConvState(), 1),
                           channels, "the input width")))
     return failure();
-  if (getInput().getType() != getResult().getType())
-    return emitOpError("result type must equal the input type");
+  if (getInput().getType().getShape() != getInit().getType().getShape())
+    return emitOpError("init shape must equal the input shape");
   return success();
 }
 
+void SelectiveScanOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  hymbaBufferEffects(*this, {getSsmState()}, effects);
+}
+
 LogicalResult SelectiveScanOp::verify() {
+  if (failed(verifyOneForm(*this, {getSsmState()})))
+    return failure();
   int64_t rows = dim(getU(), 0), channels = dim(getU(), 1);
   int64_t dState = dim(getALog(), 1);
   if (failed(expectExtent(*this, "dt shape", dim(getDt(), 1), channels,
@@ -322,8 +386,8 @@ LogicalResult SelectiveScanOp::verify() {
       failed(expectExtent(*this, "ssm_state width", dim(getSsmState(), 1),
                           dState, "the state size")))
     return failure();
-  if (getU().getType() != getResult().getType())
-    return emitOpError("result type must equal the type of u");
+  if (getU().getType().getShape() != getInit().getType().getShape())
+    return emitOpError("init shape must equal the shape of u");
   return success();
 }
 

@@ -13,6 +13,7 @@ include "HymbaDialect.td"
 include "HymbaAttrs.td"
 include "mlir/IR/BuiltinAttributes.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 class Hymba_Op<string mnemonic, list<Trait> traits = []>
@@ -25,6 +26,39 @@ def Hymba_WeightMatrix : TensorRankOf<[F32, F16, BF16], [2]>;
 def Hymba_WeightVector : TensorRankOf<[F32, F16, BF16], [1]>;
 def Hymba_ByteBuffer : MemRefRankOf<[I8], [1]>;
 def Hymba_StateMatrix : MemRefRankOf<[F32], [2]>;
+
+// Operands of the destination-style ops (hymba.attention,
+// hymba.causal_conv1d, hymba.selective_scan): tensors before bufferization,
+// memrefs (of any layout) after it. The accessors return ShapedType.
+class Hymba_TensorOrBuffer<list<Type> elts, int rank, string what>
+    : AnyTypeOf<[TensorRankOf<elts, [rank]>, MemRefRankOf<elts, [rank]>],
+                what, "::mlir::ShapedType">;
+def Hymba_ActivationsOrBuffer
+    : Hymba_TensorOrBuffer<[F32], 2, "2-D f32 tensor or memref">;
+def Hymba_WeightMatrixOrBuffer
+    : Hymba_TensorOrBuffer<[F32, F16, BF16], 2, "2-D float tensor or memref">;
+def Hymba_WeightVectorOrBuffer
+    : Hymba_TensorOrBuffer<[F32, F16, BF16], 1, "1-D float tensor or memref">;
+
+// An op in destination-passing style: `outs(%init)` is the buffer its result
+// is written into (every element, so the init's contents are never read).
+// On tensors the op has one result of the init's type; on memrefs none. Its
+// memory effects are those of its memref operands (C++: hymbaBufferEffects).
+class Hymba_DPSOp<string mnemonic, list<Trait> traits = []>
+    : Hymba_Op<mnemonic, traits # [
+        DestinationStyleOpInterface,
+        DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getInitMutable();
+    }
+    /// Whether this is the op's memref form (after bufferization). The
+    /// state buffers make hasPureTensorSemantics() false in both forms.
+    bool isBufferized() {
+      return ::llvm::isa<::mlir::MemRefType>(getInit().getType());
+    }
+  }];
+}
 
 //===----------------------------------------------------------------------===//
 // Parameters and state
@@ -239,7 +273,7 @@ def Hymba_SwiGLUMLPOp : Hymba_Op<"swiglu_mlp", [Pure]> {
 // Hybrid head
 //===----------------------------------------------------------------------===//
 
-def Hymba_AttentionOp : Hymba_Op<"attention"> {
+def Hymba_AttentionOp : Hymba_DPSOp<"attention"> {
   let summary = "grouped-query attention over the KV cache and the current chunk";
   let description = [{
     Causal multi-head attention for a chunk of `T` rows at absolute positions
@@ -264,25 +298,31 @@ def Hymba_AttentionOp : Hymba_Op<"attention"> {
     * Scores are scaled by `scale` (1/sqrt(head_dim) in Hymba).
 
     ```mlir
-    %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+    * `init` (`[T, num_heads * v_head_dim]`) is the destination: on tensors
+      the result is `init` with every element written; on memrefs the op
+      writes `init` and has no result (after one-shot-bufferize).
+
+    ```mlir
+    %a = hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%e : tensor<?x3200xf32>)
            {num_heads = 25 : i64, num_kv_heads = 5 : i64, window = 1024 : i64,
             num_meta = 128 : i64, scale = 0.125 : f32}
            : tensor<?x1600xf32>, tensor<?x320xf32>, tensor<?x640xf32>,
              memref<1152x320xf32>, memref<1152x640xf32> -> tensor<?x3200xf32>
     ```
   }];
-  let arguments = (ins Hymba_Activations:$query, Hymba_Activations:$key,
-                       Hymba_Activations:$value,
-                       Arg<Hymba_StateMatrix, "", [MemRead]>:$k_cache,
-                       Arg<Hymba_StateMatrix, "", [MemRead]>:$v_cache,
-                       Index:$position, I64Attr:$num_heads,
-                       I64Attr:$num_kv_heads, I64Attr:$window,
-                       I64Attr:$num_meta, F32Attr:$scale);
-  let results = (outs Hymba_Activations:$result);
+  let arguments = (ins Hymba_ActivationsOrBuffer:$query,
+                       Hymba_ActivationsOrBuffer:$key,
+                       Hymba_ActivationsOrBuffer:$value,
+                       Hymba_StateMatrix:$k_cache, Hymba_StateMatrix:$v_cache,
+                       Index:$position, Hymba_ActivationsOrBuffer:$init,
+                       I64Attr:$num_heads, I64Attr:$num_kv_heads,
+                       I64Attr:$window, I64Attr:$num_meta, F32Attr:$scale);
+  let results = (outs Optional<Hymba_Activations>:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value `,` $k_cache `,` $v_cache `at` $position attr-dict
+    $query `,` $key `,` $value `,` $k_cache `,` $v_cache `at` $position
+    `outs` `(` $init `:` type($init) `)` attr-dict
     `:` type($query) `,` type($key) `,` type($value) `,` type($k_cache) `,`
-    type($v_cache) `->` type($result)
+    type($v_cache) (`->` type($result)^)?
   }];
 }
 
@@ -311,7 +351,7 @@ def Hymba_KVCacheWriteOp : Hymba_Op<"kv_cache_write"> {
   }];
 }
 
-def Hymba_CausalConv1dOp : Hymba_Op<"causal_conv1d"> {
+def Hymba_CausalConv1dOp : Hymba_DPSOp<"causal_conv1d"> {
   let summary = "depthwise causal conv1d followed by SiLU, carrying its window";
   let description = [{
     `u[t, c] = silu(bias[c] + sum_k w[c, 0, k] * x[t - K + 1 + k, c])`: a
@@ -319,23 +359,28 @@ def Hymba_CausalConv1dOp : Hymba_Op<"causal_conv1d"> {
     3.5.1). Rows before the chunk come from `conv_state` (`[K-1, channels]`,
     the last `K-1` inputs seen, oldest first; zeros for a fresh sequence). The
     op then stores the chunk's last `K-1` inputs back into `conv_state`.
+    `init` (the input's shape) is the destination, as for `hymba.attention`.
 
     ```mlir
-    %u = hymba.causal_conv1d %x, %w, %b, %cs : tensor<?x3200xf32>, tensor<3200x1x4xbf16>, tensor<3200xbf16>, memref<3x3200xf32> -> tensor<?x3200xf32>
+    %u = hymba.causal_conv1d %x, %w, %b, %cs outs(%e : tensor<?x3200xf32>)
+           : tensor<?x3200xf32>, tensor<3200x1x4xbf16>, tensor<3200xbf16>, memref<3x3200xf32> -> tensor<?x3200xf32>
     ```
   }];
-  let arguments = (ins Hymba_Activations:$input,
-                       TensorRankOf<[F32, F16, BF16], [3]>:$weight,
-                       Hymba_WeightVector:$bias,
-                       Arg<Hymba_StateMatrix, "", [MemRead, MemWrite]>:$conv_state);
-  let results = (outs Hymba_Activations:$result);
+  let arguments = (ins Hymba_ActivationsOrBuffer:$input,
+                       Hymba_TensorOrBuffer<[F32, F16, BF16], 3,
+                         "3-D float tensor or memref">:$weight,
+                       Hymba_WeightVectorOrBuffer:$bias,
+                       Hymba_StateMatrix:$conv_state,
+                       Hymba_ActivationsOrBuffer:$init);
+  let results = (outs Optional<Hymba_Activations>:$result);
   let assemblyFormat = [{
-    $input `,` $weight `,` $bias `,` $conv_state attr-dict `:` type($input) `,`
-    type($weight) `,` type($bias) `,` type($conv_state) `->` type($result)
+    $input `,` $weight `,` $bias `,` $conv_state
+    `outs` `(` $init `:` type($init) `)` attr-dict `:` type($input) `,`
+    type($weight) `,` type($bias) `,` type($conv_state) (`->` type($result)^)?
   }];
 }
 
-def Hymba_SelectiveScanOp : Hymba_Op<"selective_scan"> {
+def Hymba_SelectiveScanOp : Hymba_DPSOp<"selective_scan"> {
   let summary = "Mamba-1 selective scan with softplus delta and SiLU gate";
   let description = [{
     Per channel `d` and state index `n` (SPEC.md 3.5.3), for each row `t`:
@@ -347,26 +392,33 @@ def Hymba_SelectiveScanOp : Hymba_Op<"selective_scan"> {
     ```
     `h` starts from `ssm_state` (`[channels, d_state]`, zero for a fresh
     sequence) and the final state is stored back into it. `B` and `C` are
-    shared by all channels.
+    shared by all channels. `init` (the shape of `u`) is the destination, as
+    for `hymba.attention`.
 
     ```mlir
     %y = hymba.selective_scan %u, %dt, %dt_bias, %a_log, %B, %C, %D, %z, %ss
+           outs(%e : tensor<?x3200xf32>)
            : tensor<?x3200xf32>, tensor<?x3200xf32>, tensor<3200xbf16>, tensor<3200x16xbf16>,
              tensor<?x16xf32>, tensor<?x16xf32>, tensor<3200xbf16>, tensor<?x3200xf32>,
              memref<3200x16xf32> -> tensor<?x3200xf32>
     ```
   }];
-  let arguments = (ins Hymba_Activations:$u, Hymba_Activations:$dt,
-                       Hymba_WeightVector:$dt_bias, Hymba_WeightMatrix:$a_log,
-                       Hymba_Activations:$b, Hymba_Activations:$c,
-                       Hymba_WeightVector:$d, Hymba_Activations:$z,
-                       Arg<Hymba_StateMatrix, "", [MemRead, MemWrite]>:$ssm_state);
-  let results = (outs Hymba_Activations:$result);
+  let arguments = (ins Hymba_ActivationsOrBuffer:$u,
+                       Hymba_ActivationsOrBuffer:$dt,
+                       Hymba_WeightVectorOrBuffer:$dt_bias,
+                       Hymba_WeightMatrixOrBuffer:$a_log,
+                       Hymba_ActivationsOrBuffer:$b,
+                       Hymba_ActivationsOrBuffer:$c,
+                       Hymba_WeightVectorOrBuffer:$d,
+                       Hymba_ActivationsOrBuffer:$z,
+                       Hymba_StateMatrix:$ssm_state,
+                       Hymba_ActivationsOrBuffer:$init);
+  let results = (outs Optional<Hymba_Activations>:$result);
   let assemblyFormat = [{
     $u `,` $dt `,` $dt_bias `,` $a_log `,` $b `,` $c `,` $d `,` $z `,` $ssm_state
-    attr-dict `:` type($u) `,` type($dt) `,` type($dt_bias) `,` type($a_log) `,`
-    type($b) `,` type($c) `,` type($d) `,` type($z) `,` type($ssm_state) `->`
-    type($result)
+    `outs` `(` $init `:` type($init) `)` attr-dict `:` type($u) `,` type($dt)
+    `,` type($dt_bias) `,` type($a_log) `,` type($b) `,` type($c) `,` type($d)
+    `,` type($z) `,` type($ssm_state) (`->` type($result)^)?
   }];
 }
 

@@ -8,6 +8,7 @@
 #ifndef HYMBA_INITALL_H
 #define HYMBA_INITALL_H
 
+#include "hymba/Dialect/BufferizableOpInterfaceImpl.h"
 #include "hymba/Dialect/HymbaDialect.h"
 #include "hymba/Passes/Passes.h"
 
@@ -28,6 +29,7 @@ inline void registerEverything(mlir::DialectRegistry &registry) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::hymba::HymbaDialect>();
+  mlir::hymba::registerBufferizableOpInterfaceExternalModels(registry);
 }
 
 } // namespace hymba

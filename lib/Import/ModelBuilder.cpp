@@ -112,6 +112,13 @@ private:
                                           strides)
         .getResult();
   }
+  /// The destination of an op writing [rows of `like`, width] (the `outs`
+  /// of the destination-style Hymba ops).
+  Value emptyRows(Value like, int64_t width) {
+    Value n = tensor::DimOp::create(b, loc, like, 0);
+    return tensor::EmptyOp::create(b, loc, rows(width), ValueRange{n})
+        .getResult();
+  }
   Value rmsNorm(Value x, Value w) {
     return hy::RMSNormOp::create(b, loc, x.getType(), x, w,
                                  b.getF32FloatAttr(c.rmsEps))
@@ -165,7 +172,8 @@ Value ModelIRBuilder::buildSSM(int64_t i, Value x, Value z) {
   Value u = hy::CausalConv1dOp::create(
                 b, loc, x.getType(), x,
                 layerWeight(i, "mamba.conv1d.weight", {E, 1, c.dConv}),
-                layerWeight(i, "mamba.conv1d.bias", {E}), convState)
+                layerWeight(i, "mamba.conv1d.bias", {E}), convState,
+                emptyRows(x, E))
                 .getResult();
   Value xp = linear(u, layerProjection(i, "mamba.x_proj.0.weight", {R + 2 * N, E}));
   Value dtr = rmsNorm(columns(xp, 0, R),
@@ -180,7 +188,7 @@ Value ModelIRBuilder::buildSSM(int64_t i, Value x, Value z) {
              b, loc, u.getType(), u, dt,
              layerWeight(i, "mamba.dt_proj.0.bias", {E}),
              layerWeight(i, "mamba.A_log.0", {E, N}), bm, cm,
-             layerWeight(i, "mamba.D.0", {E}), z, ssmState)
+             layerWeight(i, "mamba.D.0", {E}), z, ssmState, emptyRows(u, E))
       .getResult();
 }
 
@@ -211,7 +219,8 @@ Value ModelIRBuilder::buildLayer(int64_t i, Value h) {
   Value att =
       hy::AttentionOp::create(
           b, loc, rows(c.numHeads * c.vHeadDim), q, k, v, kCache, vCache,
-          position, b.getI64IntegerAttr(c.numHeads),
+          position, emptyRows(q, c.numHeads * c.vHeadDim),
+          b.getI64IntegerAttr(c.numHeads),
           b.getI64IntegerAttr(c.numKVHeads), b.getI64IntegerAttr(windowOf(src)),
           b.getI64IntegerAttr(c.numMeta),
           b.getF32FloatAttr(1.0f / std::sqrt(float(c.headDim))))

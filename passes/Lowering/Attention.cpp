@@ -29,14 +29,20 @@ AttentionLowering::AttentionLowering(ImplicitLocOpBuilder &b, AttentionOp op,
       vd(op.getValue().getType().getDimSize(1) / kvHeads), rep(heads / kvHeads),
       scale(op.getScale().convertToFloat()),
       // Row-contiguous layouts: the CPU form reads rows as vectors.
-      q(toReadOnlyBuffer(b, op.getQuery(), /*contiguousRows=*/true)),
-      k(toReadOnlyBuffer(b, op.getKey(), /*contiguousRows=*/true)),
-      v(toReadOnlyBuffer(b, op.getValue(), /*contiguousRows=*/true)),
+      q(readBuffer(b, op.getQuery(), /*contiguousRows=*/true)),
+      k(readBuffer(b, op.getKey(), /*contiguousRows=*/true)),
+      v(readBuffer(b, op.getValue(), /*contiguousRows=*/true)),
       kc(op.getKCache()), vc(op.getVCache()), pos(op.getPosition()),
       rows(rowCount(b, q)) {
-  std::tie(out, outTensor) = allocRows(b, rows, heads * vd);
+  std::tie(out, outTensor) =
+      destinationBuffer(b, op.getInit(), rows, heads * vd);
+  // Rows are read as vectors only where they are contiguous (a memref form
+  // operand may have any layout).
+  bool contiguous = llvm::all_of(ValueRange{q, k, v, out}, [](Value m) {
+    return cast<MemRefType>(m.getType()).isLastDimUnitStride();
+  });
   // The widest power of two up to vectorWidth that splits both head dims.
-  for (int64_t w = vectorWidth; w >= 4 && !vl; w /= 2)
+  for (int64_t w = contiguous ? vectorWidth : 0; w >= 4 && !vl; w /= 2)
     if (qd % w == 0 && vd % w == 0)
       vl = w;
 }
@@ -555,7 +561,8 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    rewriter.replaceOp(op, buildAttentionLoops(b, op, form, vectorWidth));
+    replaceLoweredOp(rewriter, op,
+                     buildAttentionLoops(b, op, form, vectorWidth));
     return success();
   }
   KernelForm form;

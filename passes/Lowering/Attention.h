@@ -102,7 +102,8 @@ struct AttentionLowering {
 };
 
 /// The attention's loops (CPU: itemCount items; GPU: (row, head, value
-/// column) items) built at `b`; returns the result tensor.
+/// column) items) built at `b`; returns the result tensor (null in the op's
+/// memref form, whose init the loops write).
 Value buildAttentionLoops(ImplicitLocOpBuilder &b, AttentionOp op,
                           KernelForm form, int64_t vectorWidth);
 

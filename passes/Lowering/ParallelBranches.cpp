@@ -32,7 +32,8 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
   int64_t channels = scanOp.getU().getType().getDimSize(1);
   int64_t dState = scanOp.getALog().getType().getDimSize(1);
   Value scanOut, scanTensor;
-  std::tie(scanOut, scanTensor) = allocRows(b, rowCount(b, scan.u), channels);
+  std::tie(scanOut, scanTensor) =
+      destinationBuffer(b, scanOp.getInit(), rowCount(b, scan.u), channels);
   if (gpuForm) {
     // One kernel: attention output elements, then one scan channel each.
     Value lanes = att.laneCount(b);
@@ -145,7 +146,7 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
 template <typename OpTy> OpTy branchOp(Region &region) {
   Block &block = region.front();
   auto op = dyn_cast<OpTy>(block.front());
-  if (!op || block.getOperations().size() != 2 ||
+  if (!op || block.getOperations().size() != 2 || op->getNumResults() != 1 ||
       ParallelBranchesOp::yieldedValue(region) != op->getResult(0))
     return OpTy();
   return op;

@@ -19,7 +19,7 @@ using namespace mlir::hymba;
 ScanRows::ScanRows(ImplicitLocOpBuilder &b, Value operand, bool foldNorm) {
   auto norm = operand.getDefiningOp<RMSNormOp>();
   if (!foldNorm || !norm) {
-    rows = toReadOnlyBuffer(b, operand);
+    rows = readBuffer(b, operand);
     return;
   }
   rows = toReadOnlyBuffer(b, norm.getInput());
@@ -237,7 +237,8 @@ Value hymba::buildScanLoops(ImplicitLocOpBuilder &b, SelectiveScanOp op,
   int64_t dState = op.getALog().getType().getDimSize(1);
   ScanBuffers in(b, op, /*foldNorms=*/gpuForm);
   Value out, outTensor;
-  std::tie(out, outTensor) = allocRows(b, rowCount(b, in.u), channels);
+  std::tie(out, outTensor) =
+      destinationBuffer(b, op.getInit(), rowCount(b, in.u), channels);
   if (!gpuForm && channels <= kMaxScanTile) {
     lowerScanTile(b, in, channels, dState, out);
     return outTensor;
@@ -260,7 +261,7 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    rewriter.replaceOp(op, buildScanLoops(b, op, form));
+    replaceLoweredOp(rewriter, op, buildScanLoops(b, op, form));
     return success();
   }
   KernelForm form;

@@ -25,20 +25,20 @@ struct ScanRows {
   ScanRows(ImplicitLocOpBuilder &b, Value operand, bool foldNorm);
 };
 
-/// The scan's operands as buffers (tensors read through to_buffer).
+/// The scan's operands as buffers (readBuffer: the memref form's own, or
+/// tensors read through to_buffer).
 struct ScanBuffers {
   Value u, dt, bias, aLog;
   ScanRows b, c;
   Value d, z, state;
   ScanBuffers(ImplicitLocOpBuilder &builder, SelectiveScanOp op,
               bool foldNorms = false)
-      : u(toReadOnlyBuffer(builder, op.getU())),
-        dt(toReadOnlyBuffer(builder, op.getDt())),
-        bias(toReadOnlyBuffer(builder, op.getDtBias())),
-        aLog(toReadOnlyBuffer(builder, op.getALog())),
+      : u(readBuffer(builder, op.getU())), dt(readBuffer(builder, op.getDt())),
+        bias(readBuffer(builder, op.getDtBias())),
+        aLog(readBuffer(builder, op.getALog())),
         b(builder, op.getB(), foldNorms), c(builder, op.getC(), foldNorms),
-        d(toReadOnlyBuffer(builder, op.getD())),
-        z(toReadOnlyBuffer(builder, op.getZ())), state(op.getSsmState()) {}
+        d(readBuffer(builder, op.getD())), z(readBuffer(builder, op.getZ())),
+        state(op.getSsmState()) {}
 };
 
 /// Per-tile scratch of the scan: state and A transposed ([d_state, tile]),
@@ -71,7 +71,8 @@ ScanBuffers sliceChannels(ImplicitLocOpBuilder &b, const ScanBuffers &in,
 
 /// The scan's loops built at `b` (CPU: the channel-tile form for small static
 /// channel counts, else one register-state channel per item, the GPU form's
-/// only one); returns the result tensor.
+/// only one); returns the result tensor (null in the op's memref form, whose
+/// init the loops write).
 Value buildScanLoops(ImplicitLocOpBuilder &b, SelectiveScanOp op,
                      KernelForm form);
 

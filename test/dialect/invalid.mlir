@@ -315,121 +315,121 @@ func.func @case26(%x: tensor<?x4xf32>, %g: tensor<7x4xf32>, %u: tensor<7x4xf32>,
 
 // -----
 
-func.func @case27(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index) {
+func.func @case27(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{num_heads and num_kv_heads must be positive}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 0 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<?x12xf32>) {num_heads = 0 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case28(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index) {
+func.func @case28(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{num_heads (3) must be a multiple of num_kv_heads (2)}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 2 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 2 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case29(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index) {
+func.func @case29(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{window must be 0 (global) or positive, got -1}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = -1 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = -1 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case30(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index) {
+func.func @case30(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{num_meta must be non-negative}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = -1 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = -1 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case31(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index) {
+func.func @case31(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{scale must be positive}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.0 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.0 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case32(%q: tensor<?x7xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index) {
+func.func @case32(%q: tensor<?x7xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{query width 7 is not divisible by 3 heads}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x7xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x7xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case33(%q: tensor<?x6xf32>, %k: tensor<?x3xf32>, %v: tensor<?x4xf32>, %kc: memref<5x3xf32>, %vc: memref<5x4xf32>, %p: index) {
+func.func @case33(%q: tensor<?x6xf32>, %k: tensor<?x3xf32>, %v: tensor<?x4xf32>, %kc: memref<5x3xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{key head dim is 3 but must be 2 (the query head dim)}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x3xf32>, tensor<?x4xf32>, memref<5x3xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x3xf32>, tensor<?x4xf32>, memref<5x3xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case34(%q: tensor<3x6xf32>, %k: tensor<4x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index) {
+func.func @case34(%q: tensor<3x6xf32>, %k: tensor<4x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<3x12xf32>) {
   // expected-error @+1 {{key row count is 4 but must be 3 (one key per query row)}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<3x6xf32>, tensor<4x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<3x12xf32>
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<3x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<3x6xf32>, tensor<4x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<3x12xf32>
   return
 }
 
 // -----
 
-func.func @case35(%q: tensor<3x6xf32>, %k: tensor<3x2xf32>, %v: tensor<4x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index) {
+func.func @case35(%q: tensor<3x6xf32>, %k: tensor<3x2xf32>, %v: tensor<4x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<3x12xf32>) {
   // expected-error @+1 {{value row count is 4 but must be 3 (one value per query row)}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<3x6xf32>, tensor<3x2xf32>, tensor<4x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<3x12xf32>
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<3x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<3x6xf32>, tensor<3x2xf32>, tensor<4x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<3x12xf32>
   return
 }
 
 // -----
 
-func.func @case36(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x4xf32>, %vc: memref<5x4xf32>, %p: index) {
+func.func @case36(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x4xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{k_cache width is 4 but must be 2 (the key width)}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x4xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x4xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case37(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x2xf32>, %p: index) {
+func.func @case37(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x2xf32>, %p: index, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{v_cache width is 2 but must be 4 (the value width)}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x2xf32> -> tensor<?x12xf32>
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x2xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case38(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<6x4xf32>, %p: index) {
+func.func @case38(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<6x4xf32>, %p: index, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{v_cache rows is 6 but must be 5 (the k_cache rows)}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<6x4xf32> -> tensor<?x12xf32>
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<6x4xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case39(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index) {
+func.func @case39(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{k_cache rows is 5 but must be 6 (num_meta + window for a sliding-window ring)}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 4 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 4 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case40(%q: tensor<3x6xf32>, %k: tensor<3x2xf32>, %v: tensor<3x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index) {
-  // expected-error @+1 {{result row count is 2 but must be 3 (one row per query row)}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<3x6xf32>, tensor<3x2xf32>, tensor<3x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<2x12xf32>
+func.func @case40(%q: tensor<3x6xf32>, %k: tensor<3x2xf32>, %v: tensor<3x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<2x12xf32>) {
+  // expected-error @+1 {{init row count is 2 but must be 3 (one row per query row)}}
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<2x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<3x6xf32>, tensor<3x2xf32>, tensor<3x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<2x12xf32>
   return
 }
 
 // -----
 
-func.func @case41(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index) {
-  // expected-error @+1 {{result width is 6 but must be 12 (num_heads * value head dim)}}
-  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x6xf32>
+func.func @case41(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<?x6xf32>) {
+  // expected-error @+1 {{init width is 6 but must be 12 (num_heads * value head dim)}}
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<?x6xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x6xf32>
   return
 }
 
@@ -491,177 +491,177 @@ func.func @case48(%k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>
 
 // -----
 
-func.func @case49(%x: tensor<?x12xf32>, %w: tensor<11x1x4xf32>, %b: tensor<12xf32>, %s: memref<3x12xf32>) {
+func.func @case49(%x: tensor<?x12xf32>, %w: tensor<11x1x4xf32>, %b: tensor<12xf32>, %s: memref<3x12xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{weight channels (dim 0) is 11 but must be 12 (the input width)}}
-  %0 = hymba.causal_conv1d %x, %w, %b, %s : tensor<?x12xf32>, tensor<11x1x4xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<?x12xf32>
+  %0 = hymba.causal_conv1d %x, %w, %b, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<11x1x4xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case50(%x: tensor<?x12xf32>, %w: tensor<12x2x4xf32>, %b: tensor<12xf32>, %s: memref<3x12xf32>) {
+func.func @case50(%x: tensor<?x12xf32>, %w: tensor<12x2x4xf32>, %b: tensor<12xf32>, %s: memref<3x12xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{weight dim 1 is 2 but must be 1 (depthwise conv)}}
-  %0 = hymba.causal_conv1d %x, %w, %b, %s : tensor<?x12xf32>, tensor<12x2x4xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<?x12xf32>
+  %0 = hymba.causal_conv1d %x, %w, %b, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<12x2x4xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case51(%x: tensor<?x12xf32>, %w: tensor<12x1x?xf32>, %b: tensor<12xf32>, %s: memref<3x12xf32>) {
+func.func @case51(%x: tensor<?x12xf32>, %w: tensor<12x1x?xf32>, %b: tensor<12xf32>, %s: memref<3x12xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{weight kernel size (dim 2) must be a static extent >= 1}}
-  %0 = hymba.causal_conv1d %x, %w, %b, %s : tensor<?x12xf32>, tensor<12x1x?xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<?x12xf32>
+  %0 = hymba.causal_conv1d %x, %w, %b, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<12x1x?xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case52(%x: tensor<?x12xf32>, %w: tensor<12x1x4xf32>, %b: tensor<13xf32>, %s: memref<3x12xf32>) {
+func.func @case52(%x: tensor<?x12xf32>, %w: tensor<12x1x4xf32>, %b: tensor<13xf32>, %s: memref<3x12xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{bias length is 13 but must be 12 (the input width)}}
-  %0 = hymba.causal_conv1d %x, %w, %b, %s : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<13xf32>, memref<3x12xf32> -> tensor<?x12xf32>
+  %0 = hymba.causal_conv1d %x, %w, %b, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<13xf32>, memref<3x12xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case53(%x: tensor<?x12xf32>, %w: tensor<12x1x4xf32>, %b: tensor<12xf32>, %s: memref<4x12xf32>) {
+func.func @case53(%x: tensor<?x12xf32>, %w: tensor<12x1x4xf32>, %b: tensor<12xf32>, %s: memref<4x12xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{conv_state rows is 4 but must be 3 (kernel size - 1)}}
-  %0 = hymba.causal_conv1d %x, %w, %b, %s : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<4x12xf32> -> tensor<?x12xf32>
+  %0 = hymba.causal_conv1d %x, %w, %b, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<4x12xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case54(%x: tensor<?x12xf32>, %w: tensor<12x1x4xf32>, %b: tensor<12xf32>, %s: memref<3x11xf32>) {
+func.func @case54(%x: tensor<?x12xf32>, %w: tensor<12x1x4xf32>, %b: tensor<12xf32>, %s: memref<3x11xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{conv_state width is 11 but must be 12 (the input width)}}
-  %0 = hymba.causal_conv1d %x, %w, %b, %s : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<3x11xf32> -> tensor<?x12xf32>
+  %0 = hymba.causal_conv1d %x, %w, %b, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<3x11xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case55(%x: tensor<?x12xf32>, %w: tensor<12x1x4xf32>, %b: tensor<12xf32>, %s: memref<3x12xf32>) {
-  // expected-error @+1 {{result type must equal the input type}}
-  %0 = hymba.causal_conv1d %x, %w, %b, %s : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<2x12xf32>
+func.func @case55(%x: tensor<?x12xf32>, %w: tensor<12x1x4xf32>, %b: tensor<12xf32>, %s: memref<3x12xf32>, %init: tensor<2x12xf32>) {
+  // expected-error @+1 {{init shape must equal the input shape}}
+  %0 = hymba.causal_conv1d %x, %w, %b, %s outs(%init : tensor<2x12xf32>) : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<2x12xf32>
   return
 }
 
 // -----
 
-func.func @case56(%u: tensor<?x12xf32>, %dt: tensor<?x11xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>) {
+func.func @case56(%u: tensor<?x12xf32>, %dt: tensor<?x11xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{dt shape is 11 but must be 12 (the channel count)}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<?x12xf32>, tensor<?x11xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<?x11xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case57(%u: tensor<3x12xf32>, %dt: tensor<4x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<3x5xf32>, %c: tensor<3x5xf32>, %d: tensor<12xf32>, %z: tensor<3x12xf32>, %s: memref<12x5xf32>) {
+func.func @case57(%u: tensor<3x12xf32>, %dt: tensor<4x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<3x5xf32>, %c: tensor<3x5xf32>, %d: tensor<12xf32>, %z: tensor<3x12xf32>, %s: memref<12x5xf32>, %init: tensor<3x12xf32>) {
   // expected-error @+1 {{dt row count is 4 but must be 3 (the row count of u)}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<3x12xf32>, tensor<4x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<12xf32>, tensor<3x12xf32>, memref<12x5xf32> -> tensor<3x12xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<3x12xf32>) : tensor<3x12xf32>, tensor<4x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<12xf32>, tensor<3x12xf32>, memref<12x5xf32> -> tensor<3x12xf32>
   return
 }
 
 // -----
 
-func.func @case58(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x13xf32>, %s: memref<12x5xf32>) {
+func.func @case58(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x13xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{z width is 13 but must be 12 (the channel count)}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x13xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x13xf32>, memref<12x5xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case59(%u: tensor<3x12xf32>, %dt: tensor<3x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<3x5xf32>, %c: tensor<3x5xf32>, %d: tensor<12xf32>, %z: tensor<2x12xf32>, %s: memref<12x5xf32>) {
+func.func @case59(%u: tensor<3x12xf32>, %dt: tensor<3x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<3x5xf32>, %c: tensor<3x5xf32>, %d: tensor<12xf32>, %z: tensor<2x12xf32>, %s: memref<12x5xf32>, %init: tensor<3x12xf32>) {
   // expected-error @+1 {{z row count is 2 but must be 3 (the row count of u)}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<3x12xf32>, tensor<3x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<12xf32>, tensor<2x12xf32>, memref<12x5xf32> -> tensor<3x12xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<3x12xf32>) : tensor<3x12xf32>, tensor<3x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<12xf32>, tensor<2x12xf32>, memref<12x5xf32> -> tensor<3x12xf32>
   return
 }
 
 // -----
 
-func.func @case60(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<11xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>) {
+func.func @case60(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<11xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{dt_bias length is 11 but must be 12 (the channel count)}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<?x12xf32>, tensor<?x12xf32>, tensor<11xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<?x12xf32>, tensor<11xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case61(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<10xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>) {
+func.func @case61(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<10xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{d length is 10 but must be 12 (the channel count)}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<10xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<10xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case62(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<11x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>) {
+func.func @case62(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<11x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{a_log rows is 11 but must be 12 (the channel count)}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<11x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<11x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case63(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x4xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>) {
+func.func @case63(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x4xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{b width is 4 but must be 5 (the state size, a_log dim 1)}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x4xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x4xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case64(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x6xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>) {
+func.func @case64(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x6xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{c width is 6 but must be 5 (the state size, a_log dim 1)}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x6xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x6xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case65(%u: tensor<3x12xf32>, %dt: tensor<3x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<2x5xf32>, %c: tensor<3x5xf32>, %d: tensor<12xf32>, %z: tensor<3x12xf32>, %s: memref<12x5xf32>) {
+func.func @case65(%u: tensor<3x12xf32>, %dt: tensor<3x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<2x5xf32>, %c: tensor<3x5xf32>, %d: tensor<12xf32>, %z: tensor<3x12xf32>, %s: memref<12x5xf32>, %init: tensor<3x12xf32>) {
   // expected-error @+1 {{b row count is 2 but must be 3 (the row count of u)}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<3x12xf32>, tensor<3x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<2x5xf32>, tensor<3x5xf32>, tensor<12xf32>, tensor<3x12xf32>, memref<12x5xf32> -> tensor<3x12xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<3x12xf32>) : tensor<3x12xf32>, tensor<3x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<2x5xf32>, tensor<3x5xf32>, tensor<12xf32>, tensor<3x12xf32>, memref<12x5xf32> -> tensor<3x12xf32>
   return
 }
 
 // -----
 
-func.func @case66(%u: tensor<3x12xf32>, %dt: tensor<3x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<3x5xf32>, %c: tensor<4x5xf32>, %d: tensor<12xf32>, %z: tensor<3x12xf32>, %s: memref<12x5xf32>) {
+func.func @case66(%u: tensor<3x12xf32>, %dt: tensor<3x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<3x5xf32>, %c: tensor<4x5xf32>, %d: tensor<12xf32>, %z: tensor<3x12xf32>, %s: memref<12x5xf32>, %init: tensor<3x12xf32>) {
   // expected-error @+1 {{c row count is 4 but must be 3 (the row count of u)}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<3x12xf32>, tensor<3x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<3x5xf32>, tensor<4x5xf32>, tensor<12xf32>, tensor<3x12xf32>, memref<12x5xf32> -> tensor<3x12xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<3x12xf32>) : tensor<3x12xf32>, tensor<3x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<3x5xf32>, tensor<4x5xf32>, tensor<12xf32>, tensor<3x12xf32>, memref<12x5xf32> -> tensor<3x12xf32>
   return
 }
 
 // -----
 
-func.func @case67(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<13x5xf32>) {
+func.func @case67(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<13x5xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{ssm_state rows is 13 but must be 12 (the channel count)}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<13x5xf32> -> tensor<?x12xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<13x5xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case68(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x4xf32>) {
+func.func @case68(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x4xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{ssm_state width is 4 but must be 5 (the state size)}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x4xf32> -> tensor<?x12xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x4xf32> -> tensor<?x12xf32>
   return
 }
 
 // -----
 
-func.func @case69(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>) {
+func.func @case69(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>) {
   // expected-error @+1 {{result #0 must be 2D tensor of 32-bit float values}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12x1xf32>
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12x1xf32>
   return
 }
 
 // -----
 
-func.func @case70(%u: tensor<3x12xf32>, %dt: tensor<3x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<3x5xf32>, %c: tensor<3x5xf32>, %d: tensor<12xf32>, %z: tensor<3x12xf32>, %s: memref<12x5xf32>) {
-  // expected-error @+1 {{result type must equal the type of u}}
-  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s : tensor<3x12xf32>, tensor<3x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<12xf32>, tensor<3x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+func.func @case70(%u: tensor<3x12xf32>, %dt: tensor<3x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<3x5xf32>, %c: tensor<3x5xf32>, %d: tensor<12xf32>, %z: tensor<3x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>) {
+  // expected-error @+1 {{init shape must equal the shape of u}}
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<?x12xf32>) : tensor<3x12xf32>, tensor<3x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<3x5xf32>, tensor<3x5xf32>, tensor<12xf32>, tensor<3x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
   return
 }
 
@@ -798,4 +798,29 @@ module {
 
 // expected-error @+1 {{'hymba.model' entry 'vocab_size' must be an i64 >= 0, got 1.000000e+00 : f32}}
 module attributes {hymba.model = {vocab_size = 1.0 : f32}} {
+}
+
+// -----
+
+// Destination-passing style: the init is the result's buffer.
+func.func @dps_mixed_forms(%x: memref<?x12xf32>, %w: tensor<12x1x4xf32>, %b: tensor<12xf32>, %s: memref<3x12xf32>, %init: memref<?x12xf32>) {
+  // expected-error @+1 {{operand #1 is a tensor but the init is a memref (all tensors before bufferization, all memrefs after)}}
+  hymba.causal_conv1d %x, %w, %b, %s outs(%init : memref<?x12xf32>) : memref<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<3x12xf32>
+  return
+}
+
+// -----
+
+func.func @dps_tensor_without_result(%x: tensor<?x12xf32>, %w: tensor<12x1x4xf32>, %b: tensor<12xf32>, %s: memref<3x12xf32>, %init: tensor<?x12xf32>) {
+  // expected-error @+1 {{expected the number of tensor results (0) to be equal to the number of output tensors (1)}}
+  hymba.causal_conv1d %x, %w, %b, %s outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<3x12xf32>
+  return
+}
+
+// -----
+
+func.func @dps_buffer_with_result(%u: memref<?x12xf32>, %w: memref<12xf32>, %a: memref<12x5xf32>, %bc: memref<?x5xf32>, %s: memref<12x5xf32>, %init: memref<?x12xf32>) {
+  // expected-error @+1 {{expected the number of tensor results (1) to be equal to the number of output tensors (0)}}
+  %0 = hymba.selective_scan %u, %u, %w, %a, %bc, %bc, %w, %u, %s outs(%init : memref<?x12xf32>) : memref<?x12xf32>, memref<?x12xf32>, memref<12xf32>, memref<12x5xf32>, memref<?x5xf32>, memref<?x5xf32>, memref<12xf32>, memref<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  return
 }

@@ -68,25 +68,26 @@ func.func @dense(%x: tensor<?x4xf32>, %n: tensor<4xf16>, %w: tensor<6x4xbf16>,
 }
 
 // CHECK-LABEL: func @hybrid_head
+// CHECK-SAME:    %[[INIT:[^:]*]]: tensor<?x12xf32>, %[[INIT1:[^:]*]]: tensor<?x12xf32>, %[[INIT2:[^:]*]]: tensor<?x12xf32>)
 func.func @hybrid_head(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
                        %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index,
                        %x: tensor<?x12xf32>, %cw: tensor<12x1x4xf32>, %cb: tensor<12xf32>,
                        %cs: memref<3x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>,
                        %alog: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>,
                        %d: tensor<12xf32>, %z: tensor<?x12xf32>, %ss: memref<12x5xf32>,
-                       %n1: tensor<12xf32>, %n2: tensor<12xf32>, %o: tensor<4x12xf32>) -> tensor<?x4xf32> {
-  // CHECK: hymba.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} at %{{.*}} {num_heads = 3 : i64, num_kv_heads = 1 : i64, num_meta = 2 : i64, scale = 0.707106769 : f32, window = 3 : i64}
+                       %n1: tensor<12xf32>, %n2: tensor<12xf32>, %o: tensor<4x12xf32>, %init: tensor<?x12xf32>, %init1: tensor<?x12xf32>, %init2: tensor<?x12xf32>) -> tensor<?x4xf32> {
+  // CHECK: hymba.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} at %{{.*}} outs(%[[INIT]] : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, num_meta = 2 : i64, scale = 0.707106769 : f32, window = 3 : i64}
   // CHECK-SAME: : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
-  %att = hymba.attention %q, %k, %v, %kc, %vc at %pos
+  %att = hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%init : tensor<?x12xf32>)
       {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.70710678 : f32}
       : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   // CHECK: hymba.kv_cache_write %{{.*}}, %{{.*}} into %{{.*}}, %{{.*}} at %{{.*}} {num_meta = 2 : i64, window = 3 : i64}
   hymba.kv_cache_write %k, %v into %kc, %vc at %pos {window = 3 : i64, num_meta = 2 : i64}
       : tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32>
-  // CHECK: hymba.causal_conv1d %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<?x12xf32>
-  %u = hymba.causal_conv1d %x, %cw, %cb, %cs : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<?x12xf32>
-  // CHECK: hymba.selective_scan %{{.*}} : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
-  %y = hymba.selective_scan %u, %dt, %dtb, %alog, %b, %c, %d, %z, %ss
+  // CHECK: hymba.causal_conv1d %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} outs(%[[INIT1]] : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<?x12xf32>
+  %u = hymba.causal_conv1d %x, %cw, %cb, %cs outs(%init1 : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<?x12xf32>
+  // CHECK: hymba.selective_scan %{{.*}} outs(%[[INIT2]] : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  %y = hymba.selective_scan %u, %dt, %dtb, %alog, %b, %c, %d, %z, %ss outs(%init2 : tensor<?x12xf32>)
       : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>,
         tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
   // CHECK: hymba.hybrid_merge %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {epsilon = 9.99999997E-7 : f32}
@@ -101,9 +102,9 @@ func.func @hybrid_head(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4x
 // A global layer: window 0, and the cache may hold any number of positions.
 // CHECK-LABEL: func @global_attention
 func.func @global_attention(%q: tensor<1x8xf32>, %k: tensor<1x8xf32>, %v: tensor<1x8xf32>,
-                            %kc: memref<100x8xf32>, %vc: memref<100x8xf32>, %pos: index) -> tensor<1x8xf32> {
+                            %kc: memref<100x8xf32>, %vc: memref<100x8xf32>, %pos: index, %init: tensor<1x8xf32>) -> tensor<1x8xf32> {
   // CHECK: hymba.attention {{.*}}window = 0 : i64
-  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%init : tensor<1x8xf32>)
       {num_heads = 2 : i64, num_kv_heads = 2 : i64, window = 0 : i64, num_meta = 0 : i64, scale = 0.5 : f32}
       : tensor<1x8xf32>, tensor<1x8xf32>, tensor<1x8xf32>, memref<100x8xf32>, memref<100x8xf32> -> tensor<1x8xf32>
   return %a : tensor<1x8xf32>
@@ -122,14 +123,14 @@ func.func @global_attention(%q: tensor<1x8xf32>, %k: tensor<1x8xf32>, %v: tensor
 func.func @parallel_branches(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
                              %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index,
                              %u: tensor<?x12xf32>, %dtb: tensor<12xf32>, %alog: tensor<12x5xf32>,
-                             %b: tensor<?x5xf32>, %ss: memref<12x5xf32>) -> (tensor<?x12xf32>, tensor<?x12xf32>) {
+                             %b: tensor<?x5xf32>, %ss: memref<12x5xf32>, %init: tensor<?x12xf32>, %init1: tensor<?x12xf32>) -> (tensor<?x12xf32>, tensor<?x12xf32>) {
   %r:2 = hymba.parallel_branches scan_tile(8) : tensor<?x12xf32>, tensor<?x12xf32> {
-    %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+    %a = hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%init : tensor<?x12xf32>)
         {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
         : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
     hymba.yield %a : tensor<?x12xf32>
   } {
-    %y = hymba.selective_scan %u, %u, %dtb, %alog, %b, %b, %dtb, %u, %ss
+    %y = hymba.selective_scan %u, %u, %dtb, %alog, %b, %b, %dtb, %u, %ss outs(%init1 : tensor<?x12xf32>)
         : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>,
           tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
     hymba.yield %y : tensor<?x12xf32>
@@ -141,4 +142,27 @@ func.func @parallel_branches(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tenso
 // CHECK-LABEL: module @facts attributes {hymba.meta_folded = 5 : i64, hymba.model = {num_layers = 2 : i64}, hymba.params_bytes = 1024 : i64, hymba.state_bytes = 0 : i64}
 module @facts attributes {hymba.model = {num_layers = 2 : i64}, hymba.params_bytes = 1024 : i64,
                           hymba.state_bytes = 0 : i64, hymba.meta_folded = 5 : i64} {
+}
+
+// The memref form of the destination-style ops (what one-shot-bufferize
+// makes of them): memref operands of any layout, the init written, no result.
+// CHECK-LABEL: func @buffer_forms
+// CHECK-SAME:    %[[OUT:[^:]*]]: memref<?x12xf32>)
+// CHECK:         hymba.attention {{.*}} outs(%[[OUT]] : memref<?x12xf32>) {{.*}} : memref<?x6xf32, strided<[?, 1], offset: ?>>, memref<?x2xf32>, memref<?x4xf32>, memref<5x2xf32>, memref<5x4xf32>{{$}}
+// CHECK:         hymba.causal_conv1d {{.*}} outs(%[[OUT]] : memref<?x12xf32>) : memref<?x12xf32>, memref<12x1x4xbf16>, memref<12xbf16>, memref<3x12xf32>{{$}}
+// CHECK:         hymba.selective_scan {{.*}} outs(%[[OUT]] : memref<?x12xf32>) : memref<?x12xf32>, {{.*}}, memref<12x5xf32>{{$}}
+func.func @buffer_forms(%q: memref<?x6xf32, strided<[?, 1], offset: ?>>, %k: memref<?x2xf32>,
+                        %v: memref<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>,
+                        %pos: index, %x: memref<?x12xf32>, %cw: memref<12x1x4xbf16>,
+                        %cb: memref<12xbf16>, %cs: memref<3x12xf32>, %alog: memref<12x5xf32>,
+                        %b: memref<?x5xf32>, %ss: memref<12x5xf32>, %out: memref<?x12xf32>) {
+  hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%out : memref<?x12xf32>)
+      {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
+      : memref<?x6xf32, strided<[?, 1], offset: ?>>, memref<?x2xf32>, memref<?x4xf32>, memref<5x2xf32>, memref<5x4xf32>
+  hymba.causal_conv1d %x, %cw, %cb, %cs outs(%out : memref<?x12xf32>)
+      : memref<?x12xf32>, memref<12x1x4xbf16>, memref<12xbf16>, memref<3x12xf32>
+  hymba.selective_scan %x, %x, %cb, %alog, %b, %b, %cb, %x, %ss outs(%out : memref<?x12xf32>)
+      : memref<?x12xf32>, memref<?x12xf32>, memref<12xbf16>, memref<12x5xf32>, memref<?x5xf32>,
+        memref<?x5xf32>, memref<12xbf16>, memref<?x12xf32>, memref<12x5xf32>
+  return
 }

@@ -70,19 +70,19 @@ func.func @branches(%x: tensor<?x4xf32>, %q: tensor<?x8xf32>, %k: tensor<?x4xf32
                     %state: memref<?xi8>, %pos: index,
                     %cx: tensor<?x32xf32>, %cw: tensor<32x1x4xf32>, %cb: tensor<32xf32>,
                     %b: tensor<32xf32>, %al: tensor<32x4xf32>, %B: tensor<?x4xf32>,
-                    %n: tensor<32xf32>, %o: tensor<4x32xf32>) -> tensor<?x4xf32> {
+                    %n: tensor<32xf32>, %o: tensor<4x32xf32>, %init: tensor<?x32xf32>, %init1: tensor<?x32xf32>, %init2: tensor<?x32xf32>) -> tensor<?x4xf32> {
   // Distinct named state: the buffers cannot alias.
   %kc = hymba.state_buffer %state["layers.0.k_cache"] {offset = 0 : i64} : memref<?xi8> -> memref<7x4xf32>
   %vc = hymba.state_buffer %state["layers.0.v_cache"] {offset = 112 : i64} : memref<?xi8> -> memref<7x16xf32>
   %cs = hymba.state_buffer %state["layers.0.conv_state"] {offset = 560 : i64} : memref<?xi8> -> memref<3x32xf32>
   %ss = hymba.state_buffer %state["layers.0.ssm_state"] {offset = 944 : i64} : memref<?xi8> -> memref<32x4xf32>
-  %att = hymba.attention %q, %k, %v, %kc, %vc at %pos
+  %att = hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%init : tensor<?x32xf32>)
       {num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 4 : i64, num_meta = 3 : i64, scale = 0.5 : f32}
       : tensor<?x8xf32>, tensor<?x4xf32>, tensor<?x16xf32>, memref<7x4xf32>, memref<7x16xf32> -> tensor<?x32xf32>
   hymba.kv_cache_write %k, %v into %kc, %vc at %pos {window = 4 : i64, num_meta = 3 : i64}
       : tensor<?x4xf32>, tensor<?x16xf32>, memref<7x4xf32>, memref<7x16xf32>
-  %u = hymba.causal_conv1d %cx, %cw, %cb, %cs : tensor<?x32xf32>, tensor<32x1x4xf32>, tensor<32xf32>, memref<3x32xf32> -> tensor<?x32xf32>
-  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss
+  %u = hymba.causal_conv1d %cx, %cw, %cb, %cs outs(%init1 : tensor<?x32xf32>) : tensor<?x32xf32>, tensor<32x1x4xf32>, tensor<32xf32>, memref<3x32xf32> -> tensor<?x32xf32>
+  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss outs(%init2 : tensor<?x32xf32>)
       : tensor<?x32xf32>, tensor<?x32xf32>, tensor<32xf32>, tensor<32x4xf32>, tensor<?x4xf32>,
         tensor<?x4xf32>, tensor<32xf32>, tensor<?x32xf32>, memref<32x4xf32> -> tensor<?x32xf32>
   %m = hymba.hybrid_merge %att, %y, %n, %n, %o {epsilon = 1.0e-6 : f32}
@@ -103,14 +103,14 @@ func.func @branches(%x: tensor<?x4xf32>, %q: tensor<?x8xf32>, %k: tensor<?x4xf32
 // LOWERED-LABEL: func @conflict
 func.func @conflict(%q: tensor<?x8xf32>, %k: tensor<?x4xf32>, %v: tensor<?x16xf32>,
                     %kc: memref<32x4xf32>, %vc: memref<32x16xf32>, %pos: index,
-                    %u: tensor<?x32xf32>, %b: tensor<32xf32>, %al: tensor<32x4xf32>, %B: tensor<?x4xf32>)
+                    %u: tensor<?x32xf32>, %b: tensor<32xf32>, %al: tensor<32x4xf32>, %B: tensor<?x4xf32>, %init: tensor<?x32xf32>, %init1: tensor<?x32xf32>)
     -> (tensor<?x32xf32>, tensor<?x32xf32>) {
-  %att = hymba.attention %q, %k, %v, %kc, %vc at %pos
+  %att = hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%init : tensor<?x32xf32>)
       {num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 0 : i64, num_meta = 0 : i64, scale = 0.5 : f32}
       : tensor<?x8xf32>, tensor<?x4xf32>, tensor<?x16xf32>, memref<32x4xf32>, memref<32x16xf32> -> tensor<?x32xf32>
   hymba.kv_cache_write %k, %v into %kc, %vc at %pos {window = 0 : i64, num_meta = 0 : i64}
       : tensor<?x4xf32>, tensor<?x16xf32>, memref<32x4xf32>, memref<32x16xf32>
-  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %kc
+  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %kc outs(%init1 : tensor<?x32xf32>)
       : tensor<?x32xf32>, tensor<?x32xf32>, tensor<32xf32>, tensor<32x4xf32>, tensor<?x4xf32>,
         tensor<?x4xf32>, tensor<32xf32>, tensor<?x32xf32>, memref<32x4xf32> -> tensor<?x32xf32>
   return %att, %y : tensor<?x32xf32>, tensor<?x32xf32>

@@ -50,8 +50,8 @@ func.func @state(%s: memref<?xi8>) -> memref<4x8xf32> {
 // GPU:           memref.store %{{.*}}, %{{.*}}[%[[T]], %{{.*}}] : memref<?x12xf32>
 // GPU-NOT:     hymba.attention
 func.func @attention(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
-                     %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index) -> tensor<?x12xf32> {
-  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+                     %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index, %init: tensor<?x12xf32>) -> tensor<?x12xf32> {
+  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%init : tensor<?x12xf32>)
       {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
       : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   return %a : tensor<?x12xf32>
@@ -111,8 +111,8 @@ func.func @attention(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf3
 // SCALAR-NOT:     vector.
 // SCALAR:         return
 func.func @attention_vectors(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>, %v: tensor<?x8xf32>,
-                             %kc: memref<5x8xf32>, %vc: memref<5x8xf32>, %pos: index) -> tensor<?x16xf32> {
-  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+                             %kc: memref<5x8xf32>, %vc: memref<5x8xf32>, %pos: index, %init: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%init : tensor<?x16xf32>)
       {num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
       : tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>, memref<5x8xf32>, memref<5x8xf32> -> tensor<?x16xf32>
   return %a : tensor<?x16xf32>
@@ -157,8 +157,8 @@ func.func @kv_write(%k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf3
 // CHECK:         scf.parallel (%[[CH:.*]]) = (%[[C0]]) to (%[[C96]]) step (%[[C1]])
 // CHECK:           scf.for %[[ROW:.*]] = %[[C0]] to %[[C3]] step %[[C1]]
 // CHECK:             memref.store %{{.*}}, %{{.*}}[%[[ROW]], %[[CH]]] : memref<3x96xf32>
-func.func @conv(%x: tensor<?x96xf32>, %w: tensor<96x1x4xbf16>, %b: tensor<96xbf16>, %s: memref<3x96xf32>) -> tensor<?x96xf32> {
-  %u = hymba.causal_conv1d %x, %w, %b, %s : tensor<?x96xf32>, tensor<96x1x4xbf16>, tensor<96xbf16>, memref<3x96xf32> -> tensor<?x96xf32>
+func.func @conv(%x: tensor<?x96xf32>, %w: tensor<96x1x4xbf16>, %b: tensor<96xbf16>, %s: memref<3x96xf32>, %init: tensor<?x96xf32>) -> tensor<?x96xf32> {
+  %u = hymba.causal_conv1d %x, %w, %b, %s outs(%init : tensor<?x96xf32>) : tensor<?x96xf32>, tensor<96x1x4xbf16>, tensor<96xbf16>, memref<3x96xf32> -> tensor<?x96xf32>
   return %u : tensor<?x96xf32>
 }
 
@@ -179,8 +179,8 @@ func.func @conv(%x: tensor<?x96xf32>, %w: tensor<96x1x4xbf16>, %b: tensor<96xbf1
 // CHECK:           memref.store %[[H]]#0, %{{.*}}[%[[C]], %[[C0]]] : memref<96x4xf32>
 // CHECK:           memref.store %[[H]]#3, %{{.*}}[%[[C]], %[[C3]]] : memref<96x4xf32>
 func.func @wide_scan(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4xf32>,
-                     %B: tensor<?x4xf32>, %ss: memref<96x4xf32>) -> tensor<?x96xf32> {
-  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss
+                     %B: tensor<?x4xf32>, %ss: memref<96x4xf32>, %init: tensor<?x96xf32>) -> tensor<?x96xf32> {
+  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss outs(%init : tensor<?x96xf32>)
       : tensor<?x96xf32>, tensor<?x96xf32>, tensor<96xf32>, tensor<96x4xf32>, tensor<?x4xf32>,
         tensor<?x4xf32>, tensor<96xf32>, tensor<?x96xf32>, memref<96x4xf32> -> tensor<?x96xf32>
   return %y : tensor<?x96xf32>
@@ -211,8 +211,8 @@ func.func @wide_scan(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4x
 // CHECK:               memref.load %[[A]][%[[N]], %[[C]]]
 // CHECK:               memref.store %{{.*}}, %[[H]][%[[N]], %[[C]]]
 func.func @tile_scan(%u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor<16x4xf32>,
-                     %B: tensor<?x4xf32>, %ss: memref<16x4xf32, strided<[4, 1], offset: ?>>) -> tensor<?x16xf32> {
-  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss
+                     %B: tensor<?x4xf32>, %ss: memref<16x4xf32, strided<[4, 1], offset: ?>>, %init: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss outs(%init : tensor<?x16xf32>)
       : tensor<?x16xf32>, tensor<?x16xf32>, tensor<16xf32>, tensor<16x4xf32>, tensor<?x4xf32>,
         tensor<?x4xf32>, tensor<16xf32>, tensor<?x16xf32>, memref<16x4xf32, strided<[4, 1], offset: ?>> -> tensor<?x16xf32>
   return %y : tensor<?x16xf32>
@@ -245,14 +245,14 @@ func.func @tile_scan(%u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor<16x4x
 func.func @fused(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
                  %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index,
                  %u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor<16x4xf32>,
-                 %B: tensor<?x4xf32>, %ss: memref<16x4xf32>) -> (tensor<?x12xf32>, tensor<?x16xf32>) {
+                 %B: tensor<?x4xf32>, %ss: memref<16x4xf32>, %init: tensor<?x12xf32>, %init1: tensor<?x16xf32>) -> (tensor<?x12xf32>, tensor<?x16xf32>) {
   %r:2 = hymba.parallel_branches scan_tile(16) : tensor<?x12xf32>, tensor<?x16xf32> {
-    %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+    %a = hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%init : tensor<?x12xf32>)
         {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
         : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
     hymba.yield %a : tensor<?x12xf32>
   } {
-    %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss
+    %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss outs(%init1 : tensor<?x16xf32>)
         : tensor<?x16xf32>, tensor<?x16xf32>, tensor<16xf32>, tensor<16x4xf32>, tensor<?x4xf32>,
           tensor<?x4xf32>, tensor<16xf32>, tensor<?x16xf32>, memref<16x4xf32> -> tensor<?x16xf32>
     hymba.yield %y : tensor<?x16xf32>
@@ -275,10 +275,10 @@ func.func @fused(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
 // CHECK-COUNT-2: hymba.rms_norm
 func.func @scan_norms(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4xf32>,
                       %B: tensor<?x4xf32>, %C: tensor<?x4xf32>, %g: tensor<4xf32>,
-                      %ss: memref<96x4xf32>) -> tensor<?x96xf32> {
+                      %ss: memref<96x4xf32>, %init: tensor<?x96xf32>) -> tensor<?x96xf32> {
   %Bn = hymba.rms_norm %B, %g {epsilon = 1.0e-6 : f32} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
   %Cn = hymba.rms_norm %C, %g {epsilon = 1.0e-6 : f32} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
-  %y = hymba.selective_scan %u, %u, %b, %al, %Bn, %Cn, %b, %u, %ss
+  %y = hymba.selective_scan %u, %u, %b, %al, %Bn, %Cn, %b, %u, %ss outs(%init : tensor<?x96xf32>)
       : tensor<?x96xf32>, tensor<?x96xf32>, tensor<96xf32>, tensor<96x4xf32>, tensor<?x4xf32>,
         tensor<?x4xf32>, tensor<96xf32>, tensor<?x96xf32>, memref<96x4xf32> -> tensor<?x96xf32>
   return %y : tensor<?x96xf32>
@@ -297,17 +297,58 @@ func.func @scan_norms(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4
 func.func @branches_untiled(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
                             %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index,
                             %u: tensor<?x24xf32>, %b: tensor<24xf32>, %al: tensor<24x4xf32>,
-                            %B: tensor<?x4xf32>, %ss: memref<24x4xf32>) -> (tensor<?x12xf32>, tensor<?x24xf32>) {
+                            %B: tensor<?x4xf32>, %ss: memref<24x4xf32>, %init: tensor<?x12xf32>, %init1: tensor<?x24xf32>) -> (tensor<?x12xf32>, tensor<?x24xf32>) {
   %r:2 = hymba.parallel_branches scan_tile(16) : tensor<?x12xf32>, tensor<?x24xf32> {
-    %a = hymba.attention %q, %k, %v, %kc, %vc at %pos
+    %a = hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%init : tensor<?x12xf32>)
         {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
         : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
     hymba.yield %a : tensor<?x12xf32>
   } {
-    %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss
+    %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss outs(%init1 : tensor<?x24xf32>)
         : tensor<?x24xf32>, tensor<?x24xf32>, tensor<24xf32>, tensor<24x4xf32>, tensor<?x4xf32>,
           tensor<?x4xf32>, tensor<24xf32>, tensor<?x24xf32>, memref<24x4xf32> -> tensor<?x24xf32>
     hymba.yield %y : tensor<?x24xf32>
   }
   return %r#0, %r#1 : tensor<?x12xf32>, tensor<?x24xf32>
+}
+
+// -----
+
+// The memref form (after one-shot-bufferize): the loops read the operands'
+// buffers as they are and store into the init; nothing is allocated and no
+// tensor is made.
+// CHECK-LABEL: func @conv_buffers
+// CHECK-SAME:    %[[X:[^:]*]]: memref<?x96xf32, strided<[192, 1]>>, %{{[^:]*}}: memref<96x1x4xbf16>, %{{[^:]*}}: memref<96xbf16>, %[[S:[^:]*]]: memref<3x96xf32>, %[[OUT:[^:]*]]: memref<?x96xf32>)
+// CHECK-NOT:     memref.alloc
+// CHECK-NOT:     bufferization.
+// CHECK:         scf.parallel (%[[T:.*]], %[[CH:.*]]) =
+// CHECK:           memref.load %[[X]]
+// CHECK:           memref.store %{{.*}}, %[[OUT]][%[[T]], %[[CH]]] : memref<?x96xf32>
+// CHECK:         scf.parallel
+// CHECK:           memref.store %{{.*}}, %[[S]]
+// CHECK-NOT:     hymba.causal_conv1d
+func.func @conv_buffers(%x: memref<?x96xf32, strided<[192, 1]>>, %w: memref<96x1x4xbf16>, %b: memref<96xbf16>,
+                        %s: memref<3x96xf32>, %out: memref<?x96xf32>) {
+  hymba.causal_conv1d %x, %w, %b, %s outs(%out : memref<?x96xf32>)
+      : memref<?x96xf32, strided<[192, 1]>>, memref<96x1x4xbf16>, memref<96xbf16>, memref<3x96xf32>
+  return
+}
+
+// -----
+
+// Attention on buffers: rows are read as vectors where their layout has a
+// unit inner stride, and the output rows go straight into the init.
+// CHECK-LABEL: func @attention_buffers
+// CHECK-SAME:    %[[Q:[^:]*]]: memref<?x16xf32, strided<[?, 1], offset: ?>>, {{.*}}, %[[OUT:[^:]*]]: memref<?x16xf32>)
+// CHECK-NOT:     memref.alloc
+// CHECK:         scf.parallel
+// CHECK:           vector.load %[[Q]]
+// CHECK:           vector.store %{{.*}}, %[[OUT]]
+// CHECK-NOT:     hymba.attention
+func.func @attention_buffers(%q: memref<?x16xf32, strided<[?, 1], offset: ?>>, %k: memref<?x8xf32>, %v: memref<?x8xf32>,
+                             %kc: memref<5x8xf32>, %vc: memref<5x8xf32>, %pos: index, %out: memref<?x16xf32>) {
+  hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%out : memref<?x16xf32>)
+      {num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
+      : memref<?x16xf32, strided<[?, 1], offset: ?>>, memref<?x8xf32>, memref<?x8xf32>, memref<5x8xf32>, memref<5x8xf32>
+  return
 }

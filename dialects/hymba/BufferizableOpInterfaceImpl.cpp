@@ -1,0 +1,64 @@
+//===- BufferizableOpInterfaceImpl.cpp - Hymba ops in one-shot-bufferize --===//
+//
+// External models, so that the dialect itself does not depend on the
+// bufferization dialect; hymba-opt, hymba-compile and the Python module
+// register them (InitAll.h).
+//
+//===----------------------------------------------------------------------===//
+#include "hymba/Dialect/BufferizableOpInterfaceImpl.h"
+#include "hymba/Dialect/HymbaOps.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/IR/DstBufferizableOpInterfaceImpl.h"
+#include "mlir/IR/DialectRegistry.h"
+
+using namespace mlir;
+using namespace mlir::bufferization;
+
+namespace {
+/// A destination-style Hymba op: reads its inputs, writes every element of
+/// its init (so the init's contents are not a read), result = init.
+template <typename OpTy>
+struct DestinationOpModel
+    : DstBufferizableOpInterfaceExternalModel<DestinationOpModel<OpTy>, OpTy> {
+  bool bufferizesToMemoryRead(Operation *op, OpOperand &operand,
+                              const AnalysisState &) const {
+    return !cast<DestinationStyleOpInterface>(op).isDpsInit(&operand);
+  }
+
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    if (cast<OpTy>(op).isBufferized())
+      return success();
+    SmallVector<Value> operands;
+    for (Value v : op->getOperands()) {
+      if (!isa<TensorType>(v.getType())) {
+        operands.push_back(v);
+        continue;
+      }
+      FailureOr<Value> buffer = getBuffer(rewriter, v, options, state);
+      if (failed(buffer))
+        return failure();
+      operands.push_back(*buffer);
+    }
+    rewriter.setInsertionPoint(op);
+    auto bufferOp = OpTy::create(
+        rewriter, op->getLoc(), TypeRange{}, operands,
+        cast<OpTy>(op).getProperties(),
+        op->getDiscardableAttrDictionary().getValue());
+    replaceOpWithBufferizedValues(rewriter, op, bufferOp.getInit());
+    return success();
+  }
+};
+} // namespace
+
+void mlir::hymba::registerBufferizableOpInterfaceExternalModels(
+    DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, HymbaDialect *) {
+    AttentionOp::attachInterface<DestinationOpModel<AttentionOp>>(*ctx);
+    CausalConv1dOp::attachInterface<DestinationOpModel<CausalConv1dOp>>(*ctx);
+    SelectiveScanOp::attachInterface<DestinationOpModel<SelectiveScanOp>>(
+        *ctx);
+  });
+}

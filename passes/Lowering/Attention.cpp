@@ -167,17 +167,6 @@ Value transposeReduce(ImplicitLocOpBuilder &b, SmallVector<Value> vecs) {
   return vecs[0];
 }
 
-/// [max(a, x0), min(b, x1)) as (start, length), length 0 when empty.
-std::pair<Value, Value> clip(ImplicitLocOpBuilder &b, Value a, Value e,
-                             Value x0, Value x1) {
-  Value start = arith::MaxUIOp::create(b, a, x0);
-  Value stop = arith::MinUIOp::create(b, e, x1);
-  Value nonEmpty =
-      arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, stop, start);
-  return {start, arith::SelectOp::create(b, nonEmpty,
-                                         arith::SubIOp::create(b, stop, start),
-                                         indexConst(b, 0))};
-}
 } // namespace
 
 Value AttentionLowering::windowStart(ImplicitLocOpBuilder &b, Value i) const {
@@ -277,123 +266,154 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
       DenseElementsAttr::get(
           vt, ib.getF32FloatAttr(-std::numeric_limits<float>::infinity())));
 
-  // Keys a1 .. a1+n1-1 then a2 .. a2+n2-1, all in the cache or all in the
-  // chunk, in blocks of vl keys: the block's K and V rows are read from
-  // memory once and from L1 by every query of the item.
-  auto blocks = [&](bool inChunk, Value a1, Value n1, Value a2, Value n2) {
-    Value n = arith::AddIOp::create(ib, n1, n2);
-    Value kbuf = inChunk ? k : kc, vbuf = inChunk ? v : vc;
-    scf::ForOp::create(
-        ib, c0, n, indexConst(ib, vl), ValueRange{},
-        [&](OpBuilder &fb, Location lc, Value v0, ValueRange) {
-          ImplicitLocOpBuilder kb(lc, fb);
-          Value last = arith::SubIOp::create(kb, n, c1);
-          SmallVector<Value> keyRows;
-          for (int64_t l = 0; l < vl; ++l) {
-            // Lanes past the end read the last key again (masked below).
-            Value vi = arith::MinUIOp::create(
-                kb, arith::AddIOp::create(kb, v0, indexConst(kb, l)), last);
-            Value first =
-                arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, vi, n1);
-            Value j = arith::SelectOp::create(
-                kb, first, arith::AddIOp::create(kb, a1, vi),
-                arith::SubIOp::create(kb, arith::AddIOp::create(kb, a2, vi),
-                                      n1));
-            keyRows.push_back(inChunk ? arith::SubIOp::create(kb, j, pos)
-                                      : cacheRow(kb, j, window, numMeta));
-          }
-          // Key positions and liveness of the lanes, as i32 vectors.
-          Value vv = arith::AddIOp::create(kb, splat(kb, v0), lanes);
-          Value inFirst = arith::CmpIOp::create(kb, arith::CmpIPredicate::slt,
-                                                vv, splat(kb, n1));
-          Value jv = arith::SelectOp::create(
-              kb, inFirst, arith::AddIOp::create(kb, splat(kb, a1), vv),
-              arith::SubIOp::create(
-                  kb, arith::AddIOp::create(kb, splat(kb, a2), vv),
-                  splat(kb, n1)));
-          Value inRange = arith::CmpIOp::create(kb, arith::CmpIPredicate::slt,
-                                                vv, splat(kb, n));
-          forQueries(kb, [&](ImplicitLocOpBuilder &qb, Value qi, Value t,
-                             Value h) {
-            Value i = arith::AddIOp::create(qb, pos, t);
-            Value lo = windowStart(qb, i);
-            Value metaEnd =
-                arith::MinUIOp::create(qb, indexConst(qb, numMeta), lo);
-            auto cmp = [&](arith::CmpIPredicate p, Value a, Value b) {
-              return arith::CmpIOp::create(qb, p, a, b);
-            };
-            Value sees = arith::OrIOp::create(
-                qb, cmp(arith::CmpIPredicate::slt, jv, splat(qb, metaEnd)),
-                arith::AndIOp::create(
-                    qb, cmp(arith::CmpIPredicate::sge, jv, splat(qb, lo)),
-                    cmp(arith::CmpIPredicate::sle, jv, splat(qb, i))));
-            Value live = arith::AndIOp::create(qb, sees, inRange);
-            // Scores of the vl keys: vl dot products folded into one vector.
-            SmallVector<Value> qv = rowVectors(
-                qb, q, t, arith::MulIOp::create(qb, h, indexConst(qb, qd)), qd);
-            SmallVector<Value> dots;
-            for (int64_t l = 0; l < vl; ++l) {
-              SmallVector<Value> kv =
-                  rowVectors(qb, kbuf, keyRows[l], kCol0, qd);
-              Value dot = arith::MulFOp::create(qb, qv[0], kv[0]);
-              for (size_t c = 1; c < qv.size(); ++c)
-                dot = vector::FMAOp::create(qb, qv[c], kv[c], dot);
-              dots.push_back(dot);
-            }
-            Value s = arith::MulFOp::create(qb, transposeReduce(qb, dots),
-                                            splat(qb, f32Const(qb, scale)));
-            s = arith::SelectOp::create(qb, live, s, negInf);
-            // Online softmax step for the block. A query that has seen no
-            // key yet keeps m = -inf; subtracting 0 instead keeps its
-            // corrections and weights 0 (not exp(nan)).
-            Value m = memref::LoadOp::create(qb, ml, ValueRange{qi, c0});
-            Value mNew = arith::MaximumFOp::create(
-                qb, m,
-                vector::ReductionOp::create(qb, vector::CombiningKind::MAXIMUMF,
-                                            s));
-            Value none = arith::CmpFOp::create(qb, arith::CmpFPredicate::OEQ,
-                                               mNew, negInfS);
-            Value mRef = arith::SelectOp::create(qb, none, zero, mNew);
-            Value corr =
-                math::ExpOp::create(qb, arith::SubFOp::create(qb, m, mRef));
-            Value p = math::ExpOp::create(
-                qb, arith::SubFOp::create(qb, s, splat(qb, mRef)));
-            Value l = memref::LoadOp::create(qb, ml, ValueRange{qi, c1});
-            Value lNew = arith::AddFOp::create(
-                qb, arith::MulFOp::create(qb, l, corr),
-                vector::ReductionOp::create(qb, vector::CombiningKind::ADD, p,
-                                            arith::FastMathFlags::reassoc));
-            memref::StoreOp::create(qb, mNew, ml, ValueRange{qi, c0});
-            memref::StoreOp::create(qb, lNew, ml, ValueRange{qi, c1});
-            Value o0 = arith::MulIOp::create(qb, h, indexConst(qb, vd));
-            Value corrV = splat(qb, corr);
-            SmallVector<Value> acc;
-            for (int64_t c = 0; c < vd; c += vl)
-              acc.push_back(arith::MulFOp::create(
-                  qb,
-                  vector::LoadOp::create(qb, vt, out,
-                                         ValueRange{t, col(qb, o0, c)}),
-                  corrV));
-            for (int64_t l = 0; l < vl; ++l) {
-              Value pl = splat(qb, vector::ExtractOp::create(qb, p, l));
-              SmallVector<Value> vv =
-                  rowVectors(qb, vbuf, keyRows[l], vCol0, vd);
-              for (size_t c = 0; c < vv.size(); ++c)
-                acc[c] = vector::FMAOp::create(qb, pl, vv[c], acc[c]);
-            }
-            for (int64_t c = 0; c < vd; c += vl)
-              vector::StoreOp::create(qb, acc[c / vl], out,
-                                      ValueRange{t, col(qb, o0, c)});
-          });
-          scf::YieldOp::create(kb);
-        });
+  // Chunk and cache rows as one buffer type, so that a key's buffer is a
+  // select and one loop walks keys of both.
+  auto anyRows = [&](Value m) -> Value {
+    auto type = MemRefType::get(
+        {ShapedType::kDynamic, cast<MemRefType>(m.getType()).getDimSize(1)},
+        f32,
+        StridedLayoutAttr::get(ib.getContext(), ShapedType::kDynamic,
+                               {ShapedType::kDynamic, 1}));
+    return memref::CastOp::create(ib, type, m);
   };
-  auto [m1c, n1c] = clip(ib, c0, metaU, c0, pos);
-  auto [m2c, n2c] = clip(ib, loFirst, end, c0, pos);
-  blocks(/*inChunk=*/false, m1c, n1c, m2c, n2c);
-  auto [m1h, n1h] = clip(ib, c0, metaU, pos, end);
-  auto [m2h, n2h] = clip(ib, loFirst, end, pos, end);
-  blocks(/*inChunk=*/true, m1h, n1h, m2h, n2h);
+  Value kAny = anyRows(k), kcAny = anyRows(kc), vAny = anyRows(v),
+        vcAny = anyRows(vc);
+  // Per block: each lane's key row and whether it is in the chunk (1) or
+  // the cache (0), and the weights p of the current query.
+  Value keyRowBuf =
+      memref::AllocOp::create(ib, MemRefType::get({vl}, ib.getIndexType()));
+  Value keyInChunk =
+      memref::AllocOp::create(ib, MemRefType::get({vl}, ib.getI1Type()));
+  Value pBuf = memref::AllocOp::create(ib, MemRefType::get({vl}, f32));
+
+  // The keys: meta prefix [0, n1) then window [a2, a2 + n2), in blocks of vl
+  // keys; the block's K and V rows are read from memory once and from L1 by
+  // every query of the item.
+  Value n1 = metaU, a2 = loFirst;
+  Value n2 = arith::SubIOp::create(ib, end, loFirst);
+  Value n = arith::AddIOp::create(ib, n1, n2);
+  scf::ForOp::create(
+      ib, c0, n, indexConst(ib, vl), ValueRange{},
+      [&](OpBuilder &fb, Location lc, Value v0, ValueRange) {
+        ImplicitLocOpBuilder kb(lc, fb);
+        Value last = arith::SubIOp::create(kb, n, c1);
+        SmallVector<Value> keyRows, kBufs;
+        for (int64_t l = 0; l < vl; ++l) {
+          // Lanes past the end read the last key again (masked below).
+          Value vi = arith::MinUIOp::create(
+              kb, arith::AddIOp::create(kb, v0, indexConst(kb, l)), last);
+          Value first =
+              arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, vi, n1);
+          Value j = arith::SelectOp::create(
+              kb, first, vi,
+              arith::SubIOp::create(kb, arith::AddIOp::create(kb, a2, vi), n1));
+          Value inChunk =
+              arith::CmpIOp::create(kb, arith::CmpIPredicate::uge, j, pos);
+          keyRows.push_back(arith::SelectOp::create(
+              kb, inChunk, arith::SubIOp::create(kb, j, pos),
+              cacheRow(kb, j, window, numMeta)));
+          kBufs.push_back(arith::SelectOp::create(kb, inChunk, kAny, kcAny));
+          memref::StoreOp::create(kb, keyRows.back(), keyRowBuf,
+                                  ValueRange{indexConst(kb, l)});
+          memref::StoreOp::create(kb, inChunk, keyInChunk,
+                                  ValueRange{indexConst(kb, l)});
+        }
+        // Key positions and liveness of the lanes, as i32 vectors.
+        Value vv = arith::AddIOp::create(kb, splat(kb, v0), lanes);
+        Value inFirst = arith::CmpIOp::create(kb, arith::CmpIPredicate::slt, vv,
+                                              splat(kb, n1));
+        Value jv = arith::SelectOp::create(
+            kb, inFirst, vv,
+            arith::SubIOp::create(kb,
+                                  arith::AddIOp::create(kb, splat(kb, a2), vv),
+                                  splat(kb, n1)));
+        Value inRange = arith::CmpIOp::create(kb, arith::CmpIPredicate::slt, vv,
+                                              splat(kb, n));
+        forQueries(kb, [&](ImplicitLocOpBuilder &qb, Value qi, Value t,
+                           Value h) {
+          Value i = arith::AddIOp::create(qb, pos, t);
+          Value lo = windowStart(qb, i);
+          Value metaEnd =
+              arith::MinUIOp::create(qb, indexConst(qb, numMeta), lo);
+          auto cmp = [&](arith::CmpIPredicate p, Value a, Value b) {
+            return arith::CmpIOp::create(qb, p, a, b);
+          };
+          Value sees = arith::OrIOp::create(
+              qb, cmp(arith::CmpIPredicate::slt, jv, splat(qb, metaEnd)),
+              arith::AndIOp::create(
+                  qb, cmp(arith::CmpIPredicate::sge, jv, splat(qb, lo)),
+                  cmp(arith::CmpIPredicate::sle, jv, splat(qb, i))));
+          Value live = arith::AndIOp::create(qb, sees, inRange);
+          // Scores of the vl keys: vl dot products folded into one vector.
+          SmallVector<Value> qv = rowVectors(
+              qb, q, t, arith::MulIOp::create(qb, h, indexConst(qb, qd)), qd);
+          SmallVector<Value> dots;
+          for (int64_t l = 0; l < vl; ++l) {
+            SmallVector<Value> kv =
+                rowVectors(qb, kBufs[l], keyRows[l], kCol0, qd);
+            Value dot = arith::MulFOp::create(qb, qv[0], kv[0]);
+            for (size_t c = 1; c < qv.size(); ++c)
+              dot = vector::FMAOp::create(qb, qv[c], kv[c], dot);
+            dots.push_back(dot);
+          }
+          Value s = arith::MulFOp::create(qb, transposeReduce(qb, dots),
+                                          splat(qb, f32Const(qb, scale)));
+          s = arith::SelectOp::create(qb, live, s, negInf);
+          // Online softmax step for the block. A query that has seen no
+          // key yet keeps m = -inf; subtracting 0 instead keeps its
+          // corrections and weights 0 (not exp(nan)).
+          Value m = memref::LoadOp::create(qb, ml, ValueRange{qi, c0});
+          Value mNew = arith::MaximumFOp::create(
+              qb, m,
+              vector::ReductionOp::create(qb, vector::CombiningKind::MAXIMUMF,
+                                          s));
+          Value none = arith::CmpFOp::create(qb, arith::CmpFPredicate::OEQ,
+                                             mNew, negInfS);
+          Value mRef = arith::SelectOp::create(qb, none, zero, mNew);
+          Value corr =
+              math::ExpOp::create(qb, arith::SubFOp::create(qb, m, mRef));
+          Value p = math::ExpOp::create(
+              qb, arith::SubFOp::create(qb, s, splat(qb, mRef)));
+          Value l = memref::LoadOp::create(qb, ml, ValueRange{qi, c1});
+          Value lNew = arith::AddFOp::create(
+              qb, arith::MulFOp::create(qb, l, corr),
+              vector::ReductionOp::create(qb, vector::CombiningKind::ADD, p,
+                                          arith::FastMathFlags::reassoc));
+          memref::StoreOp::create(qb, mNew, ml, ValueRange{qi, c0});
+          memref::StoreOp::create(qb, lNew, ml, ValueRange{qi, c1});
+          Value o0 = arith::MulIOp::create(qb, h, indexConst(qb, vd));
+          Value corrV = splat(qb, corr);
+          SmallVector<Value> acc;
+          for (int64_t c = 0; c < vd; c += vl)
+            acc.push_back(arith::MulFOp::create(
+                qb,
+                vector::LoadOp::create(qb, vt, out,
+                                       ValueRange{t, col(qb, o0, c)}),
+                corrV));
+          // p . V over the block's keys, one key per iteration (a loop, not
+          // unrolled: the IR of a 32-layer model stays small).
+          vector::StoreOp::create(qb, p, pBuf, ValueRange{c0});
+          auto pv = scf::ForOp::create(
+              qb, c0, indexConst(qb, vl), c1, acc,
+              [&](OpBuilder &lb, Location ll, Value l, ValueRange a) {
+                ImplicitLocOpBuilder eb(ll, lb);
+                Value pl = splat(eb, memref::LoadOp::create(eb, pBuf, l));
+                Value vbuf = arith::SelectOp::create(
+                    eb, memref::LoadOp::create(eb, keyInChunk, l), vAny, vcAny);
+                SmallVector<Value> vv = rowVectors(
+                    eb, vbuf, memref::LoadOp::create(eb, keyRowBuf, l), vCol0,
+                    vd);
+                SmallVector<Value> next;
+                for (size_t c = 0; c < vv.size(); ++c)
+                  next.push_back(vector::FMAOp::create(eb, pl, vv[c], a[c]));
+                scf::YieldOp::create(eb, next);
+              });
+          for (int64_t c = 0; c < vd; c += vl)
+            vector::StoreOp::create(qb, pv.getResult(c / vl), out,
+                                    ValueRange{t, col(qb, o0, c)});
+        });
+        scf::YieldOp::create(kb);
+      });
 
   forQueries(ib, [&](ImplicitLocOpBuilder &b, Value qi, Value t, Value h) {
     Value inv = splat(b, arith::DivFOp::create(b, f32Const(b, 1.0),

@@ -61,11 +61,13 @@ func.func @attention(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf3
 
 // CPU form with head dims the vector width divides (8 here): flash-style
 // items of 4 query rows x the heads of one KV head (here 2 heads, 1 KV
-// head). The visible keys are walked in blocks of 8 (cache part, then chunk
-// part); per block and query the 8 scores are one vector: 8 dot products
-// folded by shuffles (8 -> 4 -> 2 -> 1 lanes per key), masked to -inf where
-// the query does not see the key, one max and one vector exp per block; the
-// output rows accumulate in the result, each query's max and sum in scratch.
+// head). The keys the item's queries see (meta prefix, then window; each
+// key's row in the cache or in the chunk, chosen by a select of the
+// buffer) are walked in blocks of 8; per block and query the 8 scores are
+// one vector: 8 dot products folded by shuffles (8 -> 4 -> 2 -> 1 lanes per
+// key), masked to -inf where the query does not see the key, one max and one
+// vector exp per block, then p . V one key per iteration. The output rows
+// accumulate in the result, each query's max and sum in scratch.
 // CHECK-LABEL: func @attention_vectors
 // CHECK-DAG:     %[[C4:.+]] = arith.constant 4 : index
 // CHECK-DAG:     %[[C8:.+]] = arith.constant 8 : index
@@ -77,12 +79,15 @@ func.func @attention(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf3
 // CHECK:           %[[ML:.*]] = memref.alloc() : memref<8x2xf32>
 // CHECK:           scf.for
 // CHECK:             vector.store %{{.*}}, %[[OUT]]
-// CHECK:           scf.for %[[V0:.*]] = %{{.*}} to %{{.*}} step %[[C8]] {
+// CHECK:           %[[KC:.*]] = memref.cast %{{.*}} : memref<5x8xf32> to memref<?x8xf32, strided<[?, 1], offset: ?>>
+// CHECK:           %[[P:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:           scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C8]] {
 // CHECK:             arith.remui
+// CHECK:             %[[KBUF:.*]] = arith.select %{{.*}}, %{{.*}}, %[[KC]] : memref<?x8xf32, strided<[?, 1], offset: ?>>
 // CHECK:             %[[VV:.*]] = arith.addi %{{.*}}, %[[LANES]] : vector<8xi32>
 // CHECK:             scf.for
 // CHECK:               arith.cmpi sle, %{{.*}} : vector<8xi32>
-// CHECK:               vector.load %{{.*}} : memref<5x8xf32>, vector<8xf32>
+// CHECK:               vector.load %[[KBUF]]
 // CHECK-COUNT-4:       vector.shuffle %{{.*}} [0, 1, 2, 3, 8, 9, 10, 11] : vector<8xf32>, vector<8xf32>
 // CHECK-COUNT-2:       vector.shuffle %{{.*}} [0, 1, 4, 5, 8, 9, 12, 13] : vector<8xf32>, vector<8xf32>
 // CHECK:               vector.shuffle %{{.*}} [1, 3, 5, 7, 9, 11, 13, 15] : vector<8xf32>, vector<8xf32>
@@ -93,13 +98,11 @@ func.func @attention(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf3
 // CHECK:               math.exp %{{.*}} : vector<8xf32>
 // CHECK:               vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<8xf32> into f32
 // CHECK:               vector.load %[[OUT]]
-// CHECK:               vector.extract %{{.*}}[0] : f32 from vector<8xf32>
-// CHECK:               vector.fma
+// CHECK:               vector.store %{{.*}}, %[[P]]
+// CHECK:               scf.for %{{.*}} iter_args({{.*}}) -> (vector<8xf32>)
+// CHECK:                 memref.load %[[P]]
+// CHECK:                 vector.fma
 // CHECK:               vector.store %{{.*}}, %[[OUT]]
-// The chunk part: the same block loop reading the chunk's keys.
-// CHECK:           scf.for %{{.*}} step %[[C8]] {
-// CHECK:               vector.load %{{.*}} : memref<?x8xf32, strided<[?, 1], offset: ?>>, vector<8xf32>
-// CHECK:               vector.shuffle
 // Finally every output row is divided by its sum.
 // CHECK:           scf.for
 // CHECK:             arith.divf

@@ -46,7 +46,8 @@ as it is measured; sections, in order:
    OpenBLAS, torch.mv for decode, time-chunked scan, meta prefix run once at
    load): its logits against ours (max relative difference, same argmax;
    a difference over 1e-3 fails the run), the BLAS it really loaded,
-   prefill at each length, decode.
+   prefill at each length (also its TTFT: its forward ends with the last
+   row's logits), decode.
 6. Ratios against the goals of issue 11.
 
 The benchmark process never holds the model: the checkpoint is written by a
@@ -288,6 +289,7 @@ def ours(a, d, ck, bw, sg, results):
                     gf = model.prefill_flops(d, n) / pre_s / 1e9
                     s = model_sgemm_rate(sg.get(th, {}), a.gemm_rows, model.projections(d))
                     results[("prefill", name, th, n)] = n / pre_s
+                    results[("ttft", name, th, n)] = ttft
                     say(f"  [{name}] {th} thr  prefill {n:>5} tok: {n / pre_s:8.2f} tok/s, "
                         f"{gf:6.1f} GFLOP/s" + (f" = {gf / s:.2f} of sgemm(model)" if s else "")
                         + f"; TTFT {ttft:.3f} s; start-up {wall - ttft - dec_s:.2f} s; "
@@ -344,7 +346,9 @@ def pytorch(a, ck, d, bw, results):
         elif f[0] == "prefill":
             th, n, s = int(f[1]), int(f[2]), float(f[3])
             results[("torch prefill", th, n)] = n / s
-            say(f"  torch {th} thr  prefill {n:>5} tok: {n / s:8.2f} tok/s")
+            # Its forward ends with the last row's logits: the prefill time
+            # is its time to first token.
+            say(f"  torch {th} thr  prefill {n:>5} tok: {n / s:8.2f} tok/s; TTFT {s:.3f} s")
         elif f[0] == "decode":
             th, n, s = int(f[1]), int(f[2]), float(f[3])
             tps = n / s
@@ -399,6 +403,10 @@ def summary(a, d, bw, sg, rates, results):
             row(f"prefill {n} {name} / PyTorch f32",
                 lambda th: results[("prefill", name, th, n)] / results[("torch prefill", th, n)],
                 f">= {GOALS['prefill/torch']}x")
+        for n in a.prefill:
+            row(f"TTFT {n} {name}: PyTorch f32 / ours",
+                lambda th: n / results[("torch prefill", th, n)]
+                / results[("ttft", name, th, n)], f">= {GOALS['prefill/torch']}x")
         row(f"decode {name} / read bandwidth",
             lambda th: results[("decode", name, th)][1] / bw[th], f">= {GOALS['decode/bw']}")
         row(f"decode {name} / PyTorch f32",

@@ -9,6 +9,7 @@
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -21,6 +22,7 @@
 
 #include <cstring>
 #include <fcntl.h>
+#include <optional>
 #include <unistd.h>
 
 using namespace hymba;
@@ -87,6 +89,23 @@ llvm::Error writeParams(llvm::raw_ostream &os, const ExecutableSpec &spec,
   std::vector<char> buf;
   uint64_t written = 0, lastPct = 0;
   uint64_t total = uint64_t(std::max<int64_t>(spec.paramsBytes, 0));
+  // A quantized tensor has two entries (values and scales), usually side by
+  // side: it is quantized once, and kept here until its last entry is
+  // written.
+  struct Quantized {
+    std::optional<QuantizedMatrix> matrix;
+    int pending = 0;
+  };
+  // Keyed by everything the quantization depends on.
+  auto key = [](const PackedWeight &w) {
+    return llvm::formatv("{0}x{1}/{2}/{3}:{4}", w.rows, w.cols, w.quantBits,
+                         w.quantGroup, w.name)
+        .str();
+  };
+  llvm::StringMap<Quantized> quantized;
+  for (const PackedWeight &w : spec.weights)
+    if (w.quantBits != 0)
+      ++quantized[key(w)].pending;
   for (const PackedWeight &w : spec.weights) {
     const TensorInfo &t = ckpt.tensor(w.name);
     uint64_t bytes = uint64_t(w.bytes);
@@ -97,8 +116,23 @@ llvm::Error writeParams(llvm::raw_ostream &os, const ExecutableSpec &spec,
       return fail("internal error: the weight layout does not fit '" + w.name +
                   "'");
     writeZeros(os, w.offset - written);
-    if (llvm::Error err = encodeWeight(t, w, buf))
-      return err;
+    if (w.quantBits == 0) {
+      if (llvm::Error err = encodeWeight(t, w, buf))
+        return err;
+    } else {
+      std::string k = key(w);
+      Quantized &q = quantized[k];
+      if (!q.matrix) {
+        llvm::Expected<QuantizedMatrix> m = quantizeWeight(t, w);
+        if (!m)
+          return m.takeError();
+        q.matrix = std::move(*m);
+      }
+      if (llvm::Error err = encodeWeight(t, w, buf, &*q.matrix))
+        return err;
+      if (--q.pending == 0)
+        quantized.erase(k);
+    }
     os.write(buf.data(), buf.size());
     // The tensor is in the stream now: keep the compiler's RSS at one
     // tensor, not the whole mapped checkpoint.

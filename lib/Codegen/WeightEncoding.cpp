@@ -71,33 +71,41 @@ uint16_t bf16AwayFromZero(double d) {
 
 /// Rearranges a [rows, cols] matrix of `Bytes`-sized elements into panels
 /// of `panel` rows (element (r, c) at [r / panel][c][r % panel]), the last
-/// panel zero-padded. The element size is a template argument so that each
-/// copy is one load and store, not a memcpy call (1.5B: ~2 s saved).
+/// panel zero-padded, into `out`. The element size is a template argument so
+/// that each copy is one load and store, not a memcpy call (1.5B: ~2 s
+/// saved). `out` keeps its storage when it is large enough, so a caller
+/// that reuses it does not fault in fresh pages for every tensor; every byte
+/// is written, padding included.
 template <size_t Bytes>
-std::vector<char> packPanelsOf(const char *src, int64_t rows, int64_t cols,
-                               int64_t panel) {
+void packPanelsOf(const char *src, int64_t rows, int64_t cols, int64_t panel,
+                  std::vector<char> &out) {
   int64_t panels = (rows + panel - 1) / panel;
-  std::vector<char> packed(size_t(panels * panel * cols) * Bytes, 0);
+  out.resize(size_t(panels * panel * cols) * Bytes);
   for (int64_t r = 0; r < rows; ++r) {
     const char *row = src + size_t(r * cols) * Bytes;
-    char *dst = packed.data() +
-                size_t((r / panel) * cols * panel + r % panel) * Bytes;
+    char *dst =
+        out.data() + size_t((r / panel) * cols * panel + r % panel) * Bytes;
     for (int64_t c = 0; c < cols; ++c)
       std::memcpy(dst + size_t(c * panel) * Bytes, row + size_t(c) * Bytes,
                   Bytes);
   }
-  return packed;
+  for (int64_t r = rows; r < panels * panel; ++r) {
+    char *dst =
+        out.data() + size_t((r / panel) * cols * panel + r % panel) * Bytes;
+    for (int64_t c = 0; c < cols; ++c)
+      std::memset(dst + size_t(c * panel) * Bytes, 0, Bytes);
+  }
 }
 
-std::vector<char> packPanels(const char *src, int64_t rows, int64_t cols,
-                             int64_t panel, size_t bytes) {
+void packPanels(const char *src, int64_t rows, int64_t cols, int64_t panel,
+                size_t bytes, std::vector<char> &out) {
   switch (bytes) {
   case 1:
-    return packPanelsOf<1>(src, rows, cols, panel);
+    return packPanelsOf<1>(src, rows, cols, panel, out);
   case 2:
-    return packPanelsOf<2>(src, rows, cols, panel);
+    return packPanelsOf<2>(src, rows, cols, panel, out);
   default:
-    return packPanelsOf<4>(src, rows, cols, panel);
+    return packPanelsOf<4>(src, rows, cols, panel, out);
   }
 }
 
@@ -174,50 +182,82 @@ QuantizedMatrix hymba::quantizeMatrix(const std::vector<float> &m,
   return out;
 }
 
-llvm::Error hymba::encodeWeight(const TensorInfo &info, const PackedWeight &w,
-                                std::vector<char> &out) {
-  // The f32 values only when they are needed: a tensor already stored in
-  // its storage type is copied as it is.
-  std::vector<float> f32;
-  if (w.quantBits != 0 || info.dtype != w.storage)
-    f32 = tensorAsF32(info);
-  if (w.quantBits == 0) {
-    std::vector<char> plain;
-    if (info.dtype == w.storage) {
-      plain.assign(info.data, info.data + info.numBytes);
-    } else if (w.storage == DType::F32) {
-      plain.resize(f32.size() * 4);
-      std::memcpy(plain.data(), f32.data(), plain.size());
-    } else {
-      plain.resize(f32.size() * 2);
-      for (size_t i = 0; i < f32.size(); ++i) {
-        uint16_t h = f32ToBF16(f32[i]);
-        std::memcpy(plain.data() + 2 * i, &h, 2);
-      }
-    }
-    out = w.panel > 0 ? packPanels(plain.data(), w.rows, w.cols, w.panel,
-                                   size_t(dtypeBytes(w.storage)))
-                      : std::move(plain);
+namespace {
+/// One part (values or scales) of a quantized tensor, laid out as `w` says.
+void quantizedPart(const QuantizedMatrix &q, const PackedWeight &w,
+                   std::vector<char> &out) {
+  int64_t groups = (w.cols + w.quantGroup - 1) / w.quantGroup;
+  if (w.scales) {
+    const char *src = reinterpret_cast<const char *>(q.scales.data());
+    if (w.panel > 0)
+      packPanels(src, w.rows, groups, w.panel, 2, out);
+    else
+      out.assign(src, src + q.scales.size() * 2);
+  } else if (w.quantBits == 4) {
+    out = packNibbles(q.values, w.rows, w.cols, w.panel);
   } else {
-    for (float v : f32)
-      if (!std::isfinite(v))
-        return fail("tensor '" + w.name +
-                    "' holds a non-finite value (inf or NaN), which cannot "
-                    "be quantized");
-    QuantizedMatrix q =
-        quantizeMatrix(f32, w.rows, w.cols, w.quantBits, w.quantGroup);
-    int64_t groups = (w.cols + w.quantGroup - 1) / w.quantGroup;
-    if (w.scales) {
-      const char *src = reinterpret_cast<const char *>(q.scales.data());
-      out = w.panel > 0 ? packPanels(src, w.rows, groups, w.panel, 2)
-                        : std::vector<char>(src, src + q.scales.size() * 2);
-    } else if (w.quantBits == 4) {
-      out = packNibbles(q.values, w.rows, w.cols, w.panel);
-    } else {
-      const char *src = reinterpret_cast<const char *>(q.values.data());
-      out = w.panel > 0 ? packPanels(src, w.rows, w.cols, w.panel, 1)
-                        : std::vector<char>(src, src + q.values.size());
+    const char *src = reinterpret_cast<const char *>(q.values.data());
+    if (w.panel > 0)
+      packPanels(src, w.rows, w.cols, w.panel, 1, out);
+    else
+      out.assign(src, src + q.values.size());
+  }
+}
+
+/// The parameter bytes of an unquantized tensor.
+void plainWeight(const TensorInfo &info, const PackedWeight &w,
+                 std::vector<char> &out) {
+  size_t bytes = size_t(dtypeBytes(w.storage));
+  // A tensor already in its storage type is laid out straight from the
+  // checkpoint; only a change of type goes through f32.
+  if (info.dtype == w.storage) {
+    if (w.panel > 0)
+      packPanels(info.data, w.rows, w.cols, w.panel, bytes, out);
+    else
+      out.assign(info.data, info.data + info.numBytes);
+    return;
+  }
+  std::vector<float> f32 = tensorAsF32(info);
+  std::vector<char> converted;
+  std::vector<char> &plain = w.panel > 0 ? converted : out;
+  if (w.storage == DType::F32) {
+    plain.resize(f32.size() * 4);
+    std::memcpy(plain.data(), f32.data(), plain.size());
+  } else {
+    plain.resize(f32.size() * 2);
+    for (size_t i = 0; i < f32.size(); ++i) {
+      uint16_t h = f32ToBF16(f32[i]);
+      std::memcpy(plain.data() + 2 * i, &h, 2);
     }
+  }
+  if (w.panel > 0)
+    packPanels(converted.data(), w.rows, w.cols, w.panel, bytes, out);
+}
+} // namespace
+
+llvm::Expected<QuantizedMatrix> hymba::quantizeWeight(const TensorInfo &info,
+                                                      const PackedWeight &w) {
+  std::vector<float> f32 = tensorAsF32(info);
+  for (float v : f32)
+    if (!std::isfinite(v))
+      return fail("tensor '" + w.name +
+                  "' holds a non-finite value (inf or NaN), which cannot "
+                  "be quantized");
+  return quantizeMatrix(f32, w.rows, w.cols, w.quantBits, w.quantGroup);
+}
+
+llvm::Error hymba::encodeWeight(const TensorInfo &info, const PackedWeight &w,
+                                std::vector<char> &out,
+                                const QuantizedMatrix *quantized) {
+  if (w.quantBits == 0) {
+    plainWeight(info, w, out);
+  } else if (quantized) {
+    quantizedPart(*quantized, w, out);
+  } else {
+    llvm::Expected<QuantizedMatrix> q = quantizeWeight(info, w);
+    if (!q)
+      return q.takeError();
+    quantizedPart(*q, w, out);
   }
   if (int64_t(out.size()) != w.bytes)
     return fail("internal error: '" + w.name + "' encodes to " +

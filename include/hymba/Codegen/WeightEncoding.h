@@ -62,11 +62,20 @@ QuantizedMatrix quantizeMatrix(const std::vector<float> &m, int64_t rows,
 /// The checkpoint tensor's values as f32 (exact for F16/BF16 sources).
 std::vector<float> tensorAsF32(const TensorInfo &info);
 
-/// Replaces `out` with `w`'s bytes in the parameter block
-/// (exactly `w.bytes` of them). Fails, naming the tensor, on a non-finite
-/// value in a tensor that is to be quantized.
+/// The checkpoint tensor quantized as `w` (either part of a quantized
+/// tensor) says. Fails, naming the tensor, on a non-finite value.
+llvm::Expected<QuantizedMatrix> quantizeWeight(const TensorInfo &info,
+                                               const PackedWeight &w);
+
+/// Replaces `out` (reusing its storage) with `w`'s bytes in the parameter block
+/// (exactly `w.bytes` of them). For a part of a quantized tensor,
+/// `quantized` is quantizeWeight's result for it when the caller has it
+/// (both parts come from one quantization); otherwise the tensor is
+/// quantized here. Fails, naming the tensor, on a non-finite value in a
+/// tensor that is to be quantized.
 llvm::Error encodeWeight(const TensorInfo &info, const PackedWeight &w,
-                         std::vector<char> &out);
+                         std::vector<char> &out,
+                         const QuantizedMatrix *quantized = nullptr);
 
 } // namespace hymba
 

@@ -209,14 +209,19 @@ struct LowerRope : OpRewritePattern<RopeOp> {
   }
 };
 
+/// The intermediate width of each SwiGLU MLP (the down projection's input
+/// width), read before the weights become storage tensors: interleaved
+/// panels store ceil(K / F) groups, which do not say K.
+using IntermediateWidths = llvm::DenseMap<Operation *, int64_t>;
+
 struct LowerSwiGLU : OpRewritePattern<SwiGLUMLPOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerSwiGLU(MLIRContext *ctx, const IntermediateWidths &widths)
+      : OpRewritePattern(ctx), widths(widths) {}
+  const IntermediateWidths &widths;
   LogicalResult matchAndRewrite(SwiGLUMLPOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    // The intermediate width is the down projection's input width (dim 1
-    // in both the [out, in] and the panel layout).
-    int64_t inter = cast<ShapedType>(op.getDown().getType()).getDimSize(1);
+    int64_t inter = widths.lookup(op);
     Value gate = buildLinear(b, op.getInput(), op.getGate(), inter);
     Value up = buildLinear(b, op.getInput(), op.getUp(), inter);
     Value act = buildElementwise(
@@ -335,6 +340,10 @@ struct LowerDenseToLinalgPass
         return signalPassFailure();
       }
     }
+    IntermediateWidths widths;
+    root->walk([&](SwiGLUMLPOp op) {
+      widths[op] = cast<ShapedType>(op.getDown().getType()).getDimSize(1);
+    });
     IRRewriter rewriter(ctx);
     for (WeightOp op : weights)
       lowerWeight(rewriter, op);
@@ -351,8 +360,9 @@ struct LowerDenseToLinalgPass
     if (gpuForm)
       patterns.add<LowerRMSNormGPU>(ctx);
     else
-      patterns.add<LowerRMSNorm, LowerLinear, LowerSwiGLU, LowerHybridMerge>(
-          ctx);
+      patterns.add<LowerRMSNorm, LowerLinear, LowerHybridMerge>(ctx);
+    if (!gpuForm)
+      patterns.add<LowerSwiGLU>(ctx, widths);
     if (failed(applyPatternsGreedily(root, std::move(patterns))))
       return signalPassFailure();
     // Every reader of a quantized weight dequantizes in its own loops; a

@@ -36,6 +36,43 @@ Value hymba::widenToF32(ImplicitLocOpBuilder &b, Value v) {
   return arith::ExtFOp::create(b, b.getF32Type(), v);
 }
 
+namespace {
+/// An integer constant of `type` (i32, or a vector of i32).
+Value intConst(ImplicitLocOpBuilder &b, Type type, int64_t v) {
+  TypedAttr attr = b.getI32IntegerAttr(int32_t(v));
+  if (auto vec = dyn_cast<VectorType>(type))
+    attr = DenseElementsAttr::get(vec, attr);
+  return arith::ConstantOp::create(b, attr);
+}
+} // namespace
+
+Value hymba::roundedBF16Bits(ImplicitLocOpBuilder &b, Value x) {
+  Type i32 = b.getI32Type();
+  if (auto vec = dyn_cast<VectorType>(x.getType()))
+    i32 = VectorType::get(vec.getShape(), i32);
+  Value bits = arith::BitcastOp::create(b, i32, x);
+  // bits + 0x7fff + (bit 16 of bits): ties go to the even bf16.
+  Value lsb = arith::AndIOp::create(
+      b, arith::ShRUIOp::create(b, bits, intConst(b, i32, 16)),
+      intConst(b, i32, 1));
+  Value rounded = arith::AndIOp::create(
+      b,
+      arith::AddIOp::create(
+          b, bits, arith::AddIOp::create(b, lsb, intConst(b, i32, 0x7fff))),
+      intConst(b, i32, int64_t(int32_t(0xffff0000u))));
+  // A NaN could round into an infinity: keep it, quiet, in the high half.
+  Value isNaN = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, x, x);
+  Value quiet = arith::OrIOp::create(
+      b, arith::AndIOp::create(b, bits,
+                               intConst(b, i32, int64_t(int32_t(0xffff0000u)))),
+      intConst(b, i32, 0x00400000));
+  return arith::SelectOp::create(b, isNaN, quiet, rounded);
+}
+
+Value hymba::roundToBF16(ImplicitLocOpBuilder &b, Value x) {
+  return arith::BitcastOp::create(b, x.getType(), roundedBF16Bits(b, x));
+}
+
 Value hymba::f32Const(ImplicitLocOpBuilder &b, double v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(float(v)));
 }
@@ -72,7 +109,14 @@ Value hymba::buildLinear(ImplicitLocOpBuilder &b, Value x, Value w, int64_t n,
         ImplicitLocOpBuilder ib(loc, nb);
         Value weight = weightFromArguments(
             ib, source, args.slice(1, args.size() - 2), 1, 2);
-        Value prod = arith::MulFOp::create(ib, args[0], weight);
+        Value input = args[0];
+        // bf16 weights in pairs along K feed bf16 dot products
+        // (--compute=bf16), which multiply x rounded to bf16: the rounding is
+        // part of the op's meaning, so every lowering of it agrees.
+        if (source.interleave > 1 && isa<BFloat16Type>(getElementTypeOrSelf(
+                                         source.data.getType())))
+          input = roundToBF16(ib, input);
+        Value prod = arith::MulFOp::create(ib, input, weight);
         linalg::YieldOp::create(
             ib, ValueRange{arith::AddFOp::create(ib, args.back(), prod)});
       });

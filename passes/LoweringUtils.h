@@ -20,6 +20,15 @@ inline ImplicitLocOpBuilder builderAt(RewriterBase &rewriter, Operation *op) {
 /// `v` as f32: weights may be stored as bf16/f16 and are widened exactly.
 Value widenToF32(ImplicitLocOpBuilder &b, Value v);
 
+/// The bits of f32 `x` (a scalar or a vector) rounded to bf16, to nearest
+/// even, as i32 with the low 16 bits zero (NaN stays NaN): integer ops only,
+/// so it needs no bf16 support from the target.
+Value roundedBF16Bits(ImplicitLocOpBuilder &b, Value x);
+
+/// f32 `x` rounded to bf16 and widened back (the value a bf16 dot product
+/// multiplies): bitcast(roundedBF16Bits(x)).
+Value roundToBF16(ImplicitLocOpBuilder &b, Value x);
+
 /// f32 constant.
 Value f32Const(ImplicitLocOpBuilder &b, double v);
 
@@ -33,7 +42,9 @@ Value emptyRows(ImplicitLocOpBuilder &b, Value like, int64_t width);
 /// matmul that reads the weight in its storage layout and widens (or
 /// dequantizes) it in the body (WeightAccess.h). `w` is the [N, K] matrix,
 /// its [ceil(N / W), K, W] panel storage (#hymba.panels), read through the
-/// map (n floordiv W, k, n mod W), or a hymba.dequantize of either. With
+/// map (n floordiv W, k, n mod W), or a hymba.dequantize of either; bf16
+/// panels interleaved by 2 along K (the --compute=bf16 layout) multiply x
+/// rounded to bf16 (roundToBF16), as the dot products that read them. With
 /// `accumulator` the product is added to it (an epilogue add for free),
 /// else to zeros.
 Value buildLinear(ImplicitLocOpBuilder &b, Value x, Value w, int64_t n,

@@ -52,10 +52,15 @@ struct PackWeightsPass : hymba::impl::HymbaPackWeightsBase<PackWeightsPass> {
       getOperation()->emitError("hymba-pack-weights: panel must be positive");
       return signalPassFailure();
     }
+    if (interleave <= 0) {
+      getOperation()->emitError(
+          "hymba-pack-weights: interleave must be positive");
+      return signalPassFailure();
+    }
     // One decision per checkpoint tensor: every op naming it must agree,
     // since they share one slot in the parameter buffer.
     llvm::MapVector<StringRef, SmallVector<WeightOp>> byName;
-    llvm::StringSet<> unpackable;
+    llvm::StringSet<> unpackable, quantized;
     bool failed = false;
     getOperation()->walk([&](WeightOp op) {
       byName[op.getName()].push_back(op);
@@ -64,6 +69,9 @@ struct PackWeightsPass : hymba::impl::HymbaPackWeightsBase<PackWeightsPass> {
                 llvm::all_of(op->getUses(), readsAsProjectionWeight);
       if (!ok)
         unpackable.insert(op.getName());
+      if (llvm::any_of(op->getUsers(),
+                       [](Operation *u) { return isa<DequantizeOp>(u); }))
+        quantized.insert(op.getName());
       if (ok && panel % 2 != 0 && type.getElementType().isInteger(4)) {
         op.emitOpError("holds i4 values, which panels pack two per byte: "
                        "the panel width must be even, got ")
@@ -73,12 +81,16 @@ struct PackWeightsPass : hymba::impl::HymbaPackWeightsBase<PackWeightsPass> {
     });
     if (failed)
       return signalPassFailure();
-    auto encoding = PanelsAttr::get(&getContext(), panel);
+    auto plain = PanelsAttr::get(&getContext(), panel, 1);
+    // Only float weights are interleaved: the quantized kernels read their
+    // values and scales in plain panels.
+    auto interleaved = PanelsAttr::get(&getContext(), panel, interleave);
     for (auto &[name, ops] : byName) {
       if (unpackable.contains(name))
         continue;
       for (WeightOp op : ops) {
         auto type = cast<RankedTensorType>(op.getResult().getType());
+        auto encoding = quantized.contains(name) ? plain : interleaved;
         op.getResult().setType(RankedTensorType::get(
             type.getShape(), type.getElementType(), encoding));
       }

@@ -96,7 +96,11 @@ def HymbaPackWeights : Pass<"hymba-pack-weights", "ModuleOp"> {
     Option<"panel", "panel", "int64_t", /*default=*/"16",
            "output features per panel: the kernel's register tile width "
            "(hymba-compile: two vectors of the target, 16 for AVX2, 32 for "
-           "AVX-512)">
+           "AVX-512)">,
+    Option<"interleave", "interleave", "int64_t", /*default=*/"1",
+           "inputs (k) grouped in each lane of a panel row for dot-product "
+           "instructions, on float weights: 1 = none, 2 = bf16 pairs "
+           "(AVX512_BF16 vdpbf16ps, hymba-compile --compute=bf16)">
   ];
   // Sets Hymba attributes even on a module without Hymba ops.
   let dependentDialects = ["::mlir::hymba::HymbaDialect"];
@@ -268,6 +272,19 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     so weight loads never need masks; the y columns of a last partial panel
     use `vector.maskedload` / `vector.maskedstore`.
 
+    **bf16 pairs (`#hymba.panels<W, interleave = 2>`, --compute=bf16).**
+    Matched when the weight is the `[P, ceil(K / 2), W, 2]` bf16 storage read
+    through `(n floordiv W, k floordiv 2, n mod W, k mod 2)` and the body
+    multiplies x rounded to bf16 (the lowering's `roundToBF16`). x is packed
+    once per projection into a `[T, ceil(K / 2)]` i32 buffer of bf16 pairs
+    (round to nearest even, the pad input 0); the same micro-kernel then
+    steps over pairs of k: one `memref.load` + `vector.broadcast` of a pair
+    per row, `W / vector-width` loads of `2 * vector-width` bf16 per pair,
+    and one `x86vector.avx512.dot` (`vdpbf16ps`) per accumulator. With
+    `bf16-dot=false` each dot becomes two `vector.fma` of the widened odd
+    and even halves, the order `vdpbf16ps` adds them in (the build machine's
+    meta-prefix runner, when it lacks AVX512_BF16).
+
     **Plain [N, K] weights: dot products.** An `scf.parallel` over blocks of
     4 output columns; 4x4 (rows x columns) tiles with 16 vector accumulators,
     1x4 tiles for the last `T % 4` rows and 1x1 tiles for the last `N % 4`
@@ -318,11 +335,16 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
            "is 32 KB, an L1">,
     Option<"rowChunk", "row-chunk", "int64_t", /*default=*/"128",
            "dot kernel: rows of x per pass over the weights (a multiple of "
-           "4): 128 rows of a 1600-wide f32 x are 800 KB, which stays in L2">
+           "4): 128 rows of a 1600-wide f32 x are 800 KB, which stays in L2">,
+    Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"true",
+           "bf16 pair panels: AVX512_BF16 dot products "
+           "(x86vector.avx512.dot); false: the same sums with f32 FMAs, for "
+           "targets without AVX512_BF16">
   ];
   let dependentDialects = ["arith::ArithDialect", "math::MathDialect",
                            "memref::MemRefDialect", "scf::SCFDialect",
-                           "vector::VectorDialect"];
+                           "vector::VectorDialect",
+                           "x86vector::X86VectorDialect"];
 }
 
 def HymbaApproximateMath : Pass<"hymba-approximate-math", "ModuleOp"> {

@@ -13,7 +13,12 @@
 // [N, K] layout get a dot-product kernel (4x4 tiles, reduction at the end).
 // Quantized panels (hymba.dequantize, WeightAccess.h) get the same
 // micro-kernel, the weight vectors unpacked and scaled in registers, one
-// quantization group of k at a time.
+// quantization group of k at a time. bf16 panels interleaved by 2 along K
+// (--compute=bf16) get the same micro-kernel over pairs of k: x is packed
+// once per projection into bf16 pairs (rounded to nearest even), and each
+// step is one AVX512_BF16 dot product (x86vector.avx512.dot, vdpbf16ps) per
+// accumulator, or, where the target lacks it, two f32 FMAs that compute the
+// same sum in the same order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +31,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 
 #include <optional>
 
@@ -199,6 +205,9 @@ struct DotKernel {
 struct Projection {
   Value x, w, y;
   int64_t panel = 0;
+  /// 2: bf16 panels [P, ceil(K / 2), W, 2] read through (n floordiv W, k
+  /// floordiv 2, n mod W, k mod 2), multiplied by x rounded to bf16.
+  int64_t interleave = 1;
   Value scales;
   int64_t bits = 0, group = 0;
 };
@@ -254,6 +263,17 @@ bool matchQuantizedMaps(Projection &p, AffineMap values, AffineMap scales) {
                                   ctx);
 }
 
+/// `v` is `x` rounded to bf16 as roundToBF16 (LoweringUtils.h) builds it:
+/// bitcast(select(cmpf uno(x, x), _, _)).
+bool isRoundedToBF16(Value v, Value x) {
+  auto cast = v.getDefiningOp<arith::BitcastOp>();
+  auto select = cast ? cast.getIn().getDefiningOp<arith::SelectOp>() : nullptr;
+  auto isNaN =
+      select ? select.getCondition().getDefiningOp<arith::CmpFOp>() : nullptr;
+  return isNaN && isNaN.getPredicate() == arith::CmpFPredicate::UNO &&
+         isNaN.getLhs() == x && isNaN.getRhs() == x;
+}
+
 /// Matches the contraction by its structure: three loops (parallel t,
 /// parallel n, reduction k), the indexing maps above, and a body that adds
 /// x * widen(w) to the output.
@@ -288,6 +308,18 @@ std::optional<Projection> matchProjection(linalg::GenericOp op) {
     p.scales = op.getDpsInputs()[2];
     if (!matchQuantizedMaps(p, maps[1], maps[2]))
       return std::nullopt;
+  } else if (wType.getRank() == 4) {
+    // bf16 pairs along K (#hymba.panels<W, interleave = 2>).
+    int64_t width = wType.getDimSize(2);
+    if (ShapedType::isDynamic(width) || wType.getDimSize(3) != 2 ||
+        !wType.getElementType().isBF16() ||
+        maps[1] != AffineMap::get(3, 0,
+                                  {n.floorDiv(width), k.floorDiv(2),
+                                   n % width, k % 2},
+                                  ctx))
+      return std::nullopt;
+    p.panel = width;
+    p.interleave = 2;
   } else if (maps[1] != AffineMap::get(3, 0, {n, k}, ctx)) {
     if (wType.getRank() != 3 || ShapedType::isDynamic(wType.getDimSize(2)))
       return std::nullopt;
@@ -320,8 +352,13 @@ std::optional<Projection> matchProjection(linalg::GenericOp op) {
       v = ext.getIn();
     return v == body.getArgument(1);
   };
-  bool xw = mul.getLhs() == body.getArgument(0) && isWeight(mul.getRhs());
-  bool wx = mul.getRhs() == body.getArgument(0) && isWeight(mul.getLhs());
+  // The interleaved bf16 layout multiplies x rounded to bf16.
+  auto isInput = [&](Value v) {
+    return p.interleave == 1 ? v == body.getArgument(0)
+                             : isRoundedToBF16(v, body.getArgument(0));
+  };
+  bool xw = isInput(mul.getLhs()) && isWeight(mul.getRhs());
+  bool wx = isInput(mul.getRhs()) && isWeight(mul.getLhs());
   if (!xw && !wx)
     return std::nullopt;
   if (!cast<MemRefType>(p.x.getType()).getElementType().isF32() ||
@@ -352,6 +389,14 @@ struct PanelKernel {
   Value scales;
   int64_t bits = 0, group = 0;
 
+  /// bf16 pairs (interleave 2): w is [P, ceil(K / 2), 2 W] bf16 (lane j of
+  /// a row holds w(j, 2 kk) and w(j, 2 kk + 1)), x is [T, ceil(K / 2)] i32
+  /// holding x(t, 2 kk) (low half) and x(t, 2 kk + 1) as bf16, and `k`,
+  /// `kBlock` count pairs. `bf16Dot`: AVX512_BF16 dot products; otherwise
+  /// f32 FMAs of the widened halves, odd then even (vdpbf16ps's order).
+  int64_t interleave = 1;
+  bool bf16Dot = true;
+
   /// One vector of a panel's columns: its offset in the panel and how many
   /// of its lanes are real output features (the rest is padding).
   struct Lane {
@@ -360,6 +405,24 @@ struct PanelKernel {
 
   VectorType accType() const {
     return VectorType::get({vl}, Float32Type::get(x.getContext()));
+  }
+
+  /// The bf16 in the high / low half of each i32 lane of `pair`, as f32.
+  Value highHalf(ImplicitLocOpBuilder &b, Value pair) const {
+    auto type = cast<VectorType>(pair.getType());
+    Value mask = arith::ConstantOp::create(
+        b, type,
+        DenseElementsAttr::get(type,
+                               b.getI32IntegerAttr(int32_t(0xffff0000u))));
+    return arith::BitcastOp::create(b, accType(),
+                                    arith::AndIOp::create(b, pair, mask));
+  }
+  Value lowHalf(ImplicitLocOpBuilder &b, Value pair) const {
+    auto type = cast<VectorType>(pair.getType());
+    Value sixteen = arith::ConstantOp::create(
+        b, type, DenseElementsAttr::get(type, b.getI32IntegerAttr(16)));
+    return arith::BitcastOp::create(b, accType(),
+                                    arith::ShLIOp::create(b, pair, sixteen));
   }
 
   /// y[t0 + i, p * W + lanes] += sum_{k in [k0, k1)} x[t0 + i, k] * w(p, k)
@@ -420,6 +483,24 @@ struct PanelKernel {
     auto weightVectors = [&](ImplicitLocOpBuilder &ib, Value kk,
                              ArrayRef<Value> scaleVecs) {
       SmallVector<Value> ws;
+      if (interleave == 2) {
+        // Raw bf16 pair vectors; widened halves without bf16Dot: odd
+        // (high half of each i32 lane) then even, per lane vector.
+        VectorType pairVec = VectorType::get({2 * vl}, ib.getBF16Type());
+        for (const Lane &lane : lanes) {
+          Value v = vector::LoadOp::create(
+              ib, pairVec, w,
+              ValueRange{p, kk, indexConst(ib, 2 * lane.offset)});
+          if (bf16Dot) {
+            ws.push_back(v);
+            continue;
+          }
+          Value pair = vector::BitCastOp::create(ib, i32Vec, v);
+          ws.push_back(highHalf(ib, pair));
+          ws.push_back(lowHalf(ib, pair));
+        }
+        return ws;
+      }
       if (bits == 4) {
         // Byte j of the row holds lanes j and j + W/2: vector h of bytes
         // unpacks into lane vectors h (low nibbles) and h + W/(2 vl).
@@ -456,6 +537,31 @@ struct PanelKernel {
     auto kStep = [&](ImplicitLocOpBuilder &ib, Value kk, ValueRange accs,
                      ArrayRef<Value> scaleVecs) {
       SmallVector<Value> ws = weightVectors(ib, kk, scaleVecs), next;
+      if (interleave == 2) {
+        for (int64_t i = 0; i < m; ++i) {
+          Value pair = vector::BroadcastOp::create(
+              ib, i32Vec,
+              memref::LoadOp::create(ib, x, ValueRange{rowIdx[i], kk}));
+          Value xs = vector::BitCastOp::create(
+              ib, VectorType::get({2 * vl}, ib.getBF16Type()), pair);
+          Value xOdd, xEven;
+          if (!bf16Dot) {
+            xOdd = highHalf(ib, pair);
+            xEven = lowHalf(ib, pair);
+          }
+          for (size_t j = 0; j < lanes.size(); ++j) {
+            Value a = accs[i * lanes.size() + j];
+            if (bf16Dot) {
+              next.push_back(
+                  x86vector::DotBF16Op::create(ib, acc, a, xs, ws[j]));
+              continue;
+            }
+            a = vector::FMAOp::create(ib, xOdd, ws[2 * j], a);
+            next.push_back(vector::FMAOp::create(ib, xEven, ws[2 * j + 1], a));
+          }
+        }
+        return next;
+      }
       for (int64_t i = 0; i < m; ++i) {
         Value xv = memref::LoadOp::create(ib, x, ValueRange{rowIdx[i], kk});
         Value xb = vector::BroadcastOp::create(ib, acc, xv);
@@ -682,6 +788,93 @@ struct PanelKernel {
   }
 };
 
+/// x [T, K] f32 packed into bf16 pairs for the interleaved kernel: a new
+/// [T, ceil(K / 2)] i32 buffer whose element (t, kk) holds x(t, 2 kk) rounded
+/// to bf16 in its low half and x(t, 2 kk + 1) (0 past K) in its high half.
+/// Rows in parallel, `vl` pairs per vector step, the last K % (2 vl) inputs
+/// one pair at a time.
+Value packBF16Pairs(ImplicitLocOpBuilder &b, Value x, int64_t k, int64_t vl) {
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  int64_t pairs = (k + 1) / 2, kMain = k / (2 * vl) * (2 * vl);
+  Value rows = memref::DimOp::create(b, x, c0);
+  auto packedType =
+      MemRefType::get({ShapedType::kDynamic, pairs}, b.getI32Type());
+  Value packed = memref::AllocOp::create(b, packedType, ValueRange{rows});
+  Type i32 = b.getI32Type();
+  auto i32Const = [&](ImplicitLocOpBuilder &ib, Type type, int32_t v) {
+    TypedAttr attr = ib.getI32IntegerAttr(v);
+    if (auto vec = dyn_cast<VectorType>(type))
+      attr = DenseElementsAttr::get(vec, attr);
+    return arith::ConstantOp::create(ib, attr).getResult();
+  };
+  // The pair (lo, hi) of rounded bits (low halves zero) as one i32.
+  auto combine = [&](ImplicitLocOpBuilder &ib, Value lo, Value hi) {
+    return arith::OrIOp::create(
+        ib, arith::ShRUIOp::create(ib, lo, i32Const(ib, lo.getType(), 16)), hi);
+  };
+  scf::ParallelOp::create(
+      b, ValueRange{c0}, ValueRange{rows}, ValueRange{c1},
+      [&](OpBuilder &pb, Location loc, ValueRange iv) {
+        ImplicitLocOpBuilder ib(loc, pb);
+        Value t = iv[0];
+        if (kMain > 0) {
+          auto wide = VectorType::get({2 * vl}, ib.getF32Type());
+          SmallVector<int64_t> even, odd;
+          for (int64_t i = 0; i < vl; ++i) {
+            even.push_back(2 * i);
+            odd.push_back(2 * i + 1);
+          }
+          scf::ForOp::create(
+              ib, c0, indexConst(ib, kMain), indexConst(ib, 2 * vl),
+              ValueRange{},
+              [&](OpBuilder &fb, Location l, Value kk, ValueRange) {
+                ImplicitLocOpBuilder vb(l, fb);
+                Value bits = roundedBF16Bits(
+                    vb, vector::LoadOp::create(vb, wide, x, ValueRange{t, kk}));
+                Value lo = vector::ShuffleOp::create(vb, bits, bits, even);
+                Value hi = vector::ShuffleOp::create(vb, bits, bits, odd);
+                Value at = arith::DivUIOp::create(vb, kk, indexConst(vb, 2));
+                vector::StoreOp::create(vb, combine(vb, lo, hi), packed,
+                                        ValueRange{t, at});
+                scf::YieldOp::create(vb);
+              });
+        }
+        if (kMain < k) {
+          scf::ForOp::create(
+              ib, indexConst(ib, kMain / 2), indexConst(ib, pairs), c1,
+              ValueRange{},
+              [&](OpBuilder &fb, Location l, Value kk, ValueRange) {
+                ImplicitLocOpBuilder sb(l, fb);
+                Value k0 = arith::MulIOp::create(sb, kk, indexConst(sb, 2));
+                Value k1 = arith::AddIOp::create(sb, k0, indexConst(sb, 1));
+                Value lo = roundedBF16Bits(
+                    sb, memref::LoadOp::create(sb, x, ValueRange{t, k0}));
+                Value inside = arith::CmpIOp::create(
+                    sb, arith::CmpIPredicate::ult, k1, indexConst(sb, k));
+                // x(t, K) does not exist: the pad input is 0.
+                auto hi = scf::IfOp::create(
+                    sb, inside,
+                    [&](OpBuilder &ob, Location l2) {
+                      ImplicitLocOpBuilder tb(l2, ob);
+                      scf::YieldOp::create(
+                          tb, roundedBF16Bits(
+                                  tb, memref::LoadOp::create(
+                                          tb, x, ValueRange{t, k1})));
+                    },
+                    [&](OpBuilder &ob, Location l2) {
+                      ImplicitLocOpBuilder tb(l2, ob);
+                      scf::YieldOp::create(tb, i32Const(tb, i32, 0));
+                    });
+                memref::StoreOp::create(sb, combine(sb, lo, hi.getResult(0)),
+                                        packed, ValueRange{t, kk});
+                scf::YieldOp::create(sb);
+              });
+        }
+        scf::ReduceOp::create(ib);
+      });
+  return packed;
+}
+
 struct VectorizeLinearPass
     : hymba::impl::HymbaVectorizeLinearBase<VectorizeLinearPass> {
   using Base::Base;
@@ -690,8 +883,10 @@ struct VectorizeLinearPass
   /// one broadcast must fit the vector registers; quantized weights also
   /// keep nv scale vectors and two temporaries for unpacking (with one
   /// fewer, LLVM's unrolled AVX-512 int8 loop spills a scale vector).
-  int64_t tileRows(int64_t nv, bool quantized) const {
-    int64_t reserved = quantized ? 2 * nv + 3 : nv + 1;
+  /// The f32 emulation of bf16 pairs keeps two widened halves per weight
+  /// vector and two per broadcast pair (`twoHalves`).
+  int64_t tileRows(int64_t nv, bool quantized, bool twoHalves = false) const {
+    int64_t reserved = quantized || twoHalves ? 2 * nv + 3 : nv + 1;
     return std::max<int64_t>(1, (vectorRegisters - reserved) / nv);
   }
 
@@ -751,7 +946,30 @@ struct VectorizeLinearPass
         if (proj.bits)
           kernel.kBlock =
               std::max<int64_t>(1, kBlockSize / proj.group) * proj.group;
+        Value packed;
+        if (proj.interleave == 2) {
+          if (xType.isDynamicDim(1))
+            continue;
+          // The kernel walks pairs of k: rows of 2 W bf16 (a view of the
+          // same bytes), against x packed into pairs.
+          auto collapsed = memref::CollapseShapeOp::computeCollapsedType(
+              wType, {{0}, {1}, {2, 3}});
+          if (!memref::CollapseShapeOp::isGuaranteedCollapsible(
+                  wType, {{0}, {1}, {2, 3}}))
+            continue;
+          kernel.w = memref::CollapseShapeOp::create(
+              b, collapsed, proj.w,
+              ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+          packed = packBF16Pairs(b, proj.x, xType.getDimSize(1), vectorWidth);
+          kernel.x = packed;
+          kernel.interleave = 2;
+          kernel.bf16Dot = bf16Dot;
+          kernel.rows = tileRows(nv, false, !bf16Dot);
+          kernel.kBlock = std::max<int64_t>(1, kBlockSize / 2);
+        }
         kernel.emit(b);
+        if (packed)
+          memref::DeallocOp::create(b, packed);
       } else {
         DotKernel kernel;
         kernel.x = proj.x;

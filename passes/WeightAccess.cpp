@@ -41,6 +41,12 @@ std::pair<SmallVector<Value>, Value> dataIndex(ImplicitLocOpBuilder &b,
   Value width = cIdx(b, w.panel);
   Value p = arith::DivUIOp::create(b, n, width);
   Value lane = arith::RemUIOp::create(b, n, width);
+  if (w.interleave > 1) {
+    Value f = cIdx(b, w.interleave);
+    return {{p, arith::DivUIOp::create(b, k, f), lane,
+             arith::RemUIOp::create(b, k, f)},
+            Value()};
+  }
   if (w.bits != 4)
     return {{p, k, lane}, Value()};
   Value half = cIdx(b, w.panel / 2);
@@ -76,8 +82,11 @@ WeightSource hymba::weightSource(Value weight) {
   w.data = dequantize ? dequantize.getValues() : weight;
   auto data = cast<ShapedType>(w.data.getType());
   if (!dequantize) {
-    // A lowered float weight: [N, K] or panels [P, K, W].
-    w.panel = data.getRank() == 3 ? data.getDimSize(2) : 0;
+    // A lowered float weight: [N, K], panels [P, K, W] or interleaved
+    // panels [P, ceil(K / F), W, F].
+    w.panel = data.getRank() >= 3 ? data.getDimSize(2) : 0;
+    if (data.getRank() == 4)
+      w.interleave = data.getDimSize(3);
     return w;
   }
   // The operands are storage tensors by now (lowerWeight), whose shapes say
@@ -109,6 +118,9 @@ void hymba::appendWeightOperands(const WeightSource &w, unsigned numDims,
       maps.push_back(mapOf({(n * w.cols + k).floorDiv(2)}));
     else
       maps.push_back(mapOf({n, k}));
+  } else if (w.interleave > 1) {
+    maps.push_back(mapOf({n.floorDiv(w.panel), k.floorDiv(w.interleave),
+                          n % w.panel, k % w.interleave}));
   } else {
     AffineExpr lane = n % w.panel;
     maps.push_back(mapOf({n.floorDiv(w.panel), k,

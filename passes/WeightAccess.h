@@ -3,7 +3,8 @@
 // After hymba-lower-dense-to-linalg has turned every hymba.weight into a
 // tensor over its storage (LowerDenseToLinalg.cpp: lowerWeight), a weight
 // operand is one of
-//   * a float tensor, plain [N, K] or panel storage [ceil(N / W), K, W];
+//   * a float tensor, plain [N, K], panel storage [ceil(N / W), K, W], or
+//     panels interleaved along K [ceil(N / W), ceil(K / F), W, F];
 //   * a hymba.dequantize of such storage: integer values (i8, or i4 bytes)
 //     and bf16 scales per group of K (HymbaOps.td, DequantizeOp).
 // WeightSource names the pieces once; the builders below read element
@@ -26,6 +27,7 @@ struct WeightSource {
   int64_t bits = 0;    // 8 or 4 when quantized
   int64_t group = 0;   // inputs per scale when quantized
   int64_t panel = 0;   // panel width W, or 0 for the plain layout
+  int64_t interleave = 1; // F: inputs k grouped by F inside a panel row
   int64_t rows = 0;    // N (output features)
   int64_t cols = 0;    // K (inputs)
 

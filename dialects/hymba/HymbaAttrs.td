@@ -15,6 +15,14 @@ def Hymba_PanelsAttr : AttrDef<Hymba_Dialect, "Panels"> {
     `[ceil(N / W), K, W]` array, and the `ceil(N / W) * W - N` padding rows of
     the last panel are zero.
 
+    `#hymba.panels<W, interleave = F>` (F > 1) also groups K by F: element
+    `(n, k)` lives at `[n floordiv W, k floordiv F, n mod W, k mod F]` of a
+    `[ceil(N / W), ceil(K / F), W, F]` array (K zero-padded to a multiple of
+    F). A row of the panel then holds, for each of the W outputs, F
+    consecutive inputs: the operand of the dot-product instructions that
+    multiply F narrow pairs (or quads) and add them into one f32 or i32
+    lane (AVX512_BF16 `vdpbf16ps`: F = 2; VNNI `vpdpbusd`: F = 4).
+
     Why: a projection `y = x @ W^T` computed as a sum of outer products reads,
     for each `k`, `W` consecutive output features; in this layout they are
     contiguous, and one panel streams through the kernel as a single forward
@@ -27,13 +35,19 @@ def Hymba_PanelsAttr : AttrDef<Hymba_Dialect, "Panels"> {
            : memref<?xi8> -> tensor<5504x1600xbf16, #hymba.panels<32>>
     ```
   }];
-  let parameters = (ins "int64_t":$width);
-  let assemblyFormat = "`<` $width `>`";
+  let parameters = (ins "int64_t":$width,
+                        DefaultValuedParameter<"int64_t", "1">:$interleave);
+  let assemblyFormat =
+      "`<` $width (`,` `interleave` `=` $interleave^)? `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     /// Panels of the [rows, cols] matrix: ceil(rows / width).
     int64_t numPanels(int64_t rows) const {
       return (rows + getWidth() - 1) / getWidth();
+    }
+    /// Groups of `interleave` inputs of the [rows, cols] matrix.
+    int64_t numInputGroups(int64_t cols) const {
+      return (cols + getInterleave() - 1) / getInterleave();
     }
   }];
 }

@@ -15,9 +15,12 @@ using namespace mlir::hymba;
 #include "hymba/HymbaAttrs.cpp.inc"
 
 LogicalResult PanelsAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                 int64_t width) {
+                                 int64_t width, int64_t interleave) {
   if (width <= 0)
     return emitError() << "panel width must be positive, got " << width;
+  if (interleave <= 0)
+    return emitError() << "panel interleave must be positive, got "
+                       << interleave;
   return success();
 }
 
@@ -45,6 +48,12 @@ RankedTensorType mlir::hymba::storageType(RankedTensorType type) {
   if (nibbles)
     return RankedTensorType::get({panels.numPanels(rows), cols, width / 2},
                                  byte);
+  // Interleaved: one more dimension, so that the storage type alone says
+  // the layout to the lowerings (WeightAccess.h).
+  if (int64_t f = panels.getInterleave(); f > 1)
+    return RankedTensorType::get(
+        {panels.numPanels(rows), panels.numInputGroups(cols), width, f},
+        type.getElementType());
   return RankedTensorType::get({panels.numPanels(rows), cols, width},
                                type.getElementType());
 }

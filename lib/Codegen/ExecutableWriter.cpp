@@ -163,6 +163,7 @@ llvm::Error writeLayout(const ExecutableSpec &spec, const Checkpoint &ckpt,
                                          {"shape", llvm::json::Array(t.shape)},
                                          {"storage", dtypeName(w.storage)},
                                          {"panel", w.panel},
+                                         {"interleave", w.interleave},
                                          {"quant_bits", w.quantBits},
                                          {"quant_group", w.quantGroup},
                                          {"scales", w.scales},
@@ -269,8 +270,10 @@ std::vector<PackedWeight> hymba::collectWeights(mlir::ModuleOp module) {
       pw.rows = type.getDimSize(0);
       pw.cols = type.getDimSize(1);
     }
-    if (mlir::hymba::PanelsAttr panels = mlir::hymba::getPanels(type))
+    if (mlir::hymba::PanelsAttr panels = mlir::hymba::getPanels(type)) {
       pw.panel = panels.getWidth();
+      pw.interleave = panels.getInterleave();
+    }
     // Both parts of a quantized tensor: its format is on the dequantize.
     for (mlir::Operation *user : w->getUsers()) {
       auto dq = llvm::dyn_cast<mlir::hymba::DequantizeOp>(user);

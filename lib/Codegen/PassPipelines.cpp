@@ -56,6 +56,7 @@ int64_t weightPanel(const PipelineOptions &o, bool cuda) {
 void applyCPUTarget(PipelineOptions &o, const CPUTarget &target) {
   o.vectorWidth = target.f32Lanes();
   o.vectorRegisters = target.vectorRegisters;
+  o.bf16Dot = target.has("avx512bf16");
 }
 
 void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &o,
@@ -70,7 +71,8 @@ void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &o,
   if (o.tileSelectiveScan && !cuda)
     pm.addPass(mlir::hymba::createHymbaTileSelectiveScan());
   if (int64_t panel = weightPanel(o, cuda); panel > 0)
-    pm.addPass(mlir::hymba::createHymbaPackWeights({panel}));
+    pm.addPass(
+        mlir::hymba::createHymbaPackWeights({panel, o.computeBF16 ? 2 : 1}));
   pm.addPass(mlir::hymba::createHymbaAssignBufferLayout());
 }
 
@@ -96,6 +98,7 @@ void buildLowerToLLVMPipeline(OpPassManager &pm, const PipelineOptions &o) {
     linear.vectorRegisters = o.vectorRegisters;
     if (o.rowChunk > 0)
       linear.rowChunk = o.rowChunk;
+    linear.bf16Dot = o.bf16Dot;
     pm.addPass(mlir::hymba::createHymbaVectorizeLinear(linear));
     addUpstream(pm, "convert-linalg-to-loops,scf-forall-to-parallel");
     pm.addPass(mlir::hymba::createHymbaApproximateMath());
@@ -103,7 +106,8 @@ void buildLowerToLLVMPipeline(OpPassManager &pm, const PipelineOptions &o) {
   // Threads: scf.parallel -> OpenMP. The canonicalize is required to inline
   // memref.alloca_scope before the CFG conversion.
   addUpstream(pm, "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,"
-                  "expand-strided-metadata,lower-affine,convert-vector-to-llvm,"
+                  "expand-strided-metadata,lower-affine,"
+                  "convert-vector-to-llvm{enable-x86vector},"
                   "finalize-memref-to-llvm,convert-math-to-llvm,"
                   "convert-to-llvm,reconcile-unrealized-casts");
 }

@@ -70,49 +70,55 @@ uint16_t bf16AwayFromZero(double d) {
 }
 
 /// Rearranges a [rows, cols] matrix of `Bytes`-sized elements, whose row r
-/// is at `rowAt(r)`, into panels of `panel` rows (element (r, c) at
-/// [r / panel][c][r % panel]), the last panel zero-padded, into `out`. The
-/// element size is a template argument so that each copy is one load and
-/// store, not a memcpy call (1.5B: ~2 s saved). `out` keeps its storage
-/// when it is large enough, so a caller that reuses it does not fault in
-/// fresh pages for every tensor; every byte is written, padding included.
+/// is at `rowAt(r)`, into panels of `panel` rows with the columns in groups
+/// of `interleave` (element (r, c) at [r / panel][c / interleave][r % panel]
+/// [c % interleave]; interleave 1: [r / panel][c][r % panel]), the last
+/// panel and column group zero-padded, into `out`. The element size is a
+/// template argument so that each copy is one load and store, not a memcpy
+/// call (1.5B: ~2 s saved). `out` keeps its storage when it is large enough,
+/// so a caller that reuses it does not fault in fresh pages for every
+/// tensor; every byte is written, padding included.
 template <size_t Bytes, typename RowAt>
 void packPanelsOf(RowAt rowAt, int64_t rows, int64_t cols, int64_t panel,
-                  std::vector<char> &out) {
+                  int64_t interleave, std::vector<char> &out) {
   int64_t panels = (rows + panel - 1) / panel;
-  out.resize(size_t(panels * panel * cols) * Bytes);
+  int64_t padded = (cols + interleave - 1) / interleave * interleave;
+  out.resize(size_t(panels * panel * padded) * Bytes);
   for (int64_t r = 0; r < panels * panel; ++r) {
     const char *row = r < rows ? rowAt(r) : nullptr;
-    char *dst =
-        out.data() + size_t((r / panel) * cols * panel + r % panel) * Bytes;
-    for (int64_t c = 0; c < cols; ++c) {
-      if (row)
-        std::memcpy(dst + size_t(c * panel) * Bytes, row + size_t(c) * Bytes,
-                    Bytes);
+    char *dst = out.data() + size_t((r / panel) * padded * panel +
+                                    (r % panel) * interleave) *
+                                 Bytes;
+    for (int64_t c = 0; c < padded; ++c) {
+      char *at = dst + size_t((c / interleave) * panel * interleave +
+                              c % interleave) *
+                           Bytes;
+      if (row && c < cols)
+        std::memcpy(at, row + size_t(c) * Bytes, Bytes);
       else
-        std::memset(dst + size_t(c * panel) * Bytes, 0, Bytes);
+        std::memset(at, 0, Bytes);
     }
   }
 }
 
 template <typename RowAt>
 void packPanelsWith(RowAt rowAt, int64_t rows, int64_t cols, int64_t panel,
-                    size_t bytes, std::vector<char> &out) {
+                    int64_t interleave, size_t bytes, std::vector<char> &out) {
   switch (bytes) {
   case 1:
-    return packPanelsOf<1>(rowAt, rows, cols, panel, out);
+    return packPanelsOf<1>(rowAt, rows, cols, panel, interleave, out);
   case 2:
-    return packPanelsOf<2>(rowAt, rows, cols, panel, out);
+    return packPanelsOf<2>(rowAt, rows, cols, panel, interleave, out);
   default:
-    return packPanelsOf<4>(rowAt, rows, cols, panel, out);
+    return packPanelsOf<4>(rowAt, rows, cols, panel, interleave, out);
   }
 }
 
 /// Panels of the row-major matrix at `src`.
 void packPanels(const char *src, int64_t rows, int64_t cols, int64_t panel,
-                size_t bytes, std::vector<char> &out) {
+                int64_t interleave, size_t bytes, std::vector<char> &out) {
   packPanelsWith([&](int64_t r) { return src + size_t(r * cols) * bytes; },
-                 rows, cols, panel, bytes, out);
+                 rows, cols, panel, interleave, bytes, out);
 }
 
 /// Element i of a checkpoint tensor as f32 (exact for F16/BF16 sources).
@@ -216,7 +222,7 @@ void quantizedPart(const QuantizedMatrix &q, const PackedWeight &w,
   if (w.scales) {
     const char *src = reinterpret_cast<const char *>(q.scales.data());
     if (w.panel > 0)
-      packPanels(src, w.rows, groups, w.panel, 2, out);
+      packPanels(src, w.rows, groups, w.panel, 1, 2, out);
     else
       out.assign(src, src + q.scales.size() * 2);
   } else if (w.quantBits == 4) {
@@ -224,7 +230,7 @@ void quantizedPart(const QuantizedMatrix &q, const PackedWeight &w,
   } else {
     const char *src = reinterpret_cast<const char *>(q.values.data());
     if (w.panel > 0)
-      packPanels(src, w.rows, w.cols, w.panel, 1, out);
+      packPanels(src, w.rows, w.cols, w.panel, w.interleave, 1, out);
     else
       out.assign(src, src + q.values.size());
   }
@@ -238,7 +244,7 @@ void plainWeight(const TensorInfo &info, const PackedWeight &w,
   // checkpoint.
   if (info.dtype == w.storage) {
     if (w.panel > 0)
-      packPanels(info.data, w.rows, w.cols, w.panel, bytes, out);
+      packPanels(info.data, w.rows, w.cols, w.panel, w.interleave, bytes, out);
     else
       out.assign(info.data, info.data + info.numBytes);
     return;
@@ -256,7 +262,7 @@ void plainWeight(const TensorInfo &info, const PackedWeight &w,
         convertElements(info, r * w.cols, w.cols, w.storage, row.data());
         return row.data();
       },
-      w.rows, w.cols, w.panel, bytes, out);
+      w.rows, w.cols, w.panel, w.interleave, bytes, out);
 }
 } // namespace
 

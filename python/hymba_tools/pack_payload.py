@@ -146,18 +146,20 @@ def _converted(raw, src, dst):
 
 def _panels(data, w):
     """Panel-major storage (#hymba.panels) of a [rows, cols] matrix:
-    element (r, c) at [r // panel][c][r % panel], the last panel zero-padded
-    (hymba-compile's packPanels)."""
+    element (r, c) at [r // panel][c // f][r % panel][c % f] for the
+    interleave f (f = 1: [r // panel][c][r % panel]), the last panel and
+    column group zero-padded (hymba-compile's packPanels)."""
     panel = w.get("panel", 0)
     if not panel:
         return data
-    rows, cols = w["rows"], w["cols"]
+    rows, cols, f = w["rows"], w["cols"], int(w.get("interleave", 1))
     dtype = np.float32 if w["storage"] == "F32" else np.uint16
     m = np.frombuffer(data, dtype).reshape(rows, cols)
-    panels = -(-rows // panel)
-    padded = np.zeros((panels * panel, cols), dtype)
-    padded[:rows] = m
-    return padded.reshape(panels, panel, cols).transpose(0, 2, 1).tobytes()
+    panels, groups = -(-rows // panel), -(-cols // f)
+    padded = np.zeros((panels * panel, groups * f), dtype)
+    padded[:rows, :cols] = m
+    # [panels, panel, groups, f] -> [panels, groups, panel, f]
+    return padded.reshape(panels, panel, groups, f).transpose(0, 2, 1, 3).tobytes()
 
 
 def _quantized(raw, src, w):
@@ -195,7 +197,8 @@ def _storage_bytes(w):
         return w["bytes"]
     elements = w["elements"]
     if w.get("panel", 0):
-        elements = -(-w["rows"] // w["panel"]) * w["panel"] * w["cols"]
+        f = int(w.get("interleave", 1))
+        elements = -(-w["rows"] // w["panel"]) * w["panel"] * (-(-w["cols"] // f) * f)
     return elements * (4 if w["storage"] == "F32" else 2)
 
 
@@ -265,6 +268,9 @@ def _load_layout(layout_path):
               and all(isinstance(w["name"], str) and int(w["offset"]) >= 0
                       and int(w["elements"]) > 0 and w["storage"] in ("F32", "BF16")
                       and isinstance(w["shape"], list) and int(w.get("panel", 0)) >= 0
+                      and int(w.get("interleave", 1)) >= 1
+                      and (int(w.get("interleave", 1)) == 1
+                           or (w.get("panel") and not w.get("quant_bits", 0)))
                       and (not w.get("panel") or (int(w["rows"]) > 0 and int(w["cols"]) > 0
                                                   and w["rows"] * w["cols"] == w["elements"]))
                       and _quantization_ok(w)

@@ -87,9 +87,21 @@ def selective_scan(u, delta, A, B, C, D, z):
     return y * silu(z)
 
 
-def forward(W, d: hc.HymbaDims, ids):
-    """Logits [T, vocab] of model(ids), float64."""
+def round_to_bf16(x):
+    """x rounded to bf16 (via f32, to nearest even), as float64: what
+    hymba-compile --compute=bf16 multiplies the projection weights with."""
+    bits = np.asarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    out = bits.astype(np.uint32).view(np.float32).astype(np.float64)
+    return np.where(np.isnan(x), x, out)
+
+
+def forward(W, d: hc.HymbaDims, ids, compute="f32"):
+    """Logits [T, vocab] of model(ids), float64. compute="bf16": every
+    projection's input rounded to bf16 first (hymba-compile --compute=bf16);
+    the products and sums stay float64."""
     ids = np.asarray(ids, dtype=np.int64)
+    rnd = round_to_bf16 if compute == "bf16" else (lambda x: x)
     M = d.num_meta
     e = W["model.embed_tokens.weight"][ids]
     h = np.concatenate([W["model.memory_tokens"], e], 0) if M else e
@@ -102,7 +114,7 @@ def forward(W, d: hc.HymbaDims, ids):
     for i in range(d.layers):
         p = f"model.layers.{i}."
         a = rms_norm(h, W[p + "input_layernorm.weight"], d.eps)
-        P = a @ W[p + "mamba.in_proj.weight"].T
+        P = rnd(a) @ W[p + "mamba.in_proj.weight"].T
         q = P[:, :qw]
         if d.owns_kv(i):
             k, v = P[:, qw:qw + kw], P[:, qw + kw:qw + kw + vw]
@@ -117,24 +129,24 @@ def forward(W, d: hc.HymbaDims, ids):
         att = attention(q, k, v, d, masks[d.is_global(i)])
         cb = W.get(p + "mamba.conv1d.bias")
         u = causal_conv_silu(x, W[p + "mamba.conv1d.weight"], cb)
-        xp = u @ W[p + "mamba.x_proj.0.weight"].T
+        xp = rnd(u) @ W[p + "mamba.x_proj.0.weight"].T
         R, N = d.dt_rank, d.d_state
         dtr = rms_norm(xp[:, :R], W[p + "mamba.dt_layernorm.weight"], d.eps)
         Bm = rms_norm(xp[:, R:R + N], W[p + "mamba.B_layernorm.weight"], d.eps)
         Cm = rms_norm(xp[:, R + N:], W[p + "mamba.C_layernorm.weight"], d.eps)
-        delta = softplus(dtr @ W[p + "mamba.dt_proj.0.weight"].T + W[p + "mamba.dt_proj.0.bias"])
+        delta = softplus(rnd(dtr) @ W[p + "mamba.dt_proj.0.weight"].T + W[p + "mamba.dt_proj.0.bias"])
         A = -np.exp(W[p + "mamba.A_log.0"])
         s = selective_scan(u, delta, A, Bm, Cm, W[p + "mamba.D.0"], z)
         o = (rms_norm(att, W[p + "mamba.pre_avg_layernorm1.weight"], d.eps) +
              rms_norm(s, W[p + "mamba.pre_avg_layernorm2.weight"], d.eps)) / 2
-        h = h + o @ W[p + "mamba.out_proj.weight"].T
+        h = h + rnd(o) @ W[p + "mamba.out_proj.weight"].T
         m = rms_norm(h, W[p + "pre_moe_layernorm.weight"], d.eps)
-        g = m @ W[p + "moe.experts.0.gate_proj.weight"].T
-        up = m @ W[p + "moe.experts.0.up_proj.weight"].T
-        h = h + (silu(g) * up) @ W[p + "moe.experts.0.down_proj.weight"].T
+        g = rnd(m) @ W[p + "moe.experts.0.gate_proj.weight"].T
+        up = rnd(m) @ W[p + "moe.experts.0.up_proj.weight"].T
+        h = h + rnd(silu(g) * up) @ W[p + "moe.experts.0.down_proj.weight"].T
     h = rms_norm(h, W["model.final_layernorm.weight"], d.eps)[M:]
     head = W["model.embed_tokens.weight"] if d.tied else W["lm_head.weight"]
-    return h @ head.T
+    return rnd(h) @ head.T
 
 
 def greedy(W, d, prompt, n):

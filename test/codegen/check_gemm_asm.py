@@ -8,7 +8,9 @@ one with the most FMAs, how many FMAs, packed loads and broadcasts it has
 and how many instructions touch the stack ((%rsp): a spilled accumulator or
 a reload). The register tile of hymba-vectorize-linear must keep every
 accumulator in a register: that loop needs at least MIN_FMAS FMAs and no
-stack access.
+stack access. AVX512_BF16 dot products (vdpbf16ps, --compute=bf16) count
+as FMAs; they are also reported on their own, with how many of them take
+a packed (full-vector) memory operand.
 """
 import re
 import subprocess
@@ -34,7 +36,7 @@ for start, end in loops:
     if any(start <= s2 and e2 < end for s2, e2 in loops if (s2, e2) != (start, end)):
         continue  # not innermost
     body = [t for a, t in insns if start <= a <= end]
-    fmas = sum(t.startswith("vfmadd") for t in body)
+    fmas = sum(t.startswith(("vfmadd", "vdpbf16ps")) for t in body)
     if best is None or fmas > best[0]:
         best = (fmas, body)
 
@@ -44,10 +46,16 @@ fmas, body = best
 # f32 moves, bf16 widening loads, i8/i4 sign-extending loads.
 loads = sum(bool(re.match(r"(vmovups|vmovaps|vpmovzxwd|vmovdqu|vpmovsxbd)\w*\s+-?(0x[0-9a-f]+)?\(", t))
             for t in body)
-broadcasts = sum(t.startswith("vbroadcastss") for t in body)
+broadcasts = sum(t.startswith(("vbroadcastss", "vpbroadcastd")) or "{1to" in t
+                 for t in body)
 stack = [t for t in body if "(%rsp" in t]
+dots = [t for t in body if t.startswith("vdpbf16ps")]
+# A weight vector read by the dot itself: a memory operand, not a broadcast.
+dot_loads = sum("(" in t and "{1to" not in t for t in dots)
+loads += dot_loads
 print(f"hottest loop: {len(body)} instructions, {fmas} FMAs, {loads} packed "
-      f"loads, {broadcasts} broadcasts, {len(stack)} stack accesses")
+      f"loads, {broadcasts} broadcasts, {len(stack)} stack accesses, "
+      f"{len(dots)} bf16 dot products ({dot_loads} with a packed memory operand)")
 for t in stack:
     print(f"  stack: {t}")
 ok = fmas >= min_fmas and not stack and loads > 0

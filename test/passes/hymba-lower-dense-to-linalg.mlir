@@ -212,6 +212,45 @@ func.func @packed(%p: memref<?xi8>, %x: tensor<?x4xf32>, %ids: tensor<?xi32>) ->
 
 // -----
 
+// bf16 panels in pairs along K (#hymba.panels<4, interleave = 2>,
+// --compute=bf16): the view is [ceil(6 / 4), ceil(5 / 2), 4, 2], w[n, k] is
+// read at [n floordiv 4, k floordiv 2, n mod 4, k mod 2], and the product
+// uses x rounded to bf16 (integer round to nearest even, NaN kept). The
+// SwiGLU's intermediate width (5) is the down projection's K, which its
+// storage ([1, 3, 4, 2]) no longer says.
+// CHECK-DAG: #[[PAIR:.*]] = affine_map<(d0, d1, d2) -> (d1 floordiv 4, d2 floordiv 2, d1 mod 4, d2 mod 2)>
+// CHECK-LABEL: func @pairs
+// CHECK:         %[[V:.*]] = memref.view %{{.*}}[%{{.*}}][] : memref<?xi8> to memref<2x3x4x2xbf16>
+// CHECK:         %[[W:.*]] = bufferization.to_tensor %[[V]] restrict : memref<2x3x4x2xbf16> to tensor<2x3x4x2xbf16>
+// CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[PAIR]], #{{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:      ins(%{{.*}}, %[[W]] : tensor<?x5xf32>, tensor<2x3x4x2xbf16>) outs(%{{.*}} : tensor<?x6xf32>)
+// CHECK:         ^bb0(%[[XIN:.*]]: f32, %{{.*}}: bf16, %{{.*}}: f32):
+// CHECK:           %[[BITS:.*]] = arith.bitcast %[[XIN]] : f32 to i32
+// CHECK:           arith.addi %[[BITS]]
+// CHECK:           %[[NAN:.*]] = arith.cmpf uno, %[[XIN]], %[[XIN]] : f32
+// CHECK:           %[[SEL:.*]] = arith.select %[[NAN]]
+// CHECK:           %[[XR:.*]] = arith.bitcast %[[SEL]] : i32 to f32
+// CHECK:           arith.mulf %[[XR]], %{{.*}} : f32
+// CHECK:         tensor.extract %{{.*}} : tensor<2x3x4x2xbf16>
+// CHECK-LABEL: func @pairs_mlp
+// CHECK:         linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<2x2x4x2xbf16>) outs(%{{.*}} : tensor<?x5xf32>)
+// CHECK:         linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x5xf32>, tensor<1x3x4x2xbf16>) outs(%{{.*}} : tensor<?x4xf32>)
+func.func @pairs(%p: memref<?xi8>, %x: tensor<?x5xf32>, %ids: tensor<?xi32>) -> (tensor<?x6xf32>, tensor<?x5xf32>) {
+  %w = hymba.weight %p["w"] {offset = 0 : i64} : memref<?xi8> -> tensor<6x5xbf16, #hymba.panels<4, interleave = 2>>
+  %y = hymba.linear %x, %w : tensor<?x5xf32>, tensor<6x5xbf16, #hymba.panels<4, interleave = 2>> -> tensor<?x6xf32>
+  %e = hymba.embed %w[%ids] : tensor<6x5xbf16, #hymba.panels<4, interleave = 2>>, tensor<?xi32> -> tensor<?x5xf32>
+  return %y, %e : tensor<?x6xf32>, tensor<?x5xf32>
+}
+func.func @pairs_mlp(%p: memref<?xi8>, %x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %g = hymba.weight %p["g"] {offset = 0 : i64} : memref<?xi8> -> tensor<5x4xbf16, #hymba.panels<4, interleave = 2>>
+  %u = hymba.weight %p["u"] {offset = 64 : i64} : memref<?xi8> -> tensor<5x4xbf16, #hymba.panels<4, interleave = 2>>
+  %d = hymba.weight %p["d"] {offset = 128 : i64} : memref<?xi8> -> tensor<4x5xbf16, #hymba.panels<4, interleave = 2>>
+  %y = hymba.swiglu_mlp %x, %g, %u, %d : tensor<?x4xf32>, tensor<5x4xbf16, #hymba.panels<4, interleave = 2>>, tensor<5x4xbf16, #hymba.panels<4, interleave = 2>>, tensor<4x5xbf16, #hymba.panels<4, interleave = 2>> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
 // Quantized i8 panels: the projection's generic reads the values through the
 // panel map and the scales through (n floordiv 4, k floordiv 8, n mod 4),
 // and dequantizes in its body; nothing materializes the f32 weight.

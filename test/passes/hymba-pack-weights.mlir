@@ -2,6 +2,10 @@
 // RUN: hymba-opt %s -split-input-file -hymba-pack-weights="panel=16" -hymba-pack-weights="panel=16" | FileCheck %s
 // RUN: hymba-opt %s -split-input-file -hymba-pack-weights="panel=16" -hymba-assign-buffer-layout | FileCheck %s --check-prefix=LAYOUT
 // RUN: not hymba-opt %s -split-input-file -hymba-pack-weights="panel=0" 2>&1 >/dev/null | FileCheck %s --check-prefix=BAD
+// RUN: hymba-opt %s -split-input-file -hymba-pack-weights="panel=16 interleave=2" | FileCheck %s --check-prefix=PAIRS
+// RUN: hymba-opt %s -split-input-file -hymba-pack-weights="panel=16 interleave=2" -hymba-assign-buffer-layout | FileCheck %s --check-prefix=PAIRLAYOUT
+// RUN: not hymba-opt %s -split-input-file -hymba-pack-weights="panel=16 interleave=0" 2>&1 >/dev/null | FileCheck %s --check-prefix=BADPAIRS
+// BADPAIRS: hymba-pack-weights: interleave must be positive
 // RUN: not hymba-opt %s -split-input-file -hymba-pack-weights="panel=5" 2>&1 >/dev/null | FileCheck %s --check-prefix=ODD
 // ODD: error: 'hymba.weight' op holds i4 values, which panels pack two per byte: the panel width must be even, got 5
 // BAD: hymba-pack-weights: panel must be positive
@@ -17,6 +21,17 @@
 // CHECK:         hymba.weight %{{.*}}["meta"] : memref<?xi8> -> tensor<3x32xbf16>
 // CHECK:         hymba.weight %{{.*}}["embed"] : memref<?xi8> -> tensor<10x32xbf16, #hymba.panels<16>>
 // CHECK:         hymba.linear %{{.*}} : tensor<?x32xf32>, tensor<45x32xbf16, #hymba.panels<16>> -> tensor<?x45xf32>
+// interleave=2 (--compute=bf16): float weights in bf16 pairs along K.
+// PAIRS-LABEL: func @layer
+// PAIRS:         hymba.weight %{{.*}}["norm"] : memref<?xi8> -> tensor<32xf32>
+// PAIRS:         hymba.weight %{{.*}}["in_proj"] : memref<?xi8> -> tensor<45x32xbf16, #hymba.panels<16, interleave = 2>>
+// PAIRS:         hymba.weight %{{.*}}["down"] : memref<?xi8> -> tensor<32x40xbf16, #hymba.panels<16, interleave = 2>>
+// PAIRS:         hymba.weight %{{.*}}["embed"] : memref<?xi8> -> tensor<10x32xbf16, #hymba.panels<16, interleave = 2>>
+// The same bytes as plain panels when K is even: in_proj still takes
+// 3 * 16 * 32 * 2 bytes.
+// PAIRLAYOUT-LABEL: func @layer
+// PAIRLAYOUT:         hymba.weight %{{.*}}["in_proj"] {offset = 128 : i64}
+// PAIRLAYOUT:         hymba.weight %{{.*}}["gate"] {offset = 3200 : i64}
 // A padded panel: 45 rows are 3 panels of 16 (3 * 16 * 32 * 2 bytes).
 // LAYOUT-LABEL: func @layer
 // LAYOUT:         hymba.weight %{{.*}}["norm"] {offset = 0 : i64}

@@ -97,7 +97,13 @@ cl::opt<std::string> dtype(
     "dtype",
     cl::desc("weight storage in the executable: f32 (default), bf16, or "
              "int8/int4 (projections and embeddings quantized per group, "
-             "bf16 scales; the rest f32); compute is f32"),
+             "bf16 scales; the rest f32); see --compute"),
+    cl::init("f32"), cl::cat(targetCat));
+cl::opt<std::string> compute(
+    "compute",
+    cl::desc("arithmetic of the projections: f32 (default), or bf16 (CPUs "
+             "with AVX512_BF16: its dot products, inputs rounded to bf16, "
+             "f32 sums; weights bf16)"),
     cl::init("f32"), cl::cat(targetCat));
 cl::opt<int64_t> quantGroup(
     "quant-group",
@@ -257,6 +263,8 @@ std::string metadataFor(mlir::ModuleOp module, const hymba::ModelConfig &c,
      << "bos_token_id=" << c.bosTokenId << "\n"
      << "eos_token_id=" << c.eosTokenId << "\n"
      << "weight_dtype=" << weightTypeName(o.weightType) << "\n";
+  if (compute == "bf16")
+    os << "compute=bf16\n";
   if (o.weightType == hymba::WeightType::INT8 ||
       o.weightType == hymba::WeightType::INT4)
     os << "quant_group=" << o.quantGroup << "\n";
@@ -356,6 +364,7 @@ void setPipelineOptions(hymba::PipelineOptions &o, bool gpuForm,
   o.fuseHybridHeads = !noFuse;
   o.tileSelectiveScan = !noTileScan;
   o.weightPanel = noPackWeights ? 0 : -1;
+  o.computeBF16 = compute == "bf16";
   o.kernelForm =
       gpuForm ? mlir::hymba::KernelForm::GPU : mlir::hymba::KernelForm::CPU;
   o.rowChunk = linearRowChunk;
@@ -528,6 +537,29 @@ int main(int argc, char **argv) {
   if (!cpu)
     return fail(toString(cpu.takeError()));
   cpuTarget = *cpu;
+  if (compute != "f32" && compute != "bf16")
+    return fail("--compute must be f32 or bf16, got '" + compute + "'");
+  if (compute == "bf16") {
+    // bf16 dot products read bf16 weights packed in pairs: bf16 storage (the
+    // default with it), panels, the CPU kernel form, and a CPU that has them.
+    if (dtype.getNumOccurrences() == 0)
+      weightType = hymba::WeightType::BF16;
+    if (*weightType != hymba::WeightType::BF16)
+      return fail("--compute=bf16 multiplies bf16 weights: it cannot be "
+                  "combined with --dtype=" +
+                  dtype + " (use --dtype=bf16, or leave --dtype out)");
+    if (target != Target::CPU || kernelForm == KernelForm::GPU)
+      return fail("--compute=bf16 is for --target=cpu in the CPU kernel form");
+    if (noPackWeights)
+      return fail("--compute=bf16 needs the weights in panels: it cannot be "
+                  "combined with --no-pack-weights");
+    if (!cpuTarget.has("avx512bf16"))
+      return fail("--compute=bf16 needs a CPU with AVX512_BF16, and "
+                  "--target-cpu=" +
+                  targetCPU + " (" + cpuTarget.cpu +
+                  ") lacks avx512bf16: pick a CPU that has it (znver4, "
+                  "znver5, sapphirerapids, cooperlake) or use --compute=f32");
+  }
   mlir::TimingScope reading = timing->nest("read the checkpoint");
   Expected<std::unique_ptr<hymba::Checkpoint>> ckpt =
       hymba::Checkpoint::open(checkpointDir);

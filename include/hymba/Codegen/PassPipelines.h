@@ -58,6 +58,17 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
       *this, "row-chunk",
       llvm::cl::desc("> 0: hymba-vectorize-linear's row chunk"),
       llvm::cl::init(0)};
+  Option<bool> computeBF16{
+      *this, "compute-bf16",
+      llvm::cl::desc("projections multiply bf16 pairs (x rounded to bf16): "
+                     "float weights panel-packed in pairs along K "
+                     "(hymba-pack-weights interleave=2)"),
+      llvm::cl::init(false)};
+  Option<bool> bf16Dot{
+      *this, "bf16-dot",
+      llvm::cl::desc("the target has AVX512_BF16: bf16 pair projections use "
+                     "its dot products (else f32 FMAs of the same sums)"),
+      llvm::cl::init(false)};
   Option<std::string> chip{*this, "chip",
                            llvm::cl::desc("CUDA target: the GPU architecture"),
                            llvm::cl::init("sm_90")};

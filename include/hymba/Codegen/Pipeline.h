@@ -32,6 +32,15 @@ struct CPUTarget {
   int64_t vectorBits = 128;     // widest vector registers: 128, 256, 512
   int64_t vectorRegisters = 16; // architectural vector registers
 
+  /// Whether `feature` (a name of checkedCPUFeatures) is required, i.e.
+  /// the target has it.
+  bool has(llvm::StringRef feature) const {
+    for (const std::string &f : required)
+      if (f == feature)
+        return true;
+    return false;
+  }
+
   /// f32 lanes per vector register.
   int64_t f32Lanes() const { return vectorBits / 32; }
   /// The projection kernel's panel width: two vector registers.

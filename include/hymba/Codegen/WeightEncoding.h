@@ -30,6 +30,10 @@ struct PackedWeight {
   /// (#hymba.panels): element (r, c) at [r / panel][c][r % panel], the
   /// last panel zero-padded.
   int64_t panel = 0;
+  /// > 1 (float panels only): columns in groups of `interleave`, element
+  /// (r, c) at [r / panel][c / interleave][r % panel][c % interleave], the
+  /// last group zero-padded (#hymba.panels<W, interleave = F>).
+  int64_t interleave = 1;
   int64_t rows = 0, cols = 0;
   /// 8 or 4: this entry holds the quantized values of the tensor (i8, or
   /// two i4 per byte); 0: not quantized.

@@ -21,7 +21,8 @@ namespace mlir::hymba {
 PanelsAttr getPanels(Type type);
 
 /// How a weight type is laid out in the parameter buffer: `[ceil(N / W), K,
-/// W]` for `tensor<N x K, #hymba.panels<W>>`, otherwise the type itself
+/// W]` for `tensor<N x K, #hymba.panels<W>>` (`[ceil(N / W), ceil(K / F),
+/// W, F]` with `interleave = F`), otherwise the type itself
 /// without encoding; i4 values become bytes (`[ceil(N / W), K, W / 2]` or
 /// `[ceil(N * K / 2)]` of i8, see the definition).
 RankedTensorType storageType(RankedTensorType type);

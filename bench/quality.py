@@ -4,14 +4,16 @@
   /usr/bin/python3 bench/quality.py [--build DIR] [--model models/hymba-kjv]
                                     [--ctx 128] [--tokens 4096]
 
-Compiles the model with each --dtype (f32, bf16, int8, int4) and prints, one
-row per build as it is measured:
+Compiles the model with each --dtype (f32, bf16, int8, int4), and with
+--compute=bf16 (bf16 dot products, inputs rounded to bf16) where this CPU
+has AVX512_BF16, and prints, one row per build as it is measured:
   * the perplexity of the held-out text (heldout.txt, which training never
     saw) by `exe --perplexity --ctx CTX`, and its ratio to the f32 build's;
   * top-1 agreement: the share of positions whose next-token argmax equals
     the f32 build's, over the first --tokens tokens of the held-out text in
     prompts of CTX - 1 tokens after a BOS (logits of every prompt row from
     --logits-out);
+  (row "bf16c": --compute=bf16, bf16 weights)
   * the weight bytes the executable stores (its parameter block) and the
     executable's size.
 Nothing here needs ../shared; it needs numpy and sentencepiece.
@@ -53,13 +55,19 @@ def main():
     print(f"model {a.model}: held-out text {len(ids)} tokens scored for top-1 "
           f"agreement in {len(prompts)} prompts of <= {step} tokens; perplexity over the "
           f"whole held-out text, chunks of {a.ctx}", flush=True)
-    print(f"{'dtype':<6} {'perplexity':>11} {'/ f32':>7} {'top-1 = f32':>12} "
+    builds = [(d, ["--dtype", d]) for d in ("f32", "bf16", "int8", "int4")]
+    with open("/proc/cpuinfo") as f:
+        if " avx512_bf16" in f.read():
+            builds.append(("bf16c", ["--compute=bf16"]))
+        else:
+            print("no --compute=bf16 row: this CPU lacks AVX512_BF16", flush=True)
+    print(f"{'build':<6} {'perplexity':>11} {'/ f32':>7} {'top-1 = f32':>12} "
           f"{'weights MB':>11} {'exe MB':>8}", flush=True)
     base_ppl, base_top = None, None
     with tempfile.TemporaryDirectory() as work:
-        for dtype in ("f32", "bf16", "int8", "int4"):
+        for dtype, flags in builds:
             exe = os.path.join(work, dtype)
-            run([compiler, a.model, "-o", exe, "--dtype", dtype,
+            run([compiler, a.model, "-o", exe, *flags,
                  "--payload-layout", exe + ".json"])
             out = run([exe, "--perplexity", text, "--ctx", str(a.ctx)])
             ppl = float(re.search(r"^perplexity: ([0-9.]+)", out, re.M).group(1))

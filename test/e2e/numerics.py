@@ -46,12 +46,15 @@ if COMPUTE == "bf16":
         sys.exit(0)
     # Rounding to bf16 is a step function: an activation one f32 ulp away
     # from the reference's (another summation order, float64 vs f32) can
-    # round to the neighbouring bf16, a 2^-9 relative step that later
-    # layers carry. Like-with-like results therefore agree to ~1e-3, not
-    # 1e-4; still below the rounding's own cost on the random cases
-    # (7e-3 to 2e-2, the INFO lines), where a missing or different rounding
-    # fails. (On the trained model the cost is only ~1e-3.)
-    TOL = 3e-3
+    # round to the neighbouring bf16, a 2^-9 relative step that later layers
+    # carry, so even like-with-like results differ by up to a few 1e-3 (and
+    # decode vs prefill, chunked vs not, alike). The logits check is then:
+    # max error <= TOL, and an RMS error against the rounded reference below
+    # 3/4 of the one against the unrounded reference (measured: 1e-5 to 0.3
+    # on random weights, 0.5 on the trained model; without the rounding in
+    # the executable it would be far above 1), which fails if the rounding
+    # the executable applies is not the reference's.
+    TOL = 1e-2
 CASES = [
     # name, preset, checkpoint dtype, shards, --dtype, prompt length, steps
     ("tiny-f32", "tiny", "f32", 1, "f32", 9, 6),
@@ -77,6 +80,10 @@ passed = failed = 0
 
 def rel_err(a, b):
     return float(np.abs(a - b).max() / np.abs(b).max())
+
+
+def rel_rms(a, b):
+    return float(np.sqrt(((a - b) ** 2).mean() / (b ** 2).mean()))
 
 
 def run(exe, *args):
@@ -115,12 +122,19 @@ def check_model(name, ck, dtype, prompt, N):
     seq = prompt + gen[:-1]
     want = ref.forward(W, d, seq, compute=COMPUTE)
     err = rel_err(got, want)
-    if COMPUTE != "f32":
-        cost = rel_err(got, ref.forward(W, d, seq))
+    if COMPUTE == "f32":
+        check(f"{name} logits", got.shape == want.shape and err <= TOL,
+              f"shape {got.shape}, rel err {err:.2e} (tol {TOL:g})")
+    else:
+        plain = ref.forward(W, d, seq)
+        cost = rel_err(got, plain)
+        like, unlike = rel_rms(got, want), rel_rms(got, plain)
         print(f"INFO {name} --compute={COMPUTE}: rel err {cost:.2e} against "
               "the reference without the rounding")
-    check(f"{name} logits", got.shape == want.shape and err <= TOL,
-          f"shape {got.shape}, rel err {err:.2e} (tol {TOL:g})")
+        check(f"{name} logits", got.shape == want.shape and err <= TOL
+              and like <= 0.75 * unlike,
+              f"shape {got.shape}, rel err {err:.2e} (tol {TOL:g}), rel RMS "
+              f"err {like:.2e} vs {unlike:.2e} without the rounding")
     ref_tokens = [int(np.argmax(want[T - 1 + i])) for i in range(N)]
     check(f"{name} greedy tokens", gen == ref_tokens, f"{gen} vs reference {ref_tokens}")
 

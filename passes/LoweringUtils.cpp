@@ -1,5 +1,6 @@
 //===- LoweringUtils.cpp - Builders shared by the Hymba lowerings ---------===//
 #include "LoweringUtils.h"
+#include "ActivationQuantization.h"
 #include "WeightAccess.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -73,6 +74,19 @@ Value hymba::roundToBF16(ImplicitLocOpBuilder &b, Value x) {
   return arith::BitcastOp::create(b, x.getType(), roundedBF16Bits(b, x));
 }
 
+Value hymba::widenBF16Exactly(ImplicitLocOpBuilder &b, Value bf16Vector) {
+  auto type = cast<VectorType>(bf16Vector.getType());
+  auto i32Vec = type.clone(b.getI32Type());
+  Value bits = arith::ExtUIOp::create(
+      b, i32Vec, arith::BitcastOp::create(b, type.clone(b.getI16Type()),
+                                          bf16Vector));
+  Value shifted = arith::ShLIOp::create(
+      b, bits,
+      arith::ConstantOp::create(
+          b, i32Vec, DenseElementsAttr::get(i32Vec, b.getI32IntegerAttr(16))));
+  return arith::BitcastOp::create(b, type.clone(b.getF32Type()), shifted);
+}
+
 Value hymba::f32Const(ImplicitLocOpBuilder &b, double v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(float(v)));
 }
@@ -99,6 +113,17 @@ Value hymba::buildLinear(ImplicitLocOpBuilder &b, Value x, Value w, int64_t n,
   WeightSource source = weightSource(w);
   SmallVector<Value> inputs = {x};
   SmallVector<AffineMap> maps = {map(ctx, 3, {0, 2})};
+  // int8 values interleaved along K feed integer dot products
+  // (--compute=int8), which multiply x quantized per group of the weight's
+  // group size (ActivationQuantization.h): the projection reads x's int8
+  // values and their scales instead of x.
+  bool int8Dot = source.bits == 8 && source.interleave > 1;
+  if (int8Dot) {
+    QuantizedActivations q = buildQuantizedActivations(b, x, source.group);
+    AffineExpr t = getAffineDimExpr(0, ctx), k = getAffineDimExpr(2, ctx);
+    inputs = {q.values, q.scales};
+    maps.push_back(AffineMap::get(3, 0, {t, k.floorDiv(source.group)}, ctx));
+  }
   appendWeightOperands(source, 3, getAffineDimExpr(1, ctx),
                        getAffineDimExpr(2, ctx), inputs, maps);
   maps.push_back(map(ctx, 3, {0, 1}));
@@ -107,9 +132,14 @@ Value hymba::buildLinear(ImplicitLocOpBuilder &b, Value x, Value w, int64_t n,
       ArrayRef<IteratorType>{kPar, kPar, kRed},
       [&](OpBuilder &nb, Location loc, ValueRange args) {
         ImplicitLocOpBuilder ib(loc, nb);
+        size_t xArgs = int8Dot ? 2 : 1;
         Value weight = weightFromArguments(
-            ib, source, args.slice(1, args.size() - 2), 1, 2);
+            ib, source, args.slice(xArgs, args.size() - xArgs - 1), 1, 2);
         Value input = args[0];
+        if (int8Dot)
+          input = arith::MulFOp::create(
+              ib, arith::SIToFPOp::create(ib, ib.getF32Type(), args[0]),
+              args[1]);
         // bf16 weights in pairs along K feed bf16 dot products
         // (--compute=bf16), which multiply x rounded to bf16: the rounding is
         // part of the op's meaning, so every lowering of it agrees.

@@ -29,6 +29,11 @@ Value roundedBF16Bits(ImplicitLocOpBuilder &b, Value x);
 /// multiplies): bitcast(roundedBF16Bits(x)).
 Value roundToBF16(ImplicitLocOpBuilder &b, Value x);
 
+/// A vector of bf16 widened to f32 as bits << 16, which is exact. LLVM
+/// would narrow extf(s) * c back to a bf16 multiply, which targets without
+/// AVX512_BF16 emulate with a libcall per lane.
+Value widenBF16Exactly(ImplicitLocOpBuilder &b, Value bf16Vector);
+
 /// f32 constant.
 Value f32Const(ImplicitLocOpBuilder &b, double v);
 

@@ -52,7 +52,7 @@ struct PackWeightsPass : hymba::impl::HymbaPackWeightsBase<PackWeightsPass> {
       getOperation()->emitError("hymba-pack-weights: panel must be positive");
       return signalPassFailure();
     }
-    if (interleave <= 0) {
+    if (interleave <= 0 || int8Interleave <= 0) {
       getOperation()->emitError(
           "hymba-pack-weights: interleave must be positive");
       return signalPassFailure();
@@ -85,12 +85,26 @@ struct PackWeightsPass : hymba::impl::HymbaPackWeightsBase<PackWeightsPass> {
     // Only float weights are interleaved: the quantized kernels read their
     // values and scales in plain panels.
     auto interleaved = PanelsAttr::get(&getContext(), panel, interleave);
+    // int8 values in runs of int8Interleave inputs, where every run lies in
+    // one group: K and the group size are multiples of it.
+    auto int8Encoding = [&](WeightOp op, RankedTensorType type) {
+      if (int8Interleave == 1 || op.getScales() ||
+          !type.getElementType().isInteger(8) ||
+          type.getDimSize(1) % int8Interleave != 0)
+        return plain;
+      for (Operation *user : op->getUsers())
+        if (auto dequantize = dyn_cast<DequantizeOp>(user);
+            !dequantize || dequantize.getGroupSize() % int8Interleave != 0)
+          return plain;
+      return PanelsAttr::get(&getContext(), panel, int8Interleave);
+    };
     for (auto &[name, ops] : byName) {
       if (unpackable.contains(name))
         continue;
       for (WeightOp op : ops) {
         auto type = cast<RankedTensorType>(op.getResult().getType());
-        auto encoding = quantized.contains(name) ? plain : interleaved;
+        auto encoding =
+            quantized.contains(name) ? int8Encoding(op, type) : interleaved;
         op.getResult().setType(RankedTensorType::get(
             type.getShape(), type.getElementType(), encoding));
       }

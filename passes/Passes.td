@@ -72,7 +72,11 @@ def HymbaPackWeights : Pass<"hymba-pack-weights", "ModuleOp"> {
     of its `hymba.dequantize` qualifies (the scales become `[panels, groups,
     panel]`, one vector of scales per panel and group); the dequantized
     type stays plain. i4 values pack two lanes per byte, so they need an even
-    `panel`.
+    `panel`. With `int8-interleave=4` int8 values are stored in quads along
+    K (`#hymba.panels<panel, interleave = 4>`), the operand layout of the
+    integer dot products, which then also quantize x (see
+    hymba-vectorize-linear); a tensor whose K or group size is not a
+    multiple of 4 keeps plain panels and f32 compute.
 
     **Invariants.** Runs before `hymba-assign-buffer-layout` (panel storage
     is padded to whole panels). All ops naming one tensor get the same
@@ -100,7 +104,11 @@ def HymbaPackWeights : Pass<"hymba-pack-weights", "ModuleOp"> {
     Option<"interleave", "interleave", "int64_t", /*default=*/"1",
            "inputs (k) grouped in each lane of a panel row for dot-product "
            "instructions, on float weights: 1 = none, 2 = bf16 pairs "
-           "(AVX512_BF16 vdpbf16ps, hymba-compile --compute=bf16)">
+           "(AVX512_BF16 vdpbf16ps, hymba-compile --compute=bf16)">,
+    Option<"int8Interleave", "int8-interleave", "int64_t", /*default=*/"1",
+           "the same for int8 quantized values: 4 = quads for VNNI's "
+           "vpdpbusd (hymba-compile --compute=int8), applied where K and the "
+           "group size are multiples of it (the scales stay plain panels)">
   ];
   // Sets Hymba attributes even on a module without Hymba ops.
   let dependentDialects = ["::mlir::hymba::HymbaDialect"];
@@ -285,6 +293,19 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     and even halves, the order `vdpbf16ps` adds them in (the build machine's
     meta-prefix runner, when it lacks AVX512_BF16).
 
+    **int8 x int8 (`--compute=int8`): integer dot products.** A projection
+    whose x was quantized per group (int8 values and an f32 scale per row
+    and group) and whose int8 weight panels are interleaved by 4 along K
+    (`#hymba.panels<W, interleave = 4>`, body `acc + (sitofp(q_x) * s_x) *
+    (sitofp(q_w) * extf(s_w))`) gets the same panel loops with an integer
+    register tile (Int8DotKernel.h): per group, `rows x nv` i32 accumulators
+    collect `vpdpbusd` (4 x vector-width multiply-adds each) of x quads made
+    unsigned (+128) against the weight vectors, and nv more collect
+    `sum(w)` to take the 128 back; then each sum is converted and added to
+    the f32 accumulators with one FMA by `s_x * s_w`. The weights are never
+    widened to float. With `vnni=false` each vpdpbusd becomes widening
+    multiplies and four strided shuffles, which give the same integers.
+
     **Plain [N, K] weights: dot products.** An `scf.parallel` over blocks of
     4 output columns; 4x4 (rows x columns) tiles with 16 vector accumulators,
     1x4 tiles for the last `T % 4` rows and 1x1 tiles for the last `N % 4`
@@ -339,11 +360,15 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"true",
            "bf16 pair panels: AVX512_BF16 dot products "
            "(x86vector.avx512.dot); false: the same sums with f32 FMAs, for "
-           "targets without AVX512_BF16">
+           "targets without AVX512_BF16">,
+    Option<"vnni", "vnni", "bool", /*default=*/"true",
+           "int8 dot-product projections use VNNI's vpdpbusd (AVX512_VNNI "
+           "with vector-width=16, AVX-VNNI with 8); false: the same exact "
+           "integer sums with portable vector ops, for targets without it">
   ];
-  let dependentDialects = ["arith::ArithDialect", "math::MathDialect",
-                           "memref::MemRefDialect", "scf::SCFDialect",
-                           "vector::VectorDialect",
+  let dependentDialects = ["arith::ArithDialect", "LLVM::LLVMDialect",
+                           "math::MathDialect", "memref::MemRefDialect",
+                           "scf::SCFDialect", "vector::VectorDialect",
                            "x86vector::X86VectorDialect"];
 }
 

@@ -22,6 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Int8DotKernel.h"
 #include "LoweringUtils.h"
 #include "hymba/Passes/Passes.h"
 
@@ -210,6 +211,9 @@ struct Projection {
   int64_t interleave = 1;
   Value scales;
   int64_t bits = 0, group = 0;
+  /// --compute=int8: x holds int8 values, xScales their f32 scale per row
+  /// and group, and w int8 panels interleaved by 4 along K.
+  Value xScales;
 };
 
 /// `v` is float(q) or float(sign-extended nibble of q) for the block
@@ -272,6 +276,81 @@ bool isRoundedToBF16(Value v, Value x) {
       select ? select.getCondition().getDefiningOp<arith::CmpFOp>() : nullptr;
   return isNaN && isNaN.getPredicate() == arith::CmpFPredicate::UNO &&
          isNaN.getLhs() == x && isNaN.getRhs() == x;
+}
+
+/// The int8 dot-product form (ActivationQuantization.h): inputs q_x [T, K]
+/// i8 through (t, k), s_x [T, groups] f32 through (t, k floordiv G), the
+/// weight's i8 values in panels interleaved by 4 [P, K / 4, W, 4] through
+/// (n floordiv W, k floordiv 4, n mod W, k mod 4) and its bf16 scales
+/// [P, groups, W] through (n floordiv W, k floordiv G, n mod W); body
+/// acc + (sitofp(q_x) * s_x) * (sitofp(q_w) * extf(s_w)).
+std::optional<Projection> matchInt8DotProjection(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 4 ||
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
+    return std::nullopt;
+  auto iters = op.getIteratorTypesArray();
+  if (iters[0] != utils::IteratorType::parallel ||
+      iters[1] != utils::IteratorType::parallel ||
+      iters[2] != utils::IteratorType::reduction)
+    return std::nullopt;
+  Projection p;
+  p.x = op.getDpsInputs()[0];
+  p.xScales = op.getDpsInputs()[1];
+  p.w = op.getDpsInputs()[2];
+  p.scales = op.getDpsInputs()[3];
+  p.y = op.getDpsInits()[0];
+  auto qxType = cast<MemRefType>(p.x.getType());
+  auto sxType = cast<MemRefType>(p.xScales.getType());
+  auto wType = cast<MemRefType>(p.w.getType());
+  auto sType = cast<MemRefType>(p.scales.getType());
+  auto yType = cast<MemRefType>(p.y.getType());
+  if (!qxType.getElementType().isInteger(8) || !sxType.getElementType().isF32() ||
+      !wType.getElementType().isInteger(8) || !sType.getElementType().isBF16() ||
+      !yType.getElementType().isF32() || wType.getRank() != 4 ||
+      sType.getRank() != 3 || wType.getDimSize(3) != 4 ||
+      ShapedType::isDynamic(wType.getDimSize(2)))
+    return std::nullopt;
+  MLIRContext *ctx = op.getContext();
+  AffineExpr t = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+             k = getAffineDimExpr(2, ctx);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto groupExpr = dyn_cast<AffineBinaryOpExpr>(
+      maps[1].getNumResults() == 2 ? maps[1].getResult(1) : AffineExpr());
+  auto group = groupExpr ? dyn_cast<AffineConstantExpr>(groupExpr.getRHS())
+                         : nullptr;
+  if (!group || groupExpr.getKind() != AffineExprKind::FloorDiv)
+    return std::nullopt;
+  p.group = group.getValue();
+  p.panel = wType.getDimSize(2);
+  p.bits = 8;
+  auto get = [&](ArrayRef<AffineExpr> results) {
+    return AffineMap::get(3, 0, results, ctx);
+  };
+  int64_t width = p.panel;
+  if (maps[0] != get({t, k}) || maps[1] != get({t, k.floorDiv(p.group)}) ||
+      maps[2] != get({n.floorDiv(width), k.floorDiv(4), n % width, k % 4}) ||
+      maps[3] != get({n.floorDiv(width), k.floorDiv(p.group), n % width}) ||
+      maps[4] != get({t, n}))
+    return std::nullopt;
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  if (!add || add.getLhs() != body.getArgument(4))
+    return std::nullopt;
+  auto mul = add.getRhs().getDefiningOp<arith::MulFOp>();
+  auto xs = mul ? mul.getLhs().getDefiningOp<arith::MulFOp>() : nullptr;
+  auto ws = mul ? mul.getRhs().getDefiningOp<arith::MulFOp>() : nullptr;
+  auto isSIToFP = [](Value v, Value of) {
+    auto conv = v.getDefiningOp<arith::SIToFPOp>();
+    return conv && conv.getIn() == of;
+  };
+  auto wScale = ws ? ws.getRhs().getDefiningOp<arith::ExtFOp>() : nullptr;
+  if (!xs || !ws || !wScale || !isSIToFP(xs.getLhs(), body.getArgument(0)) ||
+      xs.getRhs() != body.getArgument(1) ||
+      !isSIToFP(ws.getLhs(), body.getArgument(2)) ||
+      wScale.getIn() != body.getArgument(3))
+    return std::nullopt;
+  return p;
 }
 
 /// Matches the contraction by its structure: three loops (parallel t,
@@ -388,6 +467,8 @@ struct PanelKernel {
   /// W / 2], lane j and j + W/2 in byte j); scales [P, groups, W] bf16.
   Value scales;
   int64_t bits = 0, group = 0;
+  /// --compute=int8: the integer dot-product tile instead of the f32 one.
+  std::optional<Int8DotKernel> int8Dot;
 
   /// bf16 pairs (interleave 2): w is [P, ceil(K / 2), 2 W] bf16 (lane j of
   /// a row holds w(j, 2 kk) and w(j, 2 kk + 1)), x is [T, ceil(K / 2)] i32
@@ -629,7 +710,12 @@ struct PanelKernel {
       return all;
     };
     SmallVector<Value> results;
-    if (!bits) {
+    if (int8Dot) {
+      SmallVector<int64_t> offsets;
+      for (const Lane &lane : lanes)
+        offsets.push_back(lane.offset);
+      results = int8Dot->accumulate(b, rowIdx, p, offsets, k0, k1, init);
+    } else if (!bits) {
       results = sumChains(b, steps(b, k0, k1, sets, {}));
     } else {
       // One group of `group` k at a time (k0 is a multiple of the group):
@@ -654,20 +740,10 @@ struct PanelKernel {
               if (bits != 4) {
                 sv = arith::ExtFOp::create(ib, acc, raw);
               } else {
-                // Widened by hand (bf16 bits << 16): LLVM would narrow
-                // extf(s) * 2^-n to a bf16 multiply, which targets without
-                // AVX512_BF16 emulate with a libcall per lane.
-                VectorType i16Vec = VectorType::get({vl}, ib.getI16Type());
-                Value bits32 = arith::ShLIOp::create(
-                    ib,
-                    arith::ExtUIOp::create(
-                        ib, i32Vec, arith::BitcastOp::create(ib, i16Vec, raw)),
-                    arith::ConstantOp::create(
-                        ib, i32Vec,
-                        DenseElementsAttr::get(i32Vec, ib.getI32IntegerAttr(16))));
-                // Then the nibbles' powers of two (see above).
+                // Widened by hand, then the nibbles' powers of two (see
+                // above).
                 sv = arith::MulFOp::create(
-                    ib, arith::BitcastOp::create(ib, acc, bits32),
+                    ib, widenBF16Exactly(ib, raw),
                     arith::ConstantOp::create(
                         ib, acc,
                         DenseElementsAttr::get(
@@ -890,6 +966,13 @@ struct VectorizeLinearPass
     return std::max<int64_t>(1, (vectorRegisters - reserved) / nv);
   }
 
+  /// Rows of an int8 dot-product tile: rows x nv i32 sums and as many f32
+  /// accumulators, nv weight vectors, nv weight sums, the x broadcast and
+  /// the vector of ones.
+  int64_t int8DotTileRows(int64_t nv) const {
+    return std::max<int64_t>(1, (vectorRegisters - 2 * nv - 2) / (2 * nv));
+  }
+
   void runOnOperation() override {
     if (rowChunk < kDotBlock || rowChunk % kDotBlock) {
       getOperation()->emitError()
@@ -904,7 +987,10 @@ struct VectorizeLinearPass
     }
     SmallVector<std::pair<linalg::GenericOp, Projection>> targets;
     getOperation()->walk([&](linalg::GenericOp op) {
-      if (std::optional<Projection> p = matchProjection(op))
+      std::optional<Projection> p = matchProjection(op);
+      if (!p)
+        p = matchInt8DotProjection(op);
+      if (p)
         targets.push_back({op, *p});
     });
     Type f32 = Float32Type::get(&getContext());
@@ -966,6 +1052,29 @@ struct VectorizeLinearPass
           kernel.bf16Dot = bf16Dot;
           kernel.rows = tileRows(nv, false, !bf16Dot);
           kernel.kBlock = std::max<int64_t>(1, kBlockSize / 2);
+        } else if (proj.xScales) {
+          // vpdpbusd reads 4 inputs per lane: quads of x and of the panel
+          // rows [P, K / 4, W, 4], seen as [P, K / 4, 4 W] bytes.
+          SmallVector<ReassociationIndices> quads = {{0}, {1}, {2, 3}};
+          kernel.k = xType.getDimSize(1);
+          if (ShapedType::isDynamic(kernel.k) || kernel.k % 4 ||
+              kernel.k > wType.getDimSize(1) * 4 || proj.group % 4 ||
+              (vectorWidth != 8 && vectorWidth != 16) ||
+              !memref::CollapseShapeOp::isGuaranteedCollapsible(wType, quads)) {
+            op.emitOpError("int8 dot products need K and the group size to "
+                           "be multiples of 4, a vector width of 8 or 16 and "
+                           "contiguous panels");
+            return signalPassFailure();
+          }
+          kernel.rows = int8DotTileRows(nv);
+          kernel.int8Dot = Int8DotKernel{
+              proj.x,
+              proj.xScales,
+              memref::CollapseShapeOp::create(b, proj.w, quads),
+              proj.scales,
+              proj.group,
+              vectorWidth,
+              vnni};
         }
         kernel.emit(b);
         if (packed)

@@ -98,6 +98,9 @@ WeightSource hymba::weightSource(Value weight) {
   if (scales.getRank() == 3) {
     w.panel = scales.getDimSize(2);
     w.bits = data.getDimSize(2) == w.panel ? 8 : 4;
+    // i8 values interleaved along K: [P, ceil(K / F), W, F].
+    if (data.getRank() == 4)
+      w.interleave = data.getDimSize(3);
   } else {
     w.bits = data.getRank() == 1 ? 4 : 8;
   }

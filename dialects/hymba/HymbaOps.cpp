@@ -142,8 +142,20 @@ LogicalResult DequantizeOp::verify() {
            << values.getDimSize(0) << ", " << getNumGroups()
            << "] (one per row and group of " << getGroupSize()
            << " inputs), got " << scales;
-  if (values.getEncoding() != scales.getEncoding())
+  // One panel width for both; only the values may also be interleaved
+  // along K (for int8 dot products), by a factor that divides the group so
+  // that no interleaved run of inputs straddles two scales.
+  auto valuePanels = getPanels(values), scalePanels = getPanels(scales);
+  if (bool(valuePanels) != bool(scalePanels) ||
+      (valuePanels && valuePanels.getWidth() != scalePanels.getWidth()))
     return emitOpError("values and scales must share one storage encoding");
+  if (scalePanels && scalePanels.getInterleave() != 1)
+    return emitOpError("scales cannot be interleaved along K");
+  if (valuePanels && getGroupSize() % valuePanels.getInterleave() != 0)
+    return emitOpError("values interleaved by ")
+           << valuePanels.getInterleave()
+           << " along K need a group size that is a multiple of it, got "
+           << getGroupSize();
   if (result.getShape() != values.getShape() || result.getEncoding())
     return emitOpError("result must be the plain f32 [out, in] tensor ")
            << values.getShape() << ", got " << result;

@@ -73,6 +73,30 @@ func.func @dequantize_scales_shape(%q: tensor<4x40xi8>, %s: tensor<4x1xbf16>) {
 
 // -----
 
+func.func @dequantize_interleaved_scales(%q: tensor<4x32xi8, #hymba.panels<16, interleave = 4>>, %s: tensor<4x1xbf16, #hymba.panels<16, interleave = 4>>) {
+  // expected-error @+1 {{scales cannot be interleaved along K}}
+  %0 = hymba.dequantize %q, %s {group_size = 32 : i64} : tensor<4x32xi8, #hymba.panels<16, interleave = 4>>, tensor<4x1xbf16, #hymba.panels<16, interleave = 4>> -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_runs_straddle_groups(%q: tensor<4x36xi8, #hymba.panels<16, interleave = 4>>, %s: tensor<4x6xbf16, #hymba.panels<16>>) {
+  // expected-error @+1 {{values interleaved by 4 along K need a group size that is a multiple of it, got 6}}
+  %0 = hymba.dequantize %q, %s {group_size = 6 : i64} : tensor<4x36xi8, #hymba.panels<16, interleave = 4>>, tensor<4x6xbf16, #hymba.panels<16>> -> tensor<4x36xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_panel_widths(%q: tensor<4x32xi8, #hymba.panels<16>>, %s: tensor<4x1xbf16, #hymba.panels<32>>) {
+  // expected-error @+1 {{values and scales must share one storage encoding}}
+  %0 = hymba.dequantize %q, %s {group_size = 32 : i64} : tensor<4x32xi8, #hymba.panels<16>>, tensor<4x1xbf16, #hymba.panels<32>> -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
 func.func @dequantize_encoding(%q: tensor<4x8xi8, #hymba.panels<16>>, %s: tensor<4x1xbf16>) {
   // expected-error @+1 {{values and scales must share one storage encoding}}
   %0 = hymba.dequantize %q, %s {group_size = 8 : i64} : tensor<4x8xi8, #hymba.panels<16>>, tensor<4x1xbf16> -> tensor<4x8xf32>

@@ -40,6 +40,11 @@ func.func @quantized(%p: memref<?xi8>, %x: tensor<?x40xf32>, %ids: tensor<?xi32>
   %s8 = hymba.weight %p["w8"] {scales} : memref<?xi8> -> tensor<3x3xbf16>
   // CHECK: hymba.dequantize %{{.*}}, %{{.*}} {group_size = 2 : i64} : tensor<3x5xi8>, tensor<3x3xbf16> -> tensor<3x5xf32>
   %w8 = hymba.dequantize %q8, %s8 {group_size = 2 : i64} : tensor<3x5xi8>, tensor<3x3xbf16> -> tensor<3x5xf32>
+  // int8 values in quads along K (--compute=int8), scales in plain panels.
+  // CHECK: hymba.dequantize %{{.*}}, %{{.*}} {group_size = 32 : i64} : tensor<6x64xi8, #hymba.panels<16, interleave = 4>>, tensor<6x2xbf16, #hymba.panels<16>> -> tensor<6x64xf32>
+  %q4 = hymba.weight %p["quads"] : memref<?xi8> -> tensor<6x64xi8, #hymba.panels<16, interleave = 4>>
+  %s4 = hymba.weight %p["quads"] {scales} : memref<?xi8> -> tensor<6x2xbf16, #hymba.panels<16>>
+  %w4 = hymba.dequantize %q4, %s4 {group_size = 32 : i64} : tensor<6x64xi8, #hymba.panels<16, interleave = 4>>, tensor<6x2xbf16, #hymba.panels<16>> -> tensor<6x64xf32>
   return %y, %e : tensor<?x6xf32>, tensor<?x40xf32>
 }
 

@@ -5,6 +5,8 @@
 // RUN: hymba-opt %s -split-input-file -hymba-pack-weights="panel=16 interleave=2" | FileCheck %s --check-prefix=PAIRS
 // RUN: hymba-opt %s -split-input-file -hymba-pack-weights="panel=16 interleave=2" -hymba-assign-buffer-layout | FileCheck %s --check-prefix=PAIRLAYOUT
 // RUN: not hymba-opt %s -split-input-file -hymba-pack-weights="panel=16 interleave=0" 2>&1 >/dev/null | FileCheck %s --check-prefix=BADPAIRS
+// RUN: hymba-opt %s -split-input-file -hymba-pack-weights="panel=16 int8-interleave=4" | FileCheck %s --check-prefix=QUADS
+// RUN: hymba-opt %s -split-input-file -hymba-pack-weights="panel=16 int8-interleave=4" -hymba-assign-buffer-layout | FileCheck %s --check-prefix=QUADLAYOUT
 // BADPAIRS: hymba-pack-weights: interleave must be positive
 // RUN: not hymba-opt %s -split-input-file -hymba-pack-weights="panel=5" 2>&1 >/dev/null | FileCheck %s --check-prefix=ODD
 // ODD: error: 'hymba.weight' op holds i4 values, which panels pack two per byte: the panel width must be even, got 5
@@ -104,4 +106,39 @@ func.func @quantized_other_use(%p: memref<?xi8>, %x: tensor<?x40xf32>) -> (tenso
   %w = hymba.dequantize %q, %s {group_size = 32 : i64} : tensor<20x40xi8>, tensor<20x2xbf16> -> tensor<20x40xf32>
   %y = hymba.linear %x, %w : tensor<?x40xf32>, tensor<20x40xf32> -> tensor<?x20xf32>
   return %y, %w : tensor<?x20xf32>, tensor<20x40xf32>
+}
+
+// -----
+
+// int8-interleave=4 (--compute=int8): int8 values whose K and group size
+// are multiples of 4 are stored in quads along K; their scales stay plain
+// panels. K = 42 cannot be, nor can i4 values: plain panels.
+// 20 x 40 i8 in quads: 2 panels * 10 quads * 16 * 4 = 1280 bytes, then the
+// scales.
+// Without the option: plain panels.
+// CHECK-LABEL: func @int8_quads
+// CHECK:         hymba.weight %{{.*}}["q"] : memref<?xi8> -> tensor<20x40xi8, #hymba.panels<16>>
+// QUADS-LABEL: func @int8_quads
+// QUADS:         %[[Q:.*]] = hymba.weight %{{.*}}["q"] : memref<?xi8> -> tensor<20x40xi8, #hymba.panels<16, interleave = 4>>
+// QUADS:         %[[S:.*]] = hymba.weight %{{.*}}["q"] {scales} : memref<?xi8> -> tensor<20x2xbf16, #hymba.panels<16>>
+// QUADS:         hymba.dequantize %[[Q]], %[[S]] {group_size = 32 : i64} : tensor<20x40xi8, #hymba.panels<16, interleave = 4>>, tensor<20x2xbf16, #hymba.panels<16>> -> tensor<20x40xf32>
+// QUADS:         hymba.weight %{{.*}}["odd"] : memref<?xi8> -> tensor<20x42xi8, #hymba.panels<16>>
+// QUADS:         hymba.weight %{{.*}}["nibbles"] : memref<?xi8> -> tensor<20x40xi4, #hymba.panels<16>>
+// QUADLAYOUT-LABEL: func @int8_quads
+// QUADLAYOUT:      hymba.weight %{{.*}}["q"] {offset = 0 : i64}
+// QUADLAYOUT:      hymba.weight %{{.*}}["q"] {offset = 1280 : i64, scales}
+func.func @int8_quads(%p: memref<?xi8>, %x: tensor<?x40xf32>, %x2: tensor<?x42xf32>) -> (tensor<?x20xf32>, tensor<?x20xf32>, tensor<?x20xf32>) {
+  %q = hymba.weight %p["q"] : memref<?xi8> -> tensor<20x40xi8>
+  %s = hymba.weight %p["q"] {scales} : memref<?xi8> -> tensor<20x2xbf16>
+  %w = hymba.dequantize %q, %s {group_size = 32 : i64} : tensor<20x40xi8>, tensor<20x2xbf16> -> tensor<20x40xf32>
+  %y = hymba.linear %x, %w : tensor<?x40xf32>, tensor<20x40xf32> -> tensor<?x20xf32>
+  %oq = hymba.weight %p["odd"] : memref<?xi8> -> tensor<20x42xi8>
+  %os = hymba.weight %p["odd"] {scales} : memref<?xi8> -> tensor<20x2xbf16>
+  %ow = hymba.dequantize %oq, %os {group_size = 32 : i64} : tensor<20x42xi8>, tensor<20x2xbf16> -> tensor<20x42xf32>
+  %oy = hymba.linear %x2, %ow : tensor<?x42xf32>, tensor<20x42xf32> -> tensor<?x20xf32>
+  %nq = hymba.weight %p["nibbles"] : memref<?xi8> -> tensor<20x40xi4>
+  %ns = hymba.weight %p["nibbles"] {scales} : memref<?xi8> -> tensor<20x2xbf16>
+  %nw = hymba.dequantize %nq, %ns {group_size = 32 : i64} : tensor<20x40xi4>, tensor<20x2xbf16> -> tensor<20x40xf32>
+  %ny = hymba.linear %x, %nw : tensor<?x40xf32>, tensor<20x40xf32> -> tensor<?x20xf32>
+  return %y, %oy, %ny : tensor<?x20xf32>, tensor<?x20xf32>, tensor<?x20xf32>
 }

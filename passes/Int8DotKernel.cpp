@@ -1,0 +1,143 @@
+//===- Int8DotKernel.cpp - Integer dot products for quantized projections -===//
+//
+// vpdpbusd multiplies unsigned bytes by signed bytes. The weights are signed
+// (q in [-127, 127]) and so is x; x is made unsigned by adding 128 (an xor
+// of the sign bit), and the extra 128 * sum(w) is taken back once per group:
+//
+//   sum_k q_x q_w = sum_k (q_x + 128) q_w - 128 sum_k q_w
+//
+// sum_k q_w is itself one vpdpbusd against a vector of ones per weight
+// vector, shared by every row of the tile. Both sums are exact in i32 (at
+// most 255 * 127 * 4 per lane and instruction, the group's sum far below
+// 2^24), so the only rounding is the f32 scaling of each group's sum.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Int8DotKernel.h"
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::hymba;
+
+namespace {
+Value splat(ImplicitLocOpBuilder &b, VectorType type, Attribute value) {
+  return arith::ConstantOp::create(b, type,
+                                   DenseElementsAttr::get(type, value));
+}
+} // namespace
+
+SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
+                                             ArrayRef<Value> rows, Value p,
+                                             ArrayRef<int64_t> laneOffsets,
+                                             Value k0, Value k1,
+                                             ValueRange init) const {
+  size_t m = rows.size(), nv = laneOffsets.size(), tile = m * nv;
+  VectorType i32Vec = VectorType::get({vl}, b.getI32Type());
+  VectorType byteVec = VectorType::get({4 * vl}, b.getI8Type());
+  VectorType f32Vec = VectorType::get({vl}, b.getF32Type());
+  VectorType quad = VectorType::get({4}, b.getI8Type());
+  VectorType oneI32 = VectorType::get({1}, b.getI32Type());
+  StringAttr vpdpbusd = b.getStringAttr(vl == 16 ? "llvm.x86.avx512.vpdpbusd.512"
+                                                 : "llvm.x86.avx512.vpdpbusd.256");
+  Value zeros = splat(b, i32Vec, b.getI32IntegerAttr(0));
+  Value ones = splat(b, byteVec, b.getI8IntegerAttr(1));
+  // 0x80 in each byte: x + 128 as an unsigned byte is x with its sign flipped.
+  Value signFlip = arith::ConstantOp::create(b, b.getI32IntegerAttr(
+                                                    int32_t(0x80808080u)));
+  VectorType wideVec = VectorType::get({4 * vl}, b.getI32Type());
+  auto dot = [&](ImplicitLocOpBuilder &ib, Value acc, Value u8, Value s8) {
+    if (vnni)
+      return LLVM::CallIntrinsicOp::create(ib, i32Vec, vpdpbusd,
+                                           ValueRange{acc, u8, s8})
+          .getResult(0);
+    // Lane i gets products 4i .. 4i + 3: four strided shuffles.
+    Value products =
+        arith::MulIOp::create(ib, arith::ExtUIOp::create(ib, wideVec, u8),
+                              arith::ExtSIOp::create(ib, wideVec, s8));
+    Value sum = acc;
+    for (int64_t j = 0; j < 4; ++j) {
+      SmallVector<int64_t> lanes;
+      for (int64_t i = 0; i < vl; ++i)
+        lanes.push_back(4 * i + j);
+      sum = arith::AddIOp::create(
+          ib, sum, vector::ShuffleOp::create(ib, products, products, lanes));
+    }
+    return sum;
+  };
+  Value c4 = indexConst(b, 4), cGroup = indexConst(b, group);
+
+  auto groups = scf::ForOp::create(
+      b, k0, k1, cGroup, init,
+      [&](OpBuilder &nb, Location loc, Value kg, ValueRange acc) {
+        ImplicitLocOpBuilder gb(loc, nb);
+        Value kEnd = arith::MinUIOp::create(
+            gb, arith::AddIOp::create(gb, kg, cGroup), k1);
+        // The group's integer sums: m x nv dot products, then nv sums of
+        // the weights.
+        SmallVector<Value> sums(tile + nv, zeros);
+        auto quads = scf::ForOp::create(
+            gb, kg, kEnd, c4, sums,
+            [&](OpBuilder &qb, Location l, Value kk, ValueRange s) {
+              ImplicitLocOpBuilder ib(l, qb);
+              Value kq = arith::DivUIOp::create(ib, kk, c4);
+              SmallVector<Value> ws, next(s.begin(), s.end());
+              for (size_t j = 0; j < nv; ++j) {
+                ws.push_back(vector::LoadOp::create(
+                    ib, byteVec, w,
+                    ValueRange{p, kq, indexConst(ib, 4 * laneOffsets[j])}));
+                next[tile + j] = dot(ib, s[tile + j], ones, ws[j]);
+              }
+              for (size_t i = 0; i < m; ++i) {
+                // x[row, kk .. kk + 3] as one i32, sign-flipped, in every
+                // lane.
+                Value bytes =
+                    vector::LoadOp::create(ib, quad, qx, ValueRange{rows[i], kk});
+                Value word = vector::ExtractOp::create(
+                    ib, vector::BitCastOp::create(ib, oneI32, bytes),
+                    ArrayRef<int64_t>{0});
+                Value xu = vector::BitCastOp::create(
+                    ib, byteVec,
+                    vector::BroadcastOp::create(
+                        ib, i32Vec, arith::XOrIOp::create(ib, word, signFlip)));
+                for (size_t j = 0; j < nv; ++j)
+                  next[i * nv + j] = dot(ib, s[i * nv + j], xu, ws[j]);
+              }
+              scf::YieldOp::create(ib, next);
+            });
+        // Per group: take back 128 * sum(w), convert, and add with the
+        // product of both scales.
+        Value g = arith::DivUIOp::create(gb, kg, cGroup);
+        Value c7 = splat(gb, i32Vec, gb.getI32IntegerAttr(7));
+        SmallVector<Value> bias, weightScale;
+        for (size_t j = 0; j < nv; ++j) {
+          bias.push_back(
+              arith::ShLIOp::create(gb, quads.getResult(tile + j), c7));
+          weightScale.push_back(widenBF16Exactly(
+              gb, vector::LoadOp::create(
+                      gb, VectorType::get({vl}, gb.getBF16Type()), scales,
+                      ValueRange{p, g, indexConst(gb, laneOffsets[j])})));
+        }
+        SmallVector<Value> next;
+        for (size_t i = 0; i < m; ++i) {
+          Value xs = vector::BroadcastOp::create(
+              gb, f32Vec, memref::LoadOp::create(gb, sx, ValueRange{rows[i], g}));
+          for (size_t j = 0; j < nv; ++j) {
+            Value exact = arith::SIToFPOp::create(
+                gb, f32Vec,
+                arith::SubIOp::create(gb, quads.getResult(i * nv + j),
+                                      bias[j]));
+            next.push_back(vector::FMAOp::create(
+                gb, exact, arith::MulFOp::create(gb, weightScale[j], xs),
+                acc[i * nv + j]));
+          }
+        }
+        scf::YieldOp::create(gb, next);
+      });
+  return SmallVector<Value>(groups.getResults());
+}

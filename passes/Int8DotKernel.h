@@ -1,0 +1,44 @@
+//===- Int8DotKernel.h - Integer dot products for quantized projections ---===//
+//
+// The register tile of hymba-vectorize-linear for a projection whose input
+// is quantized too (hymba-compile --compute=int8): int8 weights in panels
+// interleaved by four along K (#hymba.panels<W, interleave = 4>) and x
+// quantized per group to int8 with one f32 scale per row and group
+// (LoweringUtils.h: buildLinear). Each 32-bit lane of the VNNI instruction
+// vpdpbusd adds four u8 x s8 products, so one instruction does 4 * lanes
+// multiply-adds where the f32 kernel does `lanes`, and the weights are never
+// converted to float.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HYMBA_PASSES_INT8DOTKERNEL_H
+#define HYMBA_PASSES_INT8DOTKERNEL_H
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::hymba {
+
+struct Int8DotKernel {
+  Value qx;      // memref [T, K] i8: x quantized, per row and group
+  Value sx;      // memref [T, groups] f32: the scale of each row's group
+  Value w;       // memref [P, K / 4, 4 W] i8: panel rows of 4-input quads
+  Value scales;  // memref [P, groups, W] bf16
+  int64_t group; // inputs per scale, a multiple of 4
+  int64_t vl;    // i32 lanes per vector: 16 (AVX512_VNNI) or 8 (AVX-VNNI)
+  /// vpdpbusd itself, or (false) the same exact integer sums in portable
+  /// vector ops, for a build machine without VNNI that runs the model (the
+  /// meta-token prefix) at compile time.
+  bool vnni = true;
+
+  /// The f32 accumulators `init` (rows.size() x laneOffsets.size(), row
+  /// major) plus sum over k in [k0, k1) of x[rows[i], k] * w(p, k) for the
+  /// panel lanes starting at each of `laneOffsets`. k0 is a multiple of the
+  /// group and k1 - k0 of 4.
+  SmallVector<Value> accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
+                                Value p, ArrayRef<int64_t> laneOffsets,
+                                Value k0, Value k1, ValueRange init) const;
+};
+
+} // namespace mlir::hymba
+
+#endif // HYMBA_PASSES_INT8DOTKERNEL_H

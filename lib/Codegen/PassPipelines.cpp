@@ -57,6 +57,11 @@ void applyCPUTarget(PipelineOptions &o, const CPUTarget &target) {
   o.vectorWidth = target.f32Lanes();
   o.vectorRegisters = target.vectorRegisters;
   o.bf16Dot = target.has("avx512bf16");
+  // vpdpbusd on zmm needs AVX512_VNNI; on ymm AVX-VNNI (or AVX512_VNNI with
+  // AVX512VL, which every AVX512_VNNI CPU has).
+  o.vnni = target.vectorBits == 512 ? target.has("avx512vnni")
+                                    : target.has("avxvnni") ||
+                                          target.has("avx512vnni");
 }
 
 void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &o,
@@ -72,7 +77,8 @@ void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &o,
     pm.addPass(mlir::hymba::createHymbaTileSelectiveScan());
   if (int64_t panel = weightPanel(o, cuda); panel > 0)
     pm.addPass(
-        mlir::hymba::createHymbaPackWeights({panel, o.computeBF16 ? 2 : 1}));
+        mlir::hymba::createHymbaPackWeights(
+            {panel, o.computeBF16 ? 2 : 1, o.computeInt8 ? 4 : 1}));
   pm.addPass(mlir::hymba::createHymbaAssignBufferLayout());
 }
 
@@ -99,6 +105,7 @@ void buildLowerToLLVMPipeline(OpPassManager &pm, const PipelineOptions &o) {
     if (o.rowChunk > 0)
       linear.rowChunk = o.rowChunk;
     linear.bf16Dot = o.bf16Dot;
+    linear.vnni = o.vnni;
     pm.addPass(mlir::hymba::createHymbaVectorizeLinear(linear));
     addUpstream(pm, "convert-linalg-to-loops,scf-forall-to-parallel");
     pm.addPass(mlir::hymba::createHymbaApproximateMath());

@@ -153,7 +153,7 @@ def _panels(data, w):
     if not panel:
         return data
     rows, cols, f = w["rows"], w["cols"], int(w.get("interleave", 1))
-    dtype = np.float32 if w["storage"] == "F32" else np.uint16
+    dtype = {"F32": np.float32, "I8": np.uint8}.get(w["storage"], np.uint16)
     m = np.frombuffer(data, dtype).reshape(rows, cols)
     panels, groups = -(-rows // panel), -(-cols // f)
     padded = np.zeros((panels * panel, groups * f), dtype)
@@ -174,6 +174,9 @@ def _quantized(raw, src, w):
                         "which cannot be quantized")
     q, s = quantize.quantize_matrix(m, w["quant_bits"], w["quant_group"])
     a = s if w["scales"] else q
+    f = int(w.get("interleave", 1))
+    if panel and f > 1:  # int8 values in runs of f inputs (--compute=int8)
+        return _panels(a.view(np.uint8).tobytes(), {**w, "storage": "I8"})
     if panel:
         panels = -(-rows // panel)
         padded = np.zeros((panels * panel, a.shape[1]), a.dtype)
@@ -270,7 +273,9 @@ def _load_layout(layout_path):
                       and isinstance(w["shape"], list) and int(w.get("panel", 0)) >= 0
                       and int(w.get("interleave", 1)) >= 1
                       and (int(w.get("interleave", 1)) == 1
-                           or (w.get("panel") and not w.get("quant_bits", 0)))
+                           or (w.get("panel") and not w.get("quant_bits", 0))
+                           or (w.get("panel") and w.get("quant_bits") == 8
+                               and not w.get("scales")))
                       and (not w.get("panel") or (int(w["rows"]) > 0 and int(w["cols"]) > 0
                                                   and w["rows"] * w["cols"] == w["elements"]))
                       and _quantization_ok(w)

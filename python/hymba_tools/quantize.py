@@ -82,3 +82,38 @@ def quantize_weights(W, dtype, group=32):
         else:
             out[name] = a
     return out
+
+
+# Quantization steps per group amax of --compute=int8's inputs.
+ACT_STEPS = 127.0 - 1.0 / 64.0
+
+
+def quantize_activations(x, group):
+    """x as the integer dot-product kernels (hymba-compile --compute=int8)
+    multiply it: each row, per group of `group` inputs (the weight's groups),
+    quantized to int8 exactly as the generated code does
+
+      amax = max |x|                         (x in float32)
+      q = clamp(roundeven(x * C / amax), -127, 127)   (float64: exact
+                                              numerator, one rounding)
+      scale = amax / C                       (float32; an all-zero group has
+                                              q = 0, scale = 0)
+
+    with C = 127 - 1/64, whose rounding boundaries bf16-derived values never
+    hit exactly (passes/ActivationQuantization.h says why).
+
+    and returned dequantized, scale * q, in float64: a projection of it
+    with the dequantized weights is the sum over groups of
+    scale_x * scale_w * dot(q_x, q_w) that the kernel computes."""
+    x = np.asarray(x, np.float64).astype(np.float32)
+    rows, cols = x.shape
+    groups = -(-cols // group)
+    g = np.pad(x, ((0, 0), (0, groups * group - cols))).reshape(rows, groups, group)
+    amax = np.abs(g).max(axis=2)
+    a64 = amax.astype(np.float64)[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(a64 == 0, 0.0, g.astype(np.float64) * ACT_STEPS / a64)
+    q = np.clip(np.rint(ratio), -127, 127)
+    scale = (amax / np.float32(ACT_STEPS)).astype(np.float32)
+    out = q * scale[..., None].astype(np.float64)
+    return out.reshape(rows, groups * group)[:, :cols]

@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from . import config as hc
+from . import quantize as quant
 from . import safetensors_io as st
 
 
@@ -96,12 +97,29 @@ def round_to_bf16(x):
     return np.where(np.isnan(x), x, out)
 
 
-def forward(W, d: hc.HymbaDims, ids, compute="f32"):
+def quantize_int8_input(x, group):
+    """What hymba-compile --compute=int8 multiplies the int8 weights with:
+    x quantized per row and group (quantize.quantize_activations), where
+    the integer kernels apply: K a multiple of 4 (other projections keep
+    f32 inputs)."""
+    return quant.quantize_activations(x, group) if x.shape[1] % 4 == 0 else x
+
+
+def forward(W, d: hc.HymbaDims, ids, compute="f32", group=32):
     """Logits [T, vocab] of model(ids), float64. compute="bf16": every
     projection's input rounded to bf16 first (hymba-compile --compute=bf16);
-    the products and sums stay float64."""
+    compute="int8": quantized to int8 per `group` inputs (--compute=int8,
+    with W's projections already quantized); the products and sums stay
+    float64."""
     ids = np.asarray(ids, dtype=np.int64)
-    rnd = round_to_bf16 if compute == "bf16" else (lambda x: x)
+    if compute == "bf16":
+        rnd = round_to_bf16
+    elif compute == "int8":
+        def rnd(x):
+            return quantize_int8_input(x, group)
+    else:
+        def rnd(x):
+            return x
     M = d.num_meta
     e = W["model.embed_tokens.weight"][ids]
     h = np.concatenate([W["model.memory_tokens"], e], 0) if M else e

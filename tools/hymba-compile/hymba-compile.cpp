@@ -101,9 +101,11 @@ cl::opt<std::string> dtype(
     cl::init("f32"), cl::cat(targetCat));
 cl::opt<std::string> compute(
     "compute",
-    cl::desc("arithmetic of the projections: f32 (default), or bf16 (CPUs "
+    cl::desc("arithmetic of the projections: f32 (default), bf16 (CPUs "
              "with AVX512_BF16: its dot products, inputs rounded to bf16, "
-             "f32 sums; weights bf16)"),
+             "f32 sums; weights bf16), or int8 (CPUs with VNNI, with "
+             "--dtype=int8: integer dot products, inputs quantized to int8 "
+             "per group like the weights, f32 sums of the groups)"),
     cl::init("f32"), cl::cat(targetCat));
 cl::opt<int64_t> quantGroup(
     "quant-group",
@@ -263,8 +265,8 @@ std::string metadataFor(mlir::ModuleOp module, const hymba::ModelConfig &c,
      << "bos_token_id=" << c.bosTokenId << "\n"
      << "eos_token_id=" << c.eosTokenId << "\n"
      << "weight_dtype=" << weightTypeName(o.weightType) << "\n";
-  if (compute == "bf16")
-    os << "compute=bf16\n";
+  if (compute != "f32")
+    os << "compute=" << compute << "\n";
   if (o.weightType == hymba::WeightType::INT8 ||
       o.weightType == hymba::WeightType::INT4)
     os << "quant_group=" << o.quantGroup << "\n";
@@ -365,6 +367,7 @@ void setPipelineOptions(hymba::PipelineOptions &o, bool gpuForm,
   o.tileSelectiveScan = !noTileScan;
   o.weightPanel = noPackWeights ? 0 : -1;
   o.computeBF16 = compute == "bf16";
+  o.computeInt8 = compute == "int8";
   o.kernelForm =
       gpuForm ? mlir::hymba::KernelForm::GPU : mlir::hymba::KernelForm::CPU;
   o.rowChunk = linearRowChunk;
@@ -537,8 +540,33 @@ int main(int argc, char **argv) {
   if (!cpu)
     return fail(toString(cpu.takeError()));
   cpuTarget = *cpu;
-  if (compute != "f32" && compute != "bf16")
-    return fail("--compute must be f32 or bf16, got '" + compute + "'");
+  if (compute != "f32" && compute != "bf16" && compute != "int8")
+    return fail("--compute must be f32, bf16 or int8, got '" + compute + "'");
+  if (compute == "int8") {
+    // Integer dot products multiply int8 weights in panels (quads along K)
+    // by x quantized the same way, with VNNI's vpdpbusd.
+    if (*weightType != hymba::WeightType::INT8)
+      return fail("--compute=int8 multiplies int8 weights: it needs "
+                  "--dtype=int8, got --dtype=" +
+                  dtype);
+    if (target != Target::CPU || kernelForm == KernelForm::GPU)
+      return fail("--compute=int8 is for --target=cpu in the CPU kernel form");
+    if (noPackWeights)
+      return fail("--compute=int8 needs the weights in panels: it cannot be "
+                  "combined with --no-pack-weights");
+    if (!cpuTarget.has("avx512vnni") && !cpuTarget.has("avxvnni"))
+      return fail("--compute=int8 needs a CPU with VNNI (AVX512_VNNI or "
+                  "AVX-VNNI), and --target-cpu=" +
+                  targetCPU + " (" + cpuTarget.cpu +
+                  ") has neither: pick a CPU that has it (znver4, znver5, "
+                  "icelake-server, sapphirerapids, alderlake) or use "
+                  "--compute=f32");
+    if (quantGroup % 4 != 0)
+      return fail("--compute=int8 reads inputs in runs of 4 that must not "
+                  "straddle two scales: --quant-group must be a multiple of "
+                  "4, got " +
+                  Twine(int64_t(quantGroup)));
+  }
   if (compute == "bf16") {
     // bf16 dot products read bf16 weights packed in pairs: bf16 storage (the
     // default with it), panels, the CPU kernel form, and a CPU that has them.

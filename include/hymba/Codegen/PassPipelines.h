@@ -69,6 +69,17 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("the target has AVX512_BF16: bf16 pair projections use "
                      "its dot products (else f32 FMAs of the same sums)"),
       llvm::cl::init(false)};
+  Option<bool> computeInt8{
+      *this, "compute-int8",
+      llvm::cl::desc("projections over int8 weights multiply int8 x "
+                     "(quantized per group): int8 values panel-packed in "
+                     "quads along K (hymba-pack-weights int8-interleave=4)"),
+      llvm::cl::init(false)};
+  Option<bool> vnni{
+      *this, "vnni",
+      llvm::cl::desc("the target has VNNI: int8 dot products use vpdpbusd "
+                     "(else portable vector ops with the same sums)"),
+      llvm::cl::init(false)};
   Option<std::string> chip{*this, "chip",
                            llvm::cl::desc("CUDA target: the GPU architecture"),
                            llvm::cl::init("sm_90")};

@@ -30,7 +30,7 @@ struct PackedWeight {
   /// (#hymba.panels): element (r, c) at [r / panel][c][r % panel], the
   /// last panel zero-padded.
   int64_t panel = 0;
-  /// > 1 (float panels only): columns in groups of `interleave`, element
+  /// > 1 (float panels, or int8 values): columns in groups of `interleave`, element
   /// (r, c) at [r / panel][c / interleave][r % panel][c % interleave], the
   /// last group zero-padded (#hymba.panels<W, interleave = F>).
   int64_t interleave = 1;

@@ -40,7 +40,7 @@ print(dump)
 # CHECK-NEXT: builtin.module(
 # CHECK:        hymba-fuse-hybrid-heads{scan-tile=16},
 # CHECK-NEXT:   hymba-tile-selective-scan{
-# CHECK-NEXT:   hymba-pack-weights{interleave=1 panel=32},
+# CHECK-NEXT:   hymba-pack-weights{int8-interleave=1 interleave=1 panel=32},
 # CHECK-NEXT:   hymba-assign-buffer-layout,
 # CHECK-NEXT:   hymba-lower-stateful-to-loops{kernel-form=cpu vector-width=16},
 # CHECK:        hymba-vectorize-linear{{.*}} vector-registers=32 vector-width=16}

@@ -138,9 +138,13 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     `hymba.kv_cache_write` copies the rows later queries can still see.
     `hymba.causal_conv1d` and `hymba.selective_scan` become an `scf.parallel`
     over channels with the state read at the start and written at the end.
-    Tensor operands are read through `bufferization.to_buffer` with a fully
-    dynamic layout (no copies for slices); results are fresh buffers wrapped
-    by `bufferization.to_tensor restrict writable`.
+    The ops are destination-passing style (`outs(%init)`), so the pass
+    lowers either form: in the memref form (after `one-shot-bufferize`,
+    which bufferizes them through their BufferizableOpInterface) the loops
+    read the operands' buffers and store into the init; in the tensor form
+    tensor operands are read through `bufferization.to_buffer` with a fully
+    dynamic layout (no copies for slices) and the result is a fresh buffer
+    wrapped by `bufferization.to_tensor restrict writable`.
 
     The KV write is one `scf.parallel` over (row, K then V column): the rows
     it keeps land in distinct cache rows. The conv-window update is one
@@ -167,9 +171,9 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
 
     Before:
     ```mlir
-    %y = hymba.selective_scan %u, %dt, %bias, %alog, %B, %C, %D, %z, %ss : ...
+    %y = hymba.selective_scan %u, %dt, %bias, %alog, %B, %C, %D, %z, %ss outs(%e : tensor<?x64xf32>) : ...
     ```
-    After:
+    After (tensor form; the memref form stores into its init instead):
     ```mlir
     %out = memref.alloc(%rows) : memref<?x64xf32>
     scf.parallel (%c) = (%c0) to (%c64) step (%c1) {
@@ -458,12 +462,18 @@ def HymbaTileSelectiveScan : Pass<"hymba-tile-selective-scan", "ModuleOp"> {
     tile's state in a transposed stack buffer and vectorize across channels.
     Chunking time bounds the rows a tile touches at once.
 
-    **What.** A `hymba.selective_scan` over `[T, E]` with `E` a multiple of
-    `channel-tile` becomes an `scf.forall` over channel tiles writing its
-    `[T, channel-tile]` results with `tensor.parallel_insert_slice`. Each
-    tile scans slices of u, dt, z (columns), dt_bias, a_log, D (rows) and a
-    `memref.subview` of the state; with `time-chunk > 0` it loops over row
-    chunks, the state carrying over through the buffer.
+    **What.** The scan's TilingInterface (iteration space (time, channel):
+    channels parallel, time a `reduction` that only a sequential loop may
+    tile, since the state flows from one chunk to the next through the
+    buffer) with `scf::tileUsingSCF`: a `hymba.selective_scan` over `[T, E]`
+    with `E` a multiple of `channel-tile` becomes an `scf.forall` over
+    channel tiles writing its `[T, channel-tile]` results with
+    `tensor.parallel_insert_slice`. Each tile scans slices of u, dt, z
+    (columns), dt_bias, a_log, D (rows), a `memref.subview` of the state and
+    its slice of the destination; with `time-chunk > 0` an `scf.for` over
+    row chunks tiles it again. The transform dialect reaches the same
+    interface (`transform.structured.tile_using_forall`, `tile_using_for`):
+    `hymba-compile --transform-script` applies a schedule of one's own.
 
     **Invariants.** Exact: the per-channel recurrence and its order in time
     are unchanged. Scans that are already at most one tile wide, or whose
@@ -475,10 +485,13 @@ def HymbaTileSelectiveScan : Pass<"hymba-tile-selective-scan", "ModuleOp"> {
     ```
     After (channel-tile=16, time-chunk=32):
     ```mlir
-    %y = scf.forall (%c) = (0) to (64) step (16) shared_outs(%o = %empty) -> (tensor<?x64xf32>) {
+    %y = scf.forall (%c) = (0) to (64) step (16) shared_outs(%o = %init) -> (tensor<?x64xf32>) {
       %st = memref.subview %ss[%c, 0] [16, 4] [1, 1] : memref<64x4xf32> to memref<16x4xf32, strided<[4, 1], offset: ?>>
-      %r = scf.for %t = %c0 to %rows step %c32 iter_args(%acc = %init) -> (tensor<?x16xf32>) {
-        %part = hymba.selective_scan %u_c, %dt_c, ..., %st : tensor<?x16xf32>, ... -> tensor<?x16xf32>
+      %o_c = tensor.extract_slice %o[0, %c] [%rows, 16] [1, 1] : ...
+      %r = scf.for %t = %c0 to %rows step %c32 iter_args(%acc = %o_c) -> (tensor<?x16xf32>) {
+        %n = affine.min ...
+        %acc_t = tensor.extract_slice %acc[%t, 0] [%n, 16] [1, 1] : ...
+        %part = hymba.selective_scan %u_c, %dt_c, ..., %st outs(%acc_t : tensor<?x16xf32>) : tensor<?x16xf32>, ... -> tensor<?x16xf32>
         ...
       }
       scf.forall.in_parallel { tensor.parallel_insert_slice %r into %o[0, %c] [%rows, 16] [1, 1] ... }
@@ -491,8 +504,9 @@ def HymbaTileSelectiveScan : Pass<"hymba-tile-selective-scan", "ModuleOp"> {
     Option<"timeChunk", "time-chunk", "int64_t", /*default=*/"64",
            "rows per time chunk (0: the whole chunk at once)">
   ];
-  let dependentDialects = ["arith::ArithDialect", "memref::MemRefDialect",
-                           "scf::SCFDialect", "tensor::TensorDialect"];
+  let dependentDialects = ["affine::AffineDialect", "arith::ArithDialect",
+                           "memref::MemRefDialect", "scf::SCFDialect",
+                           "tensor::TensorDialect"];
 }
 
 def HymbaFuseHybridHeads : Pass<"hymba-fuse-hybrid-heads", "ModuleOp"> {

@@ -10,6 +10,7 @@
 
 #include "hymba/Dialect/BufferizableOpInterfaceImpl.h"
 #include "hymba/Dialect/HymbaDialect.h"
+#include "hymba/Dialect/TilingInterfaceImpl.h"
 #include "hymba/Passes/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -30,6 +31,7 @@ inline void registerEverything(mlir::DialectRegistry &registry) {
   mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::hymba::HymbaDialect>();
   mlir::hymba::registerBufferizableOpInterfaceExternalModels(registry);
+  mlir::hymba::registerTilingInterfaceExternalModels(registry);
 }
 
 } // namespace hymba

@@ -8,6 +8,7 @@
 #include "hymba/Codegen/PassPipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Transform/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -70,6 +71,16 @@ void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &o,
   pm.addPass(mlir::createCanonicalizerPass());
   if (o.foldMetaTokens)
     pm.addPass(mlir::hymba::createHymbaFoldMetaTokens());
+  // A user's schedule runs on the whole ops, before the fusion wraps a
+  // layer's attention and scan in one region (a branch that a script has
+  // tiled is no longer one op, so the fusion leaves that layer alone) and
+  // before the default scan tiling (which skips scans that are tiles).
+  if (!o.transformScript.empty()) {
+    mlir::transform::PreloadLibraryPassOptions library;
+    library.transformLibraryPaths.push_back(o.transformScript);
+    pm.addPass(mlir::transform::createPreloadLibraryPass(library));
+    pm.addPass(mlir::transform::createInterpreterPass());
+  }
   if (o.fuseHybridHeads)
     pm.addPass(mlir::hymba::createHymbaFuseHybridHeads());
   // On the GPU scan tiles are left to the kernel mapping.

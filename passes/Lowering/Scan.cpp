@@ -260,6 +260,10 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
       : OpRewritePattern(ctx), form(form) {}
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
+    // A tile of a tiling that does not divide the channels (the loops and
+    // the scratch are sized by a static channel count).
+    if (op.getU().getType().isDynamicDim(1))
+      return rewriter.notifyMatchFailure(op, "the channel count is dynamic");
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
     replaceLoweredOp(rewriter, op, buildScanLoops(b, op, form));
     return success();

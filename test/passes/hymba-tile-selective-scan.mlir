@@ -6,17 +6,18 @@
 // CHECK-DAG:     %[[C0:.*]] = arith.constant 0 : index
 // CHECK:         %[[ROWS:.*]] = tensor.dim %[[U]], %[[C0]]
 // CHECK:         scf.forall (%[[C:.*]]) = (0) to (64) step (16) shared_outs(%[[O:.*]] = %[[INIT]]) -> (tensor<?x64xf32>)
-// CHECK:           tensor.extract_slice %[[AL]][%[[C]], 0] [16, 4] [1, 1] : tensor<64x4xbf16> to tensor<16x4xbf16>
-// CHECK:           %[[ST:.*]] = memref.subview %[[SS]][%[[C]], 0] [16, 4] [1, 1] : memref<64x4xf32> to memref<16x4xf32, strided<[4, 1], offset: ?>>
 // The tile's destination is its columns of the shared output, each time
 // chunk's the chunk's rows of that (destination-passing style).
 // CHECK:           %[[TILE:.*]] = tensor.extract_slice %[[O]][0, %[[C]]] [%[[ROWS]], 16] [1, 1]
+// CHECK:           %[[UT:.*]] = tensor.extract_slice %[[U]][0, %[[C]]] [%[[ROWS]], 16] [1, 1] : tensor<?x64xf32> to tensor<?x16xf32>
+// CHECK:           tensor.extract_slice %[[AL]][%[[C]], 0] [16, 4] [1, 1] : tensor<64x4xbf16> to tensor<16x4xbf16>
+// CHECK:           %[[ST:.*]] = memref.subview %[[SS]][%[[C]], 0] [16, 4] [1, 1] : memref<64x4xf32> to memref<16x4xf32, strided<[4, 1], offset: ?>>
 // CHECK:           %[[C32:.*]] = arith.constant 32 : index
-// CHECK:           scf.for %[[T:.*]] = %[[C0]] to %[[ROWS]] step %[[C32]] iter_args(%[[ACC:.*]] = %[[TILE]]) -> (tensor<?x16xf32>)
-// CHECK:             %[[N:.*]] = arith.minui %[[C32]],
-// CHECK:             tensor.extract_slice %[[U]][%[[T]], %[[C]]] [%[[N]], 16] [1, 1] : tensor<?x64xf32> to tensor<?x16xf32>
+// CHECK:           scf.for %[[T:.*]] = %{{.*}} to %[[ROWS]] step %[[C32]] iter_args(%[[ACC:.*]] = %[[TILE]]) -> (tensor<?x16xf32>)
+// CHECK:             %[[N:.*]] = affine.min #{{.*}}(%[[T]])[%[[ROWS]]]
 // CHECK:             %[[DEST:.*]] = tensor.extract_slice %[[ACC]][%[[T]], 0] [%[[N]], 16] [1, 1]
-// CHECK:             %[[PART:.*]] = hymba.selective_scan {{.*}}, %[[ST]] outs(%[[DEST]] : tensor<?x16xf32>) : tensor<?x16xf32>, tensor<?x16xf32>, tensor<16xf32>, tensor<16x4xbf16>, tensor<?x4xf32>, tensor<?x4xf32>, tensor<16xf32>, tensor<?x16xf32>, memref<16x4xf32, strided<[4, 1], offset: ?>> -> tensor<?x16xf32>
+// CHECK:             tensor.extract_slice %[[UT]][%[[T]], 0] [%[[N]], 16] [1, 1] : tensor<?x16xf32> to tensor<?x16xf32>
+// CHECK:             %[[PART:.*]] = hymba.selective_scan {{.*}} outs(%[[DEST]] : tensor<?x16xf32>) : tensor<?x16xf32>, tensor<?x16xf32>, tensor<16xf32>, tensor<16x4xbf16>, tensor<?x4xf32>, tensor<?x4xf32>, tensor<16xf32>, tensor<?x16xf32>, memref<16x4xf32, strided<[4, 1], offset: ?>> -> tensor<?x16xf32>
 // CHECK:             tensor.insert_slice %[[PART]] into %[[ACC]][%[[T]], 0] [%[[N]], 16] [1, 1]
 // CHECK:           scf.forall.in_parallel
 // CHECK:             tensor.parallel_insert_slice %{{.*}} into %[[O]][0, %[[C]]] [%[[ROWS]], 16] [1, 1]

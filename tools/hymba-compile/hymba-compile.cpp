@@ -118,6 +118,13 @@ cl::opt<bool> noFoldMeta("no-fold-meta",
 cl::opt<bool> noTileScan("no-tile-scan",
                          cl::desc("do not tile the selective scan"),
                          cl::cat(passesCat));
+cl::opt<std::string> transformScript(
+    "transform-script",
+    cl::desc("apply this transform-dialect file's @__transform_main to the "
+             "Hymba IR (after the meta-token fold, before the fusion): tile "
+             "hymba.selective_scan with transform.structured.tile_using_forall, "
+             "..."),
+    cl::value_desc("file"), cl::cat(passesCat));
 cl::opt<bool> noFuse("no-fuse", cl::desc("do not fuse the hybrid heads"),
                      cl::cat(passesCat));
 cl::opt<bool> noPackWeights(
@@ -365,6 +372,7 @@ void setPipelineOptions(hymba::PipelineOptions &o, bool gpuForm,
   o.foldMetaTokens = !noFoldMeta;
   o.fuseHybridHeads = !noFuse;
   o.tileSelectiveScan = !noTileScan;
+  o.transformScript = transformScript;
   o.weightPanel = noPackWeights ? 0 : -1;
   o.computeBF16 = compute == "bf16";
   o.computeInt8 = compute == "int8";

@@ -34,6 +34,12 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
       *this, "tile-scan",
       llvm::cl::desc("hymba-tile-selective-scan (CPU target only)"),
       llvm::cl::init(true)};
+  Option<std::string> transformScript{
+      *this, "transform-script",
+      llvm::cl::desc("a transform-dialect file whose @__transform_main is "
+                     "applied to the Hymba IR after hymba-fold-meta-tokens "
+                     "(a schedule of one's own: tile the scan, ...)"),
+      llvm::cl::init("")};
   Option<int64_t> weightPanel{
       *this, "weight-panel",
       llvm::cl::desc("hymba-pack-weights panel width: -1 = two vectors of "

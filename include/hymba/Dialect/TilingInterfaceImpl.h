@@ -1,0 +1,18 @@
+//===- TilingInterfaceImpl.h - Hymba ops under scf tiling -------*- C++ -*-===//
+//
+// TilingInterface for hymba.selective_scan, so that scf::tileUsingSCF, the
+// transform dialect (transform.structured.tile_using_forall /
+// tile_using_for) and hymba-tile-selective-scan tile it like a linalg op.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYMBA_DIALECT_TILINGINTERFACEIMPL_H
+#define HYMBA_DIALECT_TILINGINTERFACEIMPL_H
+
+namespace mlir {
+class DialectRegistry;
+namespace hymba {
+void registerTilingInterfaceExternalModels(DialectRegistry &registry);
+} // namespace hymba
+} // namespace mlir
+
+#endif // HYMBA_DIALECT_TILINGINTERFACEIMPL_H

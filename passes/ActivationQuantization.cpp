@@ -42,20 +42,12 @@ QuantizedActivations hymba::buildQuantizedActivations(ImplicitLocOpBuilder &b,
           .getResult(0);
 
   // scale = amax / C.
-  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
-  Value scales =
-      linalg::GenericOp::create(
-          b, TypeRange{f32Groups}, ValueRange{amax}, ValueRange{empty},
-          ArrayRef<AffineMap>{identity, identity},
-          ArrayRef<IteratorType>{IteratorType::parallel,
-                                 IteratorType::parallel},
-          [](OpBuilder &nb, Location loc, ValueRange a) {
-            ImplicitLocOpBuilder ib(loc, nb);
-            linalg::YieldOp::create(
-                ib, ValueRange{arith::DivFOp::create(
-                        ib, a[0], f32Const(ib, kActivationQuantSteps))});
-          })
-          .getResult(0);
+  Value scales = buildElementwise(b, ValueRange{amax},
+                                  [](ImplicitLocOpBuilder &ib, ValueRange a) {
+                                    return arith::DivFOp::create(
+                                        ib, a[0],
+                                        f32Const(ib, kActivationQuantSteps));
+                                  });
 
   // q[t, k] = clamp(roundeven(x * C / amax), -127, 127), in f64: x * C is
   // exact there and the quotient correctly rounded, so q depends only on

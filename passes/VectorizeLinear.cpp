@@ -278,6 +278,15 @@ bool isRoundedToBF16(Value v, Value x) {
          isNaN.getLhs() == x && isNaN.getRhs() == x;
 }
 
+/// Loops (parallel t, parallel n, reduction k), the iteration space of
+/// every projection form.
+bool hasProjectionLoops(linalg::GenericOp op) {
+  auto iters = op.getIteratorTypesArray();
+  return iters.size() == 3 && iters[0] == utils::IteratorType::parallel &&
+         iters[1] == utils::IteratorType::parallel &&
+         iters[2] == utils::IteratorType::reduction;
+}
+
 /// The int8 dot-product form (ActivationQuantization.h): inputs q_x [T, K]
 /// i8 through (t, k), s_x [T, groups] f32 through (t, k floordiv G), the
 /// weight's i8 values in panels interleaved by 4 [P, K / 4, W, 4] through
@@ -288,10 +297,7 @@ std::optional<Projection> matchInt8DotProjection(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 4 ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
     return std::nullopt;
-  auto iters = op.getIteratorTypesArray();
-  if (iters[0] != utils::IteratorType::parallel ||
-      iters[1] != utils::IteratorType::parallel ||
-      iters[2] != utils::IteratorType::reduction)
+  if (!hasProjectionLoops(op))
     return std::nullopt;
   Projection p;
   p.x = op.getDpsInputs()[0];
@@ -362,10 +368,7 @@ std::optional<Projection> matchProjection(linalg::GenericOp op) {
       (op.getNumDpsInputs() != 2 && !quantized) ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
     return std::nullopt;
-  auto iters = op.getIteratorTypesArray();
-  if (iters[0] != utils::IteratorType::parallel ||
-      iters[1] != utils::IteratorType::parallel ||
-      iters[2] != utils::IteratorType::reduction)
+  if (!hasProjectionLoops(op))
     return std::nullopt;
   MLIRContext *ctx = op.getContext();
   AffineExpr t = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),

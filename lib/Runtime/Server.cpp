@@ -273,10 +273,13 @@ private:
   std::string generate(hymba_session &s, const Job &job,
                        const std::function<bool(const std::string &)> &emit,
                        int64_t &completionTokens, std::string &error);
-  /// generate() with a log line on stderr: tokens, finish reason, time.
+  /// generate() with log lines on stderr: when it starts, then tokens,
+  /// finish reason and time.
   std::string logged(const std::string &id, hymba_session &s, const Job &job,
                      const std::function<bool(const std::string &)> &emit,
                      int64_t &completionTokens, std::string &error) {
+    std::fprintf(stderr, "hymba: %s: started, %zu prompt tokens\n",
+                 id.c_str(), job.prompt.size());
     auto t0 = std::chrono::steady_clock::now();
     std::string reason = generate(s, job, emit, completionTokens, error);
     double secs =

@@ -57,11 +57,11 @@ function startServer(args = []) {
     }));
   });
 }
-async function waitForLog(server, re, ms = 10000) {
-  for (let t = 0; t < ms; t += 50) {
+async function waitForLog(server, re, ms = 10000, step = 50) {
+  for (let t = 0; t < ms; t += step) {
     const m = server.log.match(re);
     if (m) return m;
-    await sleep(50);
+    await sleep(step);
   }
   return null;
 }
@@ -227,13 +227,17 @@ async function main() {
       { model: 'hymba', prompt: 'And God said', max_tokens: 24,
         temperature: 0 });
   check(after.choices[0].text === greedy, 'the freed session serves again');
-  // Not streamed: the disconnect is noticed too.
+  // Not streamed: the disconnect is noticed too. The client leaves once the
+  // server has started generating (its log says so), not after a fixed
+  // delay, in which a fast machine can finish all 200 tokens.
   const ctrl2 = new AbortController();
+  const startedBefore = (one.log.match(/: started, /g) || []).length;
   const gone = fetch(`http://127.0.0.1:${one.port}/v1/completions`, {
     method: 'POST', signal: ctrl2.signal,
     body: JSON.stringify({ prompt: 'In the beginning', max_tokens: 200,
                            temperature: 0 }) }).catch(() => null);
-  await sleep(100);
+  await waitForLog(one, new RegExp(`(?:: started, [^]*){${startedBefore + 1}}`),
+                   10000, 2);
   ctrl2.abort();
   await gone;
   const cancelled2 = await waitForLog(

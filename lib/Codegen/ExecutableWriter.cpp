@@ -22,6 +22,7 @@
 
 #include <cstring>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <optional>
 #include <unistd.h>
 
@@ -85,7 +86,8 @@ llvm::Error link(const ExecutableSpec &spec, llvm::StringRef linked) {
 /// offset, zeros between. (Kept apart from the rest of the payload: how
 /// weights are laid out is the code generator's business.)
 llvm::Error writeParams(llvm::raw_ostream &os, const ExecutableSpec &spec,
-                        const Checkpoint &ckpt) {
+                        const Checkpoint &ckpt,
+                        const std::atomic<bool> *cancel = nullptr) {
   std::vector<char> buf;
   uint64_t written = 0, lastPct = 0;
   uint64_t total = uint64_t(std::max<int64_t>(spec.paramsBytes, 0));
@@ -107,6 +109,8 @@ llvm::Error writeParams(llvm::raw_ostream &os, const ExecutableSpec &spec,
     if (w.quantBits != 0)
       ++quantized[key(w)].pending;
   for (const PackedWeight &w : spec.weights) {
+    if (cancel && cancel->load(std::memory_order_relaxed))
+      return fail("cancelled");
     const TensorInfo &t = ckpt.tensor(w.name);
     uint64_t bytes = uint64_t(w.bytes);
     if (w.offset < 0 || uint64_t(w.offset) < written ||
@@ -296,8 +300,65 @@ std::vector<PackedWeight> hymba::collectWeights(mlir::ModuleOp module) {
   return out;
 }
 
+hymba::ParamsWriter::ParamsWriter(const ExecutableSpec &spec,
+                                  const Checkpoint &checkpoint,
+                                  llvm::sys::fs::TempFile file)
+    : spec(spec), checkpoint(checkpoint), file(std::move(file)) {
+  // The thread prints no progress: its lines would cut into the driver's.
+  this->spec.showProgress = false;
+}
+
+llvm::Expected<std::unique_ptr<hymba::ParamsWriter>>
+hymba::ParamsWriter::start(const ExecutableSpec &spec,
+                           const Checkpoint &checkpoint) {
+  llvm::Expected<OutputTarget> target =
+      resolveOutput(spec.outputPath, /*allowSpecial=*/false);
+  if (!target)
+    return target.takeError();
+  llvm::Expected<llvm::sys::fs::TempFile> tmp =
+      llvm::sys::fs::TempFile::create(target->path + ".tmp-%%%%%%", 0755);
+  if (!tmp)
+    return fail(spec.outputPath +
+                ": cannot create: " + llvm::toString(tmp.takeError()));
+  std::unique_ptr<ParamsWriter> writer(
+      new ParamsWriter(spec, checkpoint, std::move(*tmp)));
+  writer->thread = std::thread([w = writer.get()] { w->run(); });
+  return std::move(writer);
+}
+
+void hymba::ParamsWriter::run() {
+  mlir::TimingScope untimed;
+  mlir::TimingScope timing =
+      spec.timing ? spec.timing->nest("write the parameters (thread)")
+                  : std::move(untimed);
+  llvm::raw_fd_ostream os(file->FD, /*shouldClose=*/false);
+  llvm::Error e = writeParams(os, spec, checkpoint, &cancel);
+  llvm::Error w = finish(os, spec.outputPath);
+  if (e)
+    failure = llvm::toString(std::move(e));
+  if (w && !failure)
+    failure = llvm::toString(std::move(w));
+  llvm::consumeError(std::move(w));
+}
+
+llvm::Error hymba::ParamsWriter::wait() {
+  if (thread.joinable())
+    thread.join();
+  if (failure)
+    return fail(*failure);
+  return llvm::Error::success();
+}
+
+hymba::ParamsWriter::~ParamsWriter() {
+  cancel = true;
+  llvm::consumeError(wait());
+  if (file) // a no-op once writeExecutable kept it
+    llvm::consumeError(file->discard());
+}
+
 llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
-                                   const Checkpoint &ckpt) {
+                                   const Checkpoint &ckpt,
+                                   ParamsWriter *params) {
   // An executable must be a regular file: it is made executable, run once
   // (folded meta tokens) and renamed into place.
   llvm::Expected<OutputTarget> target =
@@ -319,14 +380,42 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
   if (!program)
     return fail("cannot read the linked program: " +
                 program.getError().message());
+  uint64_t programBytes = (*program)->getBufferSize();
+  uint64_t paramsOffset = (programBytes + kPayloadAlignment - 1) /
+                          kPayloadAlignment * kPayloadAlignment;
   // The linked program, then the payload, written to a temporary file (O_EXCL,
   // random name, beside the output; removed on errors and signals) that only
   // becomes the output when complete.
-  llvm::Expected<llvm::sys::fs::TempFile> tmp =
-      llvm::sys::fs::TempFile::create(target->path + ".tmp-%%%%%%", 0755);
-  if (!tmp)
-    return fail(spec.outputPath +
-                ": cannot create: " + llvm::toString(tmp.takeError()));
+  std::optional<llvm::sys::fs::TempFile> ownTmp;
+  llvm::sys::fs::TempFile *tmp = nullptr;
+  // The parameter block is already in the file, after the program's place.
+  bool paramsWritten = false;
+  if (params) {
+    mlir::TimingScope waiting = timing.nest("wait for the parameters");
+    if (llvm::Error e = params->wait())
+      return e;
+    tmp = &*params->file;
+    // Moves the block's extents up by the program's pages; where the file
+    // system cannot (tmpfs, ...), the block is written again instead.
+    if (::fallocate(tmp->FD, FALLOC_FL_INSERT_RANGE, 0, off_t(paramsOffset)) ==
+        0)
+      paramsWritten = true;
+    else if (::ftruncate(tmp->FD, 0) != 0)
+      return fail(spec.outputPath + ": cannot write: " + std::strerror(errno));
+    if (::lseek(tmp->FD, 0, SEEK_SET) != 0)
+      return fail(spec.outputPath + ": cannot write: " + std::strerror(errno));
+  } else {
+    llvm::Expected<llvm::sys::fs::TempFile> created =
+        llvm::sys::fs::TempFile::create(target->path + ".tmp-%%%%%%", 0755);
+    if (!created)
+      return fail(spec.outputPath +
+                  ": cannot create: " + llvm::toString(created.takeError()));
+    ownTmp.emplace(std::move(*created));
+    tmp = &*ownTmp;
+  }
+  // Whichever owns it, it is discarded on every error path below (a no-op
+  // once kept).
+  llvm::scope_exit discardTmp([&] { llvm::consumeError(tmp->discard()); });
   PayloadTrailer tr{};
   std::memcpy(tr.magic, kPayloadMagic, sizeof(tr.magic));
   llvm::Error e = llvm::Error::success();
@@ -335,14 +424,14 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
     mlir::TimingScope writing = timing.nest("write the payload");
     llvm::raw_fd_ostream os(tmp->FD, /*shouldClose=*/false);
     os << (*program)->getBuffer();
-    pos = (*program)->getBufferSize();
-    uint64_t pad =
-        (kPayloadAlignment - pos % kPayloadAlignment) % kPayloadAlignment;
-    writeZeros(os, pad);
-    pos += pad;
+    writeZeros(os, paramsOffset - programBytes);
+    pos = paramsOffset;
     tr.paramsOffset = pos;
     tr.paramsBytes = spec.paramsBytes;
-    e = writeParams(os, spec, ckpt);
+    if (paramsWritten)
+      os.seek(pos + spec.paramsBytes);
+    else
+      e = writeParams(os, spec, ckpt);
     pos += spec.paramsBytes;
     tr.tokenizerOffset = pos;
     // The tokenizer as Checkpoint::open checked it (re-reading the path
@@ -363,10 +452,8 @@ llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
     else
       llvm::consumeError(std::move(w));
   }
-  if (e) {
-    llvm::consumeError(tmp->discard());
+  if (e)
     return e;
-  }
 
   if (spec.foldedMeta) {
     // Folded meta tokens: the program is complete, so run it once to

@@ -135,12 +135,16 @@ check("--payload-layout to a FIFO: written in place",
 # Write errors (a file-size limit) are reported, nothing is left behind.
 # The limit lets the linker write the program part but not the executable.
 limit_kb = (json.loads(fifo.data)["program_bytes"] + 60000) // 1024 if ok else 600
-r = subprocess.run(["bash", "-c", f"ulimit -f {limit_kb}; exec {hymba_compile} {ck} -o {work}/big"],
-                   capture_output=True, text=True, env=env, timeout=300)
-check("write past ulimit -f: a clear error, no file, no temporaries",
-      r.returncode == 1 and clean(r) and "big" in r.stderr and not os.path.exists(f"{work}/big")
-      and not [f for f in os.listdir(work) if f.startswith("big")] and not no_temp_left(tmpdir),
-      r.stderr.strip()[:200])
+# -j 2 writes the weights on a second thread while the code is generated.
+for jobs in ("1", "2"):
+    r = subprocess.run(["bash", "-c", f"ulimit -f {limit_kb}; exec {hymba_compile} {ck} "
+                        f"-o {work}/big -j {jobs}"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    check(f"write past ulimit -f (-j {jobs}): a clear error, no file, no temporaries",
+          r.returncode == 1 and clean(r) and "big" in r.stderr
+          and not os.path.exists(f"{work}/big")
+          and not [f for f in os.listdir(work) if f.startswith("big")]
+          and not no_temp_left(tmpdir), r.stderr.strip()[:200])
 check("no temporary files left in $TMPDIR", not no_temp_left(tmpdir), str(no_temp_left(tmpdir)))
 
 # A compile killed by SIGTERM or SIGINT leaves no temporaries behind, in

@@ -38,6 +38,8 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <thread>
+
 using namespace llvm;
 using mlir::OpPassManager;
 
@@ -155,6 +157,14 @@ cl::opt<KernelForm> kernelForm(
                clEnumValN(KernelForm::GPU, "gpu",
                           "one element per item, registers")),
     cl::cat(targetCat));
+cl::opt<unsigned> jobs(
+    "j",
+    cl::desc("threads the compiler may use (default: the machine's cores); "
+             "with 2 or more, the weights are converted while the code is "
+             "generated. The output does not depend on it"),
+    cl::value_desc("N"), cl::init(0), cl::cat(outputCat));
+cl::alias jobsLong("jobs", cl::desc("alias for -j"), cl::aliasopt(jobs),
+                   cl::cat(outputCat));
 cl::opt<int64_t> maxSeqLen("max-seq-len",
                            cl::desc("tokens a sequence may hold (default: "
                                     "max_position_embeddings)"),
@@ -183,6 +193,13 @@ void groupHelp(const StringSet<> &before) {
 
 /// --target-cpu, resolved in main().
 hymba::CPUTarget cpuTarget;
+
+/// -j, or the machine's cores.
+unsigned jobCount() {
+  if (jobs > 0)
+    return jobs;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 /// --mlir-timing: the whole compilation, stage by stage (main()'s root).
 mlir::TimingScope *timing;
@@ -330,6 +347,16 @@ int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
       os << buffer;
       return Error::success();
     });
+  // The weights are converted on a second thread while the code is
+  // generated and linked (ParamsWriter).
+  std::unique_ptr<hymba::ParamsWriter> params;
+  if (!library && jobCount() > 1) {
+    Expected<std::unique_ptr<hymba::ParamsWriter>> started =
+        hymba::ParamsWriter::start(spec, ckpt);
+    if (!started)
+      return fail(toString(started.takeError()));
+    params = std::move(*started);
+  }
   Expected<hymba::TempPath> objPath =
       hymba::TempPath::create("hymba-model", "o");
   if (!objPath)
@@ -361,7 +388,7 @@ int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
       return fail(toString(std::move(e)));
     return 0;
   }
-  if (Error e = hymba::writeExecutable(spec, ckpt))
+  if (Error e = hymba::writeExecutable(spec, ckpt, params.get()))
     return fail(toString(std::move(e)));
   return 0;
 }
@@ -539,8 +566,7 @@ int main(int argc, char **argv) {
 
   std::optional<hymba::WeightType> weightType = parseWeightType(dtype);
   if (!weightType)
-    return fail("--dtype must be f32, bf16, int8 or int4, got '" + dtype +
-                "'");
+    return fail("--dtype must be f32, bf16, int8 or int4, got '" + dtype + "'");
   if (quantGroup < 1 || quantGroup > 4096)
     return fail("--quant-group must be between 1 and 4096, got " +
                 Twine(int64_t(quantGroup)));

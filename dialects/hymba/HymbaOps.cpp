@@ -9,6 +9,7 @@
 #include "hymba/Dialect/HymbaOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
 
 using namespace mlir;
@@ -283,11 +284,33 @@ LogicalResult AttentionOp::verify() {
   if (failed(
           expectExtent(*this, "key head dim", *kd, *qd, "the query head dim")))
     return failure();
-  int64_t rows = dim(getQuery(), 0);
-  if (failed(expectExtent(*this, "key row count", dim(getKey(), 0), rows,
-                          "one key per query row")) ||
-      failed(expectExtent(*this, "value row count", dim(getValue(), 0), rows,
-                          "one value per query row")) ||
+  int64_t rows = dim(getQuery(), 0), keyRows = dim(getKey(), 0);
+  if (!getQueryOffset()) {
+    if (failed(expectExtent(*this, "key row count", keyRows, rows,
+                            "one key per query row")))
+      return failure();
+  } else {
+    // A tile of query rows sees the chunk's keys up to its last row.
+    std::optional<int64_t> offset;
+    APInt constant;
+    if (matchPattern(getQueryOffset(), m_ConstantInt(&constant)))
+      offset = constant.getSExtValue();
+    if (offset && *offset < 0)
+      return emitOpError("query_offset must be non-negative, got ") << *offset;
+    int64_t last = rows;
+    if (!ShapedType::isDynamic(rows) && offset)
+      last = *offset + rows;
+    if (!ShapedType::isDynamic(last) && !ShapedType::isDynamic(keyRows) &&
+        keyRows < last)
+      return emitOpError("key row count ")
+             << keyRows << " is less than query_offset + query rows (" << last
+             << "): a query tile sees the chunk's keys up to its own row";
+  }
+  if (failed(getQueryOffset()
+                 ? expectExtent(*this, "value row count", dim(getValue(), 0),
+                                keyRows, "one value per key row")
+                 : expectExtent(*this, "value row count", dim(getValue(), 0),
+                                rows, "one value per query row")) ||
       failed(expectExtent(*this, "k_cache width", dim(getKCache(), 1),
                           dim(getKey(), 1), "the key width")) ||
       failed(expectExtent(*this, "v_cache width", dim(getVCache(), 1),

@@ -296,8 +296,13 @@ def Hymba_AttentionOp : Hymba_DPSOp<"attention"> {
       `num_meta + W` rows: position `p` lives in row `p` if `p < num_meta`,
       else in row `num_meta + (p - num_meta) mod W`.
     * Scores are scaled by `scale` (1/sqrt(head_dim) in Hymba).
-
-    ```mlir
+    * `query_offset` (optional, default 0) makes the op a tile of query
+      rows: query row `r` is then at absolute position
+      `position + query_offset + r`, while the keys and values stay the
+      whole chunk's (key row `r` at `position + r`), since a query sees the
+      chunk's earlier keys too. The key and value row counts must then be at
+      least the query rows (plus a constant offset); without it they equal
+      the query rows.
     * `init` (`[T, num_heads * v_head_dim]`) is the destination: on tensors
       the result is `init` with every element written; on memrefs the op
       writes `init` and has no result (after one-shot-bufferize).
@@ -308,19 +313,36 @@ def Hymba_AttentionOp : Hymba_DPSOp<"attention"> {
             num_meta = 128 : i64, scale = 0.125 : f32}
            : tensor<?x1600xf32>, tensor<?x320xf32>, tensor<?x640xf32>,
              memref<1152x320xf32>, memref<1152x640xf32> -> tensor<?x3200xf32>
+    // Query rows [%t0, %t0 + 4) of the same chunk, KV head 2's five query heads:
+    %t = hymba.attention %q4, %k1, %v1, %kc1, %vc1 at %pos query_offset(%t0)
+           outs(%e4 : tensor<4x640xf32>)
+           {num_heads = 5 : i64, num_kv_heads = 1 : i64, window = 1024 : i64,
+            num_meta = 128 : i64, scale = 0.125 : f32}
+           : tensor<4x320xf32>, tensor<?x64xf32>, tensor<?x128xf32>,
+             memref<1152x64xf32, strided<[320, 1], offset: 128>>,
+             memref<1152x128xf32, strided<[640, 1], offset: 256>> -> tensor<4x640xf32>
     ```
+
+    The op implements `TilingInterface` over (query row, KV head), both
+    parallel. A point of the second dimension is a KV head with its group of
+    `num_heads / num_kv_heads` query heads, so a tile always holds whole
+    grouped-query groups: its query, init, key, value and cache columns are
+    those of its KV heads. A row tile is the same op with `query_offset`
+    advanced by the tile's first row. The head tile size must be static (it
+    becomes `num_kv_heads`), i.e. divide `num_kv_heads`.
   }];
   let arguments = (ins Hymba_ActivationsOrBuffer:$query,
                        Hymba_ActivationsOrBuffer:$key,
                        Hymba_ActivationsOrBuffer:$value,
                        Hymba_StateMatrix:$k_cache, Hymba_StateMatrix:$v_cache,
-                       Index:$position, Hymba_ActivationsOrBuffer:$init,
-                       I64Attr:$num_heads, I64Attr:$num_kv_heads,
-                       I64Attr:$window, I64Attr:$num_meta, F32Attr:$scale);
+                       Index:$position, Optional<Index>:$query_offset,
+                       Hymba_ActivationsOrBuffer:$init, I64Attr:$num_heads,
+                       I64Attr:$num_kv_heads, I64Attr:$window,
+                       I64Attr:$num_meta, F32Attr:$scale);
   let results = (outs Optional<Hymba_Activations>:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $k_cache `,` $v_cache `at` $position
-    `outs` `(` $init `:` type($init) `)` attr-dict
+    (`query_offset` `(` $query_offset^ `)`)? `outs` `(` $init `:` type($init) `)` attr-dict
     `:` type($query) `,` type($key) `,` type($value) `,` type($k_cache) `,`
     type($v_cache) (`->` type($result)^)?
   }];

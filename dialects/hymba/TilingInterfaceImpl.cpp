@@ -8,6 +8,12 @@
 // Time is therefore a `reduction` dimension: tile it only with a sequential
 // loop, never with scf.forall.
 //
+// hymba.attention's iteration space is (query row, KV head), both parallel.
+// A row tile still sees every key of the chunk before its rows, so it keeps
+// the whole chunk's keys and values and says where its rows start with
+// `query_offset`. A point of the head dimension is one KV head with its
+// grouped-query group of query heads, so no tile can split a group.
+//
 //===----------------------------------------------------------------------===//
 #include "hymba/Dialect/TilingInterfaceImpl.h"
 #include "hymba/Dialect/HymbaOps.h"
@@ -15,6 +21,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Interfaces/TilingInterface.h"
@@ -39,6 +46,32 @@ Value sliceOf(OpBuilder &b, Location loc, Value value,
   return slice->getResult(0);
 }
 
+/// Extent `dim` of `value`, a tensor or a memref.
+OpFoldResult mixedSize(OpBuilder &b, Location loc, Value value, int64_t dim) {
+  if (isa<MemRefType>(value.getType()))
+    return memref::getMixedSize(b, loc, value, dim);
+  return tensor::getMixedSize(b, loc, value, dim);
+}
+
+/// The iteration domain of a Hymba op over (row of `shaped`, `extent`
+/// columns or heads), unit steps.
+SmallVector<Range> rowsBy(OpBuilder &b, Location loc, Value shaped,
+                          int64_t extent) {
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  return {Range{zero, mixedSize(b, loc, shaped, 0), one},
+          Range{zero, b.getIndexAttr(extent), one}};
+}
+
+/// `x * factor`, folded when `x` is a constant.
+OpFoldResult scaled(OpBuilder &b, Location loc, OpFoldResult x,
+                    int64_t factor) {
+  if (std::optional<int64_t> c = getConstantIntValue(x))
+    return b.getIndexAttr(*c * factor);
+  return arith::MulIOp::create(b, loc, cast<Value>(x),
+                               arith::ConstantIndexOp::create(b, loc, factor))
+      .getResult();
+}
+
 struct SelectiveScanTiling
     : TilingInterface::ExternalModel<SelectiveScanTiling, SelectiveScanOp> {
   SmallVector<utils::IteratorType> getLoopIteratorTypes(Operation *) const {
@@ -46,15 +79,8 @@ struct SelectiveScanTiling
   }
 
   SmallVector<Range> getIterationDomain(Operation *op, OpBuilder &b) const {
-    auto scan = cast<SelectiveScanOp>(op);
-    Location loc = op->getLoc();
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    OpFoldResult rows =
-        isa<MemRefType>(scan.getU().getType())
-            ? memref::getMixedSize(b, loc, scan.getU(), 0)
-            : tensor::getMixedSize(b, loc, scan.getU(), 0);
-    OpFoldResult channels = b.getIndexAttr(scan.getU().getType().getDimSize(1));
-    return {Range{zero, rows, one}, Range{zero, channels, one}};
+    auto u = cast<SelectiveScanOp>(op).getU();
+    return rowsBy(b, op->getLoc(), u, u.getType().getDimSize(1));
   }
 
   FailureOr<TilingResult>
@@ -103,11 +129,108 @@ struct SelectiveScanTiling
     return success();
   }
 };
+
+struct AttentionTiling
+    : TilingInterface::ExternalModel<AttentionTiling, AttentionOp> {
+  SmallVector<utils::IteratorType> getLoopIteratorTypes(Operation *) const {
+    return {utils::IteratorType::parallel, utils::IteratorType::parallel};
+  }
+
+  SmallVector<Range> getIterationDomain(Operation *op, OpBuilder &b) const {
+    auto att = cast<AttentionOp>(op);
+    return rowsBy(b, op->getLoc(), att.getQuery(), att.getNumKvHeads());
+  }
+
+  /// The tile's number of KV heads, which must be static: it becomes the
+  /// tile op's num_kv_heads.
+  static FailureOr<int64_t> groupCount(Operation *op, OpFoldResult size) {
+    std::optional<int64_t> groups = getConstantIntValue(size);
+    if (!groups)
+      return op->emitOpError("is tiled along heads with a static tile size "
+                             "only (one that divides num_kv_heads)");
+    return *groups;
+  }
+
+  /// Widths of one query (= key) head and one value head.
+  static std::pair<int64_t, int64_t> headDims(AttentionOp att) {
+    return {att.getQuery().getType().getDimSize(1) / att.getNumHeads(),
+            att.getValue().getType().getDimSize(1) / att.getNumKvHeads()};
+  }
+
+  FailureOr<TilingResult>
+  getTiledImplementation(Operation *op, OpBuilder &b,
+                         ArrayRef<OpFoldResult> offsets,
+                         ArrayRef<OpFoldResult> sizes) const {
+    auto att = cast<AttentionOp>(op);
+    FailureOr<int64_t> groups = groupCount(op, sizes[1]);
+    if (failed(groups))
+      return failure();
+    // Head widths (static) give the tile's column offsets.
+    if (att.isBufferized() || att.getQuery().getType().isDynamicDim(1) ||
+        att.getValue().getType().isDynamicDim(1))
+      return op->emitOpError("is tiled in its tensor form with static query "
+                             "and value widths only");
+    Location loc = op->getLoc();
+    int64_t rep = att.getNumHeads() / att.getNumKvHeads();
+    auto [qd, vd] = headDims(att);
+    OpFoldResult t0 = offsets[0], n = sizes[0], g0 = offsets[1],
+                 zero = b.getIndexAttr(0);
+    SmallVector<Operation *> slices;
+    // Rows [t0, t0 + n) of the tile's query heads (or value columns).
+    auto queryRows = [&](Value v, int64_t headWidth) {
+      return sliceOf(b, loc, v, {t0, scaled(b, loc, g0, rep * headWidth)},
+                     {n, b.getIndexAttr(*groups * rep * headWidth)}, slices);
+    };
+    // Every row of the tile's KV heads (chunk keys/values, caches).
+    auto kvRows = [&](Value v, int64_t headWidth) {
+      return sliceOf(
+          b, loc, v, {zero, scaled(b, loc, g0, headWidth)},
+          {mixedSize(b, loc, v, 0), b.getIndexAttr(*groups * headWidth)},
+          slices);
+    };
+    // The tile's rows start query_offset + t0 rows into the chunk.
+    Value queryOffset = att.getQueryOffset();
+    std::optional<int64_t> first = getConstantIntValue(t0);
+    if (!first || *first != 0) {
+      Value t0v = first ? arith::ConstantIndexOp::create(b, loc, *first)
+                        : cast<Value>(t0);
+      queryOffset =
+          queryOffset ? arith::AddIOp::create(b, loc, queryOffset, t0v) : t0v;
+    }
+    Value init = queryRows(att.getInit(), vd);
+    auto tiled = AttentionOp::create(
+        b, loc, init.getType(), queryRows(att.getQuery(), qd),
+        kvRows(att.getKey(), qd), kvRows(att.getValue(), vd),
+        kvRows(att.getKCache(), qd), kvRows(att.getVCache(), vd),
+        att.getPosition(), queryOffset, init,
+        b.getI64IntegerAttr(*groups * rep), b.getI64IntegerAttr(*groups),
+        att.getWindowAttr(), att.getNumMetaAttr(), att.getScaleAttr());
+    tiled->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    return TilingResult{{tiled.getOperation()}, {tiled.getResult()}, slices};
+  }
+
+  LogicalResult getResultTilePosition(
+      Operation *op, OpBuilder &b, unsigned, ArrayRef<OpFoldResult> offsets,
+      ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
+      SmallVector<OpFoldResult> &resultSizes) const {
+    auto att = cast<AttentionOp>(op);
+    FailureOr<int64_t> groups = groupCount(op, sizes[1]);
+    if (failed(groups))
+      return failure();
+    int64_t groupWidth =
+        att.getNumHeads() / att.getNumKvHeads() * headDims(att).second;
+    resultOffsets = {offsets[0],
+                     scaled(b, op->getLoc(), offsets[1], groupWidth)};
+    resultSizes = {sizes[0], b.getIndexAttr(*groups * groupWidth)};
+    return success();
+  }
+};
 } // namespace
 
 void mlir::hymba::registerTilingInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, HymbaDialect *) {
     SelectiveScanOp::attachInterface<SelectiveScanTiling>(*ctx);
+    AttentionOp::attachInterface<AttentionTiling>(*ctx);
   });
 }

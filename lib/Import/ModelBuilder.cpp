@@ -219,10 +219,10 @@ Value ModelIRBuilder::buildLayer(int64_t i, Value h) {
   Value att =
       hy::AttentionOp::create(
           b, loc, rows(c.numHeads * c.vHeadDim), q, k, v, kCache, vCache,
-          position, emptyRows(q, c.numHeads * c.vHeadDim),
-          b.getI64IntegerAttr(c.numHeads),
-          b.getI64IntegerAttr(c.numKVHeads), b.getI64IntegerAttr(windowOf(src)),
-          b.getI64IntegerAttr(c.numMeta),
+          position, /*query_offset=*/Value(),
+          emptyRows(q, c.numHeads * c.vHeadDim),
+          b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKVHeads),
+          b.getI64IntegerAttr(windowOf(src)), b.getI64IntegerAttr(c.numMeta),
           b.getF32FloatAttr(1.0f / std::sqrt(float(c.headDim))))
           .getResult();
   // The chunk joins the cache once the last layer sharing it has attended.

@@ -33,6 +33,9 @@ AttentionLowering::AttentionLowering(ImplicitLocOpBuilder &b, AttentionOp op,
       k(readBuffer(b, op.getKey(), /*contiguousRows=*/true)),
       v(readBuffer(b, op.getValue(), /*contiguousRows=*/true)),
       kc(op.getKCache()), vc(op.getVCache()), pos(op.getPosition()),
+      qpos(op.getQueryOffset()
+               ? arith::AddIOp::create(b, pos, op.getQueryOffset()).getResult()
+               : pos),
       rows(rowCount(b, q)) {
   std::tie(out, outTensor) =
       destinationBuffer(b, op.getInit(), rows, heads * vd);
@@ -51,7 +54,7 @@ AttentionLowering::Item AttentionLowering::itemAt(ImplicitLocOpBuilder &ib,
                                                   Value t, Value h) const {
   Value kvh = arith::DivUIOp::create(ib, h, indexConst(ib, rep));
   return {t,
-          arith::AddIOp::create(ib, pos, t),
+          arith::AddIOp::create(ib, qpos, t),
           arith::MulIOp::create(ib, h, indexConst(ib, qd)),
           arith::MulIOp::create(ib, kvh, indexConst(ib, qd)),
           arith::MulIOp::create(ib, kvh, indexConst(ib, vd)),
@@ -246,7 +249,7 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
   // Keys any query of the block sees: the meta prefix of the last row and
   // the window from the first row's start to the last row, made disjoint
   // (each query masks what it does not see).
-  Value iFirst = arith::AddIOp::create(ib, pos, t0);
+  Value iFirst = arith::AddIOp::create(ib, qpos, t0);
   Value iLast =
       arith::AddIOp::create(ib, iFirst, arith::SubIOp::create(ib, nr, c1));
   Value end = arith::AddIOp::create(ib, iLast, c1);
@@ -331,7 +334,7 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
                                               splat(kb, n));
         forQueries(kb, [&](ImplicitLocOpBuilder &qb, Value qi, Value t,
                            Value h) {
-          Value i = arith::AddIOp::create(qb, pos, t);
+          Value i = arith::AddIOp::create(qb, qpos, t);
           Value lo = windowStart(qb, i);
           Value metaEnd =
               arith::MinUIOp::create(qb, indexConst(qb, numMeta), lo);

@@ -30,7 +30,10 @@ struct AttentionLowering {
   /// CPU form: f32 lanes of the vectors a head's q, k, v rows and output
   /// accumulator are read in (0: one element at a time).
   int64_t vl = 0;
-  Value q, k, v, kc, vc, pos, rows, out, outTensor;
+  /// `pos`: absolute position of the chunk's first key row (rows before it
+  /// are in the cache); `qpos`: that of the first query row (pos +
+  /// query_offset: a row tile's queries start inside the chunk).
+  Value q, k, v, kc, vc, pos, qpos, rows, out, outTensor;
 
   AttentionLowering(ImplicitLocOpBuilder &b, AttentionOp op,
                     int64_t vectorWidth = 0);

@@ -848,3 +848,37 @@ func.func @dps_buffer_with_result(%u: memref<?x12xf32>, %w: memref<12xf32>, %a: 
   %0 = hymba.selective_scan %u, %u, %w, %a, %bc, %bc, %w, %u, %s outs(%init : memref<?x12xf32>) : memref<?x12xf32>, memref<?x12xf32>, memref<12xf32>, memref<12x5xf32>, memref<?x5xf32>, memref<?x5xf32>, memref<12xf32>, memref<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
   return
 }
+
+// -----
+
+func.func @case78(%q: tensor<2x6xf32>, %k: tensor<4x2xf32>, %v: tensor<4x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<2x12xf32>) {
+  %t0 = arith.constant 3 : index
+  // expected-error @+1 {{key row count 4 is less than query_offset + query rows (5): a query tile sees the chunk's keys up to its own row}}
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p query_offset(%t0) outs(%init : tensor<2x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<2x6xf32>, tensor<4x2xf32>, tensor<4x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<2x12xf32>
+  return
+}
+
+// -----
+
+func.func @case79(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<?x12xf32>) {
+  %t0 = arith.constant -1 : index
+  // expected-error @+1 {{query_offset must be non-negative, got -1}}
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p query_offset(%t0) outs(%init : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  return
+}
+
+// -----
+
+func.func @case80(%q: tensor<2x6xf32>, %k: tensor<4x2xf32>, %v: tensor<3x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %t0: index, %init: tensor<2x12xf32>) {
+  // expected-error @+1 {{value row count is 3 but must be 4 (one value per key row)}}
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p query_offset(%t0) outs(%init : tensor<2x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<2x6xf32>, tensor<4x2xf32>, tensor<3x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<2x12xf32>
+  return
+}
+
+// -----
+
+func.func @case81(%q: tensor<5x6xf32>, %k: tensor<4x2xf32>, %v: tensor<4x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %t0: index, %init: tensor<5x12xf32>) {
+  // expected-error @+1 {{key row count 4 is less than query_offset + query rows (5)}}
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p query_offset(%t0) outs(%init : tensor<5x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<5x6xf32>, tensor<4x2xf32>, tensor<4x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<5x12xf32>
+  return
+}

@@ -115,6 +115,23 @@ func.func @global_attention(%q: tensor<1x8xf32>, %k: tensor<1x8xf32>, %v: tensor
   return %a : tensor<1x8xf32>
 }
 
+// A row tile of an attention: rows [%t0, %t0 + 2) of the chunk, with every
+// key row of the chunk and a cache slice of one KV head.
+// CHECK-LABEL: func @attention_row_tile
+// CHECK-SAME:    %[[POS:[^:]*]]: index, %[[T0:[^:]*]]: index, %[[TINIT:[^:]*]]: tensor<2x4xf32>)
+func.func @attention_row_tile(%q: tensor<2x4xf32>, %k: tensor<?x2xf32>, %v: tensor<?x2xf32>,
+                              %kc: memref<6x2xf32, strided<[4, 1], offset: 2>>,
+                              %vc: memref<6x2xf32, strided<[4, 1], offset: 2>>,
+                              %pos: index, %t0: index, %init: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // CHECK: hymba.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} at %[[POS]] query_offset(%[[T0]]) outs(%[[TINIT]] : tensor<2x4xf32>)
+  // CHECK-SAME: : tensor<2x4xf32>, tensor<?x2xf32>, tensor<?x2xf32>, memref<6x2xf32, strided<[4, 1], offset: 2>>, memref<6x2xf32, strided<[4, 1], offset: 2>> -> tensor<2x4xf32>
+  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos query_offset(%t0) outs(%init : tensor<2x4xf32>)
+      {num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 4 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
+      : tensor<2x4xf32>, tensor<?x2xf32>, tensor<?x2xf32>, memref<6x2xf32, strided<[4, 1], offset: 2>>,
+        memref<6x2xf32, strided<[4, 1], offset: 2>> -> tensor<2x4xf32>
+  return %a : tensor<2x4xf32>
+}
+
 // The hybrid head's branches side by side (hymba-fuse-hybrid-heads).
 // CHECK-LABEL: func @parallel_branches
 // CHECK:         %[[RA:.*]], %[[RS:.*]] = hymba.parallel_branches scan_tile(8) : tensor<?x12xf32>, tensor<?x12xf32> {

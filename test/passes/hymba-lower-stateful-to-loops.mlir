@@ -59,6 +59,36 @@ func.func @attention(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf3
 
 // -----
 
+// A row tile (query_offset %t0): query row t is at %pos + %t0 + t, where
+// its window and meta bounds start; keys at or after %pos still come from
+// the chunk (row j - %pos), earlier ones from the cache.
+// CHECK-LABEL: func @attention_row_tile
+// CHECK-SAME:    %[[POS:[^:]*]]: index, %[[T0:[^:]*]]: index, %{{[^:]*}}: tensor<?x12xf32>)
+// CHECK:         %[[QPOS:.*]] = arith.addi %[[POS]], %[[T0]] : index
+// CHECK:         scf.parallel (%[[T:.*]], %[[H:.*]]) =
+// CHECK:           %[[I:.*]] = arith.addi %[[QPOS]], %[[T]] : index
+// CHECK:           arith.cmpi uge, %[[I]], %{{.*}}
+// CHECK:           scf.for %[[J:.*]] = {{.*}} iter_args
+// CHECK:             arith.cmpi uge, %[[J]], %[[POS]] : index
+// CHECK:               arith.subi %[[J]], %[[POS]] : index
+// CHECK-NOT:     hymba.attention
+// GPU-LABEL: func @attention_row_tile
+// GPU-SAME:    %[[POS:[^:]*]]: index, %[[T0:[^:]*]]: index, %{{[^:]*}}: tensor<?x12xf32>)
+// GPU:         %[[QPOS:.*]] = arith.addi %[[POS]], %[[T0]] : index
+// GPU:         scf.parallel (%[[T:.*]], %[[H:.*]], %[[D:.*]]) =
+// GPU:           arith.addi %[[QPOS]], %[[T]] : index
+// GPU-NOT:     hymba.attention
+func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
+                              %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index,
+                              %t0: index, %init: tensor<?x12xf32>) -> tensor<?x12xf32> {
+  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos query_offset(%t0) outs(%init : tensor<?x12xf32>)
+      {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
+      : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  return %a : tensor<?x12xf32>
+}
+
+// -----
+
 // CPU form with head dims the vector width divides (8 here): flash-style
 // items of 4 query rows x the heads of one KV head (here 2 heads, 1 KV
 // head). The keys the item's queries see (meta prefix, then window; each

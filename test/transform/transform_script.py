@@ -27,9 +27,17 @@ failed = 0
 ir = subprocess.run([hymba_compile, ck, "--emit=hymba", "-o", "-",
                      f"--transform-script={schedule}"],
                     check=True, capture_output=True, text=True).stdout
+# Scan tiles are [T, 8] channels. Every attention is a tile: one KV head
+# with its query heads (tiny: 4 heads in 2 groups), rows placed by
+# query_offset.
+attentions = [line for line in ir.splitlines() if "hymba.attention" in line]
+tile = f"num_heads = {d.heads // d.kv_heads} : i64, num_kv_heads = 1 : i64"
 applied = "scf.forall" in ir and "-> tensor<?x8xf32>" in ir and \
+    len(attentions) == cfg["num_hidden_layers"] and \
+    all("query_offset(%" in a and tile in a for a in attentions) and \
     "hymba.parallel_branches" not in ir
-print("schedule applied: scf.forall over scan tiles, no fused heads",
+print("schedule applied: scf.forall over scan and attention tiles, attention "
+      "row tiles with query_offset, no fused heads",
       "PASS" if applied else "FAIL")
 failed += not applied
 

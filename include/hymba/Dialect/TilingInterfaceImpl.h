@@ -1,8 +1,9 @@
 //===- TilingInterfaceImpl.h - Hymba ops under scf tiling -------*- C++ -*-===//
 //
-// TilingInterface for hymba.selective_scan, so that scf::tileUsingSCF, the
-// transform dialect (transform.structured.tile_using_forall /
-// tile_using_for) and hymba-tile-selective-scan tile it like a linalg op.
+// TilingInterface for hymba.selective_scan and hymba.attention, so that
+// scf::tileUsingSCF, the transform dialect
+// (transform.structured.tile_using_forall / tile_using_for) and
+// hymba-tile-selective-scan tile them like linalg ops.
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYMBA_DIALECT_TILINGINTERFACEIMPL_H

@@ -15,6 +15,7 @@
 
 #include "Int8DotKernel.h"
 #include "LoweringUtils.h"
+#include "WeightPrefetch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -43,13 +44,14 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
   VectorType f32Vec = VectorType::get({vl}, b.getF32Type());
   VectorType quad = VectorType::get({4}, b.getI8Type());
   VectorType oneI32 = VectorType::get({1}, b.getI32Type());
-  StringAttr vpdpbusd = b.getStringAttr(vl == 16 ? "llvm.x86.avx512.vpdpbusd.512"
-                                                 : "llvm.x86.avx512.vpdpbusd.256");
+  StringAttr vpdpbusd =
+      b.getStringAttr(vl == 16 ? "llvm.x86.avx512.vpdpbusd.512"
+                               : "llvm.x86.avx512.vpdpbusd.256");
   Value zeros = splat(b, i32Vec, b.getI32IntegerAttr(0));
   Value ones = splat(b, byteVec, b.getI8IntegerAttr(1));
   // 0x80 in each byte: x + 128 as an unsigned byte is x with its sign flipped.
-  Value signFlip = arith::ConstantOp::create(b, b.getI32IntegerAttr(
-                                                    int32_t(0x80808080u)));
+  Value signFlip =
+      arith::ConstantOp::create(b, b.getI32IntegerAttr(int32_t(0x80808080u)));
   VectorType wideVec = VectorType::get({4 * vl}, b.getI32Type());
   auto dot = [&](ImplicitLocOpBuilder &ib, Value acc, Value u8, Value s8) {
     if (vnni)
@@ -91,13 +93,16 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
                 ws.push_back(vector::LoadOp::create(
                     ib, byteVec, w,
                     ValueRange{p, kq, indexConst(ib, 4 * laneOffsets[j])}));
+                if (m == 1)
+                  prefetchWeights(ib, w, p, kq, 4 * laneOffsets[j],
+                                  prefetchRows);
                 next[tile + j] = dot(ib, s[tile + j], ones, ws[j]);
               }
               for (size_t i = 0; i < m; ++i) {
                 // x[row, kk .. kk + 3] as one i32, sign-flipped, in every
                 // lane.
-                Value bytes =
-                    vector::LoadOp::create(ib, quad, qx, ValueRange{rows[i], kk});
+                Value bytes = vector::LoadOp::create(ib, quad, qx,
+                                                     ValueRange{rows[i], kk});
                 Value word = vector::ExtractOp::create(
                     ib, vector::BitCastOp::create(ib, oneI32, bytes),
                     ArrayRef<int64_t>{0});
@@ -126,7 +131,8 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
         SmallVector<Value> next;
         for (size_t i = 0; i < m; ++i) {
           Value xs = vector::BroadcastOp::create(
-              gb, f32Vec, memref::LoadOp::create(gb, sx, ValueRange{rows[i], g}));
+              gb, f32Vec,
+              memref::LoadOp::create(gb, sx, ValueRange{rows[i], g}));
           for (size_t j = 0; j < nv; ++j) {
             Value exact = arith::SIToFPOp::create(
                 gb, f32Vec,

@@ -29,6 +29,9 @@ struct Int8DotKernel {
   /// vector ops, for a build machine without VNNI that runs the model (the
   /// meta-token prefix) at compile time.
   bool vnni = true;
+  /// > 0: a one-row tile (decode) prefetches the weights this many quad
+  /// rows of `w` ahead (WeightPrefetch.h).
+  int64_t prefetchRows = 0;
 
   /// The f32 accumulators `init` (rows.size() x laneOffsets.size(), row
   /// major) plus sum over k in [k0, k1) of x[rows[i], k] * w(p, k) for the

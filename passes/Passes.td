@@ -310,6 +310,15 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     widened to float. With `vnni=false` each vpdpbusd becomes widening
     multiplies and four strided shuffles, which give the same integers.
 
+    **Decode prefetch (`prefetch-distance`).** A one-row tile does a few
+    instructions per cache line of weights and is bound by the lines in
+    flight, which one sequential stream gets too few of from the hardware
+    prefetcher. With `prefetch-distance=D` it issues one `memref.prefetch`
+    per 64-byte line of each weight row, ceil(D / row bytes) rows ahead in
+    its panel (past the panel's end: the next panel, which the thread reads
+    next). Multi-row tiles reuse each line for many rows and get none, and
+    neither do f32 panels, which reach the read bandwidth without them.
+
     **Plain [N, K] weights: dot products.** An `scf.parallel` over blocks of
     4 output columns; 4x4 (rows x columns) tiles with 16 vector accumulators,
     1x4 tiles for the last `T % 4` rows and 1x1 tiles for the last `N % 4`
@@ -368,7 +377,11 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     Option<"vnni", "vnni", "bool", /*default=*/"true",
            "int8 dot-product projections use VNNI's vpdpbusd (AVX512_VNNI "
            "with vector-width=16, AVX-VNNI with 8); false: the same exact "
-           "integer sums with portable vector ops, for targets without it">
+           "integer sums with portable vector ops, for targets without it">,
+    Option<"prefetchDistance", "prefetch-distance", "int64_t",
+           /*default=*/"0",
+           "bytes ahead in its panel at which a one-row (decode) tile "
+           "prefetches the weights; 0: no prefetches">
   ];
   let dependentDialects = ["arith::ArithDialect", "LLVM::LLVMDialect",
                            "math::MathDialect", "memref::MemRefDialect",

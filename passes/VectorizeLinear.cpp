@@ -1,4 +1,5 @@
-//===- VectorizeLinear.cpp - Register-tiled vector code for x @ W^T --------===//
+//===- VectorizeLinear.cpp - Register-tiled vector code for x @ W^T
+//--------===//
 //
 // The projections dominate Hymba's run time: in decode each weight element
 // is used once, so speed is memory bandwidth; in prefill they are dense
@@ -24,6 +25,7 @@
 
 #include "Int8DotKernel.h"
 #include "LoweringUtils.h"
+#include "WeightPrefetch.h"
 #include "hymba/Passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -202,7 +204,8 @@ struct DotKernel {
 /// plain [N, K] matrix (panel == 0) or its [ceil(N / W), K, W] panel storage
 /// read through (n floordiv W, k, n mod W) (panel == W); or, quantized
 /// (bits 8 or 4), panel-stored values and bf16 scales (WeightAccess.h):
-/// w(n, k) = float(q(n, k)) * float(s[n floordiv W, k floordiv group, n mod W]).
+/// w(n, k) = float(q(n, k)) * float(s[n floordiv W, k floordiv group, n mod
+/// W]).
 struct Projection {
   Value x, w, y;
   int64_t panel = 0;
@@ -246,10 +249,9 @@ bool matchQuantizedMaps(Projection &p, AffineMap values, AffineMap scales) {
     return false;
   if (values == AffineMap::get(3, 0, {n.floorDiv(width), k, n % width}, ctx))
     p.bits = 8;
-  else if (values == AffineMap::get(3, 0,
-                                    {n.floorDiv(width), k,
-                                     (n % width) % (width / 2)},
-                                    ctx))
+  else if (values ==
+           AffineMap::get(
+               3, 0, {n.floorDiv(width), k, (n % width) % (width / 2)}, ctx))
     p.bits = 4;
   else
     return false;
@@ -261,10 +263,9 @@ bool matchQuantizedMaps(Projection &p, AffineMap values, AffineMap scales) {
     return false;
   p.group = group.getValue();
   p.panel = width;
-  return scales == AffineMap::get(3, 0,
-                                  {n.floorDiv(width), k.floorDiv(p.group),
-                                   n % width},
-                                  ctx);
+  return scales ==
+         AffineMap::get(
+             3, 0, {n.floorDiv(width), k.floorDiv(p.group), n % width}, ctx);
 }
 
 /// `v` is `x` rounded to bf16 as roundToBF16 (LoweringUtils.h) builds it:
@@ -310,11 +311,12 @@ std::optional<Projection> matchInt8DotProjection(linalg::GenericOp op) {
   auto wType = cast<MemRefType>(p.w.getType());
   auto sType = cast<MemRefType>(p.scales.getType());
   auto yType = cast<MemRefType>(p.y.getType());
-  if (!qxType.getElementType().isInteger(8) || !sxType.getElementType().isF32() ||
-      !wType.getElementType().isInteger(8) || !sType.getElementType().isBF16() ||
-      !yType.getElementType().isF32() || wType.getRank() != 4 ||
-      sType.getRank() != 3 || wType.getDimSize(3) != 4 ||
-      ShapedType::isDynamic(wType.getDimSize(2)))
+  if (!qxType.getElementType().isInteger(8) ||
+      !sxType.getElementType().isF32() ||
+      !wType.getElementType().isInteger(8) ||
+      !sType.getElementType().isBF16() || !yType.getElementType().isF32() ||
+      wType.getRank() != 4 || sType.getRank() != 3 ||
+      wType.getDimSize(3) != 4 || ShapedType::isDynamic(wType.getDimSize(2)))
     return std::nullopt;
   MLIRContext *ctx = op.getContext();
   AffineExpr t = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
@@ -322,8 +324,8 @@ std::optional<Projection> matchInt8DotProjection(linalg::GenericOp op) {
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   auto groupExpr = dyn_cast<AffineBinaryOpExpr>(
       maps[1].getNumResults() == 2 ? maps[1].getResult(1) : AffineExpr());
-  auto group = groupExpr ? dyn_cast<AffineConstantExpr>(groupExpr.getRHS())
-                         : nullptr;
+  auto group =
+      groupExpr ? dyn_cast<AffineConstantExpr>(groupExpr.getRHS()) : nullptr;
   if (!group || groupExpr.getKind() != AffineExprKind::FloorDiv)
     return std::nullopt;
   p.group = group.getValue();
@@ -365,8 +367,8 @@ std::optional<Projection> matchInt8DotProjection(linalg::GenericOp op) {
 std::optional<Projection> matchProjection(linalg::GenericOp op) {
   bool quantized = op.getNumDpsInputs() == 3;
   if (!op.hasPureBufferSemantics() ||
-      (op.getNumDpsInputs() != 2 && !quantized) ||
-      op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
+      (op.getNumDpsInputs() != 2 && !quantized) || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 3)
     return std::nullopt;
   if (!hasProjectionLoops(op))
     return std::nullopt;
@@ -395,10 +397,10 @@ std::optional<Projection> matchProjection(linalg::GenericOp op) {
     int64_t width = wType.getDimSize(2);
     if (ShapedType::isDynamic(width) || wType.getDimSize(3) != 2 ||
         !wType.getElementType().isBF16() ||
-        maps[1] != AffineMap::get(3, 0,
-                                  {n.floorDiv(width), k.floorDiv(2),
-                                   n % width, k % 2},
-                                  ctx))
+        maps[1] !=
+            AffineMap::get(3, 0,
+                           {n.floorDiv(width), k.floorDiv(2), n % width, k % 2},
+                           ctx))
       return std::nullopt;
     p.panel = width;
     p.interleave = 2;
@@ -425,8 +427,7 @@ std::optional<Projection> matchProjection(linalg::GenericOp op) {
   auto isWeight = [&](Value v) {
     if (quantized) {
       auto deq = v.getDefiningOp<arith::MulFOp>();
-      auto scale =
-          deq ? deq.getRhs().getDefiningOp<arith::ExtFOp>() : nullptr;
+      auto scale = deq ? deq.getRhs().getDefiningOp<arith::ExtFOp>() : nullptr;
       return scale && scale.getIn() == body.getArgument(2) &&
              isUnpackedValue(deq.getLhs(), body.getArgument(1));
     }
@@ -472,6 +473,9 @@ struct PanelKernel {
   int64_t bits = 0, group = 0;
   /// --compute=int8: the integer dot-product tile instead of the f32 one.
   std::optional<Int8DotKernel> int8Dot;
+  /// > 0: a one-row tile (decode) prefetches its weight rows this many k
+  /// rows of `w` ahead.
+  int64_t prefetchRows = 0;
 
   /// bf16 pairs (interleave 2): w is [P, ceil(K / 2), 2 W] bf16 (lane j of
   /// a row holds w(j, 2 kk) and w(j, 2 kk + 1)), x is [T, ceil(K / 2)] i32
@@ -575,6 +579,8 @@ struct PanelKernel {
           Value v = vector::LoadOp::create(
               ib, pairVec, w,
               ValueRange{p, kk, indexConst(ib, 2 * lane.offset)});
+          if (m == 1)
+            prefetchWeights(ib, w, p, kk, 2 * lane.offset, prefetchRows);
           if (bf16Dot) {
             ws.push_back(v);
             continue;
@@ -593,8 +599,10 @@ struct PanelKernel {
         for (size_t h = 0; h < half && h < lanes.size(); ++h) {
           Value bytes = arith::ExtSIOp::create(
               ib, i32Vec,
-              vector::LoadOp::create(ib, byteVec, w,
-                                     ValueRange{p, kk, indexConst(ib, h * vl)}));
+              vector::LoadOp::create(
+                  ib, byteVec, w, ValueRange{p, kk, indexConst(ib, h * vl)}));
+          if (m == 1)
+            prefetchWeights(ib, w, p, kk, h * vl, prefetchRows);
           low.push_back(arith::ShLIOp::create(ib, bytes, shift28));
           high.push_back(arith::AndIOp::create(ib, bytes, highMask));
         }
@@ -605,6 +613,8 @@ struct PanelKernel {
         for (const Lane &lane : lanes) {
           Value v = vector::LoadOp::create(
               ib, wVec, w, ValueRange{p, kk, indexConst(ib, lane.offset)});
+          if (m == 1)
+            prefetchWeights(ib, w, p, kk, lane.offset, prefetchRows);
           if (bits == 8)
             ws.push_back(arith::SIToFPOp::create(ib, acc, v));
           else
@@ -650,8 +660,8 @@ struct PanelKernel {
         Value xv = memref::LoadOp::create(ib, x, ValueRange{rowIdx[i], kk});
         Value xb = vector::BroadcastOp::create(ib, acc, xv);
         for (size_t j = 0; j < lanes.size(); ++j)
-          next.push_back(vector::FMAOp::create(ib, xb, ws[j],
-                                               accs[i * lanes.size() + j]));
+          next.push_back(
+              vector::FMAOp::create(ib, xb, ws[j], accs[i * lanes.size() + j]));
       }
       return next;
     };
@@ -686,9 +696,9 @@ struct PanelKernel {
             for (int64_t c = 0; c < chains; ++c) {
               Value kc =
                   c ? arith::AddIOp::create(ib, kk, indexConst(ib, c)) : kk;
-              llvm::append_range(next,
-                                 kStep(ib, kc, accs.slice(c * tileSize, tileSize),
-                                       scaleVecs));
+              llvm::append_range(
+                  next,
+                  kStep(ib, kc, accs.slice(c * tileSize, tileSize), scaleVecs));
             }
             scf::YieldOp::create(ib, next);
           });
@@ -843,9 +853,9 @@ struct PanelKernel {
                 if (fullPanels == panels) {
                   emitPanel(kb, p, lanesOf(panel), k0, k1);
                 } else {
-                  Value isFull = arith::CmpIOp::create(
-                      kb, arith::CmpIPredicate::ult, p,
-                      indexConst(kb, fullPanels));
+                  Value isFull =
+                      arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, p,
+                                            indexConst(kb, fullPanels));
                   scf::IfOp::create(
                       kb, isFull,
                       [&](OpBuilder &ob, Location l2) {
@@ -936,9 +946,9 @@ Value packBF16Pairs(ImplicitLocOpBuilder &b, Value x, int64_t k, int64_t vl) {
                     [&](OpBuilder &ob, Location l2) {
                       ImplicitLocOpBuilder tb(l2, ob);
                       scf::YieldOp::create(
-                          tb, roundedBF16Bits(
-                                  tb, memref::LoadOp::create(
-                                          tb, x, ValueRange{t, k1})));
+                          tb,
+                          roundedBF16Bits(tb, memref::LoadOp::create(
+                                                  tb, x, ValueRange{t, k1})));
                     },
                     [&](OpBuilder &ob, Location l2) {
                       ImplicitLocOpBuilder tb(l2, ob);
@@ -1070,15 +1080,22 @@ struct VectorizeLinearPass
             return signalPassFailure();
           }
           kernel.rows = int8DotTileRows(nv);
-          kernel.int8Dot = Int8DotKernel{
-              proj.x,
-              proj.xScales,
-              memref::CollapseShapeOp::create(b, proj.w, quads),
-              proj.scales,
-              proj.group,
-              vectorWidth,
-              vnni};
+          kernel.int8Dot =
+              Int8DotKernel{proj.x,
+                            proj.xScales,
+                            memref::CollapseShapeOp::create(b, proj.w, quads),
+                            proj.scales,
+                            proj.group,
+                            vectorWidth,
+                            vnni};
+          kernel.int8Dot->prefetchRows =
+              rowsForBytes(kernel.int8Dot->w, prefetchDistance);
         }
+        // f32 panels already stream at the read bandwidth without
+        // prefetches (which cost them ~5%); narrower formats do more work
+        // per byte and gain 10-20%.
+        if (!cast<MemRefType>(kernel.w.getType()).getElementType().isF32())
+          kernel.prefetchRows = rowsForBytes(kernel.w, prefetchDistance);
         kernel.emit(b);
         if (packed)
           memref::DeallocOp::create(b, packed);

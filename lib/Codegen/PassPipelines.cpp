@@ -60,9 +60,9 @@ void applyCPUTarget(PipelineOptions &o, const CPUTarget &target) {
   o.bf16Dot = target.has("avx512bf16");
   // vpdpbusd on zmm needs AVX512_VNNI; on ymm AVX-VNNI (or AVX512_VNNI with
   // AVX512VL, which every AVX512_VNNI CPU has).
-  o.vnni = target.vectorBits == 512 ? target.has("avx512vnni")
-                                    : target.has("avxvnni") ||
-                                          target.has("avx512vnni");
+  o.vnni = target.vectorBits == 512
+               ? target.has("avx512vnni")
+               : target.has("avxvnni") || target.has("avx512vnni");
 }
 
 void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &o,
@@ -87,9 +87,8 @@ void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &o,
   if (o.tileSelectiveScan && !cuda)
     pm.addPass(mlir::hymba::createHymbaTileSelectiveScan());
   if (int64_t panel = weightPanel(o, cuda); panel > 0)
-    pm.addPass(
-        mlir::hymba::createHymbaPackWeights(
-            {panel, o.computeBF16 ? 2 : 1, o.computeInt8 ? 4 : 1}));
+    pm.addPass(mlir::hymba::createHymbaPackWeights(
+        {panel, o.computeBF16 ? 2 : 1, o.computeInt8 ? 4 : 1}));
   pm.addPass(mlir::hymba::createHymbaAssignBufferLayout());
 }
 
@@ -117,6 +116,7 @@ void buildLowerToLLVMPipeline(OpPassManager &pm, const PipelineOptions &o) {
       linear.rowChunk = o.rowChunk;
     linear.bf16Dot = o.bf16Dot;
     linear.vnni = o.vnni;
+    linear.prefetchDistance = o.prefetchDistance;
     pm.addPass(mlir::hymba::createHymbaVectorizeLinear(linear));
     addUpstream(pm, "convert-linalg-to-loops,scf-forall-to-parallel");
     pm.addPass(mlir::hymba::createHymbaApproximateMath());

@@ -86,6 +86,11 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("the target has VNNI: int8 dot products use vpdpbusd "
                      "(else portable vector ops with the same sums)"),
       llvm::cl::init(false)};
+  Option<int64_t> prefetchDistance{
+      *this, "prefetch-distance",
+      llvm::cl::desc("bytes ahead at which decode tiles prefetch the weight "
+                     "panels (0: none)"),
+      llvm::cl::init(4096)};
   Option<std::string> chip{*this, "chip",
                            llvm::cl::desc("CUDA target: the GPU architecture"),
                            llvm::cl::init("sm_90")};

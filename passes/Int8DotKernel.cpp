@@ -8,8 +8,13 @@
 //
 // sum_k q_w is itself one vpdpbusd against a vector of ones per weight
 // vector, shared by every row of the tile. Both sums are exact in i32 (at
-// most 255 * 127 * 4 per lane and instruction, the group's sum far below
+// most 255 * 128 * 4 per lane and instruction, the group's sum far below
 // 2^24), so the only rounding is the f32 scaling of each group's sum.
+//
+// int4 weights become signed bytes without a sign extension: a nibble moved
+// to the top of its byte (and the low nibble cleared) is the byte 16 q, in
+// [-128, 112]. So the sums are 16 times too large, which the weight scale
+// takes back (/ 16, exact): every product and sum is the same as for int8.
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,6 +58,39 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
   Value signFlip =
       arith::ConstantOp::create(b, b.getI32IntegerAttr(int32_t(0x80808080u)));
   VectorType wideVec = VectorType::get({4 * vl}, b.getI32Type());
+  // int4: the high nibbles in place (& 0xf0); the low ones moved up by a
+  // 16-bit shift, which carries the low byte's high nibble into the high
+  // byte's low nibble, cleared by the same mask.
+  Value highNibbles, four;
+  VectorType halfwords = VectorType::get({2 * vl}, b.getI16Type());
+  if (bits == 4) {
+    highNibbles = splat(b, byteVec, b.getI8IntegerAttr(int8_t(0xf0)));
+    four = splat(b, halfwords, b.getI16IntegerAttr(4));
+  }
+  // i4 rows hold 4 bytes for each of the panel's first W / 2 lanes.
+  int64_t halfPanel = cast<MemRefType>(w.getType()).getDimSize(2) / 4;
+  // The signed weight bytes of lane vector j at quad row kq: an int8 load,
+  // or one nibble half of the int4 byte vector shared with its partner.
+  auto weightBytes = [&](ImplicitLocOpBuilder &ib, Value kq,
+                         llvm::DenseMap<int64_t, Value> &loaded, int64_t lane) {
+    int64_t column = bits == 4 ? lane % halfPanel : lane;
+    Value &raw = loaded[column];
+    if (!raw) {
+      raw = vector::LoadOp::create(ib, byteVec, w,
+                                   ValueRange{p, kq, indexConst(ib, 4 * column)});
+      if (rows.size() == 1)
+        prefetchWeights(ib, w, p, kq, 4 * column, prefetchRows);
+    }
+    if (bits != 4)
+      return raw;
+    Value nibbles = raw;
+    if (lane < halfPanel)
+      nibbles = vector::BitCastOp::create(
+          ib, byteVec,
+          arith::ShLIOp::create(
+              ib, vector::BitCastOp::create(ib, halfwords, raw), four));
+    return arith::AndIOp::create(ib, nibbles, highNibbles).getResult();
+  };
   auto dot = [&](ImplicitLocOpBuilder &ib, Value acc, Value u8, Value s8) {
     if (vnni)
       return LLVM::CallIntrinsicOp::create(ib, i32Vec, vpdpbusd,
@@ -89,13 +127,9 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
               ImplicitLocOpBuilder ib(l, qb);
               Value kq = arith::DivUIOp::create(ib, kk, c4);
               SmallVector<Value> ws, next(s.begin(), s.end());
+              llvm::DenseMap<int64_t, Value> loaded;
               for (size_t j = 0; j < nv; ++j) {
-                ws.push_back(vector::LoadOp::create(
-                    ib, byteVec, w,
-                    ValueRange{p, kq, indexConst(ib, 4 * laneOffsets[j])}));
-                if (m == 1)
-                  prefetchWeights(ib, w, p, kq, 4 * laneOffsets[j],
-                                  prefetchRows);
+                ws.push_back(weightBytes(ib, kq, loaded, laneOffsets[j]));
                 next[tile + j] = dot(ib, s[tile + j], ones, ws[j]);
               }
               for (size_t i = 0; i < m; ++i) {
@@ -127,6 +161,10 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
               gb, vector::LoadOp::create(
                       gb, VectorType::get({vl}, gb.getBF16Type()), scales,
                       ValueRange{p, g, indexConst(gb, laneOffsets[j])})));
+          if (bits == 4) // int4 sums are of 16 q (see the file comment)
+            weightScale.back() = arith::MulFOp::create(
+                gb, weightScale.back(),
+                splat(gb, f32Vec, gb.getF32FloatAttr(1.0f / 16)));
         }
         SmallVector<Value> next;
         for (size_t i = 0; i < m; ++i) {

@@ -22,8 +22,11 @@ struct Int8DotKernel {
   Value qx;      // memref [T, K] i8: x quantized, per row and group
   Value sx;      // memref [T, groups] f32: the scale of each row's group
   Value w;       // memref [P, K / 4, 4 W] i8: panel rows of 4-input quads
+                 // (int4: [P, K / 4, 2 W], the quads of lanes j and
+                 // j + W / 2 in the low and high nibbles of one byte quad)
   Value scales;  // memref [P, groups, W] bf16
   int64_t group; // inputs per scale, a multiple of 4
+  int64_t bits;  // 8 or 4: the weights' values
   int64_t vl;    // i32 lanes per vector: 16 (AVX512_VNNI) or 8 (AVX-VNNI)
   /// vpdpbusd itself, or (false) the same exact integer sums in portable
   /// vector ops, for a build machine without VNNI that runs the model (the

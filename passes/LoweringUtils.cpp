@@ -113,11 +113,11 @@ Value hymba::buildLinear(ImplicitLocOpBuilder &b, Value x, Value w, int64_t n,
   WeightSource source = weightSource(w);
   SmallVector<Value> inputs = {x};
   SmallVector<AffineMap> maps = {map(ctx, 3, {0, 2})};
-  // int8 values interleaved along K feed integer dot products
+  // int8 and int4 values interleaved along K feed integer dot products
   // (--compute=int8), which multiply x quantized per group of the weight's
   // group size (ActivationQuantization.h): the projection reads x's int8
   // values and their scales instead of x.
-  bool int8Dot = source.bits == 8 && source.interleave > 1;
+  bool int8Dot = source.quantized() && source.interleave > 1;
   if (int8Dot) {
     QuantizedActivations q = buildQuantizedActivations(b, x, source.group);
     AffineExpr t = getAffineDimExpr(0, ctx), k = getAffineDimExpr(2, ctx);

@@ -85,11 +85,12 @@ struct PackWeightsPass : hymba::impl::HymbaPackWeightsBase<PackWeightsPass> {
     // Only float weights are interleaved: the quantized kernels read their
     // values and scales in plain panels.
     auto interleaved = PanelsAttr::get(&getContext(), panel, interleave);
-    // int8 values in runs of int8Interleave inputs, where every run lies in
-    // one group: K and the group size are multiples of it.
+    // int8 and int4 values in runs of int8Interleave inputs, where every run
+    // lies in one group: K and the group size are multiples of it.
     auto int8Encoding = [&](WeightOp op, RankedTensorType type) {
       if (int8Interleave == 1 || op.getScales() ||
-          !type.getElementType().isInteger(8) ||
+          !(type.getElementType().isInteger(8) ||
+            type.getElementType().isInteger(4)) ||
           type.getDimSize(1) % int8Interleave != 0)
         return plain;
       for (Operation *user : op->getUsers())

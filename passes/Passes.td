@@ -76,7 +76,9 @@ def HymbaPackWeights : Pass<"hymba-pack-weights", "ModuleOp"> {
     K (`#hymba.panels<panel, interleave = 4>`), the operand layout of the
     integer dot products, which then also quantize x (see
     hymba-vectorize-linear); a tensor whose K or group size is not a
-    multiple of 4 keeps plain panels and f32 compute.
+    multiple of 4 keeps plain panels and f32 compute. int4 values are
+    interleaved the same way (storage `[panels, K / 4, panel / 2, 4]` bytes,
+    byte `[j, f]` holding input f of lanes j and j + panel / 2).
 
     **Invariants.** Runs before `hymba-assign-buffer-layout` (panel storage
     is padded to whole panels). All ops naming one tensor get the same
@@ -106,7 +108,7 @@ def HymbaPackWeights : Pass<"hymba-pack-weights", "ModuleOp"> {
            "instructions, on float weights: 1 = none, 2 = bf16 pairs "
            "(AVX512_BF16 vdpbf16ps, hymba-compile --compute=bf16)">,
     Option<"int8Interleave", "int8-interleave", "int64_t", /*default=*/"1",
-           "the same for int8 quantized values: 4 = quads for VNNI's "
+           "the same for int8 and int4 quantized values: 4 = quads for VNNI's "
            "vpdpbusd (hymba-compile --compute=int8), applied where K and the "
            "group size are multiples of it (the scales stay plain panels)">
   ];

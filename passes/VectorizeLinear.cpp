@@ -291,9 +291,10 @@ bool hasProjectionLoops(linalg::GenericOp op) {
 /// The int8 dot-product form (ActivationQuantization.h): inputs q_x [T, K]
 /// i8 through (t, k), s_x [T, groups] f32 through (t, k floordiv G), the
 /// weight's i8 values in panels interleaved by 4 [P, K / 4, W, 4] through
-/// (n floordiv W, k floordiv 4, n mod W, k mod 4) and its bf16 scales
+/// (n floordiv W, k floordiv 4, n mod W, k mod 4) (or i4 pairs [P, K / 4,
+/// W / 2, 4] through (.., (n mod W) mod (W / 2), ..)) and its bf16 scales
 /// [P, groups, W] through (n floordiv W, k floordiv G, n mod W); body
-/// acc + (sitofp(q_x) * s_x) * (sitofp(q_w) * extf(s_w)).
+/// acc + (sitofp(q_x) * s_x) * (unpacked(q_w) * extf(s_w)).
 std::optional<Projection> matchInt8DotProjection(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 4 ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
@@ -329,14 +330,19 @@ std::optional<Projection> matchInt8DotProjection(linalg::GenericOp op) {
   if (!group || groupExpr.getKind() != AffineExprKind::FloorDiv)
     return std::nullopt;
   p.group = group.getValue();
-  p.panel = wType.getDimSize(2);
-  p.bits = 8;
+  p.panel = sType.getDimSize(2);
+  if (ShapedType::isDynamic(p.panel) || p.panel < 2)
+    return std::nullopt;
+  p.bits = wType.getDimSize(2) == p.panel ? 8 : 4;
+  if (p.bits == 4 && wType.getDimSize(2) * 2 != p.panel)
+    return std::nullopt;
   auto get = [&](ArrayRef<AffineExpr> results) {
     return AffineMap::get(3, 0, results, ctx);
   };
   int64_t width = p.panel;
+  AffineExpr lane = p.bits == 4 ? (n % width) % (width / 2) : n % width;
   if (maps[0] != get({t, k}) || maps[1] != get({t, k.floorDiv(p.group)}) ||
-      maps[2] != get({n.floorDiv(width), k.floorDiv(4), n % width, k % 4}) ||
+      maps[2] != get({n.floorDiv(width), k.floorDiv(4), lane, k % 4}) ||
       maps[3] != get({n.floorDiv(width), k.floorDiv(p.group), n % width}) ||
       maps[4] != get({t, n}))
     return std::nullopt;
@@ -355,7 +361,8 @@ std::optional<Projection> matchInt8DotProjection(linalg::GenericOp op) {
   auto wScale = ws ? ws.getRhs().getDefiningOp<arith::ExtFOp>() : nullptr;
   if (!xs || !ws || !wScale || !isSIToFP(xs.getLhs(), body.getArgument(0)) ||
       xs.getRhs() != body.getArgument(1) ||
-      !isSIToFP(ws.getLhs(), body.getArgument(2)) ||
+      !(p.bits == 8 ? isSIToFP(ws.getLhs(), body.getArgument(2))
+                    : isUnpackedValue(ws.getLhs(), body.getArgument(2))) ||
       wScale.getIn() != body.getArgument(3))
     return std::nullopt;
   return p;
@@ -981,7 +988,9 @@ struct VectorizeLinearPass
 
   /// Rows of an int8 dot-product tile: rows x nv i32 sums and as many f32
   /// accumulators, nv weight vectors, nv weight sums, the x broadcast and
-  /// the vector of ones.
+  /// the vector of ones. (Reserving int4's three more temporaries too
+  /// leaves 5 rows with AVX-512, and LLVM's unrolled loops spill no less:
+  /// test/codegen/gemm-asm.test.)
   int64_t int8DotTileRows(int64_t nv) const {
     return std::max<int64_t>(1, (vectorRegisters - 2 * nv - 2) / (2 * nv));
   }
@@ -1086,6 +1095,7 @@ struct VectorizeLinearPass
                             memref::CollapseShapeOp::create(b, proj.w, quads),
                             proj.scales,
                             proj.group,
+                            proj.bits,
                             vectorWidth,
                             vnni};
           kernel.int8Dot->prefetchRows =

@@ -41,18 +41,20 @@ std::pair<SmallVector<Value>, Value> dataIndex(ImplicitLocOpBuilder &b,
   Value width = cIdx(b, w.panel);
   Value p = arith::DivUIOp::create(b, n, width);
   Value lane = arith::RemUIOp::create(b, n, width);
+  // i4: lanes j and j + W/2 share the byte of lane j.
+  Value high;
+  if (w.bits == 4) {
+    Value half = cIdx(b, w.panel / 2);
+    high = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, lane, half);
+    lane = arith::RemUIOp::create(b, lane, half);
+  }
   if (w.interleave > 1) {
     Value f = cIdx(b, w.interleave);
     return {{p, arith::DivUIOp::create(b, k, f), lane,
              arith::RemUIOp::create(b, k, f)},
-            Value()};
+            high};
   }
-  if (w.bits != 4)
-    return {{p, k, lane}, Value()};
-  Value half = cIdx(b, w.panel / 2);
-  Value high =
-      arith::CmpIOp::create(b, arith::CmpIPredicate::uge, lane, half);
-  return {{p, k, arith::RemUIOp::create(b, lane, half)}, high};
+  return {{p, k, lane}, high};
 }
 
 /// The scale storage indices of element (n, k).
@@ -98,7 +100,7 @@ WeightSource hymba::weightSource(Value weight) {
   if (scales.getRank() == 3) {
     w.panel = scales.getDimSize(2);
     w.bits = data.getDimSize(2) == w.panel ? 8 : 4;
-    // i8 values interleaved along K: [P, ceil(K / F), W, F].
+    // Values interleaved along K: [P, ceil(K / F), W (i4: W / 2), F].
     if (data.getRank() == 4)
       w.interleave = data.getDimSize(3);
   } else {
@@ -121,13 +123,15 @@ void hymba::appendWeightOperands(const WeightSource &w, unsigned numDims,
       maps.push_back(mapOf({(n * w.cols + k).floorDiv(2)}));
     else
       maps.push_back(mapOf({n, k}));
-  } else if (w.interleave > 1) {
-    maps.push_back(mapOf({n.floorDiv(w.panel), k.floorDiv(w.interleave),
-                          n % w.panel, k % w.interleave}));
   } else {
     AffineExpr lane = n % w.panel;
-    maps.push_back(mapOf({n.floorDiv(w.panel), k,
-                          w.bits == 4 ? lane % (w.panel / 2) : lane}));
+    if (w.bits == 4)
+      lane = lane % (w.panel / 2);
+    if (w.interleave > 1)
+      maps.push_back(mapOf({n.floorDiv(w.panel), k.floorDiv(w.interleave),
+                            lane, k % w.interleave}));
+    else
+      maps.push_back(mapOf({n.floorDiv(w.panel), k, lane}));
   }
   if (!w.quantized())
     return;

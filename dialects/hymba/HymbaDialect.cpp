@@ -34,8 +34,9 @@ RankedTensorType mlir::hymba::storageType(RankedTensorType type) {
   PanelsAttr panels = getPanels(type);
   // i4 values are stored two per byte: in a panel row, byte j holds lane j
   // (low nibble) and lane j + W/2 (high nibble), so that each half of the
-  // row unpacks into whole vectors; without panels the row-major elements
-  // 2i and 2i + 1 share byte i of a flat (rank-1) array.
+  // row unpacks into whole vectors (interleaved: byte [j, f] holds input f
+  // of the run of lanes j and j + W/2); without panels the row-major
+  // elements 2i and 2i + 1 share byte i of a flat (rank-1) array.
   bool nibbles = type.getElementType().isInteger(4);
   Type byte = IntegerType::get(type.getContext(), 8);
   if (!panels) {
@@ -45,6 +46,11 @@ RankedTensorType mlir::hymba::storageType(RankedTensorType type) {
   }
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
   int64_t width = panels.getWidth();
+  if (nibbles && panels.getInterleave() > 1)
+    return RankedTensorType::get({panels.numPanels(rows),
+                                  panels.numInputGroups(cols), width / 2,
+                                  panels.getInterleave()},
+                                 byte);
   if (nibbles)
     return RankedTensorType::get({panels.numPanels(rows), cols, width / 2},
                                  byte);

@@ -115,9 +115,6 @@ LogicalResult WeightOp::verify() {
       return emitOpError("i4 panels pack two lanes per byte: the panel width "
                          "must be even, got ")
              << cast<PanelsAttr>(encoding).getWidth();
-    if (type.getElementType().isInteger(4) &&
-        cast<PanelsAttr>(encoding).getInterleave() != 1)
-      return emitOpError("i4 panels cannot be interleaved along K");
   }
   bool integer = type.getElementType().isInteger();
   if (integer && type.getRank() != 2)

@@ -150,9 +150,11 @@ void convertElements(const TensorInfo &info, int64_t begin, int64_t n, DType to,
 
 /// i4 values two per byte (see storageType in HymbaDialect.cpp): without
 /// panels, row-major elements 2i (low nibble) and 2i + 1 in byte i; a panel
-/// row of width W holds lanes j (low) and j + W/2 in byte j.
+/// row of width W holds lanes j (low) and j + W/2 in byte j; interleaved by
+/// F, byte [p][c / F][j][c % F] holds input c of lanes j and j + W/2.
 std::vector<char> packNibbles(const std::vector<int8_t> &q, int64_t rows,
-                              int64_t cols, int64_t panel) {
+                              int64_t cols, int64_t panel,
+                              int64_t interleave) {
   auto at = [&](int64_t r, int64_t c) -> uint8_t {
     return r < rows && c < cols ? uint8_t(q[size_t(r * cols + c)]) & 0xf : 0;
   };
@@ -165,12 +167,15 @@ std::vector<char> packNibbles(const std::vector<int8_t> &q, int64_t rows,
     return out;
   }
   int64_t panels = (rows + panel - 1) / panel, half = panel / 2;
-  out.resize(size_t(panels * cols * half));
+  int64_t f = interleave, runs = (cols + f - 1) / f;
+  out.resize(size_t(panels * runs * half * f));
   char *dst = out.data();
   for (int64_t p = 0; p < panels; ++p)
-    for (int64_t c = 0; c < cols; ++c)
+    for (int64_t run = 0; run < runs; ++run)
       for (int64_t j = 0; j < half; ++j)
-        *dst++ = char(at(p * panel + j, c) | at(p * panel + j + half, c) << 4);
+        for (int64_t c = run * f; c < run * f + f; ++c)
+          *dst++ =
+              char(at(p * panel + j, c) | at(p * panel + j + half, c) << 4);
   return out;
 }
 } // namespace
@@ -226,7 +231,7 @@ void quantizedPart(const QuantizedMatrix &q, const PackedWeight &w,
     else
       out.assign(src, src + q.scales.size() * 2);
   } else if (w.quantBits == 4) {
-    out = packNibbles(q.values, w.rows, w.cols, w.panel);
+    out = packNibbles(q.values, w.rows, w.cols, w.panel, w.interleave);
   } else {
     const char *src = reinterpret_cast<const char *>(q.values.data());
     if (w.panel > 0)

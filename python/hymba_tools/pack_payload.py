@@ -166,7 +166,8 @@ def _quantized(raw, src, w):
     """The values or the scales of a quantized weight (hymba-compile's
     encodeWeight): quantize.py's quantizer, then plain or panel layout; i4
     two per byte (plain: row-major elements 2i, 2i + 1 in byte i; panels:
-    lanes j and j + W/2 in byte j of a panel row)."""
+    lanes j and j + W/2 in byte j of a panel row; interleaved by f, byte
+    [c // f][j][c % f] of a panel holds input c of lanes j and j + W/2)."""
     rows, cols, panel = w["rows"], w["cols"], w.get("panel", 0)
     m = np.frombuffer(_converted(raw, src, "F32"), np.float32).reshape(rows, cols)
     if not np.isfinite(m).all():
@@ -175,8 +176,15 @@ def _quantized(raw, src, w):
     q, s = quantize.quantize_matrix(m, w["quant_bits"], w["quant_group"])
     a = s if w["scales"] else q
     f = int(w.get("interleave", 1))
-    if panel and f > 1:  # int8 values in runs of f inputs (--compute=int8)
+    if panel and f > 1 and (w["scales"] or w["quant_bits"] == 8):
+        # int8 values in runs of f inputs (--compute=int8)
         return _panels(a.view(np.uint8).tobytes(), {**w, "storage": "I8"})
+    if panel and f > 1:  # int4 values in runs of f inputs, lanes paired
+        nib = np.frombuffer(_panels((a.astype(np.uint8) & 0xF).tobytes(),
+                                    {**w, "storage": "I8"}), np.uint8)
+        half = panel // 2
+        nib = nib.reshape(-1, -(-cols // f), panel, f)
+        return (nib[:, :, :half] | (nib[:, :, half:] << 4)).astype(np.uint8).tobytes()
     if panel:
         panels = -(-rows // panel)
         padded = np.zeros((panels * panel, a.shape[1]), a.dtype)
@@ -274,7 +282,7 @@ def _load_layout(layout_path):
                       and int(w.get("interleave", 1)) >= 1
                       and (int(w.get("interleave", 1)) == 1
                            or (w.get("panel") and not w.get("quant_bits", 0))
-                           or (w.get("panel") and w.get("quant_bits") == 8
+                           or (w.get("panel") and w.get("quant_bits") in (4, 8)
                                and not w.get("scales")))
                       and (not w.get("panel") or (int(w["rows"]) > 0 and int(w["cols"]) > 0
                                                   and w["rows"] * w["cols"] == w["elements"]))

@@ -121,25 +121,26 @@ def check_int8(name, got, want, W, d, seq):
     executable, whose f32 activations differ from the float64 reference's
     in the last bits, and later rows inherit the change through the caches
     and the scan. On random weights that does not happen (the runs agree to
-    ~1e-7 in every row); on the trained model it does, from row 5 of 30 on,
+    ~1e-7 in every row); on the trained model it does, from row 1 or 5 on,
     and the flips add up to about the size of the quantization's own effect
-    there. So, as for bf16: the largest error at most TOL, and an RMS error
-    below 3/4 of the one against the reference that does not quantize x
-    (measured: ~1e-5 on random weights, 0.67 on the trained model), which
-    fails if the executable's quantization of x is missing; the rows that
-    match at 1e-4 are counted."""
+    there. So: the first row within 1e-4 (measured ~3e-7; without the
+    quantization of x, or with another one, it is off by ~1e-3 on the
+    trained model and ~3e-2 on random ones), every row within TOL, and the
+    rows that match at 1e-4 are counted."""
     plain = ref.forward(W, d, seq)
     err, cost = rel_err(got, want), rel_err(got, plain)
-    like, unlike = rel_rms(got, want), rel_rms(got, plain)
-    exact = sum(rel_err(got[r], want[r]) <= 1e-4 * np.abs(want).max() /
-                np.abs(want[r]).max() for r in range(len(got)))
+    scale = np.abs(want).max()
+    row_err = [float(np.abs(got[r] - want[r]).max() / scale) for r in range(len(got))]
+    exact = sum(e <= 1e-4 for e in row_err)
+    first_plain = float(np.abs(got[0] - plain[0]).max() / scale)
     print(f"INFO {name} --compute=int8: rel err {cost:.2e} against the "
           f"reference without the quantization of x; {exact}/{len(got)} rows "
           "within 1e-4 of the one with it")
     check(f"{name} logits", got.shape == want.shape and err <= TOL
-          and like <= 0.75 * unlike,
-          f"shape {got.shape}, rel err {err:.2e} (tol {TOL:g}), rel RMS err "
-          f"{like:.2e} vs {unlike:.2e} without the quantization of x")
+          and row_err[0] <= 1e-4,
+          f"shape {got.shape}, rel err {err:.2e} (tol {TOL:g}), first row "
+          f"{row_err[0]:.2e} (1e-4; {first_plain:.2e} without the "
+          "quantization of x)")
 
 
 def check_model(name, ck, dtype, prompt, N):
@@ -206,9 +207,8 @@ for name, preset, ck_dtype, shards, dtype, T, N in CASES:
             continue  # --compute=bf16 multiplies bf16 weights only
         dtype = "bf16"
     elif COMPUTE == "int8":
-        if dtype == "int4":
-            continue  # --compute=int8 multiplies int8 weights only
-        dtype = "int8"
+        if dtype != "int4":  # int4 cases stay int4: both multiply as int8
+            dtype = "int8"
     ck = make_checkpoint.write_checkpoint(
         presets.preset(preset), os.path.join(work, name), ck_dtype,
         shards=shards, seed=len(name))
@@ -223,7 +223,7 @@ kjv = os.path.join(pytools, "..", "models", "hymba-kjv")
 sp = spm.SentencePieceProcessor(model_file=os.path.join(kjv, "tokenizer.model"))
 prompt = [sp.bos_id()] + sp.encode("And God said unto Moses,")
 for dtype in {"f32": ("f32", "bf16", "int8", "int4"), "bf16": ("bf16",),
-              "int8": ("int8",)}[COMPUTE]:
+              "int8": ("int8", "int4")}[COMPUTE]:
     gen = check_model(f"hymba-kjv-{dtype}", kjv, dtype, prompt, 24)
 print("hymba-kjv greedy:", repr(sp.decode(gen)))
 

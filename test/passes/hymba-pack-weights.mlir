@@ -112,9 +112,11 @@ func.func @quantized_other_use(%p: memref<?xi8>, %x: tensor<?x40xf32>) -> (tenso
 
 // int8-interleave=4 (--compute=int8): int8 values whose K and group size
 // are multiples of 4 are stored in quads along K; their scales stay plain
-// panels. K = 42 cannot be, nor can i4 values: plain panels.
+// panels. K = 42 cannot be: plain panels. i4 values too are stored in quads,
+// two lanes per byte.
 // 20 x 40 i8 in quads: 2 panels * 10 quads * 16 * 4 = 1280 bytes, then the
-// scales.
+// scales (2 * 2 * 16 * 2 = 128 bytes); odd: 2 * 42 * 16 + 128; i4 in quads:
+// 2 panels * 10 quads * 8 * 4 = 640 bytes.
 // Without the option: plain panels.
 // CHECK-LABEL: func @int8_quads
 // CHECK:         hymba.weight %{{.*}}["q"] : memref<?xi8> -> tensor<20x40xi8, #hymba.panels<16>>
@@ -123,10 +125,14 @@ func.func @quantized_other_use(%p: memref<?xi8>, %x: tensor<?x40xf32>) -> (tenso
 // QUADS:         %[[S:.*]] = hymba.weight %{{.*}}["q"] {scales} : memref<?xi8> -> tensor<20x2xbf16, #hymba.panels<16>>
 // QUADS:         hymba.dequantize %[[Q]], %[[S]] {group_size = 32 : i64} : tensor<20x40xi8, #hymba.panels<16, interleave = 4>>, tensor<20x2xbf16, #hymba.panels<16>> -> tensor<20x40xf32>
 // QUADS:         hymba.weight %{{.*}}["odd"] : memref<?xi8> -> tensor<20x42xi8, #hymba.panels<16>>
-// QUADS:         hymba.weight %{{.*}}["nibbles"] : memref<?xi8> -> tensor<20x40xi4, #hymba.panels<16>>
+// QUADS:         hymba.weight %{{.*}}["nibbles"] : memref<?xi8> -> tensor<20x40xi4, #hymba.panels<16, interleave = 4>>
 // QUADLAYOUT-LABEL: func @int8_quads
 // QUADLAYOUT:      hymba.weight %{{.*}}["q"] {offset = 0 : i64}
 // QUADLAYOUT:      hymba.weight %{{.*}}["q"] {offset = 1280 : i64, scales}
+// QUADLAYOUT:      hymba.weight %{{.*}}["odd"] {offset = 1408 : i64}
+// QUADLAYOUT:      hymba.weight %{{.*}}["odd"] {offset = 2752 : i64, scales}
+// QUADLAYOUT:      hymba.weight %{{.*}}["nibbles"] {offset = 2880 : i64}
+// QUADLAYOUT:      hymba.weight %{{.*}}["nibbles"] {offset = 3520 : i64, scales}
 func.func @int8_quads(%p: memref<?xi8>, %x: tensor<?x40xf32>, %x2: tensor<?x42xf32>) -> (tensor<?x20xf32>, tensor<?x20xf32>, tensor<?x20xf32>) {
   %q = hymba.weight %p["q"] : memref<?xi8> -> tensor<20x40xi8>
   %s = hymba.weight %p["q"] {scales} : memref<?xi8> -> tensor<20x2xbf16>

@@ -77,3 +77,66 @@ func.func @int8_dot(%qx: memref<?x64xi8>, %sx: memref<?x2xf32>, %q: memref<2x16x
   }
   return
 }
+
+// int4 weights (--dtype=int4 --compute=int8): one 64-byte load per quad row
+// holds the quads of lanes j (low nibbles) and j + 16 (high nibbles). Each
+// nibble becomes the signed byte 16 q: the high ones masked in place, the
+// low ones shifted up by a 16-bit shift and masked; the weight scale takes
+// the 16 back (* 1/16, exact).
+// CHECK-LABEL: func @int4_dot
+// CHECK-SAME:    %[[Q:[a-z0-9]+]]: memref<2x16x16x4xi8>
+// CHECK:         %[[QUADS:.*]] = memref.collapse_shape %[[Q]] {{\[}}[0], [1], [2, 3]] : memref<2x16x16x4xi8> into memref<2x16x64xi8>
+// CHECK:         scf.parallel (%[[P:.*]]) =
+// CHECK-DAG:       %[[ONES:.*]] = arith.constant dense<1> : vector<64xi8>
+// CHECK-DAG:       %[[MASK:.*]] = arith.constant dense<-16> : vector<64xi8>
+// CHECK-DAG:       %[[FOUR:.*]] = arith.constant dense<4> : vector<32xi16>
+// CHECK:           scf.for %[[KG:[a-z0-9_]+]] = %{{.*}} iter_args
+// CHECK:             scf.for %[[KK:[a-z0-9_]+]] = %[[KG]] to
+// CHECK-NEXT:        %[[KQ:.*]] = arith.divui %[[KK]]
+// CHECK-NEXT:        %[[RAW:.*]] = vector.load %[[QUADS]][%[[P]], %[[KQ]], %{{.*}}] : memref<2x16x64xi8>, vector<64xi8>
+// CHECK-NEXT:        %[[HW:.*]] = vector.bitcast %[[RAW]] : vector<64xi8> to vector<32xi16>
+// CHECK-NEXT:        %[[UP:.*]] = arith.shli %[[HW]], %[[FOUR]] : vector<32xi16>
+// CHECK-NEXT:        %[[UPB:.*]] = vector.bitcast %[[UP]] : vector<32xi16> to vector<64xi8>
+// CHECK-NEXT:        %[[LO:.*]] = arith.andi %[[UPB]], %[[MASK]] : vector<64xi8>
+// CHECK-NEXT:        llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[ONES]], %[[LO]])
+// CHECK-NEXT:        %[[HI:.*]] = arith.andi %[[RAW]], %[[MASK]] : vector<64xi8>
+// CHECK-NEXT:        llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[ONES]], %[[HI]])
+// CHECK-NOT:         vector.load %[[QUADS]]
+// CHECK:             scf.yield
+// CHECK:           %[[SIXTEENTH:.*]] = arith.constant dense<6.250000e-02> : vector<16xf32>
+// CHECK:           arith.mulf %{{.*}}, %[[SIXTEENTH]] : vector<16xf32>
+// CHECK-NOT:     linalg.generic
+// YMM-LABEL: func @int4_dot
+// YMM:         llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"({{.*}}) : (vector<8xi32>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>
+// YMM-NOT:     linalg.generic
+// NOVNNI-LABEL: func @int4_dot
+// NOVNNI-NOT:     llvm.call_intrinsic
+// NOVNNI-NOT:     linalg.generic
+#w4 = affine_map<(t, n, k) -> (n floordiv 32, k floordiv 4, (n mod 32) mod 16, k mod 4)>
+func.func @int4_dot(%qx: memref<?x64xi8>, %sx: memref<?x2xf32>, %q: memref<2x16x16x4xi8>, %s: memref<2x2x32xbf16>, %y: memref<?x40xf32>) {
+  linalg.generic {indexing_maps = [#x, #xs, #w4, #ws, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%qx, %sx, %q, %s : memref<?x64xi8>, memref<?x2xf32>, memref<2x16x16x4xi8>, memref<2x2x32xbf16>)
+      outs(%y : memref<?x40xf32>) {
+  ^bb0(%a: i8, %as: f32, %b: i8, %bs: bf16, %acc: f32):
+    %af = arith.sitofp %a : i8 to f32
+    %xa = arith.mulf %af, %as : f32
+    %n = linalg.index 1 : index
+    %c32 = arith.constant 32 : index
+    %c16 = arith.constant 16 : index
+    %lane = arith.remui %n, %c32 : index
+    %high = arith.cmpi uge, %lane, %c16 : index
+    %c4 = arith.constant 4 : i8
+    %c0 = arith.constant 0 : i8
+    %shift = arith.select %high, %c0, %c4 : i8
+    %up = arith.shli %b, %shift : i8
+    %v = arith.shrsi %up, %c4 : i8
+    %bf = arith.sitofp %v : i8 to f32
+    %bsf = arith.extf %bs : bf16 to f32
+    %wb = arith.mulf %bf, %bsf : f32
+    %m = arith.mulf %xa, %wb : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}

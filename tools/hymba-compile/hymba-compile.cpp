@@ -106,8 +106,8 @@ cl::opt<std::string> compute(
     cl::desc("arithmetic of the projections: f32 (default), bf16 (CPUs "
              "with AVX512_BF16: its dot products, inputs rounded to bf16, "
              "f32 sums; weights bf16), or int8 (CPUs with VNNI, with "
-             "--dtype=int8: integer dot products, inputs quantized to int8 "
-             "per group like the weights, f32 sums of the groups)"),
+             "--dtype=int8 or int4: integer dot products, inputs quantized "
+             "to int8 per group like the weights, f32 sums of the groups)"),
     cl::init("f32"), cl::cat(targetCat));
 cl::opt<int64_t> quantGroup(
     "quant-group",
@@ -577,11 +577,12 @@ int main(int argc, char **argv) {
   if (compute != "f32" && compute != "bf16" && compute != "int8")
     return fail("--compute must be f32, bf16 or int8, got '" + compute + "'");
   if (compute == "int8") {
-    // Integer dot products multiply int8 weights in panels (quads along K)
-    // by x quantized the same way, with VNNI's vpdpbusd.
-    if (*weightType != hymba::WeightType::INT8)
-      return fail("--compute=int8 multiplies int8 weights: it needs "
-                  "--dtype=int8, got --dtype=" +
+    // Integer dot products multiply int8 (or int4) weights in panels (quads
+    // along K) by x quantized the same way, with VNNI's vpdpbusd.
+    if (*weightType != hymba::WeightType::INT8 &&
+        *weightType != hymba::WeightType::INT4)
+      return fail("--compute=int8 multiplies integer weights: it needs "
+                  "--dtype=int8 or int4, got --dtype=" +
                   dtype);
     if (target != Target::CPU || kernelForm == KernelForm::GPU)
       return fail("--compute=int8 is for --target=cpu in the CPU kernel form");

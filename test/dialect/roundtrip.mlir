@@ -45,6 +45,11 @@ func.func @quantized(%p: memref<?xi8>, %x: tensor<?x40xf32>, %ids: tensor<?xi32>
   %q4 = hymba.weight %p["quads"] : memref<?xi8> -> tensor<6x64xi8, #hymba.panels<16, interleave = 4>>
   %s4 = hymba.weight %p["quads"] {scales} : memref<?xi8> -> tensor<6x2xbf16, #hymba.panels<16>>
   %w4 = hymba.dequantize %q4, %s4 {group_size = 32 : i64} : tensor<6x64xi8, #hymba.panels<16, interleave = 4>>, tensor<6x2xbf16, #hymba.panels<16>> -> tensor<6x64xf32>
+  // int4 values in quads too (two lanes per byte).
+  // CHECK: hymba.dequantize %{{.*}}, %{{.*}} {group_size = 32 : i64} : tensor<6x64xi4, #hymba.panels<16, interleave = 4>>, tensor<6x2xbf16, #hymba.panels<16>> -> tensor<6x64xf32>
+  %n4 = hymba.weight %p["nibble-quads"] : memref<?xi8> -> tensor<6x64xi4, #hymba.panels<16, interleave = 4>>
+  %ns4 = hymba.weight %p["nibble-quads"] {scales} : memref<?xi8> -> tensor<6x2xbf16, #hymba.panels<16>>
+  %nw4 = hymba.dequantize %n4, %ns4 {group_size = 32 : i64} : tensor<6x64xi4, #hymba.panels<16, interleave = 4>>, tensor<6x2xbf16, #hymba.panels<16>> -> tensor<6x64xf32>
   return %y, %e : tensor<?x6xf32>, tensor<?x40xf32>
 }
 

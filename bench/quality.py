@@ -6,16 +6,17 @@
 
 Compiles the model with each --dtype (f32, bf16, int8, int4), and with
 --compute=bf16 (bf16 dot products, inputs rounded to bf16) where this CPU
-has AVX512_BF16 and --dtype=int8 --compute=int8 (integer dot products,
-inputs quantized to int8 per group) where it has VNNI, and prints, one row per build as it is measured:
+has AVX512_BF16 and --dtype=int8/int4 --compute=int8 (integer dot
+products, inputs quantized to int8 per group) where it has VNNI, and
+prints, one row per build as it is measured:
   * the perplexity of the held-out text (heldout.txt, which training never
     saw) by `exe --perplexity --ctx CTX`, and its ratio to the f32 build's;
   * top-1 agreement: the share of positions whose next-token argmax equals
     the f32 build's, over the first --tokens tokens of the held-out text in
     prompts of CTX - 1 tokens after a BOS (logits of every prompt row from
     --logits-out);
-  (row "bf16c": --compute=bf16, bf16 weights; row "int8c": --compute=int8,
-  int8 weights)
+  (row "bf16c": --compute=bf16, bf16 weights; rows "int8c" and "int4c":
+  --compute=int8, int8 and int4 weights)
   * the weight bytes the executable stores (its parameter block) and the
     executable's size.
 Nothing here needs ../shared; it needs numpy and sentencepiece.
@@ -66,6 +67,7 @@ def main():
         print("no --compute=bf16 row: this CPU lacks AVX512_BF16", flush=True)
     if "avx512_vnni" in cpu_flags or "avx_vnni" in cpu_flags:
         builds.append(("int8c", ["--dtype", "int8", "--compute=int8"]))
+        builds.append(("int4c", ["--dtype", "int4", "--compute=int8"]))
     else:
         print("no --compute=int8 row: this CPU has no VNNI", flush=True)
     print(f"{'build':<6} {'perplexity':>11} {'/ f32':>7} {'top-1 = f32':>12} "

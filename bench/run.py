@@ -28,7 +28,8 @@ as it is measured; sections, in order:
 4. Ours: the model (random weights, BF16 checkpoint generated once in
    out/bench by hymba_tools.make_checkpoint in a child process) compiled
    with each --dtypes weight storage (f32, bf16, int8, int4; and
-   --compute=bf16 where the compiler and CPU have it): compile wall and CPU
+   --compute=bf16 where the compiler and CPU have it, int8 and int4 with
+   --compute=int8 where the CPU has VNNI): compile wall and CPU
    seconds, peak RSS (/usr/bin/time -v) and executable size, the decode
    roofline (read bandwidth / weight bytes per step), then
    per thread count (OMP_NUM_THREADS): prefill tokens/s at each prompt
@@ -247,6 +248,14 @@ def ours(a, d, ck, bw, sg, results):
         say("  (--compute=bf16 skipped: this CPU has no avx512_bf16)")
     else:
         say("  (--compute=bf16 skipped: this hymba-compile has no --compute option)")
+    if "--compute" in helptext and ("avx512_vnni" in info["flags"]
+                                    or "avx_vnni" in info["flags"]):
+        for dt in ("int8", "int4"):
+            if dt in a.dtypes:
+                variants.append((f"{dt} --compute=int8",
+                                 ["--dtype", dt, "--compute=int8"], dt))
+    elif "--compute" in helptext:
+        say("  (--compute=int8 skipped: this CPU has no VNNI)")
     max_len = max(a.prefill + [a.decode_after]) + a.decode + 8
     rng = np.random.default_rng(0)
     prompts = {n: ",".join(map(str, rng.integers(3, d.vocab, n)))
@@ -411,7 +420,8 @@ def summary(a, d, bw, sg, rates, results):
             lambda th: results[("decode", name, th)][1] / bw[th], f">= {GOALS['decode/bw']}")
         row(f"decode {name} / PyTorch f32",
             lambda th: results[("decode", name, th)][0] / results[("torch decode", th)], "")
-    for name, goal in (("int8", 1.8), ("int4", 3.0)):
+    for name, goal in (("int8", 1.8), ("int4", 3.0), ("int8 --compute=int8", 1.8),
+                       ("int4 --compute=int8", 3.0)):
         if name in names and "bf16" in names:
             row(f"decode {name} / our bf16 decode",
                 lambda th: results[("decode", name, th)][0] / results[("decode", "bf16", th)][0],

@@ -161,7 +161,8 @@ cl::opt<unsigned> jobs(
     "j",
     cl::desc("threads the compiler may use (default: the machine's cores); "
              "with 2 or more, the weights are converted while the code is "
-             "generated. The output does not depend on it"),
+             "lowered and generated, and MLIR runs passes in parallel. The "
+             "output does not depend on it"),
     cl::value_desc("N"), cl::init(0), cl::cat(outputCat));
 cl::alias jobsLong("jobs", cl::desc("alias for -j"), cl::aliasopt(jobs),
                    cl::cat(outputCat));
@@ -331,10 +332,13 @@ hymba::ExecutableSpec executableSpec(mlir::ModuleOp module,
 
 /// From an LLVM-dialect module: --emit=llvm/obj output, or the executable
 /// (object in a temporary file, linked with the runtime, payload appended).
+/// `params`: the executable's weights, being written since compileModule
+/// started it (--emit=exe).
 int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
                          hymba::ExecutableSpec spec,
                          const hymba::CPUTarget &cpu = cpuTarget,
-                         bool library = false) {
+                         bool library = false,
+                         hymba::ParamsWriter *params = nullptr) {
   hymba::addModelFacts(module, spec);
   if (emit == Emit::LLVM || emit == Emit::Obj)
     return writeOutput(spec.outputPath, [&](raw_pwrite_stream &os) -> Error {
@@ -347,16 +351,6 @@ int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
       os << buffer;
       return Error::success();
     });
-  // The weights are converted on a second thread while the code is
-  // generated and linked (ParamsWriter).
-  std::unique_ptr<hymba::ParamsWriter> params;
-  if (!library && jobCount() > 1) {
-    Expected<std::unique_ptr<hymba::ParamsWriter>> started =
-        hymba::ParamsWriter::start(spec, ckpt);
-    if (!started)
-      return fail(toString(started.takeError()));
-    params = std::move(*started);
-  }
   Expected<hymba::TempPath> objPath =
       hymba::TempPath::create("hymba-model", "o");
   if (!objPath)
@@ -388,7 +382,7 @@ int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
       return fail(toString(std::move(e)));
     return 0;
   }
-  if (Error e = hymba::writeExecutable(spec, ckpt, params.get()))
+  if (Error e = hymba::writeExecutable(spec, ckpt, params))
     return fail(toString(std::move(e)));
   return 0;
 }
@@ -416,7 +410,8 @@ void setPipelineOptions(hymba::PipelineOptions &o, bool gpuForm,
 int writeCPUExecutable(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
                        hymba::ExecutableSpec spec, bool gpuForm,
                        bool foldedMeta, const hymba::CPUTarget &cpu,
-                       bool lowered = false, bool library = false) {
+                       bool lowered = false, bool library = false,
+                       hymba::ParamsWriter *params = nullptr) {
   hymba::PipelineOptions stages;
   setPipelineOptions(stages, gpuForm, cpu);
   if (!lowered &&
@@ -433,7 +428,7 @@ int writeCPUExecutable(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   // scf.parallel became OpenMP calls.
   spec.linkLibs = {"-L/usr/lib/llvm-22/lib", "-lomp"};
   spec.foldedMeta = foldedMeta;
-  return writeFromLLVMDialect(module, ckpt, spec, cpu, library);
+  return writeFromLLVMDialect(module, ckpt, spec, cpu, library, params);
 }
 
 /// The build machine, as the target of a program that must run here (the
@@ -499,6 +494,18 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
       return rc;
   }
 
+  // The weights of the executable are converted and written on a second
+  // thread from here on, while the module is lowered, optimized and linked
+  // (ParamsWriter): neither needs the other.
+  std::unique_ptr<hymba::ParamsWriter> params;
+  if (emit == Emit::Exe && jobCount() > 1) {
+    Expected<std::unique_ptr<hymba::ParamsWriter>> started =
+        hymba::ParamsWriter::start(spec, ckpt);
+    if (!started)
+      return fail(toString(started.takeError()));
+    params = std::move(*started);
+  }
+
   progress("lowering to linalg");
   if (failed(runStage("lower to linalg", module, [&](OpPassManager &pm) {
         hymba::buildLowerToLinalgPipeline(pm, stages);
@@ -513,7 +520,7 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
       return fail("--emit=ptx needs --target=cuda");
     return writeCPUExecutable(module, ckpt, spec, gpuForm, foldedMeta,
                               cpuTarget, /*lowered=*/true,
-                              /*library=*/emit == Emit::Lib);
+                              /*library=*/emit == Emit::Lib, params.get());
   }
   Expected<std::string> toolkit = hymba::findCudaToolkit();
   if (!toolkit)
@@ -538,7 +545,8 @@ int compileModule(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   spec.runtimeLib = runtimeLibrary("libhymba_runtime_cuda.a");
   spec.linkLibs = {"-ldl"};
   spec.foldedMeta = foldedMeta;
-  return writeFromLLVMDialect(module, ckpt, spec);
+  return writeFromLLVMDialect(module, ckpt, spec, cpuTarget,
+                              /*library=*/false, params.get());
 }
 } // namespace
 
@@ -649,6 +657,9 @@ int main(int argc, char **argv) {
                 " tokens a sequence may hold; pass a smaller --max-seq-len");
 
   mlir::MLIRContext ctx(registry);
+  // -j 1: one thread for everything, MLIR's function passes included.
+  if (jobCount() == 1)
+    ctx.disableMultithreading();
   mlir::TimingScope building = timing->nest("build the Hymba IR");
   mlir::OwningOpRef<mlir::ModuleOp> module =
       hymba::buildModel(ctx, config, options);

@@ -14,6 +14,7 @@
 
 using namespace mlir;
 using namespace mlir::bufferization;
+using mlir::hymba::KVCacheWriteOp;
 
 namespace {
 /// A destination-style Hymba op: reads its inputs, writes every element of
@@ -51,6 +52,41 @@ struct DestinationOpModel
     return success();
   }
 };
+
+/// hymba.kv_cache_write: reads its key and value (their buffers, in place),
+/// writes only the caches (memrefs already), has no result.
+struct KVCacheWriteModel
+    : BufferizableOpInterface::ExternalModel<KVCacheWriteModel,
+                                             KVCacheWriteOp> {
+  bool bufferizesToMemoryRead(Operation *, OpOperand &,
+                              const AnalysisState &) const {
+    return true;
+  }
+  bool bufferizesToMemoryWrite(Operation *, OpOperand &,
+                               const AnalysisState &) const {
+    return false;
+  }
+  AliasingValueList getAliasingValues(Operation *, OpOperand &,
+                                      const AnalysisState &) const {
+    return {};
+  }
+
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto write = cast<KVCacheWriteOp>(op);
+    FailureOr<Value> key = getBuffer(rewriter, write.getKey(), options, state);
+    FailureOr<Value> value =
+        getBuffer(rewriter, write.getValue(), options, state);
+    if (failed(key) || failed(value))
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      write.getKeyMutable().assign(*key);
+      write.getValueMutable().assign(*value);
+    });
+    return success();
+  }
+};
 } // namespace
 
 void mlir::hymba::registerBufferizableOpInterfaceExternalModels(
@@ -60,5 +96,6 @@ void mlir::hymba::registerBufferizableOpInterfaceExternalModels(
     CausalConv1dOp::attachInterface<DestinationOpModel<CausalConv1dOp>>(*ctx);
     SelectiveScanOp::attachInterface<DestinationOpModel<SelectiveScanOp>>(
         *ctx);
+    KVCacheWriteOp::attachInterface<KVCacheWriteModel>(*ctx);
   });
 }

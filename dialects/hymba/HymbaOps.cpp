@@ -329,7 +329,25 @@ LogicalResult AttentionOp::verify() {
                       "num_heads * value head dim");
 }
 
+void KVCacheWriteOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  // Key and value are read in their memref form (tensors carry no memory
+  // effects); the caches are written (the rows the chunk keeps), not read.
+  for (OpOperand *operand : {&getKeyMutable(), &getValueMutable()})
+    if (isa<MemRefType>(operand->get().getType()))
+      effects.emplace_back(MemoryEffects::Read::get(), operand,
+                           SideEffects::DefaultResource::get());
+  for (OpOperand *operand : {&getKCacheMutable(), &getVCacheMutable()})
+    effects.emplace_back(MemoryEffects::Write::get(), operand,
+                         SideEffects::DefaultResource::get());
+}
+
 LogicalResult KVCacheWriteOp::verify() {
+  if (isa<MemRefType>(getKey().getType()) !=
+      isa<MemRefType>(getValue().getType()))
+    return emitOpError("key and value must both be tensors (before "
+                       "bufferization) or both memrefs (after it)");
   if (getWindowAttr().getInt() < 0)
     return emitOpError("window must be 0 (global) or positive, got ")
            << getWindowAttr().getInt();

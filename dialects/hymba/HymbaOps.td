@@ -348,7 +348,8 @@ def Hymba_AttentionOp : Hymba_DPSOp<"attention"> {
   }];
 }
 
-def Hymba_KVCacheWriteOp : Hymba_Op<"kv_cache_write"> {
+def Hymba_KVCacheWriteOp : Hymba_Op<"kv_cache_write",
+    [DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
   let summary = "append a chunk's keys and values to a KV cache";
   let description = [{
     Stores row `r` of `key`/`value` (position `position + r`) into the cache
@@ -358,14 +359,18 @@ def Hymba_KVCacheWriteOp : Hymba_Op<"kv_cache_write"> {
     of a KV-sharing group has attended, so the group reads one consistent
     cache.
 
+    `key` and `value` are tensors before one-shot-bufferize and memrefs
+    after it (both of one kind); the op reads them and writes the caches,
+    and has no result in either form.
+
     ```mlir
     hymba.kv_cache_write %k, %v into %kc, %vc at %pos {window = 1024 : i64, num_meta = 128 : i64}
       : tensor<?x320xf32>, tensor<?x640xf32>, memref<1152x320xf32>, memref<1152x640xf32>
     ```
   }];
-  let arguments = (ins Hymba_Activations:$key, Hymba_Activations:$value,
-                       Arg<Hymba_StateMatrix, "", [MemWrite]>:$k_cache,
-                       Arg<Hymba_StateMatrix, "", [MemWrite]>:$v_cache,
+  let arguments = (ins Hymba_ActivationsOrBuffer:$key,
+                       Hymba_ActivationsOrBuffer:$value,
+                       Hymba_StateMatrix:$k_cache, Hymba_StateMatrix:$v_cache,
                        Index:$position, I64Attr:$window, I64Attr:$num_meta);
   let assemblyFormat = [{
     $key `,` $value `into` $k_cache `,` $v_cache `at` $position attr-dict `:`

@@ -50,3 +50,22 @@ func.func @attention_into_live_init(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v
       : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   return %a, %init : tensor<?x12xf32>, tensor<?x12xf32>
 }
+
+// The KV-cache write reads its key and value in place (column slices of
+// one projection become subviews, no copies) and writes only the caches.
+// CHECK-LABEL: func @kv_cache_write
+// CHECK-SAME:    (%[[KV:[^:]*]]: memref<?x6xf32>, %[[KC:[^:]*]]: memref<5x2xf32>, %[[VC:[^:]*]]: memref<5x4xf32>, %[[POS:[^:]*]]: index)
+// CHECK-NOT:     memref.copy
+// CHECK:         %[[K:.*]] = memref.subview %[[KV]][0, 0] [%{{.*}}, 2] [1, 1]
+// CHECK:         %[[V:.*]] = memref.subview %[[KV]][0, 2] [%{{.*}}, 4] [1, 1]
+// CHECK:         hymba.kv_cache_write %[[K]], %[[V]] into %[[KC]], %[[VC]] at %[[POS]] {num_meta = 2 : i64, window = 3 : i64} : memref<?x2xf32, strided<[6, 1]>>, memref<?x4xf32, strided<[6, 1], offset: 2>>, memref<5x2xf32>, memref<5x4xf32>{{$}}
+// CHECK-NOT:     memref.copy
+func.func @kv_cache_write(%kv: tensor<?x6xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %kv, %c0 : tensor<?x6xf32>
+  %k = tensor.extract_slice %kv[0, 0] [%n, 2] [1, 1] : tensor<?x6xf32> to tensor<?x2xf32>
+  %v = tensor.extract_slice %kv[0, 2] [%n, 4] [1, 1] : tensor<?x6xf32> to tensor<?x4xf32>
+  hymba.kv_cache_write %k, %v into %kc, %vc at %pos {window = 3 : i64, num_meta = 2 : i64}
+      : tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32>
+  return
+}

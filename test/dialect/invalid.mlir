@@ -882,3 +882,11 @@ func.func @case81(%q: tensor<5x6xf32>, %k: tensor<4x2xf32>, %v: tensor<4x4xf32>,
   %0 = hymba.attention %q, %k, %v, %kc, %vc at %p query_offset(%t0) outs(%init : tensor<5x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32} : tensor<5x6xf32>, tensor<4x2xf32>, tensor<4x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<5x12xf32>
   return
 }
+
+// -----
+
+func.func @case82(%k: tensor<?x2xf32>, %v: memref<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index) {
+  // expected-error @+1 {{key and value must both be tensors (before bufferization) or both memrefs (after it)}}
+  hymba.kv_cache_write %k, %v into %kc, %vc at %p {window = 3 : i64, num_meta = 2 : i64} : tensor<?x2xf32>, memref<?x4xf32>, memref<5x2xf32>, memref<5x4xf32>
+  return
+}

@@ -175,6 +175,24 @@ func.func @kv_write(%k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf3
 
 // -----
 
+// The memref form (after one-shot-bufferize) reads its key and value
+// buffers directly.
+// CHECK-LABEL: func @kv_write_buffers
+// CHECK-SAME:    (%[[K:[^:]*]]: memref<?x2xf32, strided<[6, 1]>>, %[[V:[^:]*]]: memref<?x4xf32, strided<[6, 1], offset: 2>>,
+// CHECK-NOT:     bufferization.to_buffer
+// CHECK:         scf.parallel
+// CHECK:             memref.load %[[K]][
+// CHECK:             memref.load %[[V]][
+// CHECK-NOT:     hymba.kv_cache_write
+func.func @kv_write_buffers(%k: memref<?x2xf32, strided<[6, 1]>>, %v: memref<?x4xf32, strided<[6, 1], offset: 2>>,
+                            %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index) {
+  hymba.kv_cache_write %k, %v into %kc, %vc at %pos {window = 3 : i64, num_meta = 2 : i64}
+      : memref<?x2xf32, strided<[6, 1]>>, memref<?x4xf32, strided<[6, 1], offset: 2>>, memref<5x2xf32>, memref<5x4xf32>
+  return
+}
+
+// -----
+
 // Conv: taps over the chunk extended by the stored window, then the window
 // is refreshed from the chunk's last rows.
 // CHECK-LABEL: func @conv

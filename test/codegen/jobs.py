@@ -14,18 +14,14 @@ import os
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import check, finish  # noqa: E402
 import tempfile
 
 hymba_compile, ck, work = sys.argv[1:4]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-failed = 0
-
-
-def check(name, ok, detail=""):
-    global failed
-    print(f"{'PASS' if ok else 'FAIL'} {name} {detail}")
-    failed += not ok
 
 
 def build(out, *args):
@@ -72,5 +68,4 @@ r = subprocess.run([hymba_compile, ck, "-o", os.path.join(work, "x"), "-j",
                     "many"], capture_output=True, text=True)
 check("-j takes a number", r.returncode == 1 and "-j" in r.stderr,
       r.stderr.strip()[:200])
-print("ALL PASSED" if not failed else f"{failed} FAILED")
-sys.exit(1 if failed else 0)
+finish()

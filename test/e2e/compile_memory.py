@@ -19,19 +19,15 @@ import struct
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import check, finish  # noqa: E402
+
 hymba_compile, pytools, work = sys.argv[1:4]
 sys.path.insert(0, pytools)
 from hymba_tools import make_checkpoint, presets  # noqa: E402
 
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-failed = 0
-
-
-def check(name, ok, detail=""):
-    global failed
-    print(f"{'PASS' if ok else 'FAIL'} {name} {detail}")
-    failed += not ok
 
 
 def peak_child_mib(cmd):
@@ -90,5 +86,4 @@ with open(state, "rb") as f:
     check("prefix state as stored", snap_bytes > 0 and f.read() == snapshot)
 
 shutil.rmtree(work, ignore_errors=True)
-print("FAILED" if failed else "ALL PASSED")
-sys.exit(1 if failed else 0)
+finish()

@@ -21,19 +21,15 @@ import struct
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import check, finish  # noqa: E402
+
 hymba_compile, pytools, work = sys.argv[1:4]
 sys.path.insert(0, pytools)
 from hymba_tools import make_checkpoint, presets  # noqa: E402
 
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-failed = 0
-
-
-def check(name, ok, detail=""):
-    global failed
-    print(f"{'PASS' if ok else 'FAIL'} {name} {detail}")
-    failed += not ok
 
 
 def faults(cmd):
@@ -98,5 +94,4 @@ else:
 check("it generates", len(tokens.split()) == 12, f"({tokens})")
 
 shutil.rmtree(work, ignore_errors=True)
-print("FAILED" if failed else "ALL PASSED")
-sys.exit(1 if failed else 0)
+finish()

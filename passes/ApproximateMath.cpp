@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "hymba/Passes/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -20,7 +20,7 @@
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBAAPPROXIMATEMATH
-#include "hymba/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace mlir::hymba
 
 using namespace mlir;

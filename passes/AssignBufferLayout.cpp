@@ -1,6 +1,6 @@
 //===- AssignBufferLayout.cpp - Offsets for named weights and state -------===//
-#include "hymba/Dialect/HymbaOps.h"
-#include "hymba/Passes/Passes.h"
+#include "dialects/hymba/HymbaOps.h"
+#include "passes/Passes.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -8,7 +8,7 @@
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBAASSIGNBUFFERLAYOUT
-#include "hymba/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace mlir::hymba
 
 using namespace mlir;

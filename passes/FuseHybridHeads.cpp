@@ -11,8 +11,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
-#include "hymba/Dialect/HymbaOps.h"
-#include "hymba/Passes/Passes.h"
+#include "dialects/hymba/HymbaOps.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/PatternMatch.h"
@@ -21,7 +21,7 @@
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBAFUSEHYBRIDHEADS
-#include "hymba/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace mlir::hymba
 
 using namespace mlir;

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "hymba/Passes/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -19,7 +19,7 @@
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBAGPUCOPIESTOLOOPS
-#include "hymba/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace mlir::hymba
 
 using namespace mlir;

@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
-#include "hymba/Passes/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -24,7 +24,7 @@
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBAGPUFUSEINDEPENDENTLOOPS
-#include "hymba/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace mlir::hymba
 
 using namespace mlir;

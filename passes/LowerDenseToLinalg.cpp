@@ -10,8 +10,8 @@
 #include "LoweringUtils.h"
 #include "RegisterKernels.h"
 #include "WeightAccess.h"
-#include "hymba/Dialect/HymbaOps.h"
-#include "hymba/Passes/Passes.h"
+#include "dialects/hymba/HymbaOps.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -24,7 +24,7 @@
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBALOWERDENSETOLINALG
-#include "hymba/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace mlir::hymba
 
 using namespace mlir;

@@ -10,15 +10,15 @@
 
 #include "Lowering/Patterns.h"
 #include "LoweringUtils.h"
-#include "hymba/Dialect/HymbaOps.h"
-#include "hymba/Passes/Passes.h"
+#include "dialects/hymba/HymbaOps.h"
+#include "passes/Passes.h"
 
 #include "mlir/Transforms/DialectConversion.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBALOWERSTATEFULTOLOOPS
-#include "hymba/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace mlir::hymba
 
 using namespace mlir;

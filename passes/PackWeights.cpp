@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "hymba/Dialect/HymbaOps.h"
-#include "hymba/Passes/Passes.h"
+#include "dialects/hymba/HymbaOps.h"
+#include "passes/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/MapVector.h"
@@ -18,7 +18,7 @@
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBAPACKWEIGHTS
-#include "hymba/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace mlir::hymba
 
 using namespace mlir;

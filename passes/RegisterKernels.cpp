@@ -2,7 +2,7 @@
 #include "RegisterKernels.h"
 #include "LoweringUtils.h"
 #include "WeightAccess.h"
-#include "hymba/Dialect/HymbaOps.h"
+#include "dialects/hymba/HymbaOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"

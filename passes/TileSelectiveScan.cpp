@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "hymba/Dialect/HymbaOps.h"
-#include "hymba/Passes/Passes.h"
+#include "dialects/hymba/HymbaOps.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/PatternMatch.h"
@@ -19,7 +19,7 @@
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBATILESELECTIVESCAN
-#include "hymba/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace mlir::hymba
 
 using namespace mlir;

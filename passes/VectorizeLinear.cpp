@@ -26,7 +26,7 @@
 #include "Int8DotKernel.h"
 #include "LoweringUtils.h"
 #include "WeightPrefetch.h"
-#include "hymba/Passes/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -40,7 +40,7 @@
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBAVECTORIZELINEAR
-#include "hymba/Passes.h.inc"
+#include "passes/Passes.h.inc"
 } // namespace mlir::hymba
 
 using namespace mlir;

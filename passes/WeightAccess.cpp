@@ -1,7 +1,7 @@
 //===- WeightAccess.cpp - How lowerings read a weight's elements ----------===//
 #include "WeightAccess.h"
 #include "LoweringUtils.h"
-#include "hymba/Dialect/HymbaOps.h"
+#include "dialects/hymba/HymbaOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -8,13 +8,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialects/hymba/HymbaDialect.h"
 #include "hymba/Codegen/PassPipelines.h"
 #include "hymba/Codegen/Pipeline.h"
-#include "hymba/Dialect/HymbaDialect.h"
 #include "hymba/Import/Checkpoint.h"
 #include "hymba/Import/ModelBuilder.h"
 #include "hymba/InitAll.h"
-#include "hymba/Passes/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -42,7 +42,7 @@ namespace {
 mlir::MLIRContext &context() {
   static mlir::MLIRContext *ctx = [] {
     mlir::DialectRegistry registry;
-    hymba::registerEverything(registry);
+    mlir::hymba::registerEverything(registry);
     auto *c = new mlir::MLIRContext(registry);
     c->loadAllAvailableDialects();
     return c;
@@ -137,11 +137,11 @@ Module parse(const std::string &text) {
 
 Module importCheckpoint(const std::string &dir, const std::string &dtype,
                         int64_t maxSeqLen, int64_t quantGroup) {
-  static const std::map<std::string, hymba::WeightType> kTypes = {
-      {"f32", hymba::WeightType::F32},
-      {"bf16", hymba::WeightType::BF16},
-      {"int8", hymba::WeightType::INT8},
-      {"int4", hymba::WeightType::INT4}};
+  static const std::map<std::string, mlir::hymba::WeightType> kTypes = {
+      {"f32", mlir::hymba::WeightType::F32},
+      {"bf16", mlir::hymba::WeightType::BF16},
+      {"int8", mlir::hymba::WeightType::INT8},
+      {"int4", mlir::hymba::WeightType::INT4}};
   auto type = kTypes.find(dtype);
   if (type == kTypes.end())
     throw std::invalid_argument(
@@ -150,18 +150,18 @@ Module importCheckpoint(const std::string &dir, const std::string &dtype,
     throw std::invalid_argument("quant_group must be between 1 and 4096");
   if (maxSeqLen < 0)
     throw std::invalid_argument("max_seq_len must be positive");
-  llvm::Expected<std::unique_ptr<hymba::Checkpoint>> ckpt =
-      hymba::Checkpoint::open(dir);
+  llvm::Expected<std::unique_ptr<mlir::hymba::Checkpoint>> ckpt =
+      mlir::hymba::Checkpoint::open(dir);
   if (!ckpt)
     throw std::runtime_error(llvm::toString(ckpt.takeError()));
-  hymba::BuildOptions options;
+  mlir::hymba::BuildOptions options;
   options.weightType = type->second;
   options.quantGroup = quantGroup;
   options.maxSeqLen =
       maxSeqLen > 0 ? maxSeqLen : (*ckpt)->config().maxPositions;
   Diagnostics diags;
   mlir::OwningOpRef<mlir::ModuleOp> m =
-      hymba::buildModel(context(), (*ckpt)->config(), options);
+      mlir::hymba::buildModel(context(), (*ckpt)->config(), options);
   if (!m || mlir::failed(mlir::verify(*m)))
     diags.raise("internal error: the Hymba IR built from " + dir +
                 " does not verify");
@@ -180,18 +180,18 @@ mlir::hymba::KernelForm kernelForm(const std::string &form) {
 /// (empty: the options' defaults).
 std::string stagePipeline(const std::string &form, const std::string &targetCPU,
                           void (*build)(mlir::OpPassManager &,
-                                        const hymba::PipelineOptions &)) {
-  hymba::PipelineOptions o;
+                                        const mlir::hymba::PipelineOptions &)) {
+  mlir::hymba::PipelineOptions o;
   o.kernelForm = kernelForm(form);
   if (!targetCPU.empty()) {
-    llvm::Expected<hymba::CPUTarget> target =
-        hymba::resolveCPUTarget(targetCPU);
+    llvm::Expected<mlir::hymba::CPUTarget> target =
+        mlir::hymba::resolveCPUTarget(targetCPU);
     if (!target)
       throw std::invalid_argument(llvm::toString(target.takeError()));
-    hymba::applyCPUTarget(o, *target);
+    mlir::hymba::applyCPUTarget(o, *target);
   }
-  return hymba::pipelineText(&context(),
-                             [&](mlir::OpPassManager &pm) { build(pm, o); });
+  return mlir::hymba::pipelineText(
+      &context(), [&](mlir::OpPassManager &pm) { build(pm, o); });
 }
 } // namespace
 
@@ -234,14 +234,15 @@ PYBIND11_MODULE(hymba_mlir, m) {
   pipelines.def(
       "optimize",
       [](bool foldMeta, bool fuse, bool tileScan, int64_t weightPanel) {
-        hymba::PipelineOptions o;
+        mlir::hymba::PipelineOptions o;
         o.foldMetaTokens = foldMeta;
         o.fuseHybridHeads = fuse;
         o.tileSelectiveScan = tileScan;
         o.weightPanel = weightPanel;
-        return hymba::pipelineText(&context(), [&](mlir::OpPassManager &pm) {
-          hymba::buildOptimizationPipeline(pm, o, /*cuda=*/false);
-        });
+        return mlir::hymba::pipelineText(
+            &context(), [&](mlir::OpPassManager &pm) {
+              mlir::hymba::buildOptimizationPipeline(pm, o, /*cuda=*/false);
+            });
       },
       py::arg("fold_meta") = true, py::arg("fuse") = true,
       py::arg("tile_scan") = true, py::arg("weight_panel") = 0,
@@ -251,7 +252,7 @@ PYBIND11_MODULE(hymba_mlir, m) {
       "lower_to_linalg",
       [](const std::string &form, const std::string &targetCPU) {
         return stagePipeline(form, targetCPU,
-                             hymba::buildLowerToLinalgPipeline);
+                             mlir::hymba::buildLowerToLinalgPipeline);
       },
       py::arg("kernel_form") = "cpu", py::arg("target_cpu") = "",
       "The lowering passes (target_cpu: size the attention vectors for it, "
@@ -259,7 +260,8 @@ PYBIND11_MODULE(hymba_mlir, m) {
   pipelines.def(
       "lower_to_llvm",
       [](const std::string &form, const std::string &targetCPU) {
-        return stagePipeline(form, targetCPU, hymba::buildLowerToLLVMPipeline);
+        return stagePipeline(form, targetCPU,
+                             mlir::hymba::buildLowerToLLVMPipeline);
       },
       py::arg("kernel_form") = "cpu", py::arg("target_cpu") = "native",
       "Bufferize, loops, OpenMP, LLVM dialect; projection tiles for "

@@ -5,8 +5,8 @@
 // register them (InitAll.h).
 //
 //===----------------------------------------------------------------------===//
-#include "hymba/Dialect/BufferizableOpInterfaceImpl.h"
-#include "hymba/Dialect/HymbaOps.h"
+#include "dialects/hymba/BufferizableOpInterfaceImpl.h"
+#include "dialects/hymba/HymbaOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/IR/DstBufferizableOpInterfaceImpl.h"

@@ -1,6 +1,6 @@
 //===- HymbaDialect.cpp - The Hymba dialect -------------------------------===//
-#include "hymba/Dialect/HymbaDialect.h"
-#include "hymba/Dialect/HymbaOps.h"
+#include "dialects/hymba/HymbaDialect.h"
+#include "dialects/hymba/HymbaOps.h"
 
 using namespace mlir;
 using namespace mlir::hymba;
@@ -9,10 +9,10 @@ using namespace mlir::hymba;
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
-#include "hymba/HymbaOpsDialect.cpp.inc"
+#include "dialects/hymba/HymbaOpsDialect.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
-#include "hymba/HymbaAttrs.cpp.inc"
+#include "dialects/hymba/HymbaAttrs.cpp.inc"
 
 LogicalResult PanelsAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  int64_t width, int64_t interleave) {
@@ -110,10 +110,10 @@ LogicalResult HymbaDialect::verifyOperationAttribute(Operation *op,
 void HymbaDialect::initialize() {
   addAttributes<
 #define GET_ATTRDEF_LIST
-#include "hymba/HymbaAttrs.cpp.inc"
+#include "dialects/hymba/HymbaAttrs.cpp.inc"
       >();
   addOperations<
 #define GET_OP_LIST
-#include "hymba/HymbaOps.cpp.inc"
+#include "dialects/hymba/HymbaOps.cpp.inc"
       >();
 }

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "hymba/Dialect/HymbaOps.h"
+#include "dialects/hymba/HymbaOps.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
@@ -94,7 +94,7 @@ LogicalResult verifyOneForm(DestinationStyleOpInterface op,
 } // namespace
 
 #define GET_OP_CLASSES
-#include "hymba/HymbaOps.cpp.inc"
+#include "dialects/hymba/HymbaOps.cpp.inc"
 
 LogicalResult WeightOp::verify() {
   if (getName().empty())

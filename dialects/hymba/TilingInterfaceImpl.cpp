@@ -15,8 +15,8 @@
 // grouped-query group of query heads, so no tile can split a group.
 //
 //===----------------------------------------------------------------------===//
-#include "hymba/Dialect/TilingInterfaceImpl.h"
-#include "hymba/Dialect/HymbaOps.h"
+#include "dialects/hymba/TilingInterfaceImpl.h"
+#include "dialects/hymba/HymbaOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"

@@ -8,10 +8,10 @@
 #ifndef HYMBA_INITALL_H
 #define HYMBA_INITALL_H
 
-#include "hymba/Dialect/BufferizableOpInterfaceImpl.h"
-#include "hymba/Dialect/HymbaDialect.h"
-#include "hymba/Dialect/TilingInterfaceImpl.h"
-#include "hymba/Passes/Passes.h"
+#include "dialects/hymba/BufferizableOpInterfaceImpl.h"
+#include "dialects/hymba/HymbaDialect.h"
+#include "dialects/hymba/TilingInterfaceImpl.h"
+#include "passes/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -19,7 +19,7 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// Registers all passes (process-wide) and adds all dialects, extensions
 /// and translations to `registry`.
@@ -34,6 +34,6 @@ inline void registerEverything(mlir::DialectRegistry &registry) {
   mlir::hymba::registerTilingInterfaceExternalModels(registry);
 }
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_INITALL_H

@@ -1,7 +1,7 @@
 //===- ExecutableWriter.cpp - Link model code and append payload ----------===//
 #include "hymba/Codegen/ExecutableWriter.h"
+#include "dialects/hymba/HymbaOps.h"
 #include "hymba/Codegen/OutputFile.h"
-#include "hymba/Dialect/HymbaOps.h"
 #include "hymba/Runtime/Payload.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -26,7 +26,7 @@
 #include <optional>
 #include <unistd.h>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 llvm::Error fail(const llvm::Twine &msg) {
@@ -216,7 +216,7 @@ computePrefixState(const ExecutableSpec &spec, llvm::StringRef program) {
 }
 } // namespace
 
-llvm::Expected<std::string> hymba::findLinker() {
+llvm::Expected<std::string> mlir::hymba::findLinker() {
   for (const char *name : {"clang++-22", "clang++", "c++", "g++"})
     if (auto p = llvm::sys::findProgramByName(name))
       return *p;
@@ -224,7 +224,7 @@ llvm::Expected<std::string> hymba::findLinker() {
               "scripts/setup.sh)");
 }
 
-void hymba::appendRuntimeLinkFlags(std::vector<llvm::StringRef> &args) {
+void mlir::hymba::appendRuntimeLinkFlags(std::vector<llvm::StringRef> &args) {
 #ifdef HYMBA_RUNTIME_LINK_FLAGS
   llvm::SmallVector<llvm::StringRef> sanitizer;
   llvm::StringRef(HYMBA_RUNTIME_LINK_FLAGS).split(sanitizer, ' ');
@@ -235,8 +235,8 @@ void hymba::appendRuntimeLinkFlags(std::vector<llvm::StringRef> &args) {
   args.insert(args.end(), {"-Wl,--wrap=malloc", "-lm"});
 }
 
-void hymba::addModelFacts(mlir::ModuleOp llvmModule,
-                          const ExecutableSpec &spec) {
+void mlir::hymba::addModelFacts(mlir::ModuleOp llvmModule,
+                                const ExecutableSpec &spec) {
   uint64_t facts[kNumModelFacts] = {};
   facts[kFactMagic] = kModelFactsMagic;
   facts[kFactParamsBytes] = uint64_t(spec.paramsBytes);
@@ -257,7 +257,7 @@ void hymba::addModelFacts(mlir::ModuleOp llvmModule,
       b.getI64TensorAttr(values));
 }
 
-std::vector<PackedWeight> hymba::collectWeights(mlir::ModuleOp module) {
+std::vector<PackedWeight> mlir::hymba::collectWeights(mlir::ModuleOp module) {
   std::vector<PackedWeight> out;
   llvm::StringSet<llvm::MallocAllocator> seen;
   module.walk([&](mlir::hymba::WeightOp w) {
@@ -300,17 +300,17 @@ std::vector<PackedWeight> hymba::collectWeights(mlir::ModuleOp module) {
   return out;
 }
 
-hymba::ParamsWriter::ParamsWriter(const ExecutableSpec &spec,
-                                  const Checkpoint &checkpoint,
-                                  llvm::sys::fs::TempFile file)
+mlir::hymba::ParamsWriter::ParamsWriter(const ExecutableSpec &spec,
+                                        const Checkpoint &checkpoint,
+                                        llvm::sys::fs::TempFile file)
     : spec(spec), checkpoint(checkpoint), file(std::move(file)) {
   // The thread prints no progress: its lines would cut into the driver's.
   this->spec.showProgress = false;
 }
 
-llvm::Expected<std::unique_ptr<hymba::ParamsWriter>>
-hymba::ParamsWriter::start(const ExecutableSpec &spec,
-                           const Checkpoint &checkpoint) {
+llvm::Expected<std::unique_ptr<mlir::hymba::ParamsWriter>>
+mlir::hymba::ParamsWriter::start(const ExecutableSpec &spec,
+                                 const Checkpoint &checkpoint) {
   llvm::Expected<OutputTarget> target =
       resolveOutput(spec.outputPath, /*allowSpecial=*/false);
   if (!target)
@@ -326,7 +326,7 @@ hymba::ParamsWriter::start(const ExecutableSpec &spec,
   return std::move(writer);
 }
 
-void hymba::ParamsWriter::run() {
+void mlir::hymba::ParamsWriter::run() {
   mlir::TimingScope untimed;
   mlir::TimingScope timing =
       spec.timing ? spec.timing->nest("write the parameters (thread)")
@@ -341,7 +341,7 @@ void hymba::ParamsWriter::run() {
   llvm::consumeError(std::move(w));
 }
 
-llvm::Error hymba::ParamsWriter::wait() {
+llvm::Error mlir::hymba::ParamsWriter::wait() {
   if (thread.joinable())
     thread.join();
   if (failure)
@@ -349,16 +349,16 @@ llvm::Error hymba::ParamsWriter::wait() {
   return llvm::Error::success();
 }
 
-hymba::ParamsWriter::~ParamsWriter() {
+mlir::hymba::ParamsWriter::~ParamsWriter() {
   cancel = true;
   llvm::consumeError(wait());
   if (file) // a no-op once writeExecutable kept it
     llvm::consumeError(file->discard());
 }
 
-llvm::Error hymba::writeExecutable(const ExecutableSpec &spec,
-                                   const Checkpoint &ckpt,
-                                   ParamsWriter *params) {
+llvm::Error mlir::hymba::writeExecutable(const ExecutableSpec &spec,
+                                         const Checkpoint &ckpt,
+                                         ParamsWriter *params) {
   // An executable must be a regular file: it is made executable, run once
   // (folded meta tokens) and renamed into place.
   llvm::Expected<OutputTarget> target =

@@ -18,10 +18,11 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Transforms/IPO/MergeFunctions.h"
 
-using namespace hymba;
+using namespace mlir::hymba;
 
-llvm::Error hymba::optimizeModel(llvm::Module &module, llvm::TargetMachine &tm,
-                                 mlir::TimingScope &timing) {
+llvm::Error mlir::hymba::optimizeModel(llvm::Module &module,
+                                       llvm::TargetMachine &tm,
+                                       mlir::TimingScope &timing) {
   {
     mlir::TimingScope merging = timing.nest("merge identical functions");
     // The generated code never compares function addresses (the outlined

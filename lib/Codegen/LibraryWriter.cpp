@@ -14,7 +14,7 @@
 
 #include <cstring>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 const char kApiHeader[] =
@@ -187,8 +187,10 @@ std::string headerText(const ExecutableSpec &spec, llvm::StringRef name) {
 }
 } // namespace
 
-llvm::Error hymba::writeLibrary(ExecutableSpec spec, const Checkpoint &ckpt,
-                                llvm::StringRef dir, llvm::StringRef name) {
+llvm::Error mlir::hymba::writeLibrary(ExecutableSpec spec,
+                                      const Checkpoint &ckpt,
+                                      llvm::StringRef dir,
+                                      llvm::StringRef name) {
   if (name.empty() ||
       !llvm::all_of(name,
                     [](char c) { return llvm::isAlnum(c) || c == '_'; }) ||

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <sys/stat.h>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 llvm::Error fail(const llvm::Twine &msg) {
@@ -32,8 +32,8 @@ llvm::Error finish(llvm::raw_fd_ostream &os, llvm::StringRef path) {
 }
 } // namespace
 
-llvm::Expected<OutputTarget> hymba::resolveOutput(llvm::StringRef path,
-                                                  bool allowSpecial) {
+llvm::Expected<OutputTarget> mlir::hymba::resolveOutput(llvm::StringRef path,
+                                                        bool allowSpecial) {
   std::string p = path.str();
   struct stat st;
   if (::lstat(p.c_str(), &st) != 0) {
@@ -65,7 +65,7 @@ llvm::Expected<OutputTarget> hymba::resolveOutput(llvm::StringRef path,
   return target;
 }
 
-llvm::Error hymba::writeOutputFile(
+llvm::Error mlir::hymba::writeOutputFile(
     llvm::StringRef path,
     llvm::function_ref<llvm::Error(llvm::raw_pwrite_stream &)> write,
     unsigned mode) {
@@ -151,4 +151,4 @@ void TempPath::remove() {
 
 TempPath::~TempPath() { remove(); }
 
-void hymba::ignoreFileSizeSignal() { std::signal(SIGXFSZ, SIG_IGN); }
+void mlir::hymba::ignoreFileSizeSignal() { std::signal(SIGXFSZ, SIG_IGN); }

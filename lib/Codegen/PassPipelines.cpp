@@ -16,7 +16,7 @@ using llvm::StringRef;
 using mlir::OpPassManager;
 using mlir::PassManager;
 
-namespace hymba {
+namespace mlir::hymba {
 namespace {
 /// Adds a fixed sequence of upstream passes. The fragments are constants of
 /// this file, so a parse failure is a bug of the build (a pass missing from
@@ -194,4 +194,4 @@ std::string pipelineText(mlir::MLIRContext *context,
   pm.printAsTextualPipeline(os);
   return text;
 }
-} // namespace hymba
+} // namespace mlir::hymba

@@ -11,7 +11,7 @@
 #include <cmath>
 #include <cstring>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 llvm::Error fail(const llvm::Twine &msg) {
@@ -180,7 +180,7 @@ std::vector<char> packNibbles(const std::vector<int8_t> &q, int64_t rows,
 }
 } // namespace
 
-std::vector<float> hymba::tensorAsF32(const TensorInfo &info) {
+std::vector<float> mlir::hymba::tensorAsF32(const TensorInfo &info) {
   int64_t n = info.numElements();
   std::vector<float> out(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i)
@@ -188,9 +188,9 @@ std::vector<float> hymba::tensorAsF32(const TensorInfo &info) {
   return out;
 }
 
-QuantizedMatrix hymba::quantizeMatrix(const std::vector<float> &m,
-                                      int64_t rows, int64_t cols, int64_t bits,
-                                      int64_t group) {
+QuantizedMatrix mlir::hymba::quantizeMatrix(const std::vector<float> &m,
+                                            int64_t rows, int64_t cols,
+                                            int64_t bits, int64_t group) {
   int64_t groups = (cols + group - 1) / group;
   double qmin = bits == 4 ? -8 : -127, qmax = bits == 4 ? 7 : 127;
   QuantizedMatrix out;
@@ -271,8 +271,8 @@ void plainWeight(const TensorInfo &info, const PackedWeight &w,
 }
 } // namespace
 
-llvm::Expected<QuantizedMatrix> hymba::quantizeWeight(const TensorInfo &info,
-                                                      const PackedWeight &w) {
+llvm::Expected<QuantizedMatrix>
+mlir::hymba::quantizeWeight(const TensorInfo &info, const PackedWeight &w) {
   std::vector<float> f32 = tensorAsF32(info);
   for (float v : f32)
     if (!std::isfinite(v))
@@ -282,9 +282,10 @@ llvm::Expected<QuantizedMatrix> hymba::quantizeWeight(const TensorInfo &info,
   return quantizeMatrix(f32, w.rows, w.cols, w.quantBits, w.quantGroup);
 }
 
-llvm::Error hymba::encodeWeight(const TensorInfo &info, const PackedWeight &w,
-                                std::vector<char> &out,
-                                const QuantizedMatrix *quantized) {
+llvm::Error mlir::hymba::encodeWeight(const TensorInfo &info,
+                                      const PackedWeight &w,
+                                      std::vector<char> &out,
+                                      const QuantizedMatrix *quantized) {
   if (w.quantBits == 0) {
     plainWeight(info, w, out);
   } else if (quantized) {

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <sentencepiece_processor.h>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 llvm::Error fail(const llvm::Twine &msg) {
@@ -70,7 +70,7 @@ readIndex(llvm::StringRef dir, llvm::StringRef indexPath,
 } // namespace
 
 std::vector<std::pair<std::string, std::vector<int64_t>>>
-hymba::expectedTensors(const ModelConfig &c) {
+mlir::hymba::expectedTensors(const ModelConfig &c) {
   std::vector<std::pair<std::string, std::vector<int64_t>>> t;
   int64_t H = c.hiddenSize, E = c.dInner;
   t.push_back({"model.embed_tokens.weight", {c.vocabSize, H}});

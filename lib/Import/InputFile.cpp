@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 llvm::Error fail(llvm::StringRef path, const llvm::Twine &msg) {
@@ -19,7 +19,7 @@ llvm::Error fail(llvm::StringRef path, const llvm::Twine &msg) {
 } // namespace
 
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
-hymba::readRegularFile(llvm::StringRef path, uint64_t maxBytes) {
+mlir::hymba::readRegularFile(llvm::StringRef path, uint64_t maxBytes) {
   std::string p = path.str();
   // O_NONBLOCK: opening a FIFO must not wait for a writer.
   int fd = ::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);

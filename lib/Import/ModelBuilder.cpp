@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hymba/Import/ModelBuilder.h"
-#include "hymba/Dialect/HymbaOps.h"
+#include "dialects/hymba/HymbaOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -18,10 +18,10 @@
 #include <optional>
 
 using namespace mlir;
-using ::hymba::BuildOptions;
-using ::hymba::ModelConfig;
-using ::hymba::WeightType;
 namespace hy = mlir::hymba;
+using hy::BuildOptions;
+using hy::ModelConfig;
+using hy::WeightType;
 
 namespace {
 class ModelIRBuilder {
@@ -281,9 +281,9 @@ void ModelIRBuilder::buildEntry(ModuleOp module, func::FuncOp layers,
   SmallVector<Type> inputs = {byteBuffer(), byteBuffer(), idsType};
   if (!start)
     inputs.push_back(b.getIndexType());
-  auto fn = func::FuncOp::create(
-      b, loc, start ? ::hymba::kStartFn : ::hymba::kContinueFn,
-      b.getFunctionType(inputs, {rows(c.vocabSize)}));
+  auto fn =
+      func::FuncOp::create(b, loc, start ? hy::kStartFn : hy::kContinueFn,
+                           b.getFunctionType(inputs, {rows(c.vocabSize)}));
   fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   Block *body = fn.addEntryBlock();
   b.setInsertionPointToStart(body);
@@ -346,9 +346,9 @@ OwningOpRef<ModuleOp> ModelIRBuilder::build() {
 }
 } // namespace
 
-OwningOpRef<ModuleOp>(::hymba::buildModel)(MLIRContext &ctx,
-                                           const ModelConfig &config,
-                                           const BuildOptions &options) {
+OwningOpRef<ModuleOp>(hy::buildModel)(MLIRContext &ctx,
+                                      const ModelConfig &config,
+                                      const BuildOptions &options) {
   ctx.loadDialect<hy::HymbaDialect, func::FuncDialect, arith::ArithDialect,
                   tensor::TensorDialect>();
   return ModelIRBuilder(ctx, config, options).build();

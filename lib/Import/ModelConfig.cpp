@@ -17,7 +17,7 @@
 #include <cmath>
 #include <set>
 
-using namespace hymba;
+using namespace mlir::hymba;
 using llvm::json::Object;
 using llvm::json::Value;
 

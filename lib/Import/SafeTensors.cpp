@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 /// Headers of real checkpoints are a few hundred KB; anything past this is
@@ -35,7 +35,7 @@ llvm::Error fail(llvm::StringRef path, const llvm::Twine &msg) {
 }
 } // namespace
 
-llvm::StringRef hymba::dtypeName(DType t) {
+llvm::StringRef mlir::hymba::dtypeName(DType t) {
   switch (t) {
   case DType::F32:
     return "F32";
@@ -47,7 +47,7 @@ llvm::StringRef hymba::dtypeName(DType t) {
   llvm_unreachable("unknown dtype");
 }
 
-int64_t hymba::dtypeBytes(DType t) { return t == DType::F32 ? 4 : 2; }
+int64_t mlir::hymba::dtypeBytes(DType t) { return t == DType::F32 ? 4 : 2; }
 
 int64_t TensorInfo::numElements() const {
   int64_t n = 1;

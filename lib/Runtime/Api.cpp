@@ -17,7 +17,7 @@
 #include <mutex>
 #include <new>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 thread_local std::string lastError;
@@ -47,12 +47,13 @@ hymba_status needTokenizer(const hymba_model *model) {
 }
 } // namespace
 
-hymba_status hymba::fail(hymba_status status, const std::string &message) {
+hymba_status mlir::hymba::fail(hymba_status status,
+                               const std::string &message) {
   lastError = message;
   return status;
 }
 
-bool hymba::validSampling(const hymba_sampling &s, std::string &error) {
+bool mlir::hymba::validSampling(const hymba_sampling &s, std::string &error) {
   // The executable's ranges (CommandLine.cpp); NaN fails every comparison.
   if (!(s.temperature >= 0.0f && s.temperature <= 100.0f))
     error = "temperature must be in [0, 100]";

@@ -18,26 +18,26 @@
 #include <vector>
 
 struct hymba_model {
-  hymba::ModelFile file;
-  hymba::Tokenizer tokenizer;
+  mlir::hymba::ModelFile file;
+  mlir::hymba::Tokenizer tokenizer;
   bool hasTokenizer = false;
 };
 
 struct hymba_session {
   explicit hymba_session(hymba_model &m)
-      : model(m), session(m.file), sampler(hymba::SamplingOptions{}) {}
+      : model(m), session(m.file), sampler(mlir::hymba::SamplingOptions{}) {}
   hymba_model &model;
-  hymba::Session session;
-  hymba::SamplingOptions sampling;
-  hymba::Sampler sampler;
+  mlir::hymba::Session session;
+  mlir::hymba::SamplingOptions sampling;
+  mlir::hymba::Sampler sampler;
   std::vector<float> logits; // the last row fed; empty before any
 };
 
-namespace hymba {
+namespace mlir::hymba {
 /// Sets the calling thread's hymba_last_error and returns `status`.
 hymba_status fail(hymba_status status, const std::string &message);
 /// Checks sampling options as the executable's flags are checked.
 bool validSampling(const hymba_sampling &s, std::string &error);
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_APITYPES_H

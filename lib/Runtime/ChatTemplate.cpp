@@ -1,9 +1,9 @@
 //===- ChatTemplate.cpp - The Instruct chat template ----------------------===//
 #include "ChatTemplate.h"
 
-using namespace hymba;
+using namespace mlir::hymba;
 
-std::string hymba::chatPrompt(const std::vector<ChatMessage> &messages) {
+std::string mlir::hymba::chatPrompt(const std::vector<ChatMessage> &messages) {
   std::string s = "<extra_id_0>System";
   size_t first = 0;
   if (!messages.empty() && messages[0].role == "system") {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace hymba {
+namespace mlir::hymba {
 
 struct ChatMessage {
   std::string role; // "system" (first only), "user" or "assistant"
@@ -24,6 +24,6 @@ struct ChatMessage {
 /// system message counts only in first place (callers refuse others).
 std::string chatPrompt(const std::vector<ChatMessage> &messages);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_CHATTEMPLATE_H

@@ -9,9 +9,9 @@
 #include <functional>
 #include <limits>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
-const char *const hymba::kUsage =
+const char *const mlir::hymba::kUsage =
     "usage: %s [--prompt TEXT | --tokens ID,ID,...] [options]\n"
     "\n"
     "Generates text with the Hymba model compiled into this executable.\n"
@@ -254,8 +254,8 @@ const Flag *findFlag(const std::string &name) {
 }
 } // namespace
 
-bool hymba::parseCommandLine(int argc, const char *const *argv, Options &o,
-                             std::string &error) {
+bool mlir::hymba::parseCommandLine(int argc, const char *const *argv,
+                                   Options &o, std::string &error) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-h" || a == "--help") {

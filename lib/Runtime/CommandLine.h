@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace hymba {
+namespace mlir::hymba {
 
 struct Options {
   std::optional<std::string> prompt;
@@ -47,6 +47,6 @@ extern const char *const kUsage;
 bool parseCommandLine(int argc, const char *const *argv, Options &out,
                       std::string &error);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_COMMANDLINE_H

@@ -2,8 +2,9 @@
 //
 // Code compiled for another CPU dies with SIGILL on the first instruction
 // this one lacks, with no message. The model object names its target and
-// the features it may use (the LLVM names of hymba::checkedCPUFeatures());
-// this file reads the same features off CPUID before any model code runs.
+// the features it may use (the LLVM names of
+// mlir::hymba::checkedCPUFeatures()); this file reads the same features off
+// CPUID before any model code runs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -80,7 +81,7 @@ std::vector<Feature> hostFeatures() { return {}; }
 #endif
 } // namespace
 
-bool hymba::checkTargetCPU(std::string &error) {
+bool mlir::hymba::checkTargetCPU(std::string &error) {
   std::vector<Feature> host = hostFeatures();
   std::istringstream required(hymba_required_cpu_features);
   std::string name, missing;

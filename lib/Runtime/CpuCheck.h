@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// Compares the features the model code was compiled for (recorded in the
 /// model object by hymba-compile --target-cpu) with this CPU's, read from
@@ -13,6 +13,6 @@ namespace hymba {
 /// when the generated code could fault with an illegal instruction here.
 bool checkTargetCPU(std::string &error);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_CPUCHECK_H

@@ -125,7 +125,7 @@ bool bindAll(void *lib) {
 /// clear message.
 void requireDriver() {
   std::string error;
-  if (!hymba::initModelDevice(error)) {
+  if (!mlir::hymba::initModelDevice(error)) {
     std::fprintf(stderr, "error: %s\n", error.c_str());
     std::exit(1);
   }
@@ -176,7 +176,7 @@ BufferCache &cache() {
 }
 } // namespace
 
-bool hymba::initModelDevice(std::string &error) {
+bool mlir::hymba::initModelDevice(std::string &error) {
   if (ready)
     return true;
   void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
@@ -208,7 +208,7 @@ bool hymba::initModelDevice(std::string &error) {
   return true;
 }
 
-void *hymba::placeParams(void *mapped, size_t bytes) {
+void *mlir::hymba::placeParams(void *mapped, size_t bytes) {
   // The upload overwrites every byte: no zero fill first.
   requireDriver();
   void *dev = cache().take(bytes);
@@ -216,9 +216,9 @@ void *hymba::placeParams(void *mapped, size_t bytes) {
   return dev;
 }
 
-bool hymba::paramsAreCopied() { return true; }
+bool mlir::hymba::paramsAreCopied() { return true; }
 
-void *hymba::allocModelBuffer(size_t bytes) {
+void *mlir::hymba::allocModelBuffer(size_t bytes) {
   requireDriver();
   void *p = cache().take(bytes);
   check(driver.cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(p), 0, bytes,
@@ -227,9 +227,9 @@ void *hymba::allocModelBuffer(size_t bytes) {
   return p;
 }
 
-void hymba::freeModelBuffer(void *ptr) { cache().give(ptr); }
+void mlir::hymba::freeModelBuffer(void *ptr) { cache().give(ptr); }
 
-void hymba::copyToModel(void *dst, const void *src, size_t bytes) {
+void mlir::hymba::copyToModel(void *dst, const void *src, size_t bytes) {
   // Synchronous from the caller's view: `src` may be reused right away.
   check(driver.cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(dst), src, bytes,
                                  modelStream),
@@ -237,14 +237,14 @@ void hymba::copyToModel(void *dst, const void *src, size_t bytes) {
   check(driver.cuStreamSynchronize(modelStream), "cuStreamSynchronize");
 }
 
-void hymba::copyFromModel(void *dst, const void *src, size_t bytes) {
+void mlir::hymba::copyFromModel(void *dst, const void *src, size_t bytes) {
   check(driver.cuMemcpyDtoHAsync(dst, reinterpret_cast<CUdeviceptr>(src), bytes,
                                  modelStream),
         "cuMemcpyDtoHAsync");
   check(driver.cuStreamSynchronize(modelStream), "cuStreamSynchronize");
 }
 
-unsigned long long hymba::kernelLaunches() { return launches; }
+unsigned long long mlir::hymba::kernelLaunches() { return launches; }
 
 // The entry points MLIR's gpu-to-llvm lowering calls.
 extern "C" {

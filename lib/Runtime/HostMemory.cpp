@@ -7,7 +7,7 @@
 #include <malloc.h>
 #include <sys/mman.h>
 
-bool hymba::initModelDevice(std::string &) {
+bool mlir::hymba::initModelDevice(std::string &) {
   // The model code mallocs its temporaries on every call and frees them
   // before it returns. With glibc's defaults a freed block of more than
   // 128 KB goes back to the kernel (an mmap'd block, or a trimmed heap top),
@@ -20,11 +20,11 @@ bool hymba::initModelDevice(std::string &) {
   return true;
 }
 
-void *hymba::placeParams(void *mapped, size_t) { return mapped; }
+void *mlir::hymba::placeParams(void *mapped, size_t) { return mapped; }
 
-bool hymba::paramsAreCopied() { return false; }
+bool mlir::hymba::paramsAreCopied() { return false; }
 
-void *hymba::allocModelBuffer(size_t bytes) {
+void *mlir::hymba::allocModelBuffer(size_t bytes) {
   // 64-byte aligned, like the buffers the model code allocates itself;
   // buffers of 2 MB and more (the state arena: KV caches, conv and SSM
   // states) on huge pages where the kernel allows them, so zeroing the
@@ -44,14 +44,14 @@ void *hymba::allocModelBuffer(size_t bytes) {
   return p;
 }
 
-void hymba::freeModelBuffer(void *ptr) { std::free(ptr); }
+void mlir::hymba::freeModelBuffer(void *ptr) { std::free(ptr); }
 
-void hymba::copyToModel(void *dst, const void *src, size_t bytes) {
+void mlir::hymba::copyToModel(void *dst, const void *src, size_t bytes) {
   std::memcpy(dst, src, bytes);
 }
 
-void hymba::copyFromModel(void *dst, const void *src, size_t bytes) {
+void mlir::hymba::copyFromModel(void *dst, const void *src, size_t bytes) {
   std::memcpy(dst, src, bytes);
 }
 
-unsigned long long hymba::kernelLaunches() { return 0; }
+unsigned long long mlir::hymba::kernelLaunches() { return 0; }

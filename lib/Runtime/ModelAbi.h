@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-namespace hymba {
+namespace mlir::hymba {
 
 template <typename T, int Rank> struct MemRef {
   T *allocated;
@@ -29,19 +29,22 @@ template <typename T> MemRef<T, 1> wrap(T *data, int64_t n) {
   return {data, data, 0, {n}, {1}};
 }
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 extern "C" {
-void _mlir_ciface_hymba_start(hymba::Logits *result, hymba::ByteBuffer *params,
-                              hymba::ByteBuffer *state, hymba::IdBuffer *ids);
-void _mlir_ciface_hymba_continue(hymba::Logits *result,
-                                 hymba::ByteBuffer *params,
-                                 hymba::ByteBuffer *state, hymba::IdBuffer *ids,
-                                 int64_t position);
+void _mlir_ciface_hymba_start(mlir::hymba::Logits *result,
+                              mlir::hymba::ByteBuffer *params,
+                              mlir::hymba::ByteBuffer *state,
+                              mlir::hymba::IdBuffer *ids);
+void _mlir_ciface_hymba_continue(mlir::hymba::Logits *result,
+                                 mlir::hymba::ByteBuffer *params,
+                                 mlir::hymba::ByteBuffer *state,
+                                 mlir::hymba::IdBuffer *ids, int64_t position);
 // Present only when hymba-fold-meta-tokens ran; weak so the runtime links
 // either way.
-__attribute__((weak)) void _mlir_ciface_hymba_prefix(hymba::ByteBuffer *params,
-                                                     hymba::ByteBuffer *state);
+__attribute__((weak)) void
+_mlir_ciface_hymba_prefix(mlir::hymba::ByteBuffer *params,
+                          mlir::hymba::ByteBuffer *state);
 // The sizes and metadata checksum the model code was compiled for
 // (Payload.h, ModelFact), added by the driver. Weak: a program without them
 // links but refuses to run.

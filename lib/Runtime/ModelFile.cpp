@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 bool readAt(int fd, void *dst, uint64_t n, uint64_t off) {

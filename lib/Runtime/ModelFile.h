@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// Maps the payload appended to the executable (see Payload.h). On the CPU
 /// the parameters stay mapped (not copied), pages pre-faulted because first
@@ -46,6 +46,6 @@ private:
   std::map<std::string, int64_t> metadata;
 };
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_MODELFILE_H

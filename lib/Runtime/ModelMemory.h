@@ -12,7 +12,7 @@
 #include <cstddef>
 #include <string>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// Prepares the device; false with a message when it is unusable (CUDA: no
 /// driver or no GPU). Always true on the CPU.
@@ -38,6 +38,6 @@ void copyFromModel(void *dst, const void *src, size_t bytes);
 /// Kernels launched so far (0 on the CPU), for --stats.
 unsigned long long kernelLaunches();
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_MODELMEMORY_H

@@ -18,7 +18,7 @@
 #include <mutex>
 #include <thread>
 
-namespace hymba {
+namespace mlir::hymba {
 
 class ModelThread {
 public:
@@ -68,6 +68,6 @@ private:
   std::thread worker; // last: starts after the members it uses
 };
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_MODELTHREAD_H

@@ -4,8 +4,9 @@
 
 #include <cstdint>
 
-bool hymba::writeNpy(const std::string &path, const std::vector<float> &data,
-                     int64_t rows, int64_t cols, std::string &error) {
+bool mlir::hymba::writeNpy(const std::string &path,
+                           const std::vector<float> &data, int64_t rows,
+                           int64_t cols, std::string &error) {
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
                        std::to_string(rows) + ", " + std::to_string(cols) +
                        "), }";

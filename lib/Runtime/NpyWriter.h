@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-namespace hymba {
+namespace mlir::hymba {
 /// Writes `data` ([rows, cols], row-major) to `path` atomically.
 bool writeNpy(const std::string &path, const std::vector<float> &data,
               int64_t rows, int64_t cols, std::string &error);
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_NPYWRITER_H

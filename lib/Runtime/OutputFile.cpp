@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 bool writeAll(int fd, const OutputPiece *pieces, size_t count) {
@@ -34,14 +34,15 @@ std::string withErrno(const std::string &path, const char *what) {
 }
 } // namespace
 
-bool hymba::writeOutputFile(const std::string &path, const void *data,
-                            size_t size, std::string &error) {
+bool mlir::hymba::writeOutputFile(const std::string &path, const void *data,
+                                  size_t size, std::string &error) {
   OutputPiece piece{data, size};
   return writeOutputFile(path, &piece, 1, error);
 }
 
-bool hymba::writeOutputFile(const std::string &path, const OutputPiece *pieces,
-                            size_t count, std::string &error) {
+bool mlir::hymba::writeOutputFile(const std::string &path,
+                                  const OutputPiece *pieces, size_t count,
+                                  std::string &error) {
   std::string target = path;
   struct stat st;
   bool exists = ::lstat(path.c_str(), &st) == 0;

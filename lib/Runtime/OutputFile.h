@@ -15,7 +15,7 @@
 #include <cstddef>
 #include <string>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// Writes `size` bytes at `data` to `path`; false with `error` (naming the
 /// path) on failure.
@@ -30,6 +30,6 @@ struct OutputPiece {
 bool writeOutputFile(const std::string &path, const OutputPiece *pieces,
                      size_t count, std::string &error);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_OUTPUTFILE_H

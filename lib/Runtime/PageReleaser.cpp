@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 /// Resident file-backed (and shared) pages of this process, the third

@@ -19,7 +19,7 @@
 #include <mutex>
 #include <thread>
 
-namespace hymba {
+namespace mlir::hymba {
 
 class PageReleaser {
 public:
@@ -46,6 +46,6 @@ private:
   std::thread thread;
 };
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_PAGERELEASER_H

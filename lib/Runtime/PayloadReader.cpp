@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 /// [offset, offset + bytes) lies within a file of `size` bytes (no overflow).
@@ -31,8 +31,8 @@ struct KeyRange {
 };
 } // namespace
 
-bool hymba::parseMetadata(const std::string &text, PayloadContents &out,
-                          std::string &error) {
+bool mlir::hymba::parseMetadata(const std::string &text, PayloadContents &out,
+                                std::string &error) {
   std::map<std::string, std::string> raw;
   size_t start = 0;
   while (start < text.size()) {
@@ -91,9 +91,9 @@ bool hymba::parseMetadata(const std::string &text, PayloadContents &out,
   return true;
 }
 
-bool hymba::readPayload(uint64_t size, const ReadAt &readAt,
-                        const uint64_t *facts, bool forPrefixState,
-                        PayloadContents &out, std::string &error) {
+bool mlir::hymba::readPayload(uint64_t size, const ReadAt &readAt,
+                              const uint64_t *facts, bool forPrefixState,
+                              PayloadContents &out, std::string &error) {
   PayloadTrailer &tr = out.trailer;
   if (size < sizeof(tr) || !readAt(&tr, sizeof(tr), size - sizeof(tr)) ||
       std::memcmp(tr.magic, kPayloadMagic, sizeof(tr.magic)) != 0) {

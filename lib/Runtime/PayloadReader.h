@@ -16,7 +16,7 @@
 #include <map>
 #include <string>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// What a payload holds, once checked.
 struct PayloadContents {
@@ -46,6 +46,6 @@ bool readPayload(uint64_t fileSize, const ReadAt &readAt, const uint64_t *facts,
 bool parseMetadata(const std::string &text, PayloadContents &out,
                    std::string &error);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_PAYLOADREADER_H

@@ -16,7 +16,7 @@
 #include <cstring>
 #include <vector>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 /// -log softmax(row)[target], in double.
@@ -29,9 +29,10 @@ double negLogProb(const float *row, int64_t vocab, int32_t target) {
 }
 } // namespace
 
-bool hymba::runPerplexity(const ModelFile &model, const Tokenizer &tokenizer,
-                          const std::string &path, int64_t ctx,
-                          std::string &error) {
+bool mlir::hymba::runPerplexity(const ModelFile &model,
+                                const Tokenizer &tokenizer,
+                                const std::string &path, int64_t ctx,
+                                std::string &error) {
   if (ctx < 2) {
     error = "--ctx must be at least 2 (a BOS and one scored token)";
     return false;

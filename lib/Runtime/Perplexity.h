@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// Scores the text of `path` the way llama.cpp's llama-perplexity does:
 /// the whole text is tokenized (no BOS) and cut into chunks of ctx-1 tokens;
@@ -19,6 +19,6 @@ namespace hymba {
 bool runPerplexity(const ModelFile &model, const Tokenizer &tokenizer,
                    const std::string &path, int64_t ctx, std::string &error);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_PERPLEXITY_H

@@ -6,7 +6,7 @@
 #include <numeric>
 #include <vector>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 int32_t Sampler::next(const float *logits, int64_t vocab) {
   if (opts.temperature <= 0.0f)

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <random>
 
-namespace hymba {
+namespace mlir::hymba {
 
 struct SamplingOptions {
   float temperature = 0.0f; // 0: greedy
@@ -24,6 +24,6 @@ private:
   std::mt19937_64 rng;
 };
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_SAMPLER_H

@@ -39,7 +39,7 @@
 #include <pthread.h>
 #include <random>
 
-using namespace hymba;
+using namespace mlir::hymba;
 using json = nlohmann::json;
 
 namespace {

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 Session::Session(const ModelFile &model) : model(model) {
   numMeta = model.meta("num_meta_tokens");

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// Owns the state arena of one sequence (KV caches, conv and SSM states, all
 /// laid out by the compiler) and feeds it chunks of tokens. The first chunk
@@ -51,6 +51,6 @@ private:
   int64_t numMeta, maxSeqLen, vocabSize;
 };
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_SESSION_H

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace hymba {
+namespace mlir::hymba {
 
 class StopFilter {
 public:
@@ -57,6 +57,6 @@ private:
   std::string held;
 };
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_STOPFILTER_H

@@ -1,7 +1,7 @@
 //===- TextStream.cpp - Print generated tokens as text, as they come ------===//
 #include "TextStream.h"
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 /// Tokens of context decoded before the new ones: enough for word

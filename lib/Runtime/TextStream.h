@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace hymba {
+namespace mlir::hymba {
 
 class TextStream {
 public:
@@ -39,6 +39,6 @@ private:
   size_t prefix = 0, read = 0;
 };
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_TEXTSTREAM_H

@@ -3,7 +3,7 @@
 
 #include <sentencepiece_processor.h>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 Tokenizer::Tokenizer()
     : sp(std::make_unique<sentencepiece::SentencePieceProcessor>()) {}

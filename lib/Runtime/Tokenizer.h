@@ -11,7 +11,7 @@ namespace sentencepiece {
 class SentencePieceProcessor;
 }
 
-namespace hymba {
+namespace mlir::hymba {
 
 class Tokenizer {
 public:
@@ -26,6 +26,6 @@ private:
   std::unique_ptr<sentencepiece::SentencePieceProcessor> sp;
 };
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_TOKENIZER_H

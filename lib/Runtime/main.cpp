@@ -30,7 +30,7 @@
 #include <sys/resource.h>
 #include <vector>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 namespace {
 [[noreturn]] void die(const std::string &msg) {

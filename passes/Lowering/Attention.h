@@ -9,8 +9,8 @@
 #ifndef HYMBA_PASSES_LOWERING_ATTENTION_H
 #define HYMBA_PASSES_LOWERING_ATTENTION_H
 
-#include "hymba/Dialect/HymbaOps.h"
-#include "hymba/Passes/Passes.h"
+#include "dialects/hymba/HymbaOps.h"
+#include "passes/Passes.h"
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 

@@ -8,7 +8,7 @@
 #include "Common.h"
 #include "Patterns.h"
 
-#include "hymba/Dialect/HymbaOps.h"
+#include "dialects/hymba/HymbaOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"

@@ -11,7 +11,7 @@
 #ifndef HYMBA_PASSES_LOWERING_PATTERNS_H
 #define HYMBA_PASSES_LOWERING_PATTERNS_H
 
-#include "hymba/Passes/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"

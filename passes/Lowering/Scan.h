@@ -11,8 +11,8 @@
 
 #include "../LoweringUtils.h"
 
-#include "hymba/Dialect/HymbaOps.h"
-#include "hymba/Passes/Passes.h"
+#include "dialects/hymba/HymbaOps.h"
+#include "passes/Passes.h"
 
 namespace mlir::hymba {
 

@@ -8,7 +8,7 @@
 #include "../LoweringUtils.h"
 #include "Patterns.h"
 
-#include "hymba/Dialect/HymbaOps.h"
+#include "dialects/hymba/HymbaOps.h"
 
 using namespace mlir;
 using namespace mlir::hymba;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::vector<std::string> args = {"model"};

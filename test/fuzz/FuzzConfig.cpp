@@ -10,15 +10,15 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::StringRef text(reinterpret_cast<const char *>(data), size);
-  llvm::Expected<hymba::ModelConfig> config =
-      hymba::ModelConfig::parse(text, "config.json");
+  llvm::Expected<mlir::hymba::ModelConfig> config =
+      mlir::hymba::ModelConfig::parse(text, "config.json");
   if (!config) {
     llvm::consumeError(config.takeError());
     return 0;
   }
   // Shapes of every tensor, with their element counts.
   int64_t total = 0;
-  for (const auto &[name, shape] : hymba::expectedTensors(*config)) {
+  for (const auto &[name, shape] : mlir::hymba::expectedTensors(*config)) {
     int64_t n = 1;
     for (int64_t d : shape) {
       if (d <= 0)

@@ -12,7 +12,7 @@
 
 #include <cstring>
 
-using namespace hymba;
+using namespace mlir::hymba;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ReadAt readAt = [&](void *dst, uint64_t n, uint64_t off) {

@@ -11,14 +11,14 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   auto buf = llvm::MemoryBuffer::getMemBufferCopy(
       llvm::StringRef(reinterpret_cast<const char *>(data), size), "fuzz");
-  auto file = hymba::SafeTensorsFile::parse(std::move(buf), "fuzz");
+  auto file = mlir::hymba::SafeTensorsFile::parse(std::move(buf), "fuzz");
   if (!file) {
     llvm::consumeError(file.takeError());
     return 0;
   }
   // Touch every tensor's bytes: the reader promised they are in bounds.
   volatile uint8_t sink = 0;
-  for (const hymba::TensorInfo &t : (*file)->tensors())
+  for (const mlir::hymba::TensorInfo &t : (*file)->tensors())
     if (t.numBytes > 0)
       sink = sink ^ uint8_t(t.data[0]) ^ uint8_t(t.data[t.numBytes - 1]);
   (void)sink;

@@ -7,17 +7,17 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialects/hymba/HymbaDialect.h"
 #include "hymba/Codegen/ExecutableWriter.h"
 #include "hymba/Codegen/LibraryWriter.h"
 #include "hymba/Codegen/OutputFile.h"
 #include "hymba/Codegen/PassPipelines.h"
 #include "hymba/Codegen/Pipeline.h"
-#include "hymba/Dialect/HymbaDialect.h"
 #include "hymba/Import/Checkpoint.h"
 #include "hymba/Import/ModelBuilder.h"
 #include "hymba/InitAll.h"
-#include "hymba/Passes/Passes.h"
 #include "hymba/Runtime/Payload.h"
+#include "passes/Passes.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -42,6 +42,7 @@
 
 using namespace llvm;
 using mlir::OpPassManager;
+namespace hymba = mlir::hymba;
 
 namespace {
 // --help shows these groups only; every option LLVM and MLIR's libraries

@@ -6,8 +6,8 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  hymba::registerEverything(registry);
-  hymba::registerPipelines();
+  mlir::hymba::registerEverything(registry);
+  mlir::hymba::registerPipelines();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Hymba optimizer driver\n", registry));
 }

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// The parameter layout of a module after hymba-assign-buffer-layout.
 std::vector<PackedWeight> collectWeights(mlir::ModuleOp module);
@@ -115,6 +115,6 @@ llvm::Error writeExecutable(const ExecutableSpec &spec,
                             const Checkpoint &checkpoint,
                             ParamsWriter *params = nullptr);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_CODEGEN_EXECUTABLEWRITER_H

@@ -11,7 +11,7 @@ class Module;
 class TargetMachine;
 } // namespace llvm
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// Optimizes the translated model for `tm`: identical functions merged
 /// first, then LLVM's O3 pipeline. With --mlir-timing each step is timed
@@ -19,6 +19,6 @@ namespace hymba {
 llvm::Error optimizeModel(llvm::Module &module, llvm::TargetMachine &tm,
                           mlir::TimingScope &timing);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_CODEGEN_LLVMOPTIMIZE_H

@@ -4,7 +4,7 @@
 
 #include "hymba/Codegen/ExecutableWriter.h"
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// Writes the model as a library into directory `dir` (created if missing):
 ///   libNAME.so   model code + runtime, exporting only the C API (hymba.h)
@@ -20,6 +20,6 @@ namespace hymba {
 llvm::Error writeLibrary(ExecutableSpec spec, const Checkpoint &checkpoint,
                          llvm::StringRef dir, llvm::StringRef name);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_CODEGEN_LIBRARYWRITER_H

@@ -5,7 +5,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// Moves every outermost omp.parallel of an LLVM-dialect module into an
 /// internal llvm.func of its own, called where the region was: the values
@@ -14,6 +14,6 @@ namespace hymba {
 /// one small function per region instead of the whole layer stack.
 void outlineParallelRegions(mlir::ModuleOp module);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_CODEGEN_OUTLINEPARALLELREGIONS_H

@@ -25,7 +25,7 @@
 
 #include <string>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// Where and how an output path is written.
 struct OutputTarget {
@@ -76,6 +76,6 @@ private:
 /// write past `ulimit -f` is reported and temporaries are removed.
 void ignoreFileSizeSignal();
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_CODEGEN_OUTPUTFILE_H

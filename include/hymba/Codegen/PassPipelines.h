@@ -11,14 +11,14 @@
 #define HYMBA_CODEGEN_PASSPIPELINES_H
 
 #include "hymba/Codegen/Pipeline.h"
-#include "hymba/Passes/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
 #include <string>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// The options of the driver's MLIR stages; also those of the registered
 /// pipelines, so that `hymba-opt --hymba-cpu-pipeline="..."` runs what
@@ -136,6 +136,6 @@ void registerPipelines();
 std::string pipelineText(mlir::MLIRContext *context,
                          llvm::function_ref<void(mlir::OpPassManager &)> build);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_CODEGEN_PASSPIPELINES_H

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// The CPU that generated code is compiled for (--target-cpu).
 struct CPUTarget {
@@ -86,6 +86,6 @@ llvm::Error emitNative(mlir::ModuleOp module, const CPUTarget &target,
                        llvm::raw_pwrite_stream &os, bool asIR,
                        mlir::TimingScope &timing);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_CODEGEN_PIPELINE_H

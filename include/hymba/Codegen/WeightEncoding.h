@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// One weight as the generated code expects it in the parameter block.
 struct PackedWeight {
@@ -81,6 +81,6 @@ llvm::Error encodeWeight(const TensorInfo &info, const PackedWeight &w,
                          std::vector<char> &out,
                          const QuantizedMatrix *quantized = nullptr);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_CODEGEN_WEIGHTENCODING_H

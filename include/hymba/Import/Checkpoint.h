@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// Official tensor names and shapes for `config`, in checkpoint order.
 std::vector<std::pair<std::string, std::vector<int64_t>>>
@@ -53,6 +53,6 @@ private:
   llvm::StringMap<const TensorInfo *> byName;
 };
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_IMPORT_CHECKPOINT_H

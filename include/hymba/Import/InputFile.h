@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <memory>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// Size limits per kind of file; far above any real checkpoint's.
 inline constexpr uint64_t kMaxConfigBytes = 1 << 20;
@@ -28,6 +28,6 @@ inline constexpr uint64_t kMaxIndexBytes = 64 << 20;
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
 readRegularFile(llvm::StringRef path, uint64_t maxBytes = UINT64_MAX);
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_IMPORT_INPUTFILE_H

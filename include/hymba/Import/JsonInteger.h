@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// `v` as an int64_t if it is an integer that fits. llvm::json's
 /// getAsInteger converts a double of exactly 2^63 (e.g. written as
@@ -25,6 +25,6 @@ inline std::optional<int64_t> jsonInteger(const llvm::json::Value &v) {
   return v.getAsInteger();
 }
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_IMPORT_JSONINTEGER_H

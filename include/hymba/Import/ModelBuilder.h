@@ -19,7 +19,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
-namespace hymba {
+namespace mlir::hymba {
 
 /// How weights are stored in the executable. INT8 and INT4 quantize the
 /// projection weights (and the embedding table) per group along their
@@ -43,6 +43,6 @@ mlir::OwningOpRef<mlir::ModuleOp> buildModel(mlir::MLIRContext &ctx,
 inline constexpr const char *kStartFn = "hymba_start";
 inline constexpr const char *kContinueFn = "hymba_continue";
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_IMPORT_MODELBUILDER_H

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace hymba {
+namespace mlir::hymba {
 
 struct ModelConfig {
   int64_t vocabSize = 0;
@@ -59,6 +59,6 @@ struct ModelConfig {
   int64_t vWidth() const { return numKVHeads * vHeadDim; }
 };
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_IMPORT_MODELCONFIG_H

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace hymba {
+namespace mlir::hymba {
 
 enum class DType { F32, F16, BF16 };
 
@@ -56,6 +56,6 @@ private:
   std::vector<TensorInfo> infos;
 };
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_IMPORT_SAFETENSORS_H

@@ -25,7 +25,7 @@
 
 #include <cstdint>
 
-namespace hymba {
+namespace mlir::hymba {
 
 inline constexpr char kPayloadMagic[8] = {'H', 'Y', 'M', 'B',
                                           'A', 'P', 'K', '1'};
@@ -81,6 +81,6 @@ inline uint64_t payloadHash(const char *data, uint64_t n) {
   return h;
 }
 
-} // namespace hymba
+} // namespace mlir::hymba
 
 #endif // HYMBA_RUNTIME_PAYLOAD_H

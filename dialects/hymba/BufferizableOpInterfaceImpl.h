@@ -1,5 +1,4 @@
-//===- BufferizableOpInterfaceImpl.h - Hymba ops in one-shot-bufferize -*- C++
-//-*-===//
+//===- BufferizableOpInterfaceImpl.h - Hymba ops bufferized -----*- C++ -*-===//
 //
 // The destination-style Hymba ops (hymba.attention, hymba.causal_conv1d,
 // hymba.selective_scan) bufferize like linalg ops: the result is the init's
@@ -7,14 +6,15 @@
 // its memref form (same op, memref operands, no result).
 //
 //===----------------------------------------------------------------------===//
-#ifndef HYMBA_DIALECT_BUFFERIZABLEOPINTERFACEIMPL_H
-#define HYMBA_DIALECT_BUFFERIZABLEOPINTERFACEIMPL_H
+#ifndef HYMBA_DIALECTS_HYMBA_BUFFERIZABLEOPINTERFACEIMPL_H
+#define HYMBA_DIALECTS_HYMBA_BUFFERIZABLEOPINTERFACEIMPL_H
 
 namespace mlir {
 class DialectRegistry;
-namespace hymba {
-void registerBufferizableOpInterfaceExternalModels(DialectRegistry &registry);
-} // namespace hymba
 } // namespace mlir
 
-#endif // HYMBA_DIALECT_BUFFERIZABLEOPINTERFACEIMPL_H
+namespace mlir::hymba {
+void registerBufferizableOpInterfaceExternalModels(DialectRegistry &registry);
+} // namespace mlir::hymba
+
+#endif // HYMBA_DIALECTS_HYMBA_BUFFERIZABLEOPINTERFACEIMPL_H

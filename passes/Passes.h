@@ -17,8 +17,7 @@
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Pass/Pass.h"
 
-namespace mlir {
-namespace hymba {
+namespace mlir::hymba {
 
 /// The loop shapes the lowering passes emit (`kernel-form`). CPU: work items
 /// sized for a few threads with SIMD inside; GPU: one output element,
@@ -26,12 +25,11 @@ namespace hymba {
 enum class KernelForm { CPU, GPU };
 
 #define GEN_PASS_DECL
-#include "hymba/Passes.h.inc"
+#include "passes/Passes.h.inc"
 
 #define GEN_PASS_REGISTRATION
-#include "hymba/Passes.h.inc"
+#include "passes/Passes.h.inc"
 
-} // namespace hymba
-} // namespace mlir
+} // namespace mlir::hymba
 
 #endif // HYMBA_PASSES_PASSES_H

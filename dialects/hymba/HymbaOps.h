@@ -1,8 +1,8 @@
 //===- HymbaOps.h - Hymba dialect operations --------------------*- C++ -*-===//
-#ifndef HYMBA_DIALECT_HYMBAOPS_H
-#define HYMBA_DIALECT_HYMBAOPS_H
+#ifndef HYMBA_DIALECTS_HYMBA_HYMBAOPS_H
+#define HYMBA_DIALECTS_HYMBA_HYMBAOPS_H
 
-#include "hymba/Dialect/HymbaDialect.h"
+#include "dialects/hymba/HymbaDialect.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
@@ -11,10 +11,10 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #define GET_ATTRDEF_CLASSES
-#include "hymba/HymbaAttrs.h.inc"
+#include "dialects/hymba/HymbaAttrs.h.inc"
 
 #define GET_OP_CLASSES
-#include "hymba/HymbaOps.h.inc"
+#include "dialects/hymba/HymbaOps.h.inc"
 
 namespace mlir::hymba {
 /// The `#hymba.panels` encoding of a weight tensor type, or null.
@@ -31,4 +31,4 @@ RankedTensorType storageType(RankedTensorType type);
 int64_t storageBytes(RankedTensorType type);
 } // namespace mlir::hymba
 
-#endif // HYMBA_DIALECT_HYMBAOPS_H
+#endif // HYMBA_DIALECTS_HYMBA_HYMBAOPS_H

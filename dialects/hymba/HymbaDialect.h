@@ -1,11 +1,11 @@
 //===- HymbaDialect.h - The Hymba dialect -----------------------*- C++ -*-===//
-#ifndef HYMBA_DIALECT_HYMBADIALECT_H
-#define HYMBA_DIALECT_HYMBADIALECT_H
+#ifndef HYMBA_DIALECTS_HYMBA_HYMBADIALECT_H
+#define HYMBA_DIALECTS_HYMBA_HYMBADIALECT_H
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/Operation.h"
 
-#include "hymba/HymbaOpsDialect.h.inc"
+#include "dialects/hymba/HymbaOpsDialect.h.inc"
 
-#endif // HYMBA_DIALECT_HYMBADIALECT_H
+#endif // HYMBA_DIALECTS_HYMBA_HYMBADIALECT_H

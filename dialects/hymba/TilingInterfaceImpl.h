@@ -6,14 +6,15 @@
 // hymba-tile-selective-scan tile them like linalg ops.
 //
 //===----------------------------------------------------------------------===//
-#ifndef HYMBA_DIALECT_TILINGINTERFACEIMPL_H
-#define HYMBA_DIALECT_TILINGINTERFACEIMPL_H
+#ifndef HYMBA_DIALECTS_HYMBA_TILINGINTERFACEIMPL_H
+#define HYMBA_DIALECTS_HYMBA_TILINGINTERFACEIMPL_H
 
 namespace mlir {
 class DialectRegistry;
-namespace hymba {
-void registerTilingInterfaceExternalModels(DialectRegistry &registry);
-} // namespace hymba
 } // namespace mlir
 
-#endif // HYMBA_DIALECT_TILINGINTERFACEIMPL_H
+namespace mlir::hymba {
+void registerTilingInterfaceExternalModels(DialectRegistry &registry);
+} // namespace mlir::hymba
+
+#endif // HYMBA_DIALECTS_HYMBA_TILINGINTERFACEIMPL_H

@@ -318,8 +318,11 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     prefetcher. With `prefetch-distance=D` it issues one `memref.prefetch`
     per 64-byte line of each weight row, ceil(D / row bytes) rows ahead in
     its panel (past the panel's end: the next panel, which the thread reads
-    next). Multi-row tiles reuse each line for many rows and get none, and
-    neither do f32 panels, which reach the read bandwidth without them.
+    next). The f32 tile of int8 and int4 weights also prefetches its bf16
+    scales, one 64-byte line per group row, as many groups ahead as the
+    weight rows are. Multi-row tiles reuse each line for many rows and get
+    none, and neither do f32 panels, which reach the read bandwidth without
+    them.
 
     **Plain [N, K] weights: dot products.** An `scf.parallel` over blocks of
     4 output columns; 4x4 (rows x columns) tiles with 16 vector accumulators,

@@ -753,6 +753,9 @@ struct PanelKernel {
             Value g = arith::DivUIOp::create(ib, kg, indexConst(ib, group));
             SmallVector<Value> scaleVecs;
             for (auto [j, lane] : llvm::enumerate(lanes)) {
+              if (m == 1)
+                prefetchScales(ib, scales, p, g, lane.offset,
+                               (prefetchRows + group - 1) / group);
               Value raw = vector::LoadOp::create(
                   ib, scaleVec, scales,
                   ValueRange{p, g, indexConst(ib, lane.offset)});

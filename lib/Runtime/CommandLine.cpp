@@ -38,7 +38,12 @@ const char *const mlir::hymba::kUsage =
     "  --sessions N           requests decoded interleaved (default 2)\n"
     "  --queue N              requests waiting beyond those (default 16)\n"
     "  --model-name NAME      the model id the server reports (hymba)\n"
-    "  -h, --help             this help\n";
+    "  -h, --help             this help\n"
+    "\n"
+    "Environment: OMP_NUM_THREADS=N threads (default: all CPUs);\n"
+    "HYMBA_MMAP=1 maps the weights from this file instead of reading them\n"
+    "onto huge pages (a quicker start, page cache shared between processes,\n"
+    "slower decode).\n";
 
 namespace {
 /// A decimal integer in [min, max]: digits only (a leading '-' when min < 0),

@@ -208,6 +208,10 @@ bool mlir::hymba::initModelDevice(std::string &error) {
   return true;
 }
 
+void *mlir::hymba::allocParamsMemory(size_t) {
+  return nullptr; // placeParams uploads them from the mapping
+}
+
 void *mlir::hymba::placeParams(void *mapped, size_t bytes) {
   // The upload overwrites every byte: no zero fill first.
   requireDriver();

@@ -24,24 +24,42 @@ void *mlir::hymba::placeParams(void *mapped, size_t) { return mapped; }
 
 bool mlir::hymba::paramsAreCopied() { return false; }
 
-void *mlir::hymba::allocModelBuffer(size_t bytes) {
-  // 64-byte aligned, like the buffers the model code allocates itself;
-  // buffers of 2 MB and more (the state arena: KV caches, conv and SSM
-  // states) on huge pages where the kernel allows them, so zeroing the
-  // arena at start-up takes one fault per 2 MB instead of one per 4 KB.
-  // Null when it cannot be had, the rounding overflowing included.
+namespace {
+/// 64-byte aligned, like the buffers the model code allocates itself;
+/// blocks of 2 MB and more on huge pages where the kernel allows them. Null
+/// when it cannot be had, the rounding overflowing included. `rounded` gets
+/// the size actually allocated.
+void *allocHostPages(size_t bytes, size_t &rounded) {
   constexpr size_t kHugePage = 2 << 20;
   size_t align = bytes >= kHugePage ? kHugePage : 64;
   if (bytes > SIZE_MAX - (align - 1))
     return nullptr;
-  size_t rounded = (bytes + align - 1) / align * align;
-  void *p = std::aligned_alloc(align, rounded ? rounded : align);
-  if (!p)
-    return nullptr;
-  if (align == kHugePage)
+  rounded = (bytes + align - 1) / align * align;
+  if (!rounded)
+    rounded = align;
+  void *p = std::aligned_alloc(align, rounded);
+  if (p && align == kHugePage)
     (void)madvise(p, rounded, MADV_HUGEPAGE);
-  std::memset(p, 0, rounded);
   return p;
+}
+} // namespace
+
+void *mlir::hymba::allocModelBuffer(size_t bytes) {
+  // The state arena (KV caches, conv and SSM states) is large: on huge
+  // pages, zeroing it at start-up takes one fault per 2 MB, not per 4 KB.
+  size_t rounded = 0;
+  void *p = allocHostPages(bytes, rounded);
+  if (p)
+    std::memset(p, 0, rounded);
+  return p;
+}
+
+void *mlir::hymba::allocParamsMemory(size_t bytes) {
+  // A decode step streams every weight once. On the 4 KB pages of a file
+  // mapping, each 4 KB costs a TLB miss and stops the hardware prefetcher
+  // at the page boundary; on 2 MB pages one thread streams them faster.
+  size_t rounded = 0;
+  return allocHostPages(bytes, rounded);
 }
 
 void mlir::hymba::freeModelBuffer(void *ptr) { std::free(ptr); }

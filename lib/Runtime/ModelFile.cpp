@@ -5,6 +5,8 @@
 #include "PayloadReader.h"
 #include "hymba/Runtime/Payload.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -83,6 +85,27 @@ bool ModelFile::open(const std::string &path, bool forPrefixState,
     snapshot = std::string_view(static_cast<const char *>(snapshotMap) +
                                     (tr.stateSnapshotOffset - start),
                                 tr.stateSnapshotBytes);
+  }
+  // CPU executables read the parameters into their own memory on huge pages
+  // (ModelMemory.h: allocParamsMemory), which pre-faults them too.
+  // HYMBA_MMAP=1 maps the file instead: a quicker start, and the page cache
+  // shared by every process that runs the same model.
+  const char *mapOnly = getenv("HYMBA_MMAP");
+  bool read = !forPrefixState && paramsSize &&
+              !(mapOnly && *mapOnly && std::string(mapOnly) != "0");
+  if (void *own = read ? allocParamsMemory(paramsSize) : nullptr) {
+    errno = 0;
+    if (!readAt(fd, own, paramsSize, tr.paramsOffset)) {
+      int err = errno;
+      freeModelBuffer(own);
+      close(fd);
+      error = shown + ": cannot read the parameters: " +
+              (err ? strerror(err) : "the file is shorter than its payload");
+      return false;
+    }
+    close(fd);
+    paramsPtr = static_cast<int8_t *>(own);
+    return true;
   }
   mapBytes = paramsSize ? paramsSize : 1;
   // The compile-time prefix run reads each weight once and releases it

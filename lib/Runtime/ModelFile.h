@@ -9,9 +9,10 @@
 
 namespace mlir::hymba {
 
-/// Maps the payload appended to the executable (see Payload.h). On the CPU
-/// the parameters stay mapped (not copied), pages pre-faulted because first
-/// touch is expensive on these machines; on the GPU they are uploaded once.
+/// Reads the payload appended to the executable (see Payload.h). On the CPU
+/// the parameters are read into memory on huge pages (or, with HYMBA_MMAP=1
+/// and for the compile-time prefix run, mapped with their pages
+/// pre-faulted); on the GPU they are uploaded once from the mapping.
 class ModelFile {
 public:
   /// Opens `path` (normally /proc/self/exe) and checks its payload

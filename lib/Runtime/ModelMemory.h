@@ -18,6 +18,12 @@ namespace mlir::hymba {
 /// driver or no GPU). Always true on the CPU.
 bool initModelDevice(std::string &error);
 
+/// Host memory the parameters can be read into instead of mapped (CPU
+/// executables: 2 MB pages where the kernel allows them, see HostMemory.cpp),
+/// not zeroed; release it with freeModelBuffer. Null where the model reads
+/// its parameters elsewhere (a GPU) or when none can be had.
+void *allocParamsMemory(size_t bytes);
+
 /// The parameters as the model code reads them: on the CPU the mapped
 /// payload itself, on the GPU a copy uploaded once.
 void *placeParams(void *mapped, size_t bytes);

@@ -11,7 +11,10 @@ executable starts from a stored snapshot of that size:
   both took one fault per 4 KB page. Skipped, saying why, where the kernel
   gives no transparent huge pages;
 - decode steps fault no new pages: the model code's temporaries stay in
-  the heap between steps (HostMemory.cpp, initModelDevice).
+  the heap between steps (HostMemory.cpp, initModelDevice);
+- the parameters read into the executable's own memory (the default,
+  ModelFile.cpp) and mapped from the file (HYMBA_MMAP=1) generate the same
+  tokens.
 (That the mapped snapshot is the right state is e2e/numerics.test's job:
 folded executables against the float64 reference.)
 """
@@ -32,7 +35,7 @@ shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 
 
-def faults(cmd):
+def faults(cmd, env=None):
     """Minor page faults of `cmd` (RUSAGE_CHILDREN of a fresh interpreter)
     and its standard output."""
     probe = ("import resource, subprocess, sys\n"
@@ -41,7 +44,8 @@ def faults(cmd):
              "print(r.stdout.strip())\n"
              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt)")
     out = subprocess.run([sys.executable, "-c", probe, *cmd], check=True,
-                         capture_output=True, text=True).stdout.splitlines()
+                         capture_output=True, text=True,
+                         env=env).stdout.splitlines()
     return int(out[-1]), out[0]
 
 
@@ -92,6 +96,9 @@ else:
     check("start-up faults a fraction of the arena's pages", f2 < pages / 4,
           f"({f2} faults, {pages} pages)")
 check("it generates", len(tokens.split()) == 12, f"({tokens})")
+_, mapped = faults(run + ["12"], dict(os.environ, HYMBA_MMAP="1"))
+check("mapped parameters (HYMBA_MMAP=1) generate the same tokens",
+      mapped == tokens, f"({mapped})")
 
 shutil.rmtree(work, ignore_errors=True)
 finish()

@@ -106,3 +106,49 @@ func.func @int8_dot(%qx: memref<?x64xi8>, %sx: memref<?x2xf32>, %q: memref<2x16x
   }
   return
 }
+
+// -----
+
+#x = affine_map<(t, n, k) -> (t, k)>
+#q8 = affine_map<(t, n, k) -> (n floordiv 32, k, n mod 32)>
+#qs = affine_map<(t, n, k) -> (n floordiv 32, k floordiv 32, n mod 32)>
+#y = affine_map<(t, n, k) -> (t, n)>
+
+// int8 weights, f32 compute: rows of 32 bytes, 128 rows ahead. The bf16
+// scales (a 64-byte row per group of 32) are a second stream: the one-row
+// tile prefetches them 128 / 32 = 4 groups ahead, one prefetch per group
+// row; the multi-row tiles prefetch neither.
+// CHECK-LABEL: func @int8_f32_compute
+// CHECK-SAME:    %[[Q:[a-z0-9]+]]: memref<2x64x32xi8>, %[[S:[a-z0-9]+]]: memref<2x2x32xbf16>
+// CHECK:         scf.parallel (%[[P:[a-z0-9]+]])
+// CHECK-NOT:     memref.prefetch
+// CHECK:         scf.if
+// CHECK-NOT:     memref.prefetch
+// CHECK:         scf.if
+// CHECK-NOT:     memref.prefetch
+// CHECK:         scf.if
+// CHECK-NOT:     memref.prefetch
+// CHECK:         scf.if
+// CHECK-NOT:     memref.prefetch
+// CHECK:         scf.for %[[KG:[a-z0-9_]+]] = %{{.*}} step %[[C32:.+]] iter_args
+// CHECK-NEXT:      %[[G:.+]] = arith.divui %[[KG]], %[[C32]] : index
+// CHECK-NEXT:      %[[GA:.+]] = arith.addi %[[G]], %{{.+}} : index
+// CHECK-NEXT:      memref.prefetch %[[S]][%[[P]], %[[GA]], %[[C0:.+]]], read, locality<3>, data
+// CHECK-NEXT:      vector.load %[[S]][%[[P]], %[[G]], %[[C0]]]
+// CHECK-NOT:       memref.prefetch %[[S]]
+// CHECK:           memref.prefetch %[[Q]]
+// OFF-LABEL: func @int8_f32_compute
+// OFF-NOT:   memref.prefetch
+func.func @int8_f32_compute(%x: memref<?x64xf32>, %q: memref<2x64x32xi8>, %s: memref<2x2x32xbf16>, %y: memref<?x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #q8, #qs, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %q, %s : memref<?x64xf32>, memref<2x64x32xi8>, memref<2x2x32xbf16>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: i8, %c: bf16, %acc: f32):
+    %qf = arith.sitofp %b : i8 to f32
+    %sf = arith.extf %c : bf16 to f32
+    %w = arith.mulf %qf, %sf : f32
+    %m = arith.mulf %a, %w : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}

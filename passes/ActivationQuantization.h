@@ -39,9 +39,8 @@ struct QuantizedActivations {
   Value scales; // tensor [T, ceil(K / group)] f32
 };
 
-/// x [T, K] (f32) quantized per row and group, as linalg.generics over x
-/// viewed as [T, groups, group] (zero-padded to whole groups): the groups'
-/// absolute maxima, their scales, the values (returned as [T, K]).
+/// x [T, K] (f32) quantized per row and group, as three linalg.generics: the
+/// groups' absolute maxima, their scales, the values.
 QuantizedActivations buildQuantizedActivations(ImplicitLocOpBuilder &b,
                                                Value x, int64_t group);
 

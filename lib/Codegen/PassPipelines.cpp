@@ -120,6 +120,9 @@ void buildLowerToLLVMPipeline(OpPassManager &pm, const PipelineOptions &o) {
     pm.addPass(mlir::hymba::createHymbaVectorizeLinear(linear));
     addUpstream(pm, "convert-linalg-to-loops,scf-forall-to-parallel");
     pm.addPass(mlir::hymba::createHymbaApproximateMath());
+    // After the last pass that adds buffers. (Not in the GPU form: a free
+    // between two loops would keep them from being fused into one.)
+    pm.addPass(mlir::hymba::createHymbaFreeAfterLastUse());
   }
   // Threads: scf.parallel -> OpenMP. The canonicalize is required to inline
   // memref.alloca_scope before the CFG conversion.

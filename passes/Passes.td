@@ -470,6 +470,47 @@ def HymbaFreeAfterLastUse : Pass<"hymba-free-after-last-use", "ModuleOp"> {
   }];
 }
 
+def HymbaUnshareFillInits : Pass<"hymba-unshare-fill-inits", "ModuleOp"> {
+  let summary = "Give each op that writes into a filled tensor a fill of its own";
+  let description = [{
+    **Why.** CSE merges identical `linalg.fill`s of `tensor.empty`: every
+    projection of the same output width, in every layer, then accumulates
+    into one zero tensor. One-shot bufferization gives that tensor one
+    buffer and, because each projection writes its init in place, copies it
+    into a fresh buffer for every writer: a serial `memref.copy` of a
+    `[T, N]` buffer per projection (in a 512-token prefill of the 1.5B
+    model, megabytes per projection, on one thread while the other waits),
+    and the shared buffer stays allocated across every layer.
+
+    **What.** Runs on tensors, before bufferization. For every `linalg.fill`
+    of a `tensor.empty`, each destination-style op of the same block that
+    takes the filled tensor as an init (an `outs` operand) gets a clone of
+    the `tensor.empty` and the fill, right before it. The first writer keeps
+    the original when no other op reads it. Bufferization then writes the
+    fill straight into each writer's buffer: no copy.
+
+    **Invariants.** Values are unchanged (each writer still starts from the
+    same constant). Reads of the filled tensor keep sharing it; writers in
+    nested regions are left alone (the clone would run once per iteration).
+
+    Before:
+    ```mlir
+    %e = tensor.empty(%t) : tensor<?x64xf32>
+    %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<?x64xf32>) -> tensor<?x64xf32>
+    %a = linalg.matmul ins(%x, %w : ...) outs(%z : tensor<?x64xf32>) -> tensor<?x64xf32>
+    %b = linalg.matmul ins(%y, %v : ...) outs(%z : tensor<?x64xf32>) -> tensor<?x64xf32>
+    ```
+    After:
+    ```mlir
+    %a = linalg.matmul ins(%x, %w : ...) outs(%z : tensor<?x64xf32>) -> tensor<?x64xf32>
+    %e2 = tensor.empty(%t) : tensor<?x64xf32>
+    %z2 = linalg.fill ins(%c0 : f32) outs(%e2 : tensor<?x64xf32>) -> tensor<?x64xf32>
+    %b = linalg.matmul ins(%y, %v : ...) outs(%z2 : tensor<?x64xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let dependentDialects = ["linalg::LinalgDialect", "tensor::TensorDialect"];
+}
+
 def HymbaFoldMetaTokens : Pass<"hymba-fold-meta-tokens", "ModuleOp"> {
   let summary = "Split the prompt-independent meta-token prefix out of @hymba_start";
   let description = [{

@@ -105,6 +105,7 @@ void buildLowerToLinalgPipeline(OpPassManager &pm, const PipelineOptions &o) {
 }
 
 void buildLowerToLLVMPipeline(OpPassManager &pm, const PipelineOptions &o) {
+  pm.addPass(mlir::hymba::createHymbaUnshareFillInits());
   addUpstream(pm, kBufferize);
   if (o.gpuForm()) {
     addGPUFormLoops(pm);

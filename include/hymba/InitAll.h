@@ -10,8 +10,8 @@
 
 #include "dialects/hymba/BufferizableOpInterfaceImpl.h"
 #include "dialects/hymba/HymbaDialect.h"
-#include "dialects/hymba/TilingInterfaceImpl.h"
 #include "passes/Passes.h"
+#include "passes/TilingInterfaceImpl.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"

@@ -1,5 +1,4 @@
-//===- Attention.cpp - hymba.attention to loops
-//----------------------------===//
+//===- Attention.cpp - hymba.attention to loops ---------------------------===//
 //
 // Every work item makes one online-softmax pass over exactly the keys its
 // query sees (meta prefix, then the window), reading keys before

@@ -1,5 +1,4 @@
-//===- Attention.h - hymba.attention work items ------------------*- C++
-//-*-===//
+//===- Attention.h - hymba.attention work items -----------------*- C++ -*-===//
 //
 // The code of one attention work item, shared by the attention lowering
 // and the parallel-branches lowering (which runs the same items next to the

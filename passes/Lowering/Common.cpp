@@ -1,5 +1,4 @@
-//===- Common.cpp - Shared loop-lowering builders
-//--------------------------===//
+//===- Common.cpp - Shared loop-lowering builders -------------------------===//
 #include "Common.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -1,5 +1,4 @@
-//===- Common.h - Shared loop-lowering builders ------------------*- C++
-//-*-===//
+//===- Common.h - Shared loop-lowering builders -----------------*- C++ -*-===//
 //
 // Helpers shared by more than one op family's loop lowering (the row
 // selection between stored state and the current chunk, the ring row of a

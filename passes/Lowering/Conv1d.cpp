@@ -1,5 +1,4 @@
-//===- Conv1d.cpp - hymba.causal_conv1d to loops
-//---------------------------===//
+//===- Conv1d.cpp - hymba.causal_conv1d to loops --------------------------===//
 //
 // The depthwise causal conv reads the stored conv window as its left
 // extension and then shifts the window: two scf.parallel loops.

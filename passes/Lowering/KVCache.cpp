@@ -1,5 +1,4 @@
-//===- KVCache.cpp - hymba.kv_cache_write to loops
-//-------------------------===//
+//===- KVCache.cpp - hymba.kv_cache_write to loops ------------------------===//
 //
 // The chunk's keys and values join the cache: one scf.parallel copy of the
 // rows later queries can still see.

@@ -1,5 +1,4 @@
-//===- ParallelBranches.cpp - Hybrid heads in one parallel region
-//----------===//
+//===- ParallelBranches.cpp - Hybrid heads in one parallel region ---------===//
 //
 // hymba.parallel_branches (a layer's attention and selective scan, built by
 // hymba-fuse-hybrid-heads) runs as one scf.parallel: the attention's items

@@ -1,5 +1,4 @@
-//===- Patterns.h - Stateful Hymba ops to loops ------------------*- C++
-//-*-===//
+//===- Patterns.h - Stateful Hymba ops to loops -----------------*- C++ -*-===//
 //
 // One populate function per op family. Each file under passes/Lowering/
 // holds the patterns of one family; hymba-lower-stateful-to-loops applies

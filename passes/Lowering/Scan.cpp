@@ -1,5 +1,4 @@
-//===- Scan.cpp - hymba.selective_scan to loops
-//----------------------------===//
+//===- Scan.cpp - hymba.selective_scan to loops ---------------------------===//
 //
 // The selective scan is sequential in time and independent per channel:
 // channels are the parallel items, time the loop that carries the state.
@@ -157,48 +156,67 @@ void hymba::lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in,
   });
 }
 
+ScanChannel::ScanChannel(ImplicitLocOpBuilder &b, const ScanBuffers &in,
+                         Value c, int64_t dState)
+    : c(c), bias(loadF32(b, in.bias, {c})), dSkip(loadF32(b, in.d, {c})) {
+  for (int64_t n = 0; n < dState; ++n)
+    a.push_back(arith::NegFOp::create(
+        b, math::ExpOp::create(b, loadF32(b, in.aLog, {c, indexConst(b, n)}))));
+}
+
+SmallVector<Value> ScanChannel::loadState(ImplicitLocOpBuilder &b,
+                                          const ScanBuffers &in) const {
+  SmallVector<Value> h;
+  for (int64_t n = 0, e = a.size(); n < e; ++n)
+    h.push_back(
+        memref::LoadOp::create(b, in.state, ValueRange{c, indexConst(b, n)}));
+  return h;
+}
+
+void ScanChannel::storeState(ImplicitLocOpBuilder &b, const ScanBuffers &in,
+                             ValueRange h) const {
+  for (auto [n, hn] : llvm::enumerate(h))
+    memref::StoreOp::create(b, hn, in.state, ValueRange{c, indexConst(b, n)});
+}
+
+SmallVector<Value> ScanChannel::step(ImplicitLocOpBuilder &b,
+                                     const ScanBuffers &in, Value t,
+                                     ValueRange h, Value out) const {
+  int64_t dState = a.size();
+  Value raw = arith::AddFOp::create(b, loadF32(b, in.dt, {t, c}), bias);
+  Value delta = buildSoftplus(b, raw);
+  Value uv = loadF32(b, in.u, {t, c});
+  Value du = arith::MulFOp::create(b, delta, uv);
+  SmallVector<Value> bRow = loadScanRow(b, in.b, t, dState);
+  SmallVector<Value> cRow = loadScanRow(b, in.c, t, dState);
+  Value y = f32Const(b, 0.0);
+  SmallVector<Value> hNew;
+  for (int64_t n = 0; n < dState; ++n) {
+    Value decay = math::ExpOp::create(b, arith::MulFOp::create(b, delta, a[n]));
+    hNew.push_back(
+        arith::AddFOp::create(b, arith::MulFOp::create(b, decay, h[n]),
+                              arith::MulFOp::create(b, du, bRow[n])));
+    y = arith::AddFOp::create(b, y,
+                              arith::MulFOp::create(b, cRow[n], hNew.back()));
+  }
+  y = arith::AddFOp::create(b, y, arith::MulFOp::create(b, dSkip, uv));
+  Value gate = buildSilu(b, loadF32(b, in.z, {t, c}));
+  memref::StoreOp::create(b, arith::MulFOp::create(b, y, gate), out,
+                          ValueRange{t, c});
+  return hNew;
+}
+
 void hymba::emitScanChannel(ImplicitLocOpBuilder &b, const ScanBuffers &in,
                             Value c, int64_t dState, Value out) {
-  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
-  Value bias = loadF32(b, in.bias, {c});
-  Value dSkip = loadF32(b, in.d, {c});
-  SmallVector<Value> a, h0;
-  for (int64_t n = 0; n < dState; ++n) {
-    Value nIdx = indexConst(b, n);
-    a.push_back(arith::NegFOp::create(
-        b, math::ExpOp::create(b, loadF32(b, in.aLog, {c, nIdx}))));
-    h0.push_back(memref::LoadOp::create(b, in.state, ValueRange{c, nIdx}));
-  }
+  ScanChannel channel(b, in, c, dState);
   auto timeLoop = scf::ForOp::create(
-      b, c0, rowCount(b, in.u), c1, h0,
+      b, indexConst(b, 0), rowCount(b, in.u), indexConst(b, 1),
+      channel.loadState(b, in),
       [&](OpBuilder &fb, Location l, Value t, ValueRange h) {
         ImplicitLocOpBuilder tb(l, fb);
-        Value raw = arith::AddFOp::create(tb, loadF32(tb, in.dt, {t, c}), bias);
-        Value delta = buildSoftplus(tb, raw);
-        Value uv = loadF32(tb, in.u, {t, c});
-        Value du = arith::MulFOp::create(tb, delta, uv);
-        SmallVector<Value> bRow = loadScanRow(tb, in.b, t, dState);
-        SmallVector<Value> cRow = loadScanRow(tb, in.c, t, dState);
-        Value y = f32Const(tb, 0.0);
-        SmallVector<Value> hNew;
-        for (int64_t n = 0; n < dState; ++n) {
-          Value decay =
-              math::ExpOp::create(tb, arith::MulFOp::create(tb, delta, a[n]));
-          hNew.push_back(
-              arith::AddFOp::create(tb, arith::MulFOp::create(tb, decay, h[n]),
-                                    arith::MulFOp::create(tb, du, bRow[n])));
-          y = arith::AddFOp::create(
-              tb, y, arith::MulFOp::create(tb, cRow[n], hNew.back()));
-        }
-        y = arith::AddFOp::create(tb, y, arith::MulFOp::create(tb, dSkip, uv));
-        Value gate = buildSilu(tb, loadF32(tb, in.z, {t, c}));
-        memref::StoreOp::create(tb, arith::MulFOp::create(tb, y, gate), out,
-                                ValueRange{t, c});
-        scf::YieldOp::create(tb, hNew);
+        scf::YieldOp::create(tb, channel.step(tb, in, t, h, out));
       });
-  for (int64_t n = 0; n < dState; ++n)
-    memref::StoreOp::create(b, timeLoop.getResult(n), in.state,
-                            ValueRange{c, indexConst(b, n)});
+  channel.storeState(b, in, timeLoop.getResults());
 }
 
 ScanBuffers hymba::sliceChannels(ImplicitLocOpBuilder &b, const ScanBuffers &in,

@@ -1,5 +1,4 @@
-//===- Scan.h - hymba.selective_scan loop bodies -----------------*- C++
-//-*-===//
+//===- Scan.h - hymba.selective_scan loop bodies ----------------*- C++ -*-===//
 //
 // The scan's operands as buffers and the two loop forms of a channel range
 // (the vectorizable channel tile, the register-state channel), shared by
@@ -56,6 +55,25 @@ struct ScanScratch {
 void lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in, int64_t tile,
                    int64_t dState, Value out,
                    const ScanScratch *scratch = nullptr);
+
+/// Channel `c` of the scan: A = -exp(a_log[c]) (d_state values), dt_bias[c]
+/// and D[c] in registers, and the time step that advances its state.
+struct ScanChannel {
+  Value c, bias, dSkip;
+  SmallVector<Value> a;
+  ScanChannel(ImplicitLocOpBuilder &b, const ScanBuffers &in, Value c,
+              int64_t dState);
+  /// The channel's d_state state values, read from / written to ssm_state.
+  SmallVector<Value> loadState(ImplicitLocOpBuilder &b,
+                               const ScanBuffers &in) const;
+  void storeState(ImplicitLocOpBuilder &b, const ScanBuffers &in,
+                  ValueRange h) const;
+  /// Time step `t` from state `h`: writes out[t, c] and returns the new
+  /// state. The body of emitScanChannel's time loop, and (with the state
+  /// read and written around it) the scan's scalar implementation.
+  SmallVector<Value> step(ImplicitLocOpBuilder &b, const ScanBuffers &in,
+                          Value t, ValueRange h, Value out) const;
+};
 
 /// One channel of the scan with its state in registers: A = -exp(a_log) and
 /// the d_state state values are SSA values (the state is loop-carried

@@ -1,5 +1,4 @@
-//===- StateViews.cpp - hymba.state_buffer to views
-//------------------------===//
+//===- StateViews.cpp - hymba.state_buffer to views -----------------------===//
 //
 // After hymba-assign-buffer-layout every state buffer has a byte offset in
 // the state arena; lowering makes it a typed memref.view at that offset.

@@ -14,12 +14,23 @@
 // `query_offset`. A point of the head dimension is one KV head with its
 // grouped-query group of query heads, so no tile can split a group.
 //
+// The scalar implementation of both ops (what scf's lower-to-loops and
+// transform.structured.convert_to_loops call once per point of the
+// iteration domain, on the ops' memref form) is the loop lowering's own
+// body for that point, from passes/Lowering/: one time step of one scan
+// channel (its state read from and written back to ssm_state), and the
+// (row, query head) item of attention for each query head of the KV head.
+// That is why these models live beside the passes, not in the dialect.
+//
 //===----------------------------------------------------------------------===//
-#include "dialects/hymba/TilingInterfaceImpl.h"
+#include "passes/TilingInterfaceImpl.h"
+#include "Lowering/Attention.h"
+#include "Lowering/Scan.h"
 #include "dialects/hymba/HymbaOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
@@ -72,8 +83,24 @@ OpFoldResult scaled(OpBuilder &b, Location loc, OpFoldResult x,
       .getResult();
 }
 
+/// TilingInterface of OpTy whose scalar implementation (the memref form
+/// only: it writes the init buffer) is Model::emitPoint at `ivs`.
+template <typename Model, typename OpTy>
+struct TilingWithPoints : TilingInterface::ExternalModel<Model, OpTy> {
+  LogicalResult generateScalarImplementation(Operation *op, OpBuilder &builder,
+                                             Location loc,
+                                             ValueRange ivs) const {
+    auto typed = cast<OpTy>(op);
+    if (!typed.isBufferized())
+      return op->emitOpError("is lowered to loops in its memref form only");
+    ImplicitLocOpBuilder b(loc, builder);
+    Model::emitPoint(b, typed, ivs);
+    return success();
+  }
+};
+
 struct SelectiveScanTiling
-    : TilingInterface::ExternalModel<SelectiveScanTiling, SelectiveScanOp> {
+    : TilingWithPoints<SelectiveScanTiling, SelectiveScanOp> {
   SmallVector<utils::IteratorType> getLoopIteratorTypes(Operation *) const {
     return {utils::IteratorType::reduction, utils::IteratorType::parallel};
   }
@@ -128,10 +155,21 @@ struct SelectiveScanTiling
     resultSizes.assign(sizes.begin(), sizes.end());
     return success();
   }
+
+  /// Time step ivs[0] of channel ivs[1]. The points must run in time order
+  /// for each channel (the state is carried through ssm_state), as the
+  /// time loop, a `reduction`, does.
+  static void emitPoint(ImplicitLocOpBuilder &b, SelectiveScanOp scan,
+                        ValueRange ivs) {
+    ScanBuffers in(b, scan);
+    ScanChannel channel(b, in, ivs[1], scan.getALog().getType().getDimSize(1));
+    channel.storeState(
+        b, in,
+        channel.step(b, in, ivs[0], channel.loadState(b, in), scan.getInit()));
+  }
 };
 
-struct AttentionTiling
-    : TilingInterface::ExternalModel<AttentionTiling, AttentionOp> {
+struct AttentionTiling : TilingWithPoints<AttentionTiling, AttentionOp> {
   SmallVector<utils::IteratorType> getLoopIteratorTypes(Operation *) const {
     return {utils::IteratorType::parallel, utils::IteratorType::parallel};
   }
@@ -223,6 +261,23 @@ struct AttentionTiling
                      scaled(b, op->getLoc(), offsets[1], groupWidth)};
     resultSizes = {sizes[0], b.getIndexAttr(*groups * groupWidth)};
     return success();
+  }
+
+  /// Row ivs[0] of every query head of KV head ivs[1].
+  static void emitPoint(ImplicitLocOpBuilder &b, AttentionOp att,
+                        ValueRange ivs) {
+    AttentionLowering lowering(b, att);
+    Value rep = arith::ConstantIndexOp::create(b, lowering.rep);
+    Value firstHead = arith::MulIOp::create(b, ivs[1], rep);
+    scf::ForOp::create(b, arith::ConstantIndexOp::create(b, 0), rep,
+                       arith::ConstantIndexOp::create(b, 1), ValueRange{},
+                       [&](OpBuilder &fb, Location l, Value r, ValueRange) {
+                         ImplicitLocOpBuilder hb(l, fb);
+                         lowering.emitItem(
+                             hb, ivs[0],
+                             arith::AddIOp::create(hb, firstHead, r));
+                         scf::YieldOp::create(hb);
+                       });
   }
 };
 } // namespace

@@ -3,11 +3,12 @@
 // TilingInterface for hymba.selective_scan and hymba.attention, so that
 // scf::tileUsingSCF, the transform dialect
 // (transform.structured.tile_using_forall / tile_using_for) and
-// hymba-tile-selective-scan tile them like linalg ops.
+// hymba-tile-selective-scan tile them like linalg ops, and
+// transform.structured.convert_to_loops lowers their memref form to loops.
 //
 //===----------------------------------------------------------------------===//
-#ifndef HYMBA_DIALECTS_HYMBA_TILINGINTERFACEIMPL_H
-#define HYMBA_DIALECTS_HYMBA_TILINGINTERFACEIMPL_H
+#ifndef HYMBA_PASSES_TILINGINTERFACEIMPL_H
+#define HYMBA_PASSES_TILINGINTERFACEIMPL_H
 
 namespace mlir {
 class DialectRegistry;
@@ -17,4 +18,4 @@ namespace mlir::hymba {
 void registerTilingInterfaceExternalModels(DialectRegistry &registry);
 } // namespace mlir::hymba
 
-#endif // HYMBA_DIALECTS_HYMBA_TILINGINTERFACEIMPL_H
+#endif // HYMBA_PASSES_TILINGINTERFACEIMPL_H

@@ -81,6 +81,7 @@ ck = make_checkpoint.write_checkpoint(presets.preset("tiny"), os.path.join(work,
 fifo = FifoReader(os.path.join(work, "ir.fifo"))
 r = compile_(ck, "--emit=hymba", "-o", fifo.path)
 still = fifo.close()
+# CHECK: PASS --emit=hymba to a FIFO: written in place
 check("--emit=hymba to a FIFO: written in place", r.returncode == 0 and still
       and fifo.data and b"hymba_start" in fifo.data, r.stderr.strip()[:200])
 
@@ -89,6 +90,7 @@ open(victim, "w").write("old\n")
 link = os.path.join(work, "link.mlir")
 os.symlink(victim, link)
 r = compile_(ck, "--emit=hymba", "-o", link)
+# CHECK: PASS --emit=hymba to a symlink: the link stays, its file is replaced
 check("--emit=hymba to a symlink: the link stays, its file is replaced",
       r.returncode == 0 and os.path.islink(link) and "hymba_start" in open(victim).read(),
       r.stderr.strip()[:200])
@@ -98,6 +100,7 @@ link2 = os.path.join(work, "to-fifo.ll")
 os.symlink(fifo.path, link2)
 r = compile_(ck, "--emit=llvm", "--no-fold-meta", "-o", link2)
 still = fifo.close()
+# CHECK: PASS --emit=llvm to a symlink to a FIFO: written in place
 check("--emit=llvm to a symlink to a FIFO: written in place", r.returncode == 0 and still
       and os.path.islink(link2) and fifo.data and b"define" in fifo.data,
       r.stderr.strip()[:200])
@@ -105,22 +108,26 @@ check("--emit=llvm to a symlink to a FIFO: written in place", r.returncode == 0 
 fifo = FifoReader(os.path.join(work, "exe.fifo"))
 r = compile_(ck, "-o", fifo.path)
 still = fifo.close()
+# CHECK: PASS executable to a FIFO: refused, FIFO kept
 check("executable to a FIFO: refused, FIFO kept", r.returncode == 1 and still and clean(r)
       and "not a regular file" in r.stderr, r.stderr.strip()[:200])
 
 d = os.path.join(work, "adir")
 os.makedirs(d)
 r = compile_(ck, "--emit=hymba", "-o", d)
+# CHECK: PASS output is a directory
 check("output is a directory", r.returncode == 1 and clean(r) and "is a directory" in r.stderr,
       r.stderr.strip()[:200])
 
 r = compile_(ck, "--emit=hymba", "-o", os.path.join(work, "dangling"), timeout=60) \
     if os.symlink(os.path.join(work, "nowhere", "x"), os.path.join(work, "dangling")) is None else None
+# CHECK: PASS output is a dangling symlink: refused
 check("output is a dangling symlink: refused", r.returncode == 1 and clean(r)
       and "missing" in r.stderr, r.stderr.strip()[:200])
 
 exe = os.path.join(work, "model")
 r = compile_(ck, "-o", exe, "--no-fold-meta", "--payload-layout", "/nonexistent/x.json")
+# CHECK: PASS --payload-layout in a missing directory: a clear error
 check("--payload-layout in a missing directory: a clear error",
       r.returncode == 1 and clean(r) and "/nonexistent/x.json" in r.stderr
       and not os.path.exists(exe), r.stderr.strip()[:200])
@@ -129,6 +136,7 @@ fifo = FifoReader(os.path.join(work, "layout.fifo"))
 r = compile_(ck, "-o", exe, "--no-fold-meta", "--payload-layout", fifo.path)
 still = fifo.close()
 ok = r.returncode == 0 and still and fifo.data
+# CHECK: PASS --payload-layout to a FIFO: written in place
 check("--payload-layout to a FIFO: written in place",
       ok and json.loads(fifo.data)["program_bytes"] > 0, r.stderr.strip()[:200])
 
@@ -136,6 +144,8 @@ check("--payload-layout to a FIFO: written in place",
 # The limit lets the linker write the program part but not the executable.
 limit_kb = (json.loads(fifo.data)["program_bytes"] + 60000) // 1024 if ok else 600
 # -j 2 writes the weights on a second thread while the code is generated.
+# CHECK: PASS write past ulimit -f (-j 1): a clear error, no file, no temporaries
+# CHECK: PASS write past ulimit -f (-j 2): a clear error, no file, no temporaries
 for jobs in ("1", "2"):
     r = subprocess.run(["bash", "-c", f"ulimit -f {limit_kb}; exec {hymba_compile} {ck} "
                         f"-o {work}/big -j {jobs}"],
@@ -145,12 +155,15 @@ for jobs in ("1", "2"):
           and not os.path.exists(f"{work}/big")
           and not [f for f in os.listdir(work) if f.startswith("big")]
           and not no_temp_left(tmpdir), r.stderr.strip()[:200])
+# CHECK: PASS no temporary files left in $TMPDIR
 check("no temporary files left in $TMPDIR", not no_temp_left(tmpdir), str(no_temp_left(tmpdir)))
 
 # A compile killed by SIGTERM or SIGINT leaves no temporaries behind, in
 # $TMPDIR or beside the output.
 import signal  # noqa: E402
 import time  # noqa: E402
+# CHECK: PASS SIGTERM during a compile: no temporaries left
+# CHECK: PASS SIGINT during a compile: no temporaries left
 for signame in ("SIGTERM", "SIGINT"):
     sig = getattr(signal, signame)
     sigdir = os.path.join(work, "sig-" + signame)
@@ -187,6 +200,7 @@ def run(*args):
 fifo = FifoReader(os.path.join(work, "logits.fifo"))
 r = run("--tokens", "1,2", "-n", "2", "--logits-out", fifo.path)
 still = fifo.close()
+# CHECK: PASS --logits-out to a FIFO: written in place
 check("--logits-out to a FIFO: written in place", r.returncode == 0 and still
       and fifo.data and fifo.data.startswith(b"\x93NUMPY"), r.stderr[:200])
 
@@ -196,6 +210,7 @@ out = os.path.join(work, "out.npy")
 for planted in [out + ".tmp"]:  # the name older versions used
     os.symlink(victim, planted)
 r = run("--tokens", "1,2", "-n", "2", "--logits-out", out)
+# CHECK: PASS --logits-out: a symlink planted at a temporary name redirects nothing
 check("--logits-out: a symlink planted at a temporary name redirects nothing",
       r.returncode == 0 and open(victim).read() == "precious\n"
       and open(out, "rb").read(6) == b"\x93NUMPY", r.stderr[:200])
@@ -205,10 +220,12 @@ target = os.path.join(work, "logits-target.npy")
 open(target, "w").write("old")
 os.symlink(target, link)
 r = run("--tokens", "1,2", "-n", "2", "--logits-out", link)
+# CHECK: PASS --logits-out to a symlink: the link stays, its file is replaced
 check("--logits-out to a symlink: the link stays, its file is replaced",
       r.returncode == 0 and os.path.islink(link)
       and open(target, "rb").read(6) == b"\x93NUMPY", r.stderr[:200])
 leftovers = [f for f in os.listdir(work) if ".tmp-" in f]
+# CHECK: PASS --logits-out leaves no temporary files
 check("--logits-out leaves no temporary files", not leftovers, str(leftovers))
 
 # --- pack_payload.py -----------------------------------------------------
@@ -223,17 +240,20 @@ def pack(*args):
 
 
 r = pack("--program", base, base + ".json", base + ".prog")
+# CHECK: PASS pack_payload --program
 check("pack_payload --program", r.returncode == 0, r.stderr[:200])
 victim2 = os.path.join(work, "victim2")
 open(victim2, "w").write("precious\n")
 os.symlink(victim2, base + ".out.tmp")  # the name older versions used
 r = pack(base + ".prog", base + ".json", ck, base + ".out")
+# CHECK: PASS pack_payload: a symlink planted at a temporary name redirects nothing
 check("pack_payload: a symlink planted at a temporary name redirects nothing",
       r.returncode == 0 and open(victim2).read() == "precious\n"
       and open(base + ".out", "rb").read() == open(base, "rb").read(), r.stderr[:200])
 fifo = FifoReader(os.path.join(work, "pack.fifo"))
 r = pack(base + ".prog", base + ".json", ck, fifo.path)
 still = fifo.close()
+# CHECK: PASS pack_payload to a FIFO: refused, FIFO kept
 check("pack_payload to a FIFO: refused, FIFO kept", r.returncode == 1 and still
       and "not a regular file" in r.stderr, r.stderr[:200])
 
@@ -268,6 +288,10 @@ def transpose(path):
     open(path, "wb").write(struct.pack("<Q", len(h)) + h + raw[8 + n:])
 
 
+# CHECK: PASS pack_payload refuses another model's layout
+# CHECK: PASS pack_payload refuses another model's program and layout
+# CHECK: PASS pack_payload refuses a truncated shard
+# CHECK: PASS pack_payload refuses a transposed tensor
 for name, args, expect in [
     ("another model's layout", [base + ".prog", base + "-other.json", ck], "SHA-256"),
     ("another model's program and layout",
@@ -286,4 +310,5 @@ for name, args, expect in [
 for f in failures:  # again, next to the summary FileCheck shows
     print("FAILED", f)
 print(f"{passed} passed, {failed} failed")
+# CHECK: {{[0-9]+}} passed, 0 failed
 sys.exit(1 if failed else 0)

@@ -56,12 +56,14 @@ W = st.read_checkpoint(ck)
 compile_(ck, os.path.join(work, "tiny-lib"), "--emit=lib")
 compile_(ck, os.path.join(work, "tiny.exe"))
 m = hr.load(os.path.join(work, "tiny-lib"))
+# CHECK: PASS load a library directory:
 check("load a library directory", isinstance(m, hr.LibraryModel),
       f"vocab {m.vocab_size}, max_seq_len {m.max_seq_len}")
 prompt = [int(x) for x in np.random.default_rng(5).integers(3, d.vocab, 9)]
 got = m.logits(prompt)
 want = ref.forward(W, d, prompt)
 err = rel_err(got, want)
+# CHECK: PASS logits(ids) vs float64 reference:
 check("logits(ids) vs float64 reference", got.shape == want.shape and err <= 1e-4,
       f"shape {got.shape}, rel err {err:.2e}")
 s = m.session()
@@ -76,6 +78,7 @@ want = ref.forward(W, d, seq)
 err = rel_err(np.stack(rows), want[len(prompt) - 1:])
 greedy_ok = all(seq[len(prompt) + i] == int(np.argmax(want[len(prompt) - 1 + i]))
                 for i in range(6))
+# CHECK: PASS session decode vs reference:
 check("session decode vs reference", err <= 1e-4 and greedy_ok,
       f"rel err {err:.2e}, greedy tokens {seq[len(prompt):]}")
 # Two sessions interleaved == separate runs.
@@ -87,27 +90,37 @@ for t in range(4):
 alone_a, alone_b = m.session(), m.session()
 sa = [alone_a.feed(prompt[:5])] + [alone_a.feed([20 + t]) for t in range(4)]
 sb = [alone_b.feed(prompt[3:])] + [alone_b.feed([10 + t]) for t in range(4)]
+# CHECK: PASS interleaved sessions == separate:
 check("interleaved sessions == separate", np.array_equal(np.stack(ra), np.stack(sa))
       and np.array_equal(np.stack(rb), np.stack(sb)))
 a.reset()
+# CHECK: PASS reset:
 check("reset", len(a) == 0 and np.array_equal(a.feed(prompt[:5]), sa[0]))
 exe = hr.load(os.path.join(work, "tiny.exe"))
 got_exe = exe.logits(prompt)
+# CHECK: PASS executable logits == library logits:
 check("executable logits == library logits", isinstance(exe, hr.ExecutableModel)
       and rel_err(got_exe, got) <= 1e-6, f"rel err {rel_err(got_exe, got):.2e}")
 ok, msg = raises(lambda: s.feed([d.vocab]), 1)
+# CHECK: PASS feed an id outside the vocabulary:
 check("feed an id outside the vocabulary", ok, msg)
 ok, msg = raises(lambda: m.session().feed([1] * (m.max_seq_len + 1)), 3)
+# CHECK: PASS feed past max_seq_len:
 check("feed past max_seq_len", ok, msg)
 ok, msg = raises(lambda: m.tokenize("hello"), 6)
+# CHECK: PASS tokenize without a tokenizer:
 check("tokenize without a tokenizer", ok, msg)
 ok, msg = raises(lambda: m.session().sample(), 8)
+# CHECK: PASS sample before feeding:
 check("sample before feeding", ok, msg)
 ok, msg = raises(lambda: exe.session())
+# CHECK: PASS sessions of an executable:
 check("sessions of an executable", ok, msg)
 ok, msg = raises(lambda: hr.load(os.path.join(work, "missing")))
+# CHECK: PASS load a missing path:
 check("load a missing path", ok, msg)
 ok, msg = raises(lambda: hr.load(ck + "/config.json"))
+# CHECK: PASS load something else:
 check("load something else", ok, msg)
 m.close()
 
@@ -126,12 +139,15 @@ def run_exe(*args):
 
 cli = run_exe("--prompt", "And God said", "-n", "24")[:-1]
 pieces = list(lib.generate("And God said", max_tokens=24))
+# CHECK: PASS generate() == exe --prompt:
 check("generate() == exe --prompt", "".join(pieces) == cli and len(pieces) > 5,
       f"{len(pieces)} pieces: {''.join(pieces)!r}")
+# CHECK: PASS executable generate() == exe --prompt:
 check("executable generate() == exe --prompt",
       "".join(exe.generate("And God said", max_tokens=24)) == cli)
 cli_chat = run_exe("--chat", "--system", "Be brief.", "--prompt",
                    "Who made the light?", "-n", "24")[:-1]
+# CHECK: PASS generate(chat=True) == exe --chat:
 check("generate(chat=True) == exe --chat",
       "".join(lib.generate("Who made the light?", 24, chat=True,
                            system="Be brief.")) == cli_chat)
@@ -139,9 +155,11 @@ sampled = ["".join(lib.generate("And God said", 16, temperature=0.8, top_p=0.9,
                                 seed=9)) for _ in range(2)]
 cli_sampled = run_exe("--prompt", "And God said", "-n", "16", "--temperature",
                       "0.8", "--top-p", "0.9", "--seed", "9")[:-1]
+# CHECK: PASS sampling == exe with the same seed:
 check("sampling == exe with the same seed",
       sampled[0] == sampled[1] == cli_sampled, repr(sampled[0]))
 ids = lib.tokenize("In the beginning God created", add_bos=True)
+# CHECK: PASS tokenize/detokenize round trip:
 check("tokenize/detokenize round trip",
       ids[0] == lib.bos and lib.detokenize(ids[1:]) == "In the beginning God created",
       str(ids))
@@ -152,8 +170,11 @@ with open(os.path.join(work, "heldout-part.txt"), "w", encoding="utf-8") as f:
 out = run_exe("--perplexity", os.path.join(work, "heldout-part.txt"))
 cli_ppl = float(out.strip().splitlines()[-1].split()[1])
 ppl = lib.perplexity(text)
+# CHECK: PASS perplexity() == exe --perplexity:
 check("perplexity() == exe --perplexity", abs(ppl - cli_ppl) <= 1e-5 * cli_ppl,
       f"{ppl:.6f} vs {cli_ppl:.6f}")
+# CHECK: PASS executable perplexity():
 check("executable perplexity()", abs(exe.perplexity(text) - cli_ppl) <= 1e-6 * cli_ppl)
 print(f"{passed} passed, {failed} failed")
+# CHECK: 20 passed, 0 failed
 sys.exit(1 if failed else 0)

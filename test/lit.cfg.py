@@ -36,6 +36,14 @@ config.substitutions = [s for s in config.substitutions if s[0] != "%python"]
 config.substitutions.append(("%python", _python))
 config.substitutions.append(
     ("%pytools", os.path.join(config.hymba_src_root, "python")))
+# Runs an LLVM-dialect module's main with MLIR's runtime support libraries
+# (printMemrefF32).
+_mlir_libs = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+config.substitutions.append(
+    ("%mlir-runner", "mlir-runner -e main -entry-point-result=void "
+     "-shared-libs=%s,%s" % (
+         os.path.join(_mlir_libs, "libmlir_c_runner_utils.so"),
+         os.path.join(_mlir_libs, "libmlir_runner_utils.so"))))
 config.substitutions.append(
     ("%pybindings", os.path.join(config.hymba_obj_root, "python")))
 config.substitutions.append(

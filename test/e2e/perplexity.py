@@ -54,6 +54,16 @@ sp = spm.SentencePieceProcessor(model_file=os.path.join(ckpt, "tokenizer.model")
 with open(text) as f:
     ids = sp.encode(f.read())
 
+# CHECK: PASS ctx 64: runs and prints a final perplexity
+# CHECK: PASS ctx 64: scores every token in {{[0-9]+}} chunks
+# CHECK: PASS ctx 64: final perplexity == PyTorch
+# CHECK: PASS ctx 64: running perplexity == PyTorch
+# CHECK: PASS ctx 64: a trained model, not a uniform one
+# CHECK: PASS ctx 128: runs and prints a final perplexity
+# CHECK: PASS ctx 128: scores every token in {{[0-9]+}} chunks
+# CHECK: PASS ctx 128: final perplexity == PyTorch
+# CHECK: PASS ctx 128: running perplexity == PyTorch
+# CHECK: PASS ctx 128: a trained model, not a uniform one
 for ctx in (64, 128):
     args = ["--perplexity", text] + (["--ctx", str(ctx)] if ctx != 128 else [])
     r = run(*args)
@@ -84,6 +94,13 @@ for ctx in (64, 128):
 
 empty = os.path.join(work, "empty.txt")
 open(empty, "w").close()
+# CHECK: PASS error: missing file
+# CHECK: PASS error: a directory
+# CHECK: PASS error: empty file
+# CHECK: PASS error: ctx too small
+# CHECK: PASS error: ctx over capacity
+# CHECK: PASS error: with a prompt too
+# CHECK: PASS error: needs a value
 for name, args, expect in [
     ("missing file", ["--perplexity", "/nonexistent/t.txt"], "/nonexistent/t.txt"),
     ("a directory", ["--perplexity", work], work),
@@ -98,4 +115,5 @@ for name, args, expect in [
           and "Segmentation" not in r.stderr, r.stderr.strip()[:120])
 
 print(f"{passed} passed, {failed} failed")
+# CHECK: 17 passed, 0 failed
 sys.exit(1 if failed else 0)

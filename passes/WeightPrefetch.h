@@ -22,9 +22,10 @@
 
 namespace mlir::hymba {
 
-/// Prefetches w[p, k + rowsAhead, column] (w: [P, rows, row elements]) when
-/// rowsAhead > 0 and the element starts a 64-byte line of the row, so that
-/// a row's loads issue one prefetch per line.
+/// Prefetches w[p, k + rowsAhead, column] (w: [P, rows, row elements], the
+/// weight panels or their scales [P, groups, W]) when rowsAhead > 0 and the
+/// element starts a 64-byte line of the row, so that a row's loads issue one
+/// prefetch per line.
 inline void prefetchWeights(ImplicitLocOpBuilder &b, Value w, Value p, Value k,
                             int64_t column, int64_t rowsAhead) {
   auto type = cast<MemRefType>(w.getType());
@@ -33,23 +34,6 @@ inline void prefetchWeights(ImplicitLocOpBuilder &b, Value w, Value p, Value k,
     return;
   Value ahead = arith::AddIOp::create(b, k, indexConst(b, rowsAhead));
   memref::PrefetchOp::create(b, w, ValueRange{p, ahead, indexConst(b, column)},
-                             /*isWrite=*/false, /*localityHint=*/3,
-                             /*isDataCache=*/true);
-}
-
-/// Prefetches the bf16 scales ([P, groups, W]) of group g + groupsAhead for
-/// the lanes from `lane`, when that starts a 64-byte line of the group's row.
-/// The scales are a second, slower stream beside the weights; the f32 decode
-/// tile of int8 and int4 weights waits on them otherwise (2-3% of its
-/// time). The integer dot-product tile does not gain from it (it lost 3-4%).
-inline void prefetchScales(ImplicitLocOpBuilder &b, Value scales, Value p,
-                           Value g, int64_t lane, int64_t groupsAhead) {
-  auto type = cast<MemRefType>(scales.getType());
-  if (groupsAhead <= 0 || lane * type.getElementTypeBitWidth() % (64 * 8))
-    return;
-  Value ahead = arith::AddIOp::create(b, g, indexConst(b, groupsAhead));
-  memref::PrefetchOp::create(b, scales,
-                             ValueRange{p, ahead, indexConst(b, lane)},
                              /*isWrite=*/false, /*localityHint=*/3,
                              /*isDataCache=*/true);
 }

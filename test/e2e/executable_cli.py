@@ -2,6 +2,10 @@
 
   executable_cli.py HYMBA_COMPILE PYTOOLS WORK TOKENIZER_MODEL
 """
+# The CHECK lines (FileCheck reads this file, with --implicit-check-not=FAIL):
+# every check by name, beside it, in the order the checks run. The PLAIN
+# lines are for a normal build only, the ASAN lines for a sanitizer build
+# only (lit feature sanitizers), which skips the RLIMIT_AS cases, saying why.
 import os
 import shutil
 import subprocess
@@ -44,27 +48,45 @@ os.makedirs(moved_dir)
 moved = os.path.join(moved_dir, "renamed-model")
 shutil.move(exe, moved)
 r = run(moved, "--prompt", "The tensor compiler", "-n", "8", "--ignore-eos")
+# CHECK: PASS runs without its checkpoint, moved
 check("runs without its checkpoint, moved", r.returncode == 0 and r.stdout.strip() != "",
       repr(r.stdout[:60]))
 r2 = run(moved, "--prompt", "The tensor compiler", "-n", "8", "--ignore-eos")
+# CHECK: PASS greedy is deterministic
 check("greedy is deterministic", r.stdout == r2.stdout)
 ldd = subprocess.run(["ldd", moved], capture_output=True, text=True).stdout
+# CHECK: PASS no LLVM/MLIR libraries at run time
 check("no LLVM/MLIR libraries at run time",
       "libLLVM" not in ldd and "libMLIR" not in ldd and "mlir" not in ldd, "")
 r = run(moved, "--prompt", "Hi", "-n", "4", "--temperature", "0.8", "--top-k", "20",
         "--top-p", "0.9", "--seed", "7", "--ignore-eos")
 r2 = run(moved, "--prompt", "Hi", "-n", "4", "--temperature", "0.8", "--top-k", "20",
          "--top-p", "0.9", "--seed", "7", "--ignore-eos")
+# CHECK: PASS sampling with a seed is reproducible
 check("sampling with a seed is reproducible", r.returncode == 0 and r.stdout == r2.stdout)
 r = run(moved, "--prompt", "Hi", "--chat", "--system", "Be brief.", "-n", "3", "--ids",
         "--ignore-eos")
+# CHECK: PASS chat template
 check("chat template", r.returncode == 0 and len(r.stdout.split()) == 3, r.stdout.strip())
 r = run(moved, "--prompt", "Hi", "-n", "2", "--stats")
+# CHECK: PASS --stats
 check("--stats", r.returncode == 0 and "decode:" in r.stderr and "peak RSS" in r.stderr)
 r = run(moved, "--help")
+# CHECK: PASS --help
 check("--help", r.returncode == 0 and "--logits-out" in r.stdout)
 
 # Bad input: a clear message, exit 1.
+# CHECK: PASS error: unknown flag
+# CHECK: PASS error: missing value
+# CHECK: PASS error: bad number
+# CHECK: PASS error: negative temperature
+# CHECK: PASS error: top-p out of range
+# CHECK: PASS error: nothing to do
+# CHECK: PASS error: both inputs
+# CHECK: PASS error: token id out of vocab
+# CHECK: PASS error: malformed ids
+# CHECK: PASS error: prompt too long
+# CHECK: PASS error: logits to a missing dir
 for name, args, expect in [
     ("unknown flag", ["--bogus"], "unknown argument '--bogus'"),
     ("missing value", ["--prompt"], "--prompt needs a value"),
@@ -85,6 +107,7 @@ for name, args, expect in [
 
 # Generation stops at the capacity with a note rather than overflowing.
 r = run(moved, "--tokens", ",".join(["5"] * 62), "-n", "10", "--ids", "--ignore-eos")
+# CHECK: PASS stops at capacity
 check("stops at capacity", r.returncode == 0 and "compiled capacity" in r.stderr
       and len(r.stdout.split()) == 3, r.stdout.strip())
 
@@ -93,15 +116,25 @@ ck2 = make_checkpoint.write_checkpoint(presets.preset("tiny"), os.path.join(work
 exe2 = os.path.join(work, "model-ids")
 subprocess.run([hymba_compile, ck2, "-o", exe2], check=True)
 r = run(exe2, "--prompt", "hello")
+# CHECK: PASS no tokenizer: --prompt refused
 check("no tokenizer: --prompt refused", r.returncode == 1 and "--tokens" in r.stderr)
 r = run(exe2, "--tokens", "1,2,3", "-n", "4", "--ignore-eos")
+# CHECK: PASS no tokenizer: prints ids
 check("no tokenizer: prints ids", r.returncode == 0 and len(r.stdout.split()) == 4)
 r = run(exe2, "--perplexity", tokenizer)
+# CHECK: PASS no tokenizer: --perplexity refused
 check("no tokenizer: --perplexity refused",
       r.returncode == 1 and "needs the tokenizer" in r.stderr, r.stderr.strip())
 
 # --- Hostile input (issue 10) ----------------------------------------------
 # Numbers out of range are errors, never truncated.
+# CHECK: PASS range: token id past int32
+# CHECK: PASS range: top-k past int
+# CHECK: PASS range: negative seed
+# CHECK: PASS range: -n with exponent
+# CHECK: PASS range: -n past int64
+# CHECK: PASS range: temperature nan
+# CHECK: PASS range: empty --tokens
 for name, args, expect in [
     ("token id past int32", ["--tokens", "4294967297"], "--tokens expects an integer in"),
     ("top-k past int", ["--tokens", "1", "--top-k", "4294967297"], "--top-k expects an integer in"),
@@ -118,6 +151,7 @@ for name, args, expect in [
 with open("/dev/full", "w") as full:
     r = subprocess.run([moved, "--tokens", "1,2", "-n", "4", "--ids"], stdout=full,
                        stderr=subprocess.PIPE, text=True, timeout=120)
+# CHECK: PASS stdout to /dev/full: exit 1 with a message
 check("stdout to /dev/full: exit 1 with a message", r.returncode == 1
       and "standard output" in r.stderr, r.stderr.strip()[:100])
 
@@ -149,15 +183,18 @@ subprocess.run([hymba_compile, ck3, "-o", exe3, "--max-seq-len", "32"], check=Tr
 r = subprocess.run([exe3, "--tokens", f"1,{ids[0]}", "-n", "10", "--ignore-eos"],
                    capture_output=True, timeout=120)
 ids_out = run(exe3, "--tokens", f"1,{ids[0]}", "-n", "10", "--ignore-eos", "--ids").stdout.split()
+# CHECK: PASS chain model generates the chain
 check("chain model generates the chain", ids_out == [str(i) for i in ids[1:] + [ids[-1]] * 2],
       " ".join(ids_out))
 want = "\U0001F600\u5085 world world world\n".encode()
+# CHECK: PASS streamed text: emoji and CJK from byte tokens, then words
 check("streamed text: emoji and CJK from byte tokens, then words", r.stdout == want,
       repr(r.stdout))
 
 # Out-of-memory cases run under RLIMIT_AS, which an ASan process cannot
 # (its shadow memory reserves terabytes of address space).
 if os.environ.get("HYMBA_SANITIZED") == "1":
+    # ASAN: SKIP state and model-code allocation failures: RLIMIT_AS cannot
     print("SKIP state and model-code allocation failures: RLIMIT_AS cannot "
           "limit an ASan build (scripts/sanitize.sh); the normal build runs them")
 else:
@@ -169,6 +206,7 @@ else:
     r = subprocess.run([big, "--tokens", "1,2", "-n", "2", "--ids"], capture_output=True,
                        text=True, timeout=120, preexec_fn=lambda: resource.setrlimit(
                            resource.RLIMIT_AS, (300 << 20, 300 << 20)))
+    # PLAIN: PASS state does not fit: exit 1 with the bytes needed
     check("state does not fit: exit 1 with the bytes needed", r.returncode == 1
           and "cannot allocate" in r.stderr and "bytes" in r.stderr, r.stderr.strip()[:160])
 
@@ -181,6 +219,7 @@ else:
                        capture_output=True, text=True, timeout=300,
                        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS,
                                                              (600 << 20, 600 << 20)))
+    # PLAIN: PASS model code out of memory: exit 1 with the bytes
     check("model code out of memory: exit 1 with the bytes", r.returncode == 1
           and "out of memory" in r.stderr and "768" in r.stderr, r.stderr.strip()[:160])
 
@@ -210,19 +249,28 @@ def with_fields(**changes):
 
 
 # (The program part must stay whole: the loader runs before any of our code.)
+# CHECK: PASS tampered: truncated payload
 tampered("truncated payload", original[:fields[0] + 100], "no model payload")
+# CHECK: PASS tampered: no trailer
 tampered("no trailer", original[:-1], "no model payload")
+# CHECK: PASS tampered: metadata past the end
 tampered("metadata past the end", with_fields(meta_bytes=2**63), "outside the file")
+# CHECK: PASS tampered: offset + size wraps
 tampered("offset + size wraps", with_fields(meta_offset=2**64 - 8, meta_bytes=16),
          "outside the file")
+# CHECK: PASS tampered: tokenizer huge
 tampered("tokenizer huge", with_fields(tok_bytes=len(original)), "outside the file")
+# CHECK: PASS tampered: state_bytes 0
 tampered("state_bytes 0", with_fields(state_bytes=0), "the model code expects")
+# CHECK: PASS tampered: params_bytes 4096
 tampered("params_bytes 4096", with_fields(params_bytes=4096), "the model code expects")
 meta_at, meta_len = fields[4], fields[5]
 meta = original[meta_at:meta_at + meta_len]
 raised = meta.replace(b"max_seq_len=", b"max_seq_len=9")
+# CHECK: PASS tampered: max_seq_len raised
 tampered("max_seq_len raised", original[:meta_at] + raised + original[meta_at + meta_len:-TRAILER.size]
          + TRAILER.pack(*fields[:5], len(raised), *fields[6:]), "metadata differs")
+# CHECK: PASS tampered: metadata not a number
 tampered("metadata not a number", original[:meta_at] + meta.replace(b"vocab_size=", b"vocab_size=x")
          + original[meta_at + meta_len + 0:-TRAILER.size]
          + TRAILER.pack(*fields[:5], meta_len + 1, *fields[6:]), "metadata differs")
@@ -237,15 +285,20 @@ for sec in sections:
     pos += len(sec)
 spliced = original[:fields[0]] + b"".join(sections) + TRAILER.pack(
     offsets[0], of[1], offsets[1], of[3], offsets[2], of[5], of[6], offsets[3], of[8], of[9])
+# CHECK: PASS tampered: another model's payload
 tampered("another model's payload", spliced, "the model code expects")
 # A folded executable (the default) without its prefix state snapshot.
 folded = open(moved, "rb").read()
 ff = list(TRAILER.unpack(folded[-TRAILER.size:]))
 ff[7] = ff[8] = 0
+# CHECK: PASS tampered: folded without its snapshot
 tampered("folded without its snapshot", folded[:-TRAILER.size] + TRAILER.pack(*ff),
          "prefix state snapshot")
 
 # The driver refuses bad flags without leaving output behind.
+# CHECK: PASS driver: bad dtype
+# CHECK: PASS driver: bad quant group
+# CHECK: PASS driver: exe to stdout
 for name, args, expect in [
     ("bad dtype", ["--dtype", "int3"], "--dtype must be f32, bf16, int8 or int4"),
     ("bad quant group", ["--dtype", "int8", "--quant-group", "0"],
@@ -259,4 +312,6 @@ for name, args, expect in [
           and not os.path.exists(out), r.stderr.strip()[:100])
 
 print(f"{passed} passed, {failed} failed")
+# PLAIN: 48 passed, 0 failed
+# ASAN: 46 passed, 0 failed
 sys.exit(1 if failed else 0)

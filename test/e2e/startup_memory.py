@@ -18,6 +18,10 @@ executable starts from a stored snapshot of that size:
 (That the mapped snapshot is the right state is e2e/numerics.test's job:
 folded executables against the float64 reference.)
 """
+# The CHECK lines (FileCheck reads this file, with --implicit-check-not=FAIL):
+# every check by name, beside it, in the order the checks run. The PLAIN
+# lines are for a normal build only, the ASAN lines for a sanitizer build
+# only (lit feature sanitizers), which skips the memory figures, saying why.
 import os
 import shutil
 import struct
@@ -65,6 +69,7 @@ state_bytes, snapshot_bytes = fields[6], fields[8]
 pages = state_bytes // 4096
 print(f"state arena {state_bytes / 2**20:.1f} MiB ({pages} pages), "
       f"snapshot {snapshot_bytes / 2**20:.1f} MiB")
+# CHECK: PASS the arena is large and stored
 check("the arena is large and stored", pages > 10000 and
       snapshot_bytes == state_bytes)
 
@@ -76,9 +81,11 @@ print(f"page faults: {f2} with 1 decode step, {f12} with 11")
 # and shadow memory: its page faults say nothing about the product's.
 sanitized = os.environ.get("HYMBA_SANITIZED") == "1"
 if sanitized:
+    # ASAN: SKIP decode-step faults: an ASan build
     print("SKIP decode-step faults: an ASan build's allocator quarantines "
           "freed blocks (scripts/sanitize.sh); the normal build checks them")
 else:
+    # PLAIN: PASS decode steps fault no new pages
     check("decode steps fault no new pages", f12 - f2 <= 40,
           f"({(f12 - f2) / 10:.1f} per step)")
 try:
@@ -87,18 +94,24 @@ try:
 except OSError:
     thp = "[never]"
 if sanitized:
+    # ASAN: SKIP start-up faults: an ASan build
     print("SKIP start-up faults: an ASan build touches shadow memory for "
           "every buffer it zeroes; the normal build checks them")
 elif "[never]" in thp:
+    # (A host setting, not a lit feature: the PLAIN line below allows this.)
     print("SKIP start-up faults: transparent huge pages are off here "
           f"({thp.strip()})")
 else:
+    # PLAIN: {{PASS start-up faults a fraction of the arena's pages|SKIP start-up faults: transparent huge pages are off}}
     check("start-up faults a fraction of the arena's pages", f2 < pages / 4,
           f"({f2} faults, {pages} pages)")
+# CHECK: PASS it generates
 check("it generates", len(tokens.split()) == 12, f"({tokens})")
 _, mapped = faults(run + ["12"], dict(os.environ, HYMBA_MMAP="1"))
+# CHECK: PASS mapped parameters (HYMBA_MMAP=1) generate the same tokens
 check("mapped parameters (HYMBA_MMAP=1) generate the same tokens",
       mapped == tokens, f"({mapped})")
 
 shutil.rmtree(work, ignore_errors=True)
 finish()
+# CHECK: ALL PASSED

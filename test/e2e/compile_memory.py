@@ -12,6 +12,10 @@ A random model with 512 MB of f32 parameters, none larger than 17 MB:
 - the prefix run alone, repeated on the finished executable, stays below
   half of it, and computes the state the compiler stored in the file.
 """
+# The CHECK lines (FileCheck reads this file, with --implicit-check-not=FAIL):
+# every check by name, beside it, in the order the checks run. The PLAIN
+# lines are for a normal build only, the ASAN lines for a sanitizer build
+# only (lit feature sanitizers), which skips the memory figures, saying why.
 import os
 import resource
 import shutil
@@ -60,15 +64,18 @@ with open(exe, "rb") as f:
     snapshot = f.read(snap_bytes)
 params_mib = params_bytes / 2**20
 print(f"parameters {params_mib:.0f} MiB, state {state_bytes / 2**20:.1f} MiB")
+# CHECK: PASS parameters large enough to tell
 check("parameters large enough to tell", params_mib > 400,
       f"({params_mib:.0f} MiB)")
 # ASan's shadow memory and quarantine make an instrumented compiler's RSS
 # say nothing about the product's.
 sanitized = os.environ.get("HYMBA_SANITIZED") == "1"
 if sanitized:
+    # ASAN: SKIP peak memory: an ASan build
     print("SKIP peak memory: an ASan build's RSS includes its shadow memory "
           "and quarantine (scripts/sanitize.sh); the normal build checks it")
 else:
+    # PLAIN: PASS compile peak below the parameters
     check("compile peak below the parameters", compile_mib < params_mib,
           f"(peak {compile_mib:.0f} MiB)")
 
@@ -80,10 +87,13 @@ with open(exe, "r+b") as f:
 state = os.path.join(work, "prefix.state")
 prefix_mib = peak_child_mib([exe, "--hymba-internal-prefix-state", state])
 if not sanitized:
+    # PLAIN: PASS prefix run peak below half the parameters
     check("prefix run peak below half the parameters",
           prefix_mib < params_mib / 2, f"(peak {prefix_mib:.0f} MiB)")
 with open(state, "rb") as f:
+    # CHECK: PASS prefix state as stored
     check("prefix state as stored", snap_bytes > 0 and f.read() == snapshot)
 
 shutil.rmtree(work, ignore_errors=True)
 finish()
+# CHECK: ALL PASSED

@@ -4,6 +4,8 @@
 // DIR holds the executable's own greedy outputs (see openai-client.test):
 // the server must produce the same text. Prints PASS/FAIL lines and a
 // summary; exits 1 on any failure.
+// The CHECK lines (FileCheck reads this file, with --implicit-check-not=FAIL):
+// every check by name, beside it, in the order the checks run.
 import OpenAI from 'openai';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -74,16 +76,20 @@ async function main() {
   const c = s.client;
 
   const health = await (await fetch(`http://127.0.0.1:${s.port}/health`)).json();
+  // CHECK: PASS: /health
   check(health.status === 'ok', '/health');
   const models = await c.models.list();
+  // CHECK: PASS: models.list: [{{.*}}"hymba"
   check(models.data.length === 1 && models.data[0].id === 'hymba',
         `models.list: ${JSON.stringify(models.data)}`);
 
   // Completions: greedy text as the command line, usage counts.
   const comp = await c.completions.create(
       { model: 'hymba', prompt: 'And God said', max_tokens: 24, temperature: 0 });
+  // CHECK: PASS: completion equals exe --prompt:
   check(comp.choices[0].text === greedy,
         `completion equals exe --prompt: ${JSON.stringify(comp.choices[0].text)}`);
+  // CHECK: PASS: completion usage
   check(comp.object === 'text_completion' &&
         comp.usage.prompt_tokens === 4 &&
         comp.usage.completion_tokens === 24 && comp.usage.total_tokens === 28 &&
@@ -96,6 +102,7 @@ async function main() {
                     { role: 'user', content: 'Who made the light?' }];
   const chat = await c.chat.completions.create(
       { model: 'hymba', messages, max_tokens: 24, temperature: 0 });
+  // CHECK: PASS: chat equals exe --chat:
   check(chat.choices[0].message.role === 'assistant' &&
         chat.choices[0].message.content === chatGreedy,
         `chat equals exe --chat: ${JSON.stringify(chat.choices[0].message.content)}`);
@@ -107,6 +114,7 @@ async function main() {
   let streamed = '', chunks = 0, finish = null, usage = null;
   console.log('TRANSCRIPT: streamed chat completion, one chunk a line:');
   for await (const chunk of stream) {
+    // CHECK: TRANSCRIPT: {{.*}}"object":"chat.completion.chunk"
     console.log('TRANSCRIPT: ' + JSON.stringify(chunk));
     chunks++;
     if (chunk.usage) usage = chunk.usage;
@@ -115,8 +123,10 @@ async function main() {
       if (ch.finish_reason) finish = ch.finish_reason;
     }
   }
+  // CHECK: PASS: streamed chat: {{[0-9]+}} chunks, same text, finish length
   check(streamed === chatGreedy && chunks > 10 && finish === 'length',
         `streamed chat: ${chunks} chunks, same text, finish ${finish}`);
+  // CHECK: PASS: streamed usage
   check(usage && usage.completion_tokens === 24 &&
         usage.prompt_tokens === chat.usage.prompt_tokens,
         `streamed usage ${JSON.stringify(usage)}`);
@@ -127,11 +137,13 @@ async function main() {
       { model: 'hymba', prompt: 'And God said', max_tokens: 24, temperature: 0,
         stream: true }))
     text += chunk.choices[0]?.text ?? '';
+  // CHECK: PASS: streamed completion equals the non-streamed one
   check(text === greedy, 'streamed completion equals the non-streamed one');
   const stopAt = greedy.indexOf(' LORD');
   const stopped = await c.completions.create(
       { model: 'hymba', prompt: 'And God said', max_tokens: 24, temperature: 0,
         stop: [' LORD', 'never'] });
+  // CHECK: PASS: stop:
   check(stopAt > 0 && stopped.choices[0].text === greedy.slice(0, stopAt) &&
         stopped.choices[0].finish_reason === 'stop',
         `stop: ${JSON.stringify(stopped.choices[0].text)}`);
@@ -140,6 +152,7 @@ async function main() {
     sampled.push((await c.completions.create(
         { model: 'hymba', prompt: 'And God said', max_tokens: 16,
           temperature: 0.9, top_p: 0.95, seed })).choices[0].text);
+  // CHECK: PASS: seed:
   check(sampled[0] === sampled[1] && sampled[0] !== sampled[2],
         `seed: ${JSON.stringify(sampled)}`);
 
@@ -154,16 +167,21 @@ async function main() {
             `${what}: ${e.status} ${e.message}`);
     }
   };
+  // CHECK: PASS: prompt of the wrong type: 400
   await expectError('prompt of the wrong type', 400,
                     { model: 'hymba', prompt: 42 }, /prompt must be a string/);
+  // CHECK: PASS: top_p out of range: 400
   await expectError('top_p out of range', 400,
                     { model: 'hymba', prompt: 'x', top_p: 3 }, /top_p/);
+  // CHECK: PASS: negative max_tokens: 400
   await expectError('negative max_tokens', 400,
                     { model: 'hymba', prompt: 'x', max_tokens: -1 },
                     /max_tokens/);
+  // CHECK: PASS: prompt longer than the model holds: 413
   await expectError('prompt longer than the model holds', 413,
                     { model: 'hymba', prompt: 'word '.repeat(400) },
                     /more than the 256 this model holds/);
+  // CHECK: PASS: empty messages: 400
   try {
     await c.chat.completions.create({ model: 'hymba', messages: [] });
     check(false, 'empty messages: no error');
@@ -174,6 +192,7 @@ async function main() {
   const raw = await fetch(`http://127.0.0.1:${s.port}/v1/completions`,
                           { method: 'POST', body: '{"prompt": "x",' });
   const rawBody = await raw.json();
+  // CHECK: PASS: malformed JSON: 400
   check(raw.status === 400 && rawBody.error.type === 'invalid_request_error',
         `malformed JSON: ${raw.status} ${JSON.stringify(rawBody)}`);
 
@@ -194,8 +213,10 @@ async function main() {
                                       run('B', 'In the beginning')]);
   let switches = 0;
   for (let i = 1; i < order.length; i++) switches += order[i] !== order[i - 1];
+  // CHECK: PASS: two concurrent clients get their own greedy texts
   check(ta === greedy && tb === greedy2,
         'two concurrent clients get their own greedy texts');
+  // CHECK: PASS: the two streams were interleaved
   check(switches >= 10,
         `the two streams were interleaved (${switches} switches): ` +
         order.join(''));
@@ -209,6 +230,7 @@ async function main() {
         temperature: 0, stream: true }, { signal: ctrl.signal });
   const it = long[Symbol.asyncIterator]();
   await it.next();
+  // CHECK: PASS: busy server: 503
   try {
     await one.client.completions.create({ model: 'hymba', prompt: 'x' });
     check(false, 'busy server: no error');
@@ -220,12 +242,14 @@ async function main() {
   ctrl.abort();
   const cancelled = await waitForLog(
       one, /cmpl-\d+: 4 prompt tokens, (\d+) generated, cancelled/);
+  // CHECK: PASS: a streamed request stops when its client disconnects
   check(cancelled && Number(cancelled[1]) < 200,
         `a streamed request stops when its client disconnects (${
             cancelled ? cancelled[0] : one.log})`);
   const after = await one.client.completions.create(
       { model: 'hymba', prompt: 'And God said', max_tokens: 24,
         temperature: 0 });
+  // CHECK: PASS: the freed session serves again
   check(after.choices[0].text === greedy, 'the freed session serves again');
   // Not streamed: the disconnect is noticed too. The client leaves once the
   // server has started generating (its log says so), not after a fixed
@@ -242,6 +266,7 @@ async function main() {
   await gone;
   const cancelled2 = await waitForLog(
       one, /cmpl-\d+: 4 prompt tokens, (\d+) generated, cancelled[^]*cmpl-\d+: 4 prompt tokens, (\d+) generated, cancelled/);
+  // CHECK: PASS: a non-streamed request stops when its client disconnects
   check(cancelled2 && Number(cancelled2[2]) < 200,
         'a non-streamed request stops when its client disconnects');
   one.proc.kill('SIGTERM');
@@ -260,12 +285,15 @@ async function main() {
     rest += chunk.choices[0]?.text ?? '';
     if (chunk.usage) lastUsage = chunk.usage;
   }
+  // CHECK: PASS: the request in flight at SIGTERM completes
   check(rest.startsWith(greedy) && lastUsage &&
         lastUsage.completion_tokens === 100,
         'the request in flight at SIGTERM completes');
   const exit = await s.done;
+  // CHECK: PASS: SIGTERM: exit code 0
   check(exit.code === 0 && /server stopped/.test(s.log),
         `SIGTERM: exit code ${exit.code}, signal ${exit.signal}`);
+  // CHECK: PASS: after SIGTERM: connection refused
   try {
     await fetch(`http://127.0.0.1:${s.port}/health`);
     check(false, 'after SIGTERM: still answering');
@@ -281,5 +309,6 @@ try {
 } finally {
   for (const srv of servers) srv.proc.kill('SIGKILL');
 }
+// CHECK: {{^}}25 passed, 0 failed
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

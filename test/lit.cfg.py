@@ -79,6 +79,27 @@ except OSError:
 if "ptxas" not in config.available_features:
     lit_config.note("skipping GPU tests: /usr/local/cuda/bin/ptxas not found")
 
+# The instructions the --compute=int8 and --compute=bf16 executables need:
+# without them e2e/numerics.py skips those runs, saying why, and
+# compute-int8.test and compute-bf16.test check that message instead of
+# every check (the same test of /proc/cpuinfo as numerics.py's, so that a
+# disagreement fails).
+try:
+    with open("/proc/cpuinfo") as f:
+        _cpu_flags = f.read().split()
+except OSError:
+    _cpu_flags = []
+if "avx512_vnni" in _cpu_flags or "avx_vnni" in _cpu_flags:
+    config.available_features.add("cpu-vnni")
+else:
+    lit_config.note("compute-int8.test runs no --compute=int8 numerics: "
+                    "this CPU has no VNNI (avx512_vnni or avx_vnni)")
+if "avx512_bf16" in _cpu_flags:
+    config.available_features.add("cpu-avx512bf16")
+else:
+    lit_config.note("compute-bf16.test runs no --compute=bf16 numerics: "
+                    "this CPU lacks AVX512_BF16")
+
 # libFuzzer targets (test/fuzz), built when libclang-rt-22-dev is installed.
 _fuzz_dir = os.path.join(config.hymba_obj_root, "fuzz")
 config.substitutions.append(("%fuzzdir", _fuzz_dir))

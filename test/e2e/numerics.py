@@ -18,6 +18,16 @@ each also reports the rounding's cost: the error against the reference
 without it. That needs a CPU with AVX512_BF16; without one the run says so
 and checks nothing.
 """
+# The CHECK lines (FileCheck reads this file, with --implicit-check-not=FAIL):
+# every check by name, in the order the checks run: each case's four beside
+# its row of CASES, the trained model's beside its loop. The prefixes say
+# which runs have them: CHECK every run; INTW the integer-weight cases, which
+# --compute=bf16 skips (run by numerics.test and compute-int8.test); F32,
+# BF16 and INT8 what only that --compute runs (the trained model's weight
+# types, the count); NOVNNI and NOBF16 the skip on a CPU without the
+# instructions (compute-int8.test and compute-bf16.test choose those by the
+# lit features cpu-vnni and cpu-avx512bf16, which lit.cfg.py reads from
+# /proc/cpuinfo as this script does).
 import os
 import shutil
 import subprocess
@@ -42,6 +52,7 @@ if COMPUTE == "int8":
     with open("/proc/cpuinfo") as f:
         flags = f.read().split()
     if "avx512_vnni" not in flags and "avx_vnni" not in flags:
+        # NOVNNI: SKIPPED: this CPU has no VNNI ({{.*}}/proc/cpuinfo)
         print("SKIPPED: this CPU has no VNNI (neither avx512_vnni nor avx_vnni "
               "in /proc/cpuinfo), so --compute=int8 executables cannot run here")
         sys.exit(0)
@@ -53,6 +64,7 @@ if COMPUTE == "bf16":
     with open("/proc/cpuinfo") as f:
         flags = f.read()
     if " avx512_bf16" not in flags:
+        # NOBF16: SKIPPED: this CPU lacks AVX512_BF16 ({{.*}}/proc/cpuinfo)
         print("SKIPPED: this CPU lacks AVX512_BF16 (no avx512_bf16 in "
               "/proc/cpuinfo), so --compute=bf16 executables cannot run here")
         sys.exit(0)
@@ -69,19 +81,63 @@ if COMPUTE == "bf16":
     TOL = 1e-2
 CASES = [
     # name, preset, checkpoint dtype, shards, --dtype, prompt length, steps
+    # CHECK: PASS tiny-f32 logits:
+    # CHECK: PASS tiny-f32 greedy tokens:
+    # CHECK: PASS tiny-f32 decode == prefill:
+    # CHECK: PASS tiny-f32 chunked prefill:
     ("tiny-f32", "tiny", "f32", 1, "f32", 9, 6),
+    # CHECK: PASS tiny-bf16-ckpt logits:
+    # CHECK: PASS tiny-bf16-ckpt greedy tokens:
+    # CHECK: PASS tiny-bf16-ckpt decode == prefill:
+    # CHECK: PASS tiny-bf16-ckpt chunked prefill:
     ("tiny-bf16-ckpt", "tiny", "bf16", 1, "f32", 13, 5),
+    # CHECK: PASS tiny-bf16-weights logits:
+    # CHECK: PASS tiny-bf16-weights greedy tokens:
+    # CHECK: PASS tiny-bf16-weights decode == prefill:
+    # CHECK: PASS tiny-bf16-weights chunked prefill:
     ("tiny-bf16-weights", "tiny", "bf16", 1, "bf16", 7, 5),
+    # CHECK: PASS nometa-untied-sharded logits:
+    # CHECK: PASS nometa-untied-sharded greedy tokens:
+    # CHECK: PASS nometa-untied-sharded decode == prefill:
+    # CHECK: PASS nometa-untied-sharded chunked prefill:
     ("nometa-untied-sharded", "nometa", "f16", 2, "f32", 6, 6),
+    # CHECK: PASS kv-group-of-three logits:
+    # CHECK: PASS kv-group-of-three greedy tokens:
+    # CHECK: PASS kv-group-of-three decode == prefill:
+    # CHECK: PASS kv-group-of-three chunked prefill:
     ("kv-group-of-three", "group3", "bf16", 1, "f32", 11, 6),
+    # CHECK: PASS odd-sizes-window-2 logits:
+    # CHECK: PASS odd-sizes-window-2 greedy tokens:
+    # CHECK: PASS odd-sizes-window-2 decode == prefill:
+    # CHECK: PASS odd-sizes-window-2 chunked prefill:
     ("odd-sizes-window-2", "odd", "f32", 1, "f32", 10, 7),
     # Enough rows for full register tiles of every target (AVX-512: 14).
+    # CHECK: PASS tiny-long-prompt logits:
+    # CHECK: PASS tiny-long-prompt greedy tokens:
+    # CHECK: PASS tiny-long-prompt decode == prefill:
+    # CHECK: PASS tiny-long-prompt chunked prefill:
     ("tiny-long-prompt", "tiny", "bf16", 1, "bf16", 40, 4),
     # Quantized weights (int8/int4 per group of 32): odd sizes give partial
     # groups and partial panels; the long prompt full quantized tiles.
+    # INTW: PASS tiny-int8 logits:
+    # INTW: PASS tiny-int8 greedy tokens:
+    # INTW: PASS tiny-int8 decode == prefill:
+    # INTW: PASS tiny-int8 chunked prefill:
     ("tiny-int8", "tiny", "bf16", 1, "int8", 9, 5),
+    # INTW: PASS odd-sizes-int4 logits:
+    # INTW: PASS odd-sizes-int4 greedy tokens:
+    # INTW: PASS odd-sizes-int4 decode == prefill:
+    # INTW: PASS odd-sizes-int4 chunked prefill:
     ("odd-sizes-int4", "odd", "f32", 1, "int4", 10, 5),
+    # INTW: PASS kv-group-of-three-int8 logits:
+    # INTW: PASS kv-group-of-three-int8 greedy tokens:
+    # INTW: PASS kv-group-of-three-int8 decode == prefill:
+    # INTW: PASS kv-group-of-three-int8 chunked prefill:
     ("kv-group-of-three-int8", "group3", "f16", 1, "int8", 7, 4),
+    # INTW: PASS tiny-long-prompt-int4 logits:
+    # INTW: PASS tiny-long-prompt-int4 greedy tokens:
+    # INTW: PASS tiny-long-prompt-int4 decode == prefill:
+    # INTW: PASS tiny-long-prompt-int4 chunked prefill:
     ("tiny-long-prompt-int4", "tiny", "f32", 1, "int4", 40, 3),
 ]
 
@@ -144,6 +200,9 @@ def check_int8(name, got, want, W, d, seq):
 
 
 def check_model(name, ck, dtype, prompt, N):
+    """Four checks (their CHECK lines are beside each row of CASES and the
+    trained model's loop): logits, greedy tokens, decode == prefill,
+    chunked prefill."""
     d = hc.load_dims(ck)
     W = st.read_checkpoint(ck)
     if dtype == "bf16":  # the executable stores bf16: the reference must too
@@ -222,10 +281,42 @@ for name, preset, ck_dtype, shards, dtype, T, N in CASES:
 kjv = os.path.join(pytools, "..", "models", "hymba-kjv")
 sp = spm.SentencePieceProcessor(model_file=os.path.join(kjv, "tokenizer.model"))
 prompt = [sp.bos_id()] + sp.encode("And God said unto Moses,")
+# F32: PASS hymba-kjv-f32 logits:
+# F32: PASS hymba-kjv-f32 greedy tokens:
+# F32: PASS hymba-kjv-f32 decode == prefill:
+# F32: PASS hymba-kjv-f32 chunked prefill:
+# F32: PASS hymba-kjv-bf16 logits:
+# F32: PASS hymba-kjv-bf16 greedy tokens:
+# F32: PASS hymba-kjv-bf16 decode == prefill:
+# F32: PASS hymba-kjv-bf16 chunked prefill:
+# F32: PASS hymba-kjv-int8 logits:
+# F32: PASS hymba-kjv-int8 greedy tokens:
+# F32: PASS hymba-kjv-int8 decode == prefill:
+# F32: PASS hymba-kjv-int8 chunked prefill:
+# F32: PASS hymba-kjv-int4 logits:
+# F32: PASS hymba-kjv-int4 greedy tokens:
+# F32: PASS hymba-kjv-int4 decode == prefill:
+# F32: PASS hymba-kjv-int4 chunked prefill:
+# BF16: PASS hymba-kjv-bf16 logits:
+# BF16: PASS hymba-kjv-bf16 greedy tokens:
+# BF16: PASS hymba-kjv-bf16 decode == prefill:
+# BF16: PASS hymba-kjv-bf16 chunked prefill:
+# INT8: PASS hymba-kjv-int8 logits:
+# INT8: PASS hymba-kjv-int8 greedy tokens:
+# INT8: PASS hymba-kjv-int8 decode == prefill:
+# INT8: PASS hymba-kjv-int8 chunked prefill:
+# INT8: PASS hymba-kjv-int4 logits:
+# INT8: PASS hymba-kjv-int4 greedy tokens:
+# INT8: PASS hymba-kjv-int4 decode == prefill:
+# INT8: PASS hymba-kjv-int4 chunked prefill:
 for dtype in {"f32": ("f32", "bf16", "int8", "int4"), "bf16": ("bf16",),
               "int8": ("int8", "int4")}[COMPUTE]:
     gen = check_model(f"hymba-kjv-{dtype}", kjv, dtype, prompt, 24)
 print("hymba-kjv greedy:", repr(sp.decode(gen)))
+# CHECK: hymba-kjv greedy:
 
 print(f"{passed} passed, {failed} failed")
+# F32: 60 passed, 0 failed
+# BF16: 32 passed, 0 failed
+# INT8: 52 passed, 0 failed
 sys.exit(1 if failed else 0)

@@ -1,20 +1,25 @@
 //===- Int8DotKernel.cpp - Integer dot products for quantized projections -===//
 //
-// vpdpbusd multiplies unsigned bytes by signed bytes. The weights are signed
-// (q in [-127, 127]) and so is x; x is made unsigned by adding 128 (an xor
-// of the sign bit), and the extra 128 * sum(w) is taken back once per group:
+// vpdpbusd multiplies unsigned bytes by signed bytes. x and the weights are
+// both signed (q in [-127, 127]). The weights are made unsigned by adding
+// 128 (an xor of each byte's sign bit, folded into the instruction that
+// loads them), and the extra 128 * sum(x) is taken back once per group:
 //
-//   sum_k q_x q_w = sum_k (q_x + 128) q_w - 128 sum_k q_w
+//   sum_k q_x q_w = sum_k q_x (q_w + 128) - 128 sum_k q_x
 //
-// sum_k q_w is itself one vpdpbusd against a vector of ones per weight
-// vector, shared by every row of the tile. Both sums are exact in i32 (at
-// most 255 * 128 * 4 per lane and instruction, the group's sum far below
-// 2^24), so the only rounding is the f32 scaling of each group's sum.
+// sum_k q_x is the same for every output of a row, so it is summed once per
+// projection, before the tiles (buildGroupSums), instead of once per weight
+// vector inside them: the inner loop is one xor-load and one vpdpbusd per
+// 64 weight bytes. Both sums are exact in i32 (at most 255 * 127 * 4 per
+// lane and instruction, the group's sum far below 2^24), so the only
+// rounding is the f32 scaling of each group's sum.
 //
-// int4 weights become signed bytes without a sign extension: a nibble moved
-// to the top of its byte (and the low nibble cleared) is the byte 16 q, in
-// [-128, 112]. So the sums are 16 times too large, which the weight scale
-// takes back (/ 16, exact): every product and sum is the same as for int8.
+// int4 weights become bytes without a sign extension: a nibble moved to the
+// top of its byte (and the low nibble cleared) is the byte 16 q, in
+// [-128, 112], and its sign flipped, 16 q + 128 in [0, 240]. So the sums are
+// 16 times too large, which the weight scale takes back (/ 16, exact), and
+// the correction is the same 128 sum(x): every product and sum is the same
+// as for int8.
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,10 +58,9 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
       b.getStringAttr(vl == 16 ? "llvm.x86.avx512.vpdpbusd.512"
                                : "llvm.x86.avx512.vpdpbusd.256");
   Value zeros = splat(b, i32Vec, b.getI32IntegerAttr(0));
-  Value ones = splat(b, byteVec, b.getI8IntegerAttr(1));
-  // 0x80 in each byte: x + 128 as an unsigned byte is x with its sign flipped.
-  Value signFlip =
-      arith::ConstantOp::create(b, b.getI32IntegerAttr(int32_t(0x80808080u)));
+  // 0x80 in each byte: q + 128 as an unsigned byte is q with its sign
+  // flipped.
+  Value signFlip = splat(b, byteVec, b.getI8IntegerAttr(int8_t(0x80)));
   VectorType wideVec = VectorType::get({4 * vl}, b.getI32Type());
   // int4: the high nibbles in place (& 0xf0); the low ones moved up by a
   // 16-bit shift, which carries the low byte's high nibble into the high
@@ -69,8 +73,9 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
   }
   // i4 rows hold 4 bytes for each of the panel's first W / 2 lanes.
   int64_t halfPanel = cast<MemRefType>(w.getType()).getDimSize(2) / 4;
-  // The signed weight bytes of lane vector j at quad row kq: an int8 load,
-  // or one nibble half of the int4 byte vector shared with its partner.
+  // The weight bytes of lane vector j at quad row kq, made unsigned (+ 128):
+  // an int8 load, or one nibble half of the int4 byte vector shared with its
+  // partner.
   auto weightBytes = [&](ImplicitLocOpBuilder &ib, Value kq,
                          llvm::DenseMap<int64_t, Value> &loaded, int64_t lane) {
     int64_t column = bits == 4 ? lane % halfPanel : lane;
@@ -82,14 +87,16 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
         prefetchWeights(ib, w, p, kq, 4 * column, prefetchRows);
     }
     if (bits != 4)
-      return raw;
+      return arith::XOrIOp::create(ib, raw, signFlip).getResult();
     Value nibbles = raw;
     if (lane < halfPanel)
       nibbles = vector::BitCastOp::create(
           ib, byteVec,
           arith::ShLIOp::create(
               ib, vector::BitCastOp::create(ib, halfwords, raw), four));
-    return arith::AndIOp::create(ib, nibbles, highNibbles).getResult();
+    return arith::XOrIOp::create(
+               ib, arith::AndIOp::create(ib, nibbles, highNibbles), signFlip)
+        .getResult();
   };
   auto dot = [&](ImplicitLocOpBuilder &ib, Value acc, Value u8, Value s8) {
     if (vnni)
@@ -118,9 +125,8 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
         ImplicitLocOpBuilder gb(loc, nb);
         Value kEnd = arith::MinUIOp::create(
             gb, arith::AddIOp::create(gb, kg, cGroup), k1);
-        // The group's integer sums: m x nv dot products, then nv sums of
-        // the weights.
-        SmallVector<Value> sums(tile + nv, zeros);
+        // The group's integer sums: m x nv dot products.
+        SmallVector<Value> sums(tile, zeros);
         auto quads = scf::ForOp::create(
             gb, kg, kEnd, c4, sums,
             [&](OpBuilder &qb, Location l, Value kk, ValueRange s) {
@@ -128,35 +134,28 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
               Value kq = arith::DivUIOp::create(ib, kk, c4);
               SmallVector<Value> ws, next(s.begin(), s.end());
               llvm::DenseMap<int64_t, Value> loaded;
-              for (size_t j = 0; j < nv; ++j) {
+              for (size_t j = 0; j < nv; ++j)
                 ws.push_back(weightBytes(ib, kq, loaded, laneOffsets[j]));
-                next[tile + j] = dot(ib, s[tile + j], ones, ws[j]);
-              }
               for (size_t i = 0; i < m; ++i) {
-                // x[row, kk .. kk + 3] as one i32, sign-flipped, in every
-                // lane.
+                // x[row, kk .. kk + 3] as one i32 in every lane.
                 Value bytes = vector::LoadOp::create(ib, quad, qx,
                                                      ValueRange{rows[i], kk});
                 Value word = vector::ExtractOp::create(
                     ib, vector::BitCastOp::create(ib, oneI32, bytes),
                     ArrayRef<int64_t>{0});
-                Value xu = vector::BitCastOp::create(
-                    ib, byteVec,
-                    vector::BroadcastOp::create(
-                        ib, i32Vec, arith::XOrIOp::create(ib, word, signFlip)));
+                Value xs = vector::BitCastOp::create(
+                    ib, byteVec, vector::BroadcastOp::create(ib, i32Vec, word));
                 for (size_t j = 0; j < nv; ++j)
-                  next[i * nv + j] = dot(ib, s[i * nv + j], xu, ws[j]);
+                  next[i * nv + j] = dot(ib, s[i * nv + j], ws[j], xs);
               }
               scf::YieldOp::create(ib, next);
             });
-        // Per group: take back 128 * sum(w), convert, and add with the
+        // Per group: take back 128 * sum(x), convert, and add with the
         // product of both scales.
         Value g = arith::DivUIOp::create(gb, kg, cGroup);
-        Value c7 = splat(gb, i32Vec, gb.getI32IntegerAttr(7));
-        SmallVector<Value> bias, weightScale;
+        Value c7 = arith::ConstantOp::create(gb, gb.getI32IntegerAttr(7));
+        SmallVector<Value> weightScale;
         for (size_t j = 0; j < nv; ++j) {
-          bias.push_back(
-              arith::ShLIOp::create(gb, quads.getResult(tile + j), c7));
           weightScale.push_back(widenBF16Exactly(
               gb, vector::LoadOp::create(
                       gb, VectorType::get({vl}, gb.getBF16Type()), scales,
@@ -171,11 +170,15 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
           Value xs = vector::BroadcastOp::create(
               gb, f32Vec,
               memref::LoadOp::create(gb, sx, ValueRange{rows[i], g}));
+          Value bias = vector::BroadcastOp::create(
+              gb, i32Vec,
+              arith::ShLIOp::create(
+                  gb, memref::LoadOp::create(gb, xSums, ValueRange{rows[i], g}),
+                  c7));
           for (size_t j = 0; j < nv; ++j) {
             Value exact = arith::SIToFPOp::create(
                 gb, f32Vec,
-                arith::SubIOp::create(gb, quads.getResult(i * nv + j),
-                                      bias[j]));
+                arith::SubIOp::create(gb, quads.getResult(i * nv + j), bias));
             next.push_back(vector::FMAOp::create(
                 gb, exact, arith::MulFOp::create(gb, weightScale[j], xs),
                 acc[i * nv + j]));
@@ -184,4 +187,55 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
         scf::YieldOp::create(gb, next);
       });
   return SmallVector<Value>(groups.getResults());
+}
+
+Value hymba::buildGroupSums(ImplicitLocOpBuilder &b, Value qx, int64_t group) {
+  auto type = cast<MemRefType>(qx.getType());
+  int64_t k = type.getDimSize(1), fullGroups = k / group;
+  int64_t groups = (k + group - 1) / group;
+  Type i32 = b.getI32Type();
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  Value rows = memref::DimOp::create(b, qx, c0);
+  Value sums = memref::AllocOp::create(
+      b, MemRefType::get({ShapedType::kDynamic, groups}, i32),
+      ValueRange{rows});
+  VectorType bytes = VectorType::get({group}, b.getI8Type());
+  VectorType words = VectorType::get({group}, i32);
+  // Serial: T x K byte additions are the projection's cost divided by its
+  // N outputs, less than a thread hand-off for a decode step.
+  scf::ForOp::create(
+      b, c0, rows, c1, ValueRange{},
+      [&](OpBuilder &rb, Location loc, Value t, ValueRange) {
+        ImplicitLocOpBuilder ib(loc, rb);
+        scf::ForOp::create(
+            ib, c0, indexConst(ib, fullGroups), c1, ValueRange{},
+            [&](OpBuilder &gb, Location l, Value g, ValueRange) {
+              ImplicitLocOpBuilder vb(l, gb);
+              Value k0 = arith::MulIOp::create(vb, g, indexConst(vb, group));
+              Value v =
+                  vector::LoadOp::create(vb, bytes, qx, ValueRange{t, k0});
+              Value sum = vector::ReductionOp::create(
+                  vb, vector::CombiningKind::ADD,
+                  arith::ExtSIOp::create(vb, words, v));
+              memref::StoreOp::create(vb, sum, sums, ValueRange{t, g});
+              scf::YieldOp::create(vb);
+            });
+        if (fullGroups < groups) { // K's last, shorter group
+          auto tail = scf::ForOp::create(
+              ib, indexConst(ib, fullGroups * group), indexConst(ib, k), c1,
+              ValueRange{
+                  arith::ConstantOp::create(ib, ib.getI32IntegerAttr(0))},
+              [&](OpBuilder &kb, Location l, Value kk, ValueRange acc) {
+                ImplicitLocOpBuilder sb(l, kb);
+                Value q = arith::ExtSIOp::create(
+                    sb, i32, memref::LoadOp::create(sb, qx, ValueRange{t, kk}));
+                scf::YieldOp::create(
+                    sb, ValueRange{arith::AddIOp::create(sb, acc[0], q)});
+              });
+          memref::StoreOp::create(ib, tail.getResult(0), sums,
+                                  ValueRange{t, indexConst(ib, fullGroups)});
+        }
+        scf::YieldOp::create(ib);
+      });
+  return sums;
 }

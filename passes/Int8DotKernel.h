@@ -21,6 +21,8 @@ namespace mlir::hymba {
 struct Int8DotKernel {
   Value qx;      // memref [T, K] i8: x quantized, per row and group
   Value sx;      // memref [T, groups] f32: the scale of each row's group
+  Value xSums;   // memref [T, groups] i32: sum of each row's group of qx
+                 // (buildGroupSums)
   Value w;       // memref [P, K / 4, 4 W] i8: panel rows of 4-input quads
                  // (int4: [P, K / 4, 2 W], the quads of lanes j and
                  // j + W / 2 in the low and high nibbles of one byte quad)
@@ -44,6 +46,11 @@ struct Int8DotKernel {
                                 Value p, ArrayRef<int64_t> laneOffsets,
                                 Value k0, Value k1, ValueRange init) const;
 };
+
+/// The sum of each row's group of x's int8 values, qx [T, K] i8 ->
+/// [T, ceil(K / group)] i32, in a buffer the caller deallocates: the
+/// correction of the weights' +128 bias (Int8DotKernel.cpp).
+Value buildGroupSums(ImplicitLocOpBuilder &b, Value qx, int64_t group);
 
 } // namespace mlir::hymba
 

@@ -995,12 +995,14 @@ struct VectorizeLinearPass
   }
 
   /// Rows of an int8 dot-product tile: rows x nv i32 sums and as many f32
-  /// accumulators, nv weight vectors, nv weight sums, the x broadcast and
-  /// the vector of ones. (Reserving int4's three more temporaries too
-  /// leaves 5 rows with AVX-512, and LLVM's unrolled loops spill no less:
-  /// test/codegen/gemm-asm.test.)
-  int64_t int8DotTileRows(int64_t nv) const {
-    return std::max<int64_t>(1, (vectorRegisters - 2 * nv - 2) / (2 * nv));
+  /// accumulators, nv weight vectors, the x broadcast and the sign-flip
+  /// constant; int4 also keeps the nv nibble halves it unpacks (measured on
+  /// the 1.5B widths, 512-token prefill: int8 gains 3-4% from its seventh
+  /// AVX-512 row, int4 loses up to 5% with it). test/codegen/gemm-asm.test
+  /// checks the spills.
+  int64_t int8DotTileRows(int64_t nv, int64_t bits) const {
+    int64_t reserved = nv + 2 + (bits == 4 ? nv : 0);
+    return std::max<int64_t>(1, (vectorRegisters - reserved) / (2 * nv));
   }
 
   void runOnOperation() override {
@@ -1062,7 +1064,9 @@ struct VectorizeLinearPass
         if (proj.bits)
           kernel.kBlock =
               std::max<int64_t>(1, kBlockSize / proj.group) * proj.group;
-        Value packed;
+        // A buffer of x the kernel reads (bf16 pairs, group sums), freed
+        // after it.
+        Value scratch;
         if (proj.interleave == 2) {
           if (xType.isDynamicDim(1))
             continue;
@@ -1076,8 +1080,8 @@ struct VectorizeLinearPass
           kernel.w = memref::CollapseShapeOp::create(
               b, collapsed, proj.w,
               ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
-          packed = packBF16Pairs(b, proj.x, xType.getDimSize(1), vectorWidth);
-          kernel.x = packed;
+          scratch = packBF16Pairs(b, proj.x, xType.getDimSize(1), vectorWidth);
+          kernel.x = scratch;
           kernel.interleave = 2;
           kernel.bf16Dot = bf16Dot;
           kernel.rows = tileRows(nv, false, !bf16Dot);
@@ -1096,16 +1100,14 @@ struct VectorizeLinearPass
                            "contiguous panels");
             return signalPassFailure();
           }
-          kernel.rows = int8DotTileRows(nv);
-          kernel.int8Dot =
-              Int8DotKernel{proj.x,
-                            proj.xScales,
-                            memref::CollapseShapeOp::create(b, proj.w, quads),
-                            proj.scales,
-                            proj.group,
-                            proj.bits,
-                            vectorWidth,
-                            vnni};
+          kernel.rows = int8DotTileRows(nv, proj.bits);
+          scratch = buildGroupSums(b, proj.x, proj.group);
+          kernel.int8Dot = Int8DotKernel{
+              proj.x,      proj.xScales,
+              scratch,     memref::CollapseShapeOp::create(b, proj.w, quads),
+              proj.scales, proj.group,
+              proj.bits,   vectorWidth,
+              vnni};
           kernel.int8Dot->prefetchRows =
               rowsForBytes(kernel.int8Dot->w, prefetchDistance);
         }
@@ -1115,8 +1117,8 @@ struct VectorizeLinearPass
         if (!cast<MemRefType>(kernel.w.getType()).getElementType().isF32())
           kernel.prefetchRows = rowsForBytes(kernel.w, prefetchDistance);
         kernel.emit(b);
-        if (packed)
-          memref::DeallocOp::create(b, packed);
+        if (scratch)
+          memref::DeallocOp::create(b, scratch);
       } else {
         DotKernel kernel;
         kernel.x = proj.x;

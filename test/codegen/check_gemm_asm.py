@@ -55,15 +55,23 @@ loads = sum(bool(re.match(r"(vmovups|vmovaps|vpmovzxwd|vmovdqu|vpmovsxbd)\w*\s+-
 broadcasts = sum(t.startswith(("vbroadcastss", "vpbroadcastd")) or "{1to" in t
                  for t in body)
 stack = [t for t in body if "(%rsp" in t]
+# Of those, the ones that move a vector register: a spilled accumulator or
+# weight vector (the rest reload loop-invariant addresses into GPRs).
+vector_stack = [t for t in stack if re.search(r"%[xyz]mm", t)]
 dots = [t for t in body if t.startswith("vdpbf16ps")]
 int8_dots = [t for t in body if t.startswith("vpdpbusd")]
 # A weight vector read by the dot itself: a memory operand, not a broadcast.
 dot_loads = sum("(" in t and "{1to" not in t for t in dots + int8_dots)
-loads += dot_loads
+# int8 weights loaded by the xor that flips their sign bits (vpdpbusd's
+# unsigned operand), or int4 ones by the nibble mask.
+flip_loads = sum(bool(re.match(r"(vpxor|vpternlog)\w*\s+-?(0x[0-9a-f]+)?\(", t))
+                 for t in body)
+loads += dot_loads + flip_loads
 print(f"hottest loop: {len(body)} instructions, {fmas} FMAs, {loads} packed "
       f"loads, {broadcasts} broadcasts, {len(stack)} stack accesses, "
       f"{len(dots)} bf16 dot products, {len(int8_dots)} int8 dot products "
-      f"({dot_loads} with a packed memory operand)")
+      f"({dot_loads} with a packed memory operand), "
+      f"{len(vector_stack)} vector stack accesses")
 for t in stack:
     print(f"  stack: {t}")
 ok = fmas >= min_fmas and len(stack) <= max_stack and loads > 0

@@ -5,39 +5,49 @@
 // hymba-compile --compute=int8: x quantized per group of 32 (values and an
 // f32 scale per row and group), int8 weights in panels of 32 outputs
 // interleaved by 4 along K. The second panel holds 8 real outputs. The tile
-// is integer: vpdpbusd of the sign-flipped x quad against the weight
-// vectors and against ones (the weights' sum), one FMA per group with both
-// scales; no weight is converted to float per element.
+// is integer: vpdpbusd of the sign-flipped weight vectors (q + 128,
+// unsigned) against the x quad, one FMA per group with both scales after
+// taking back 128 * sum(x), summed once per row and group before the tiles;
+// no weight is converted to float per element.
 
 // CHECK-LABEL: func @int8_dot
 // CHECK-SAME:    (%[[QX:.*]]: memref<?x64xi8>, %[[SX:.*]]: memref<?x2xf32>, %[[Q:.*]]: memref<2x16x32x4xi8>, %[[S:.*]]: memref<2x2x32xbf16>, %[[Y:.*]]: memref<?x40xf32>)
+// The group sums of x: one vector reduction per row and group.
+// CHECK:         %[[SUMS:.*]] = memref.alloc(%{{.*}}) : memref<?x2xi32>
+// CHECK:         scf.for %[[T:.*]] = 
+// CHECK:           scf.for %[[GS:.*]] = 
+// CHECK:             %[[XG:.*]] = vector.load %[[QX]][%[[T]], %{{.*}}] : memref<?x64xi8>, vector<32xi8>
+// CHECK:             %[[XGW:.*]] = arith.extsi %[[XG]] : vector<32xi8> to vector<32xi32>
+// CHECK:             %[[XSUM:.*]] = vector.reduction <add>, %[[XGW]] : vector<32xi32> into i32
+// CHECK:             memref.store %[[XSUM]], %[[SUMS]][%[[T]], %[[GS]]]
 // CHECK:         %[[QUADS:.*]] = memref.collapse_shape %[[Q]] {{\[}}[0], [1], [2, 3]] : memref<2x16x32x4xi8> into memref<2x16x128xi8>
 // CHECK:         scf.parallel (%[[P:.*]]) =
-// CHECK-DAG:       %[[FLIP:.*]] = arith.constant -2139062144 : i32
-// CHECK-DAG:       %[[ONES:.*]] = arith.constant dense<1> : vector<64xi8>
-// Six rows per tile: 6 x 2 f32 accumulators loaded from y, one group at a time.
-// CHECK:           scf.for %[[KG:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{(%[^,]+, ){11}%[^)]+}})
+// Seven rows per tile: 7 x 2 f32 accumulators loaded from y, one group at a time.
+// CHECK:           %[[FLIP:.*]] = arith.constant dense<-128> : vector<64xi8>
+// CHECK:           scf.for %[[KG:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{(%[^,]+, ){13}%[^)]+}})
 // CHECK:             scf.for %[[KK:.*]] = %[[KG]] to %{{.*}} step %{{.*}} iter_args({{(%[^,]+, ){13}%[^)]+}})
 // CHECK:               %[[KQ:.*]] = arith.divui %[[KK]]
 // CHECK:               %[[W0:.*]] = vector.load %[[QUADS]][%[[P]], %[[KQ]], %{{.*}}] : memref<2x16x128xi8>, vector<64xi8>
-// CHECK:               llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[ONES]], %[[W0]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+// CHECK:               %[[WU:.*]] = arith.xori %[[W0]], %[[FLIP]] : vector<64xi8>
 // CHECK:               %[[XQ:.*]] = vector.load %[[QX]][%{{.*}}, %[[KK]]] : memref<?x64xi8>, vector<4xi8>
 // CHECK:               %[[XW:.*]] = vector.bitcast %[[XQ]] : vector<4xi8> to vector<1xi32>
 // CHECK:               %[[XS:.*]] = vector.extract %[[XW]][0] : i32 from vector<1xi32>
-// CHECK:               %[[XU:.*]] = arith.xori %[[XS]], %[[FLIP]] : i32
-// CHECK:               %[[XB:.*]] = vector.broadcast %[[XU]] : i32 to vector<16xi32>
+// CHECK:               %[[XB:.*]] = vector.broadcast %[[XS]] : i32 to vector<16xi32>
 // CHECK:               %[[XV:.*]] = vector.bitcast %[[XB]] : vector<16xi32> to vector<64xi8>
-// CHECK:               llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[XV]], %[[W0]])
+// CHECK:               llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[WU]], %[[XV]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
 // CHECK:             %[[G:.*]] = arith.divui %[[KG]]
-// CHECK:             %[[BIAS:.*]] = arith.shli %{{.*}}, %{{.*}} : vector<16xi32>
 // CHECK:             vector.load %[[S]][%[[P]], %[[G]], %{{.*}}] : memref<2x2x32xbf16>, vector<16xbf16>
 // CHECK:             %[[XSC:.*]] = memref.load %[[SX]][%{{.*}}, %[[G]]] : memref<?x2xf32>
-// CHECK:             %[[D:.*]] = arith.subi %{{.*}}, %[[BIAS]] : vector<16xi32>
+// CHECK:             %[[RS:.*]] = memref.load %[[SUMS]][%{{.*}}, %[[G]]] : memref<?x2xi32>
+// CHECK:             %[[BIAS:.*]] = arith.shli %[[RS]], %{{.*}} : i32
+// CHECK:             %[[BIASV:.*]] = vector.broadcast %[[BIAS]] : i32 to vector<16xi32>
+// CHECK:             %[[D:.*]] = arith.subi %{{.*}}, %[[BIASV]] : vector<16xi32>
 // CHECK:             %[[F:.*]] = arith.sitofp %[[D]] : vector<16xi32> to vector<16xf32>
 // CHECK:             vector.fma %[[F]],
 // The partial second panel: one masked vector of 8 outputs.
 // CHECK:           vector.maskedstore %[[Y]]
 // CHECK-NOT:     linalg.generic
+// CHECK:         memref.dealloc %[[SUMS]]
 
 // With AVX-VNNI's 8 lanes: 256-bit vpdpbusd, four weight vectors per panel.
 // YMM-LABEL: func @int8_dot
@@ -47,7 +57,8 @@
 // Without VNNI: the same integer sums, widened products added in quads.
 // NOVNNI-LABEL: func @int8_dot
 // NOVNNI-NOT:     llvm.call_intrinsic
-// NOVNNI:         %[[U:.*]] = arith.extui %{{.*}} : vector<64xi8> to vector<64xi32>
+// NOVNNI:         %[[WX:.*]] = arith.xori %{{.*}}, %{{.*}} : vector<64xi8>
+// NOVNNI:         %[[U:.*]] = arith.extui %[[WX]] : vector<64xi8> to vector<64xi32>
 // NOVNNI:         %[[W:.*]] = arith.extsi %{{.*}} : vector<64xi8> to vector<64xi32>
 // NOVNNI:         %[[PR:.*]] = arith.muli %[[U]], %[[W]] : vector<64xi32>
 // NOVNNI:         vector.shuffle %[[PR]], %[[PR]] [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60]
@@ -81,16 +92,17 @@ func.func @int8_dot(%qx: memref<?x64xi8>, %sx: memref<?x2xf32>, %q: memref<2x16x
 // int4 weights (--dtype=int4 --compute=int8): one 64-byte load per quad row
 // holds the quads of lanes j (low nibbles) and j + 16 (high nibbles). Each
 // nibble becomes the signed byte 16 q: the high ones masked in place, the
-// low ones shifted up by a 16-bit shift and masked; the weight scale takes
-// the 16 back (* 1/16, exact).
+// low ones shifted up by a 16-bit shift and masked; its sign flipped, the
+// unsigned 16 q + 128. The weight scale takes the 16 back (* 1/16, exact).
+// Six rows per tile (int4 keeps its unpacked halves in registers too).
 // CHECK-LABEL: func @int4_dot
 // CHECK-SAME:    %[[Q:[a-z0-9]+]]: memref<2x16x16x4xi8>
 // CHECK:         %[[QUADS:.*]] = memref.collapse_shape %[[Q]] {{\[}}[0], [1], [2, 3]] : memref<2x16x16x4xi8> into memref<2x16x64xi8>
 // CHECK:         scf.parallel (%[[P:.*]]) =
-// CHECK-DAG:       %[[ONES:.*]] = arith.constant dense<1> : vector<64xi8>
+// CHECK-DAG:       %[[FLIP:.*]] = arith.constant dense<-128> : vector<64xi8>
 // CHECK-DAG:       %[[MASK:.*]] = arith.constant dense<-16> : vector<64xi8>
 // CHECK-DAG:       %[[FOUR:.*]] = arith.constant dense<4> : vector<32xi16>
-// CHECK:           scf.for %[[KG:[a-z0-9_]+]] = %{{.*}} iter_args
+// CHECK:           scf.for %[[KG:[a-z0-9_]+]] = %{{.*}} iter_args({{(%[^,]+, ){11}%[^)]+}})
 // CHECK:             scf.for %[[KK:[a-z0-9_]+]] = %[[KG]] to
 // CHECK-NEXT:        %[[KQ:.*]] = arith.divui %[[KK]]
 // CHECK-NEXT:        %[[RAW:.*]] = vector.load %[[QUADS]][%[[P]], %[[KQ]], %{{.*}}] : memref<2x16x64xi8>, vector<64xi8>
@@ -98,9 +110,11 @@ func.func @int8_dot(%qx: memref<?x64xi8>, %sx: memref<?x2xf32>, %q: memref<2x16x
 // CHECK-NEXT:        %[[UP:.*]] = arith.shli %[[HW]], %[[FOUR]] : vector<32xi16>
 // CHECK-NEXT:        %[[UPB:.*]] = vector.bitcast %[[UP]] : vector<32xi16> to vector<64xi8>
 // CHECK-NEXT:        %[[LO:.*]] = arith.andi %[[UPB]], %[[MASK]] : vector<64xi8>
-// CHECK-NEXT:        llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[ONES]], %[[LO]])
+// CHECK-NEXT:        %[[LOU:.*]] = arith.xori %[[LO]], %[[FLIP]] : vector<64xi8>
 // CHECK-NEXT:        %[[HI:.*]] = arith.andi %[[RAW]], %[[MASK]] : vector<64xi8>
-// CHECK-NEXT:        llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[ONES]], %[[HI]])
+// CHECK-NEXT:        %[[HIU:.*]] = arith.xori %[[HI]], %[[FLIP]] : vector<64xi8>
+// CHECK:             llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[LOU]], %{{.*}})
+// CHECK-NEXT:        llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[HIU]], %{{.*}})
 // CHECK-NOT:         vector.load %[[QUADS]]
 // CHECK:             scf.yield
 // CHECK:           %[[SIXTEENTH:.*]] = arith.constant dense<6.250000e-02> : vector<16xf32>

@@ -305,11 +305,13 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     (`#hymba.panels<W, interleave = 4>`, body `acc + (sitofp(q_x) * s_x) *
     (sitofp(q_w) * extf(s_w))`) gets the same panel loops with an integer
     register tile (Int8DotKernel.h): per group, `rows x nv` i32 accumulators
-    collect `vpdpbusd` (4 x vector-width multiply-adds each) of x quads made
-    unsigned (+128) against the weight vectors, and nv more collect
-    `sum(w)` to take the 128 back; then each sum is converted and added to
-    the f32 accumulators with one FMA by `s_x * s_w`. The weights are never
-    widened to float. With `vnni=false` each vpdpbusd becomes widening
+    collect `vpdpbusd` (4 x vector-width multiply-adds each) of the weight
+    vectors made unsigned (+128: an xor of the sign bits) against the x
+    quads; then `128 * sum(q_x)` of the row's group, summed once per
+    projection before the tiles (an i32 buffer [T, groups], freed after
+    them), is taken back and each sum converted and added to the f32
+    accumulators with one FMA by `s_x * s_w`. The weights are never widened
+    to float. With `vnni=false` each vpdpbusd becomes widening
     multiplies and four strided shuffles, which give the same integers.
 
     **Decode prefetch (`prefetch-distance`).** A one-row tile does a few

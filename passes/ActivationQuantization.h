@@ -39,8 +39,9 @@ struct QuantizedActivations {
   Value scales; // tensor [T, ceil(K / group)] f32
 };
 
-/// x [T, K] (f32) quantized per row and group, as three linalg.generics: the
-/// groups' absolute maxima, their scales, the values.
+/// x [T, K] (f32) quantized per row and group: loops over the rows and
+/// groups whose body reads the group as vectors of up to 32 lanes (its
+/// absolute maximum, its scale, its values).
 QuantizedActivations buildQuantizedActivations(ImplicitLocOpBuilder &b,
                                                Value x, int64_t group);
 

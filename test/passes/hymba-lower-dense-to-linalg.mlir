@@ -322,3 +322,42 @@ func.func @quantized_other_reader(%p: memref<?xi8>, %x: tensor<?x4xf32>) -> tens
   %y = hymba.prepend_meta %w, %x : tensor<2x4xf32>, tensor<?x4xf32> -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
 }
+
+// -----
+
+// int8 values in quads along K (--compute=int8): x is quantized per row and
+// group of 8 before the projection, as vectors of the group's 8 lanes: the
+// group's absolute maximum, its scale (amax / C), its values
+// (clamp(roundeven(x * C / amax), -127, 127) in f64). K = 20 leaves a last
+// group of 4: its reads are padded and its writes masked (no in_bounds).
+// The projection reads the int8 values and the scales.
+// CHECK-LABEL: func @int8_dot
+// CHECK-SAME:    (%{{.*}}: memref<?xi8>, %[[X:.*]]: tensor<?x20xf32>)
+// CHECK-DAG:     %[[C:.*]] = arith.constant 126.984375 : f32
+// CHECK-DAG:     %[[C64:.*]] = arith.constant dense<126.984375> : vector<8xf64>
+// CHECK-DAG:     %[[E:.*]] = tensor.empty(%{{.*}}) : tensor<?x3xf32>
+// CHECK-DAG:     %[[EQ:.*]] = tensor.empty(%{{.*}}) : tensor<?x20xi8>
+// CHECK:         %[[QX:.*]]:2 = scf.for %[[T:.*]] = %{{.*}} iter_args(%{{.*}} = %[[E]], %{{.*}} = %[[EQ]])
+// CHECK:           scf.for %[[G:.*]] = %{{.*}} iter_args(%[[SACC:.*]] = %{{.*}}, %{{.*}} = %{{.*}})
+// CHECK:             %[[AMAX:.*]] = scf.for
+// CHECK:               %[[V:.*]] = vector.transfer_read %[[X]][%[[T]], %{{.*}}], %{{.*}} : tensor<?x20xf32>, vector<8xf32>
+// CHECK:               %[[ABS:.*]] = math.absf %[[V]] : vector<8xf32>
+// CHECK:               vector.reduction <maximumf>, %[[ABS]], %{{.*}} : vector<8xf32> into f32
+// CHECK:             %[[SCALE:.*]] = arith.divf %[[AMAX]], %[[C]] : f32
+// CHECK:             %[[VALUES:.*]] = scf.for
+// CHECK:               %[[XD:.*]] = arith.extf %{{.*}} : vector<8xf32> to vector<8xf64>
+// CHECK:               %[[XC:.*]] = arith.mulf %[[XD]], %[[C64]] : vector<8xf64>
+// CHECK:               %[[R:.*]] = arith.divf %[[XC]], %{{.*}} : vector<8xf64>
+// CHECK:               math.roundeven
+// CHECK:               %[[Q:.*]] = arith.fptosi %{{.*}} : vector<8xf64> to vector<8xi8>
+// CHECK:               vector.transfer_write %[[Q]], %{{.*}}[%[[T]], %{{.*}}] : vector<8xi8>, tensor<?x20xi8>
+// CHECK:             tensor.insert %[[SCALE]] into %[[SACC]][%[[T]], %[[G]]] : tensor<?x3xf32>
+// CHECK:         linalg.generic
+// CHECK-SAME:      ins(%[[QX]]#1, %[[QX]]#0, %{{.*}}, %{{.*}} : tensor<?x20xi8>, tensor<?x3xf32>, tensor<2x5x4x4xi8>, tensor<2x3x4xbf16>)
+func.func @int8_dot(%p: memref<?xi8>, %x: tensor<?x20xf32>) -> tensor<?x6xf32> {
+  %q = hymba.weight %p["w"] {offset = 0 : i64} : memref<?xi8> -> tensor<6x20xi8, #hymba.panels<4, interleave = 4>>
+  %s = hymba.weight %p["w"] {offset = 256 : i64, scales} : memref<?xi8> -> tensor<6x3xbf16, #hymba.panels<4>>
+  %w = hymba.dequantize %q, %s {group_size = 8 : i64} : tensor<6x20xi8, #hymba.panels<4, interleave = 4>>, tensor<6x3xbf16, #hymba.panels<4>> -> tensor<6x20xf32>
+  %y = hymba.linear %x, %w : tensor<?x20xf32>, tensor<6x20xf32> -> tensor<?x6xf32>
+  return %y : tensor<?x6xf32>
+}

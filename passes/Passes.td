@@ -140,6 +140,12 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     `hymba.kv_cache_write` copies the rows later queries can still see.
     `hymba.causal_conv1d` and `hymba.selective_scan` become an `scf.parallel`
     over channels with the state read at the start and written at the end.
+    The CPU scan tile keeps its state and A = -exp(A_log) state-major
+    ([state, channels], channels in the vector lanes); with a state of 16
+    and a tile of a multiple of 16 channels it moves them in and out of
+    the channel-major buffers as 16 x 16 blocks transposed in registers
+    (row loads, four rounds of shuffles, row stores), not element-wise
+    (gathers), which in a one-token decode step cost as much as the step.
     The ops are destination-passing style (`outs(%init)`), so the pass
     lowers either form: in the memref form (after `one-shot-bufferize`,
     which bufferizes them through their BufferizableOpInterface) the loops

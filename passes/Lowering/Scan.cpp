@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::hymba;
@@ -49,6 +50,71 @@ void forRange(ImplicitLocOpBuilder &b, int64_t n,
                        body(ib, i);
                        scf::YieldOp::create(ib);
                      });
+}
+
+/// State and A blocks move between the channel-major buffers ([channels,
+/// state]) and the tile's state-major scratch ([state, channels]) as
+/// 16 x 16 blocks transposed in registers, when the state size is 16 (all
+/// Hymba checkpoints) and the tile a multiple of 16.
+constexpr int64_t kBlock = 16;
+
+/// rows[i][j] -> rows[j][i] for kBlock vectors of kBlock lanes: four rounds
+/// of two-input shuffles; round b pairs rows i and i + b (bit b of i clear)
+/// and, within each 2b-lane chunk, gathers their first b lanes into row i
+/// and their last b into row i + b.
+void transposeBlock(ImplicitLocOpBuilder &b, SmallVectorImpl<Value> &rows) {
+  for (int64_t half = kBlock / 2; half >= 1; half /= 2) {
+    SmallVector<int64_t> low, high;
+    for (int64_t chunk = 0; chunk < kBlock; chunk += 2 * half) {
+      for (int64_t t = 0; t < half; ++t)
+        low.push_back(chunk + t), high.push_back(chunk + half + t);
+      for (int64_t t = 0; t < half; ++t)
+        low.push_back(kBlock + chunk + t),
+            high.push_back(kBlock + chunk + half + t);
+    }
+    for (int64_t i = 0; i < kBlock; ++i) {
+      if (i & half)
+        continue;
+      Value r = rows[i], partner = rows[i + half];
+      rows[i] = vector::ShuffleOp::create(b, r, partner, low);
+      rows[i + half] = vector::ShuffleOp::create(b, r, partner, high);
+    }
+  }
+}
+
+/// `mem` ([channels, state]) as a memref whose rows are contiguous, which
+/// vector loads and stores need. The state views and weights are rows of
+/// contiguous elements (memref.view of a flat buffer, and slices of whole
+/// rows); only their buffer types, from to_buffer, leave the strides
+/// unknown, so the cast states what already holds.
+Value withContiguousRows(ImplicitLocOpBuilder &b, Value mem) {
+  auto type = cast<MemRefType>(mem.getType());
+  if (type.isLastDimUnitStride() || type.getRank() != 2 ||
+      !type.hasStaticShape())
+    return mem;
+  // A reinterpret_cast of the buffer's own metadata: a memref.cast to the
+  // more static type would be folded back into the loads.
+  auto meta = memref::ExtractStridedMetadataOp::create(b, mem);
+  auto layout = StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
+                                       {ShapedType::kDynamic, 1});
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(type.getDimSize(0)),
+                                     b.getIndexAttr(type.getDimSize(1))};
+  SmallVector<OpFoldResult> strides = {meta.getStrides()[0], b.getIndexAttr(1)};
+  return memref::ReinterpretCastOp::create(
+      b,
+      MemRefType::get(type.getShape(), type.getElementType(), layout,
+                      type.getMemorySpace()),
+      meta.getBaseBuffer(), OpFoldResult(meta.getOffset()), sizes, strides);
+}
+
+/// Row `row` of a [rows, kBlock] buffer as f32 lanes.
+Value loadBlockRow(ImplicitLocOpBuilder &b, Value mem, Value row) {
+  Type element = cast<MemRefType>(mem.getType()).getElementType();
+  Value v = vector::LoadOp::create(b, VectorType::get({kBlock}, element), mem,
+                                   ValueRange{row, indexConst(b, 0)});
+  if (element.isF32())
+    return v;
+  return arith::ExtFOp::create(b, VectorType::get({kBlock}, b.getF32Type()), v);
 }
 
 /// Row t of B or C in registers, normalised when a norm was folded in.
@@ -90,16 +156,45 @@ void hymba::lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in,
     du = memref::AllocaOp::create(b, vecType);
     y = memref::AllocaOp::create(b, vecType);
   }
-  forRange(b, dState, [&](ImplicitLocOpBuilder &nb, Value n) {
-    forRange(nb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
-      memref::StoreOp::create(
-          cb, memref::LoadOp::create(cb, state, ValueRange{c, n}), h,
-          ValueRange{n, c});
-      Value av = arith::NegFOp::create(
-          cb, math::ExpOp::create(cb, loadF32(cb, aLog, {c, n})));
-      memref::StoreOp::create(cb, av, a, ValueRange{n, c});
+  // A decode step is one time step, so moving the state in and out and
+  // computing A = -exp(A_log) cost as much as the step: done by blocks, they
+  // are loads, shuffles and stores (element-wise, LLVM makes them gathers).
+  bool byBlocks = dState == kBlock && tile % kBlock == 0 &&
+                  cast<MemRefType>(h.getType()).isLastDimUnitStride() &&
+                  cast<MemRefType>(a.getType()).isLastDimUnitStride();
+  if (byBlocks) {
+    state = withContiguousRows(b, state);
+    aLog = withContiguousRows(b, aLog);
+    forRange(b, tile / kBlock, [&](ImplicitLocOpBuilder &bb, Value blk) {
+      Value c0 = arith::MulIOp::create(bb, blk, indexConst(bb, kBlock));
+      SmallVector<Value> hRows, aRows;
+      for (int64_t i = 0; i < kBlock; ++i) {
+        Value c = arith::AddIOp::create(bb, c0, indexConst(bb, i));
+        hRows.push_back(loadBlockRow(bb, state, c));
+        aRows.push_back(arith::NegFOp::create(
+            bb, math::ExpOp::create(bb, loadBlockRow(bb, aLog, c))));
+      }
+      transposeBlock(bb, hRows);
+      transposeBlock(bb, aRows);
+      for (int64_t n = 0; n < kBlock; ++n) {
+        vector::StoreOp::create(bb, hRows[n], h,
+                                ValueRange{indexConst(bb, n), c0});
+        vector::StoreOp::create(bb, aRows[n], a,
+                                ValueRange{indexConst(bb, n), c0});
+      }
     });
-  });
+  } else {
+    forRange(b, dState, [&](ImplicitLocOpBuilder &nb, Value n) {
+      forRange(nb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
+        memref::StoreOp::create(
+            cb, memref::LoadOp::create(cb, state, ValueRange{c, n}), h,
+            ValueRange{n, c});
+        Value av = arith::NegFOp::create(
+            cb, math::ExpOp::create(cb, loadF32(cb, aLog, {c, n})));
+        memref::StoreOp::create(cb, av, a, ValueRange{n, c});
+      });
+    });
+  }
   Value rows = rowCount(b, u);
   scf::ForOp::create(
       b, indexConst(b, 0), rows, indexConst(b, 1), ValueRange{},
@@ -147,6 +242,23 @@ void hymba::lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in,
         });
         scf::YieldOp::create(tb);
       });
+  if (byBlocks) {
+    forRange(b, tile / kBlock, [&](ImplicitLocOpBuilder &bb, Value blk) {
+      Value c0 = arith::MulIOp::create(bb, blk, indexConst(bb, kBlock));
+      SmallVector<Value> rows;
+      for (int64_t n = 0; n < kBlock; ++n)
+        rows.push_back(
+            vector::LoadOp::create(bb, VectorType::get({kBlock}, f32), h,
+                                   ValueRange{indexConst(bb, n), c0}));
+      transposeBlock(bb, rows);
+      for (int64_t i = 0; i < kBlock; ++i)
+        vector::StoreOp::create(
+            bb, rows[i], state,
+            ValueRange{arith::AddIOp::create(bb, c0, indexConst(bb, i)),
+                       indexConst(bb, 0)});
+    });
+    return;
+  }
   forRange(b, dState, [&](ImplicitLocOpBuilder &nb, Value n) {
     forRange(nb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
       memref::StoreOp::create(cb,

@@ -271,6 +271,55 @@ func.func @tile_scan(%u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor<16x4x
 
 // -----
 
+// A state of 16 (every Hymba checkpoint) and a tile of 32 channels: the
+// state and A = -exp(A_log) move between [channels, 16] and the tile's
+// [16, channels] scratch as 16 x 16 blocks, 16 row loads, 4 rounds of 16
+// two-input shuffles, 16 row stores, once per block in and once out.
+// A_log (bf16, strides unknown after to_buffer) is read through a view
+// with contiguous rows.
+// CHECK-LABEL: func @tile_scan_blocks
+// CHECK-SAME:    %[[AL:[a-z0-9]+]]: tensor<32x16xbf16>
+// CHECK-SAME:    %[[SS:[a-z0-9]+]]: memref<32x16xf32, strided<[16, 1], offset: ?>>
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : index
+// CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : index
+// CHECK-DAG:     %[[C16:.+]] = arith.constant 16 : index
+// CHECK:         %[[ALB:.*]] = bufferization.to_buffer %[[AL]]
+// CHECK:         %[[H:.*]] = memref.alloca() : memref<16x32xf32>
+// CHECK:         %[[A:.*]] = memref.alloca() : memref<16x32xf32>
+// CHECK:         %[[BASE:.*]], %{{.*}}, %{{.*}}:2, %[[STR:.*]]:2 = memref.extract_strided_metadata %[[ALB]]
+// CHECK:         %[[ALV:.*]] = memref.reinterpret_cast %[[BASE]] to offset: [%{{.*}}], sizes: [32, 16], strides: [%[[STR]]#0, 1]
+// CHECK:         scf.for %[[BLK:.*]] = %[[C0]] to %[[C2]] step %[[C1]]
+// CHECK:           %[[CB:.*]] = arith.muli %[[BLK]], %[[C16]]
+// CHECK:           %[[S0:.*]] = vector.load %[[SS]][%[[CB]], %[[C0]]] : memref<32x16xf32, strided<[16, 1], offset: ?>>, vector<16xf32>
+// CHECK:           %[[AR:.*]] = vector.load %[[ALV]][%[[CB]], %[[C0]]] : memref<32x16xbf16, strided<[?, 1], offset: ?>>, vector<16xbf16>
+// CHECK:           %[[AW:.*]] = arith.extf %[[AR]] : vector<16xbf16> to vector<16xf32>
+// CHECK:           %[[AE:.*]] = math.exp %[[AW]] : vector<16xf32>
+// CHECK:           arith.negf %[[AE]] : vector<16xf32>
+// CHECK-COUNT-15:  vector.load %[[ALV]]
+// CHECK:           vector.shuffle %[[S0]], %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xf32>, vector<16xf32>
+// CHECK-COUNT-127: vector.shuffle
+// CHECK:           vector.store %{{.*}}, %[[H]][%[[C0]], %[[CB]]] : memref<16x32xf32>, vector<16xf32>
+// CHECK:           vector.store %{{.*}}, %[[A]][%[[C0]], %[[CB]]] : memref<16x32xf32>, vector<16xf32>
+// The time loop, then the state back by blocks.
+// CHECK:         scf.for %[[T:.*]] = %[[C0]] to
+// CHECK:         scf.for %[[BLK2:.*]] = %[[C0]] to %[[C2]] step %[[C1]]
+// CHECK:           %[[CB2:.*]] = arith.muli %[[BLK2]], %[[C16]]
+// CHECK:           vector.load %[[H]][%[[C0]], %[[CB2]]] : memref<16x32xf32>, vector<16xf32>
+// CHECK-COUNT-64:  vector.shuffle
+// CHECK:           vector.store %{{.*}}, %[[SS]][%[[CB2]], %[[C0]]] : memref<32x16xf32, strided<[16, 1], offset: ?>>, vector<16xf32>
+// CHECK-NOT:       vector.shuffle
+// CHECK:         return
+func.func @tile_scan_blocks(%u: tensor<?x32xf32>, %b: tensor<32xf32>, %al: tensor<32x16xbf16>,
+                     %B: tensor<?x16xf32>, %ss: memref<32x16xf32, strided<[16, 1], offset: ?>>, %init: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss outs(%init : tensor<?x32xf32>)
+      : tensor<?x32xf32>, tensor<?x32xf32>, tensor<32xf32>, tensor<32x16xbf16>, tensor<?x16xf32>,
+        tensor<?x16xf32>, tensor<32xf32>, tensor<?x32xf32>, memref<32x16xf32, strided<[16, 1], offset: ?>> -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
 // Fused hybrid head (hymba-fuse-hybrid-heads): in the GPU form one parallel
 // loop whose first items are attention output elements and the rest scan
 // channels.

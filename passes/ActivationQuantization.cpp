@@ -11,16 +11,14 @@
 using namespace mlir;
 using namespace mlir::hymba;
 
-namespace {
-/// Lanes of the vectors that walk a group: the widest power of two up to 32
-/// that divides it (one vector for the usual group of 32).
-int64_t chunkLanes(int64_t group) {
+int64_t hymba::groupChunkLanes(int64_t group) {
   int64_t lanes = 32;
   while (group % lanes)
     lanes /= 2;
   return lanes;
 }
 
+namespace {
 /// `for i in [0, n) step 1` carrying `init`, for a body that yields.
 scf::ForOp forCount(
     ImplicitLocOpBuilder &b, Value n, ValueRange init,
@@ -39,7 +37,7 @@ QuantizedActivations hymba::buildQuantizedActivations(ImplicitLocOpBuilder &b,
                                                       Value x, int64_t group) {
   int64_t k = cast<RankedTensorType>(x.getType()).getDimSize(1);
   int64_t groups = (k + group - 1) / group;
-  int64_t lanes = chunkLanes(group);
+  int64_t lanes = groupChunkLanes(group);
   Type f32 = b.getF32Type(), f64 = b.getF64Type();
   VectorType f32Vec = VectorType::get({lanes}, f32);
   VectorType f64Vec = VectorType::get({lanes}, f64);

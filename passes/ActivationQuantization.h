@@ -34,6 +34,11 @@ namespace mlir::hymba {
 /// C: quantization steps per group amax.
 constexpr double kActivationQuantSteps = 127.0 - 1.0 / 64.0;
 
+/// Lanes of the vectors that walk one group of x: the widest power of two
+/// up to 32 that divides the group (one vector for the usual group of 32),
+/// so that a large --quant-group never makes one huge vector.
+int64_t groupChunkLanes(int64_t group);
+
 struct QuantizedActivations {
   Value values; // tensor [T, K] i8
   Value scales; // tensor [T, ceil(K / group)] f32

@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Int8DotKernel.h"
+#include "ActivationQuantization.h"
 #include "LoweringUtils.h"
 #include "WeightPrefetch.h"
 
@@ -191,16 +192,22 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
 
 Value hymba::buildGroupSums(ImplicitLocOpBuilder &b, Value qx, int64_t group) {
   auto type = cast<MemRefType>(qx.getType());
-  int64_t k = type.getDimSize(1), fullGroups = k / group;
-  int64_t groups = (k + group - 1) / group;
+  int64_t k = type.getDimSize(1), groups = (k + group - 1) / group;
+  // The group is read as the activation quantization wrote it: vectors of
+  // groupChunkLanes lanes, K's shorter last group padded with zeros (which
+  // add nothing).
+  int64_t lanes = groupChunkLanes(group);
+  bool inBounds = k % group == 0;
   Type i32 = b.getI32Type();
+  VectorType bytes = VectorType::get({lanes}, b.getI8Type());
+  VectorType words = VectorType::get({lanes}, i32);
   Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
   Value rows = memref::DimOp::create(b, qx, c0);
   Value sums = memref::AllocOp::create(
       b, MemRefType::get({ShapedType::kDynamic, groups}, i32),
       ValueRange{rows});
-  VectorType bytes = VectorType::get({group}, b.getI8Type());
-  VectorType words = VectorType::get({group}, i32);
+  Value zero = arith::ConstantOp::create(b, b.getI32IntegerAttr(0));
+  Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
   // Serial: T x K byte additions are the projection's cost divided by its
   // N outputs, less than a thread hand-off for a decode step.
   scf::ForOp::create(
@@ -208,33 +215,29 @@ Value hymba::buildGroupSums(ImplicitLocOpBuilder &b, Value qx, int64_t group) {
       [&](OpBuilder &rb, Location loc, Value t, ValueRange) {
         ImplicitLocOpBuilder ib(loc, rb);
         scf::ForOp::create(
-            ib, c0, indexConst(ib, fullGroups), c1, ValueRange{},
+            ib, c0, indexConst(ib, groups), c1, ValueRange{},
             [&](OpBuilder &gb, Location l, Value g, ValueRange) {
               ImplicitLocOpBuilder vb(l, gb);
               Value k0 = arith::MulIOp::create(vb, g, indexConst(vb, group));
-              Value v =
-                  vector::LoadOp::create(vb, bytes, qx, ValueRange{t, k0});
-              Value sum = vector::ReductionOp::create(
-                  vb, vector::CombiningKind::ADD,
-                  arith::ExtSIOp::create(vb, words, v));
-              memref::StoreOp::create(vb, sum, sums, ValueRange{t, g});
+              auto chunks = scf::ForOp::create(
+                  vb, c0, indexConst(vb, group / lanes), c1, ValueRange{zero},
+                  [&](OpBuilder &cb, Location cl, Value c, ValueRange acc) {
+                    ImplicitLocOpBuilder xb(cl, cb);
+                    Value at = arith::AddIOp::create(
+                        xb, k0,
+                        arith::MulIOp::create(xb, c, indexConst(xb, lanes)));
+                    Value v = vector::TransferReadOp::create(
+                        xb, bytes, qx, ValueRange{t, at}, pad,
+                        ArrayRef<bool>{inBounds});
+                    scf::YieldOp::create(
+                        xb, ValueRange{vector::ReductionOp::create(
+                                xb, vector::CombiningKind::ADD,
+                                arith::ExtSIOp::create(xb, words, v), acc[0])});
+                  });
+              memref::StoreOp::create(vb, chunks.getResult(0), sums,
+                                      ValueRange{t, g});
               scf::YieldOp::create(vb);
             });
-        if (fullGroups < groups) { // K's last, shorter group
-          auto tail = scf::ForOp::create(
-              ib, indexConst(ib, fullGroups * group), indexConst(ib, k), c1,
-              ValueRange{
-                  arith::ConstantOp::create(ib, ib.getI32IntegerAttr(0))},
-              [&](OpBuilder &kb, Location l, Value kk, ValueRange acc) {
-                ImplicitLocOpBuilder sb(l, kb);
-                Value q = arith::ExtSIOp::create(
-                    sb, i32, memref::LoadOp::create(sb, qx, ValueRange{t, kk}));
-                scf::YieldOp::create(
-                    sb, ValueRange{arith::AddIOp::create(sb, acc[0], q)});
-              });
-          memref::StoreOp::create(ib, tail.getResult(0), sums,
-                                  ValueRange{t, indexConst(ib, fullGroups)});
-        }
         scf::YieldOp::create(ib);
       });
   return sums;

@@ -82,15 +82,14 @@ void transposeBlock(ImplicitLocOpBuilder &b, SmallVectorImpl<Value> &rows) {
   }
 }
 
-/// `mem` ([channels, state]) as a memref whose rows are contiguous, which
-/// vector loads and stores need. The state views and weights are rows of
-/// contiguous elements (memref.view of a flat buffer, and slices of whole
-/// rows); only their buffer types, from to_buffer, leave the strides
+/// `mem` (static [channels, state]) as a memref whose rows are contiguous,
+/// which vector loads and stores need. The state views and weights are rows
+/// of contiguous elements (memref.view of a flat buffer, and slices of
+/// whole rows); only their buffer types, from to_buffer, leave the strides
 /// unknown, so the cast states what already holds.
 Value withContiguousRows(ImplicitLocOpBuilder &b, Value mem) {
   auto type = cast<MemRefType>(mem.getType());
-  if (type.isLastDimUnitStride() || type.getRank() != 2 ||
-      !type.hasStaticShape())
+  if (type.isLastDimUnitStride())
     return mem;
   // A reinterpret_cast of the buffer's own metadata: a memref.cast to the
   // more static type would be folded back into the loads.
@@ -159,9 +158,17 @@ void hymba::lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in,
   // A decode step is one time step, so moving the state in and out and
   // computing A = -exp(A_log) cost as much as the step: done by blocks, they
   // are loads, shuffles and stores (element-wise, LLVM makes them gathers).
-  bool byBlocks = dState == kBlock && tile % kBlock == 0 &&
-                  cast<MemRefType>(h.getType()).isLastDimUnitStride() &&
-                  cast<MemRefType>(a.getType()).isLastDimUnitStride();
+  // The scratch rows must be contiguous, and the state and A_log of the
+  // tile static [tile, 16] (withContiguousRows).
+  auto contiguous = [](Value m) {
+    return cast<MemRefType>(m.getType()).isLastDimUnitStride();
+  };
+  auto staticRows = [](Value m) {
+    auto type = cast<MemRefType>(m.getType());
+    return type.getRank() == 2 && type.hasStaticShape();
+  };
+  bool byBlocks = dState == kBlock && tile % kBlock == 0 && contiguous(h) &&
+                  contiguous(a) && staticRows(state) && staticRows(aLog);
   if (byBlocks) {
     state = withContiguousRows(b, state);
     aLog = withContiguousRows(b, aLog);

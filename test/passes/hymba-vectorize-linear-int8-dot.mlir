@@ -12,13 +12,15 @@
 
 // CHECK-LABEL: func @int8_dot
 // CHECK-SAME:    (%[[QX:.*]]: memref<?x64xi8>, %[[SX:.*]]: memref<?x2xf32>, %[[Q:.*]]: memref<2x16x32x4xi8>, %[[S:.*]]: memref<2x2x32xbf16>, %[[Y:.*]]: memref<?x40xf32>)
-// The group sums of x: one vector reduction per row and group.
+// The group sums of x: one vector reduction per row and group (the group
+// of 32 in one chunk of 32 lanes).
 // CHECK:         %[[SUMS:.*]] = memref.alloc(%{{.*}}) : memref<?x2xi32>
 // CHECK:         scf.for %[[T:.*]] = 
 // CHECK:           scf.for %[[GS:.*]] = 
-// CHECK:             %[[XG:.*]] = vector.load %[[QX]][%[[T]], %{{.*}}] : memref<?x64xi8>, vector<32xi8>
-// CHECK:             %[[XGW:.*]] = arith.extsi %[[XG]] : vector<32xi8> to vector<32xi32>
-// CHECK:             %[[XSUM:.*]] = vector.reduction <add>, %[[XGW]] : vector<32xi32> into i32
+// CHECK:             %[[XSUM:.*]] = scf.for %{{.*}} iter_args(%[[XACC:.*]] = %{{.*}}) -> (i32)
+// CHECK:               %[[XG:.*]] = vector.transfer_read %[[QX]][%[[T]], %{{.*}}], %{{.*}} {in_bounds = [true]} : memref<?x64xi8>, vector<32xi8>
+// CHECK:               %[[XGW:.*]] = arith.extsi %[[XG]] : vector<32xi8> to vector<32xi32>
+// CHECK:               vector.reduction <add>, %[[XGW]], %[[XACC]] : vector<32xi32> into i32
 // CHECK:             memref.store %[[XSUM]], %[[SUMS]][%[[T]], %[[GS]]]
 // CHECK:         %[[QUADS:.*]] = memref.collapse_shape %[[Q]] {{\[}}[0], [1], [2, 3]] : memref<2x16x32x4xi8> into memref<2x16x128xi8>
 // CHECK:         scf.parallel (%[[P:.*]]) =

@@ -171,7 +171,9 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     `scf.parallel` whose items are the attention's items followed by the
     scan's `scan_tile`-channel tiles (CPU; when the tile divides the
     channels, else the two branches are lowered one after the other) or
-    channels (GPU).
+    channels (GPU). In its memref form (one-shot-bufferize bufferizes it in
+    place: each region yields its inner op's init) the loops store into
+    those inits, which replace the op's results.
 
     **Invariants.** Every state buffer has an `offset`
     (`hymba-assign-buffer-layout`). Program order of state reads and writes

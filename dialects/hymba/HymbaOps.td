@@ -495,6 +495,10 @@ def Hymba_ParallelBranchesOp : Hymba_Op<"parallel_branches",
     attention's work items followed by the scan's channel tiles of
     `scan_tile` channels (CPU form) or channels (GPU form).
 
+    After `one-shot-bufferize` the regions yield memrefs (the inner ops'
+    inits, bufferized in place: result `i` is equivalent to what region `i`
+    yields) and the results are those memrefs.
+
     ```mlir
     %att, %ssm = hymba.parallel_branches scan_tile(16)
         : tensor<?x3200xf32>, tensor<?x3200xf32> {
@@ -507,8 +511,8 @@ def Hymba_ParallelBranchesOp : Hymba_Op<"parallel_branches",
     ```
   }];
   let arguments = (ins ConfinedAttr<I64Attr, [IntPositive]>:$scan_tile);
-  let results = (outs Hymba_Activations:$attention_result,
-                      Hymba_Activations:$ssm_result);
+  let results = (outs Hymba_ActivationsOrBuffer:$attention_result,
+                      Hymba_ActivationsOrBuffer:$ssm_result);
   let regions = (region SizedRegion<1>:$attention, SizedRegion<1>:$ssm);
   let assemblyFormat = [{
     `scan_tile` `(` $scan_tile `)` attr-dict `:` type($attention_result) `,`

@@ -18,6 +18,19 @@ using namespace mlir;
 using namespace mlir::hymba;
 
 namespace {
+/// Replaces the op by its branches' lowered results: in the tensor form the
+/// tensors the lowerings made, in the memref form (after one-shot-bufferize,
+/// when the lowerings return none) the buffers the regions yield, i.e. the
+/// inner ops' inits, which branchOp checked are defined above the op.
+void replaceBranches(RewriterBase &rewriter, ParallelBranchesOp op,
+                     Value attResult, Value ssmResult) {
+  if (!attResult)
+    attResult = ParallelBranchesOp::yieldedValue(op.getAttention());
+  if (!ssmResult)
+    ssmResult = ParallelBranchesOp::yieldedValue(op.getSsm());
+  rewriter.replaceOp(op, ValueRange{attResult, ssmResult});
+}
+
 /// An attention and the scan of the same layer that hymba-fuse-hybrid-heads
 /// placed side by side: one scf.parallel whose items are the attention's
 /// (row, head) pairs followed by the scan's channel tiles, so both branches
@@ -60,7 +73,7 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
                                   });
                               scf::ReduceOp::create(ib);
                             });
-    rewriter.replaceOp(op, ValueRange{att.outTensor, scanTensor});
+    replaceBranches(rewriter, op, att.outTensor, scanTensor);
     return;
   }
   // Scratch for every tile, allocated outside the parallel region (stack
@@ -137,18 +150,20 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
         scf::ReduceOp::create(ib);
       });
   // buffer-deallocation-pipeline frees the scratch (it owns every alloc).
-  rewriter.replaceOp(op, ValueRange{att.outTensor, scanTensor});
+  replaceBranches(rewriter, op, att.outTensor, scanTensor);
 }
 
 /// The only op in `region` besides its yield, if it is an `OpTy` whose
-/// result the region yields.
+/// result (tensor form) or init (memref form) the region yields.
 template <typename OpTy> OpTy branchOp(Region &region) {
   Block &block = region.front();
   auto op = dyn_cast<OpTy>(block.front());
-  if (!op || block.getOperations().size() != 2 || op->getNumResults() != 1 ||
-      ParallelBranchesOp::yieldedValue(region) != op->getResult(0))
+  if (!op || block.getOperations().size() != 2)
     return OpTy();
-  return op;
+  Value yielded = ParallelBranchesOp::yieldedValue(region);
+  Value expected =
+      op.isBufferized() ? Value(op.getInit()) : Value(op->getResult(0));
+  return yielded == expected ? op : OpTy();
 }
 
 /// hymba.parallel_branches of an attention and a scan -> one scf.parallel
@@ -175,7 +190,7 @@ struct LowerParallelBranches : OpRewritePattern<ParallelBranchesOp> {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
     Value attResult = buildAttentionLoops(b, att, form, vectorWidth);
     Value scanResult = buildScanLoops(b, scan, form);
-    rewriter.replaceOp(op, ValueRange{attResult, scanResult});
+    replaceBranches(rewriter, op, attResult, scanResult);
     return success();
   }
   KernelForm form;

@@ -173,7 +173,9 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     channels, else the two branches are lowered one after the other) or
     channels (GPU). In its memref form (one-shot-bufferize bufferizes it in
     place: each region yields its inner op's init) the loops store into
-    those inits, which replace the op's results.
+    those inits, which replace the op's results (an init that
+    one-shot-bufferize allocated inside a region, because the original one
+    was still live, is moved above the loops first).
 
     **Invariants.** Every state buffer has an `offset`
     (`hymba-assign-buffer-layout`). Program order of state reads and writes

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 using namespace mlir::hymba;
@@ -153,17 +154,35 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
   replaceBranches(rewriter, op, att.outTensor, scanTensor);
 }
 
-/// The only op in `region` besides its yield, if it is an `OpTy` whose
-/// result (tensor form) or init (memref form) the region yields.
-template <typename OpTy> OpTy branchOp(Region &region) {
+/// The branch's op: the last op of `region` before its yield, if it is an
+/// `OpTy` whose result (tensor form) or init (memref form) the region
+/// yields. In the memref form the ops before it may also be the allocation
+/// of that init and its size computation (one-shot-bufferize allocates a
+/// fresh destination in place of the op when the original init is still
+/// live, e.g. a tensor.empty that CSE shared between ops); they are added to
+/// `hoist`, to be moved, in order, above the parallel_branches, where the
+/// lowered loops and the op's users see them. Anything else (an op with
+/// other memory effects) is not a lone branch op: no match.
+template <typename OpTy>
+OpTy branchOp(Region &region, SmallVectorImpl<Operation *> &hoist) {
   Block &block = region.front();
-  auto op = dyn_cast<OpTy>(block.front());
-  if (!op || block.getOperations().size() != 2)
+  auto op = dyn_cast_or_null<OpTy>(block.getTerminator()->getPrevNode());
+  if (!op)
     return OpTy();
   Value yielded = ParallelBranchesOp::yieldedValue(region);
   Value expected =
       op.isBufferized() ? Value(op.getInit()) : Value(op->getResult(0));
-  return yielded == expected ? op : OpTy();
+  if (yielded != expected)
+    return OpTy();
+  for (Operation &other : block.without_terminator()) {
+    if (&other == op)
+      break;
+    if (!op.isBufferized() ||
+        !(isa<memref::AllocOp>(other) || isMemoryEffectFree(&other)))
+      return OpTy();
+    hoist.push_back(&other);
+  }
+  return op;
 }
 
 /// hymba.parallel_branches of an attention and a scan -> one scf.parallel
@@ -174,12 +193,15 @@ struct LowerParallelBranches : OpRewritePattern<ParallelBranchesOp> {
       : OpRewritePattern(ctx), form(form), vectorWidth(vectorWidth) {}
   LogicalResult matchAndRewrite(ParallelBranchesOp op,
                                 PatternRewriter &rewriter) const override {
-    auto att = branchOp<AttentionOp>(op.getAttention());
-    auto scan = branchOp<SelectiveScanOp>(op.getSsm());
+    SmallVector<Operation *> hoist;
+    auto att = branchOp<AttentionOp>(op.getAttention(), hoist);
+    auto scan = branchOp<SelectiveScanOp>(op.getSsm(), hoist);
     if (!att || !scan)
       return rewriter.notifyMatchFailure(
           op, "branches are not one hymba.attention and one "
               "hymba.selective_scan");
+    for (Operation *alloc : hoist)
+      rewriter.moveOpBefore(alloc, op);
     bool gpuForm = form == KernelForm::GPU;
     int64_t tile = op.getScanTile();
     int64_t channels = scan.getU().getType().getDimSize(1);

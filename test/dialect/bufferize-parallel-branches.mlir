@@ -1,6 +1,6 @@
-// RUN: hymba-opt %s -hymba-fuse-hybrid-heads -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s
-// RUN: hymba-opt %s -hymba-fuse-hybrid-heads -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -hymba-lower-stateful-to-loops | FileCheck %s --check-prefix=LOOPS
-// RUN: hymba-opt %s -hymba-fuse-hybrid-heads -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -hymba-lower-stateful-to-loops=kernel-form=gpu | FileCheck %s --check-prefix=GPU
+// RUN: hymba-opt %s -split-input-file -hymba-fuse-hybrid-heads -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s
+// RUN: hymba-opt %s -split-input-file -hymba-fuse-hybrid-heads -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -hymba-lower-stateful-to-loops | FileCheck %s --check-prefix=LOOPS
+// RUN: hymba-opt %s -split-input-file -hymba-fuse-hybrid-heads -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -hymba-lower-stateful-to-loops=kernel-form=gpu | FileCheck %s --check-prefix=GPU
 
 // A fused layer under one-shot-bufferize: each region's result is its inner
 // op's init, so the branch results are the inits' buffers themselves, in
@@ -75,4 +75,59 @@ func.func @layer(%q: tensor<?x8xf32>, %k: tensor<?x4xf32>, %v: tensor<?x16xf32>,
       : tensor<?x32xf32>, tensor<?x32xf32>, tensor<32xf32>, tensor<32x4xf32>, tensor<?x4xf32>,
         tensor<?x4xf32>, tensor<32xf32>, tensor<?x32xf32>, memref<32x4xf32> -> tensor<?x32xf32>
   return %att, %y : tensor<?x32xf32>, tensor<?x32xf32>
+}
+
+// -----
+
+// One init shared by both branches (as when CSE merges two tensor.empty):
+// the scan writes it in place, the attention gets a fresh destination, which
+// one-shot-bufferize allocates inside the attention region (an allocation,
+// still no copy). The lowering moves it, with its size, above the loops.
+// CHECK-LABEL: func @shared_init
+// CHECK-SAME:    %[[INIT:[^:]*]]: memref<?x32xf32>)
+// CHECK-NOT:     memref.copy
+// CHECK:         hymba.parallel_branches scan_tile(16) : memref<?x32xf32>, memref<?x32xf32> {
+// CHECK:           %[[FRESH:.*]] = memref.alloc(%{{.*}}) {{.*}}: memref<?x32xf32>
+// CHECK-NEXT:      hymba.attention {{.*}} outs(%[[FRESH]] : memref<?x32xf32>)
+// CHECK-NEXT:      hymba.yield %[[FRESH]] : memref<?x32xf32>
+// CHECK-NEXT:    } {
+// CHECK-NEXT:      hymba.selective_scan {{.*}} outs(%[[INIT]] : memref<?x32xf32>)
+// CHECK-NEXT:      hymba.yield %[[INIT]] : memref<?x32xf32>
+// CHECK-NEXT:    }
+// CHECK-NOT:     memref.copy
+// LOOPS-LABEL: func @shared_init
+// LOOPS-SAME:    %[[INIT:[^:]*]]: memref<?x32xf32>)
+// LOOPS-NOT:     memref.copy
+// LOOPS:         %[[FRESH:.*]] = memref.alloc(%{{.*}}) {{.*}}: memref<?x32xf32>
+// LOOPS:         scf.parallel
+// LOOPS:           scf.if
+// LOOPS:             memref.store %{{.*}}, %[[FRESH]]
+// LOOPS:           } else {
+// LOOPS:             memref.subview %[[INIT]]
+// LOOPS-NOT:     memref.copy
+// LOOPS:         return %[[FRESH]], %[[INIT]] : memref<?x32xf32>, memref<?x32xf32>
+// GPU-LABEL: func @shared_init
+// GPU-SAME:    %[[INIT:[^:]*]]: memref<?x32xf32>)
+// GPU:         %[[FRESH:.*]] = memref.alloc(%{{.*}}) {{.*}}: memref<?x32xf32>
+// GPU:         scf.parallel
+// GPU:           memref.store %{{.*}}, %[[FRESH]]
+// GPU:           memref.store %{{.*}}, %[[INIT]]
+// GPU:         return %[[FRESH]], %[[INIT]] : memref<?x32xf32>, memref<?x32xf32>
+func.func @shared_init(%q: tensor<?x8xf32>, %k: tensor<?x4xf32>, %v: tensor<?x16xf32>,
+                       %kc: memref<7x4xf32>, %vc: memref<7x16xf32>, %pos: index,
+                       %u: tensor<?x32xf32>, %b: tensor<32xf32>, %al: tensor<32x4xf32>,
+                       %B: tensor<?x4xf32>, %ss: memref<32x4xf32>, %init: tensor<?x32xf32>)
+    -> (tensor<?x32xf32>, tensor<?x32xf32>) {
+  %r:2 = hymba.parallel_branches scan_tile(16) : tensor<?x32xf32>, tensor<?x32xf32> {
+    %a = hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%init : tensor<?x32xf32>)
+        {num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 4 : i64, num_meta = 3 : i64, scale = 0.5 : f32}
+        : tensor<?x8xf32>, tensor<?x4xf32>, tensor<?x16xf32>, memref<7x4xf32>, memref<7x16xf32> -> tensor<?x32xf32>
+    hymba.yield %a : tensor<?x32xf32>
+  } {
+    %y = hymba.selective_scan %u, %u, %b, %al, %B, %B, %b, %u, %ss outs(%init : tensor<?x32xf32>)
+        : tensor<?x32xf32>, tensor<?x32xf32>, tensor<32xf32>, tensor<32x4xf32>, tensor<?x4xf32>,
+          tensor<?x4xf32>, tensor<32xf32>, tensor<?x32xf32>, memref<32x4xf32> -> tensor<?x32xf32>
+    hymba.yield %y : tensor<?x32xf32>
+  }
+  return %r#0, %r#1 : tensor<?x32xf32>, tensor<?x32xf32>
 }

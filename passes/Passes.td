@@ -130,11 +130,17 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     at positions `>= position` come from the chunk, earlier ones from the
     cache (ring row `M + (p - M) mod W` for sliding-window layers). When
     `vector-width` (or a power of two below it, at least 4) divides both head
-    dims, an item reads its q, k and v rows as vectors: per key the score is
-    a chain of `vector.fma` and one `vector.reduction`, and the output row is
-    carried through the key loop as vector accumulators (scaled by the
-    softmax correction, then `p * v` added) and stored once; otherwise it
-    works element by element with the row in memory. q, k and v are read
+    dims, the CPU form is flash-style: an item is 4 query rows x the heads of
+    one KV head, and walks the keys any of them sees in blocks of vl (the
+    vector's lanes). Each block's K and V rows are first packed side by side
+    into two small scratch blocks (the chunk-or-cache choice and the ring
+    row made once per key, not once per key and query); then per query the
+    vl scores are one vector (vl dot products folded by shuffles), masked,
+    with one online-softmax step per block: a max taken without NaN checks
+    (a score is NaN only with a NaN input, which makes the output NaN
+    anyway), one vector exp, the sum kept as vl partial sums, and `p . V`
+    accumulated into the output row. Otherwise it works element by element
+    with the row in memory. q, k and v are read
     through row-contiguous layouts (`strided<[?, 1], offset: ?>`), which
     every column slice of a projection output has.
     `hymba.kv_cache_write` copies the rows later queries can still see.

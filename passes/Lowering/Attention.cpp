@@ -229,17 +229,21 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
             });
       };
 
-  // Running max and sum of every query (heap scratch: freed by the
-  // deallocation pipeline); the output rows are the accumulators.
-  Value ml =
-      memref::AllocOp::create(ib, MemRefType::get({rowBlock * rep, 2}, f32));
+  // Running max of every query, and its running sum as vl partial sums
+  // (lane k sums the weights of keys k mod vl; one reduction at the end
+  // instead of one per block). Heap scratch, freed by the deallocation
+  // pipeline; the output rows are the accumulators.
+  Value mBuf =
+      memref::AllocOp::create(ib, MemRefType::get({rowBlock * rep}, f32));
+  Value lBuf =
+      memref::AllocOp::create(ib, MemRefType::get({rowBlock * rep, vl}, f32));
   Value negInfS = f32Const(ib, -std::numeric_limits<float>::infinity());
   Value zero = f32Const(ib, 0.0);
   Value zeros = arith::ConstantOp::create(
       ib, vt, DenseElementsAttr::get(vt, ib.getF32FloatAttr(0.0f)));
   forQueries(ib, [&](ImplicitLocOpBuilder &b, Value qi, Value t, Value h) {
-    memref::StoreOp::create(b, negInfS, ml, ValueRange{qi, c0});
-    memref::StoreOp::create(b, zero, ml, ValueRange{qi, c1});
+    memref::StoreOp::create(b, negInfS, mBuf, ValueRange{qi});
+    vector::StoreOp::create(b, zeros, lBuf, ValueRange{qi, c0});
     Value o0 = arith::MulIOp::create(b, h, indexConst(b, vd));
     for (int64_t c = 0; c < vd; c += vl)
       vector::StoreOp::create(b, zeros, out, ValueRange{t, col(b, o0, c)});
@@ -280,17 +284,16 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
   };
   Value kAny = anyRows(k), kcAny = anyRows(kc), vAny = anyRows(v),
         vcAny = anyRows(vc);
-  // Per block: each lane's key row and whether it is in the chunk (1) or
-  // the cache (0), and the weights p of the current query.
-  Value keyRowBuf =
-      memref::AllocOp::create(ib, MemRefType::get({vl}, ib.getIndexType()));
-  Value keyInChunk =
-      memref::AllocOp::create(ib, MemRefType::get({vl}, ib.getI1Type()));
+  // The block's K and V rows packed side by side (key l at row l): every
+  // query of the item reads them at fixed offsets from L1, with no choice
+  // of buffer (chunk or cache) and no row arithmetic per key and query.
+  Value kPack = memref::AllocOp::create(ib, MemRefType::get({vl, qd}, f32));
+  Value vPack = memref::AllocOp::create(ib, MemRefType::get({vl, vd}, f32));
+  // The weights p of the current query, one per key of the block.
   Value pBuf = memref::AllocOp::create(ib, MemRefType::get({vl}, f32));
 
   // The keys: meta prefix [0, n1) then window [a2, a2 + n2), in blocks of vl
-  // keys; the block's K and V rows are read from memory once and from L1 by
-  // every query of the item.
+  // keys.
   Value n1 = metaU, a2 = loFirst;
   Value n2 = arith::SubIOp::create(ib, end, loFirst);
   Value n = arith::AddIOp::create(ib, n1, n2);
@@ -299,27 +302,38 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
       [&](OpBuilder &fb, Location lc, Value v0, ValueRange) {
         ImplicitLocOpBuilder kb(lc, fb);
         Value last = arith::SubIOp::create(kb, n, c1);
-        SmallVector<Value> keyRows, kBufs;
-        for (int64_t l = 0; l < vl; ++l) {
-          // Lanes past the end read the last key again (masked below).
-          Value vi = arith::MinUIOp::create(
-              kb, arith::AddIOp::create(kb, v0, indexConst(kb, l)), last);
-          Value first =
-              arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, vi, n1);
-          Value j = arith::SelectOp::create(
-              kb, first, vi,
-              arith::SubIOp::create(kb, arith::AddIOp::create(kb, a2, vi), n1));
-          Value inChunk =
-              arith::CmpIOp::create(kb, arith::CmpIPredicate::uge, j, pos);
-          keyRows.push_back(arith::SelectOp::create(
-              kb, inChunk, arith::SubIOp::create(kb, j, pos),
-              cacheRow(kb, j, window, numMeta)));
-          kBufs.push_back(arith::SelectOp::create(kb, inChunk, kAny, kcAny));
-          memref::StoreOp::create(kb, keyRows.back(), keyRowBuf,
-                                  ValueRange{indexConst(kb, l)});
-          memref::StoreOp::create(kb, inChunk, keyInChunk,
-                                  ValueRange{indexConst(kb, l)});
-        }
+        // Pack the block's rows, one key per iteration (a loop, not
+        // unrolled: the IR of a 32-layer model stays small).
+        scf::ForOp::create(
+            kb, c0, indexConst(kb, vl), c1, ValueRange{},
+            [&](OpBuilder &lb, Location ll, Value l, ValueRange) {
+              ImplicitLocOpBuilder pb(ll, lb);
+              // Lanes past the end read the last key again (masked below).
+              Value vi = arith::MinUIOp::create(
+                  pb, arith::AddIOp::create(pb, v0, l), last);
+              Value first =
+                  arith::CmpIOp::create(pb, arith::CmpIPredicate::ult, vi, n1);
+              Value j = arith::SelectOp::create(
+                  pb, first, vi,
+                  arith::SubIOp::create(pb, arith::AddIOp::create(pb, a2, vi),
+                                        n1));
+              Value inChunk =
+                  arith::CmpIOp::create(pb, arith::CmpIPredicate::uge, j, pos);
+              Value row = arith::SelectOp::create(
+                  pb, inChunk, arith::SubIOp::create(pb, j, pos),
+                  cacheRow(pb, j, window, numMeta));
+              auto pack = [&](Value chunk, Value cache, Value col0,
+                              int64_t width, Value dst) {
+                Value src = arith::SelectOp::create(pb, inChunk, chunk, cache);
+                SmallVector<Value> vecs = rowVectors(pb, src, row, col0, width);
+                for (int64_t c = 0; c < width; c += vl)
+                  vector::StoreOp::create(pb, vecs[c / vl], dst,
+                                          ValueRange{l, indexConst(pb, c)});
+              };
+              pack(kAny, kcAny, kCol0, qd, kPack);
+              pack(vAny, vcAny, vCol0, vd, vPack);
+              scf::YieldOp::create(pb);
+            });
         // Key positions and liveness of the lanes, as i32 vectors.
         Value vv = arith::AddIOp::create(kb, splat(kb, v0), lanes);
         Value inFirst = arith::CmpIOp::create(kb, arith::CmpIPredicate::slt, vv,
@@ -352,7 +366,7 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
           SmallVector<Value> dots;
           for (int64_t l = 0; l < vl; ++l) {
             SmallVector<Value> kv =
-                rowVectors(qb, kBufs[l], keyRows[l], kCol0, qd);
+                rowVectors(qb, kPack, indexConst(qb, l), c0, qd);
             Value dot = arith::MulFOp::create(qb, qv[0], kv[0]);
             for (size_t c = 1; c < qv.size(); ++c)
               dot = vector::FMAOp::create(qb, qv[c], kv[c], dot);
@@ -361,14 +375,19 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
           Value s = arith::MulFOp::create(qb, transposeReduce(qb, dots),
                                           splat(qb, f32Const(qb, scale)));
           s = arith::SelectOp::create(qb, live, s, negInf);
-          // Online softmax step for the block. A query that has seen no
-          // key yet keeps m = -inf; subtracting 0 instead keeps its
-          // corrections and weights 0 (not exp(nan)).
-          Value m = memref::LoadOp::create(qb, ml, ValueRange{qi, c0});
-          Value mNew = arith::MaximumFOp::create(
+          // Online softmax step for the block. The max is taken as if no
+          // score were NaN (`nnan`: a tree of vmaxps, not a chain of NaN
+          // checks): a score is NaN only where q or k is, and then the
+          // weights p = exp(s - m) and the output are NaN whatever m is. A
+          // query that has seen no key yet keeps m = -inf; subtracting 0
+          // instead keeps its corrections and weights 0 (not exp(nan)).
+          auto noNaN = arith::FastMathFlags::nnan;
+          Value m = memref::LoadOp::create(qb, mBuf, ValueRange{qi});
+          Value mNew = arith::MaxNumFOp::create(
               qb, m,
-              vector::ReductionOp::create(qb, vector::CombiningKind::MAXIMUMF,
-                                          s));
+              vector::ReductionOp::create(qb, vector::CombiningKind::MAXNUMF,
+                                          s, noNaN),
+              noNaN);
           Value none = arith::CmpFOp::create(qb, arith::CmpFPredicate::OEQ,
                                              mNew, negInfS);
           Value mRef = arith::SelectOp::create(qb, none, zero, mNew);
@@ -376,15 +395,12 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
               math::ExpOp::create(qb, arith::SubFOp::create(qb, m, mRef));
           Value p = math::ExpOp::create(
               qb, arith::SubFOp::create(qb, s, splat(qb, mRef)));
-          Value l = memref::LoadOp::create(qb, ml, ValueRange{qi, c1});
-          Value lNew = arith::AddFOp::create(
-              qb, arith::MulFOp::create(qb, l, corr),
-              vector::ReductionOp::create(qb, vector::CombiningKind::ADD, p,
-                                          arith::FastMathFlags::reassoc));
-          memref::StoreOp::create(qb, mNew, ml, ValueRange{qi, c0});
-          memref::StoreOp::create(qb, lNew, ml, ValueRange{qi, c1});
-          Value o0 = arith::MulIOp::create(qb, h, indexConst(qb, vd));
           Value corrV = splat(qb, corr);
+          Value lOld = vector::LoadOp::create(qb, vt, lBuf, ValueRange{qi, c0});
+          vector::StoreOp::create(qb, vector::FMAOp::create(qb, lOld, corrV, p),
+                                  lBuf, ValueRange{qi, c0});
+          memref::StoreOp::create(qb, mNew, mBuf, ValueRange{qi});
+          Value o0 = arith::MulIOp::create(qb, h, indexConst(qb, vd));
           SmallVector<Value> acc;
           for (int64_t c = 0; c < vd; c += vl)
             acc.push_back(arith::MulFOp::create(
@@ -392,19 +408,14 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
                 vector::LoadOp::create(qb, vt, out,
                                        ValueRange{t, col(qb, o0, c)}),
                 corrV));
-          // p . V over the block's keys, one key per iteration (a loop, not
-          // unrolled: the IR of a 32-layer model stays small).
+          // p . V over the block's packed keys, one key per iteration.
           vector::StoreOp::create(qb, p, pBuf, ValueRange{c0});
           auto pv = scf::ForOp::create(
               qb, c0, indexConst(qb, vl), c1, acc,
               [&](OpBuilder &lb, Location ll, Value l, ValueRange a) {
                 ImplicitLocOpBuilder eb(ll, lb);
                 Value pl = splat(eb, memref::LoadOp::create(eb, pBuf, l));
-                Value vbuf = arith::SelectOp::create(
-                    eb, memref::LoadOp::create(eb, keyInChunk, l), vAny, vcAny);
-                SmallVector<Value> vv = rowVectors(
-                    eb, vbuf, memref::LoadOp::create(eb, keyRowBuf, l), vCol0,
-                    vd);
+                SmallVector<Value> vv = rowVectors(eb, vPack, l, c0, vd);
                 SmallVector<Value> next;
                 for (size_t c = 0; c < vv.size(); ++c)
                   next.push_back(vector::FMAOp::create(eb, pl, vv[c], a[c]));
@@ -418,9 +429,11 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
       });
 
   forQueries(ib, [&](ImplicitLocOpBuilder &b, Value qi, Value t, Value h) {
-    Value inv = splat(b, arith::DivFOp::create(b, f32Const(b, 1.0),
-                                               memref::LoadOp::create(
-                                                   b, ml, ValueRange{qi, c1})));
+    Value sum = vector::ReductionOp::create(
+        b, vector::CombiningKind::ADD,
+        vector::LoadOp::create(b, vt, lBuf, ValueRange{qi, c0}),
+        arith::FastMathFlags::reassoc);
+    Value inv = splat(b, arith::DivFOp::create(b, f32Const(b, 1.0), sum));
     Value o0 = arith::MulIOp::create(b, h, indexConst(b, vd));
     for (int64_t c = 0; c < vd; c += vl) {
       Value idx[] = {t, col(b, o0, c)};

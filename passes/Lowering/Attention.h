@@ -77,11 +77,12 @@ struct AttentionLowering {
 
   /// CPU form, vectorized (flash-style): rows [t0, t0 + rowBlock) of every
   /// head of KV head `g`. The keys any of these queries sees are walked in
-  /// blocks of vl; per block the K and V rows come from memory once and from
-  /// L1 for each query, whose vl scores are one vector (dot products over
-  /// the head dim folded by shuffles), masked to what the query sees, with
-  /// one online-softmax step (max, vector exp, rescale) per block. The
-  /// output rows accumulate in `out`; each query's max and sum in scratch.
+  /// blocks of vl; per block the K and V rows are packed once into scratch
+  /// blocks read from L1 by each query, whose vl scores are one vector (dot
+  /// products over the head dim folded by shuffles), masked to what the
+  /// query sees, with one online-softmax step (max, vector exp, rescale) per
+  /// block. The output rows accumulate in `out`; each query's max and vl
+  /// partial sums in scratch.
   void emitBlockItem(ImplicitLocOpBuilder &ib, Value t0, Value g) const;
 
   /// CPU form items: row blocks x KV heads (vectorized), else rows x heads.

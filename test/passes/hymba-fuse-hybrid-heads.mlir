@@ -62,7 +62,7 @@ func.func @shared(%x: tensor<?x4xf32>, %a: tensor<?x8xf32>, %n1: tensor<8xf32>, 
 // LOWERED:         scf.parallel (%[[I:.*]]) = (%[[C0]]) to (%{{[0-9]+}}) step (%[[C1]])
 // LOWERED-NEXT:      %[[IS_ATT:.*]] = arith.cmpi ult, %[[I]], %{{.*}} : index
 // LOWERED-NEXT:      scf.if %[[IS_ATT]] {
-// LOWERED:             arith.maximumf
+// LOWERED:             arith.maxnumf
 // LOWERED:           } else {
 // LOWERED:             memref.subview
 // LOWERED:             math.log1p

@@ -91,13 +91,16 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 
 // CPU form with head dims the vector width divides (8 here): flash-style
 // items of 4 query rows x the heads of one KV head (here 2 heads, 1 KV
-// head). The keys the item's queries see (meta prefix, then window; each
-// key's row in the cache or in the chunk, chosen by a select of the
-// buffer) are walked in blocks of 8; per block and query the 8 scores are
-// one vector: 8 dot products folded by shuffles (8 -> 4 -> 2 -> 1 lanes per
-// key), masked to -inf where the query does not see the key, one max and one
-// vector exp per block, then p . V one key per iteration. The output rows
-// accumulate in the result, each query's max and sum in scratch.
+// head). The keys the item's queries see (meta prefix, then window) are
+// walked in blocks of 8; per block each key's K and V rows (in the cache or
+// in the chunk, chosen by a select of the buffer) are first packed into two
+// 8-row scratch blocks. Per block and query the 8 scores are one vector: 8
+// dot products of packed K rows folded by shuffles (8 -> 4 -> 2 -> 1 lanes
+// per key), masked to -inf where the query does not see the key, one max
+// (a vmaxps tree: nnan) and one vector exp per block, the sum kept as 8
+// partial sums, then p . V over the packed V rows one key per iteration.
+// The output rows accumulate in the result, each query's max and partial
+// sums in scratch.
 // CHECK-LABEL: func @attention_vectors
 // CHECK-DAG:     %[[C4:.+]] = arith.constant 4 : index
 // CHECK-DAG:     %[[C8:.+]] = arith.constant 8 : index
@@ -106,35 +109,46 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // CHECK:         %[[OUT:.*]] = memref.alloc(%[[ROWS:.*]]) : memref<?x16xf32>
 // CHECK:         %[[BLOCKS:.*]] = arith.ceildivui %[[ROWS]], %[[C4]] : index
 // CHECK:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[BLOCKS]])
-// CHECK:           %[[ML:.*]] = memref.alloc() : memref<8x2xf32>
+// CHECK:           %[[M:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:           %[[L:.*]] = memref.alloc() : memref<8x8xf32>
 // CHECK:           scf.for
 // CHECK:             vector.store %{{.*}}, %[[OUT]]
 // CHECK:           %[[KC:.*]] = memref.cast %{{.*}} : memref<5x8xf32> to memref<?x8xf32, strided<[?, 1], offset: ?>>
+// CHECK:           %[[KP:.*]] = memref.alloc() : memref<8x8xf32>
+// CHECK:           %[[VP:.*]] = memref.alloc() : memref<8x8xf32>
 // CHECK:           %[[P:.*]] = memref.alloc() : memref<8xf32>
 // CHECK:           scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C8]] {
-// CHECK:             arith.remui
-// CHECK:             %[[KBUF:.*]] = arith.select %{{.*}}, %{{.*}}, %[[KC]] : memref<?x8xf32, strided<[?, 1], offset: ?>>
+// CHECK:             scf.for %[[KEY:.*]] = %{{.*}} to %[[C8]]
+// CHECK:               arith.remui
+// CHECK:               %[[KBUF:.*]] = arith.select %{{.*}}, %{{.*}}, %[[KC]] : memref<?x8xf32, strided<[?, 1], offset: ?>>
+// CHECK:               %[[KROW:.*]] = vector.load %[[KBUF]]
+// CHECK:               vector.store %[[KROW]], %[[KP]][%[[KEY]], %{{.*}}]
+// CHECK:               vector.store %{{.*}}, %[[VP]][%[[KEY]], %{{.*}}]
 // CHECK:             %[[VV:.*]] = arith.addi %{{.*}}, %[[LANES]] : vector<8xi32>
 // CHECK:             scf.for
 // CHECK:               arith.cmpi sle, %{{.*}} : vector<8xi32>
-// CHECK:               vector.load %[[KBUF]]
+// CHECK-COUNT-8:       vector.load %[[KP]]
 // CHECK-COUNT-4:       vector.shuffle %{{.*}} [0, 1, 2, 3, 8, 9, 10, 11] : vector<8xf32>, vector<8xf32>
 // CHECK-COUNT-2:       vector.shuffle %{{.*}} [0, 1, 4, 5, 8, 9, 12, 13] : vector<8xf32>, vector<8xf32>
 // CHECK:               vector.shuffle %{{.*}} [1, 3, 5, 7, 9, 11, 13, 15] : vector<8xf32>, vector<8xf32>
 // CHECK:               %[[S:.*]] = arith.select %{{.*}}, %{{.*}}, %[[NEGINF]] : vector<8xi1>, vector<8xf32>
-// CHECK:               memref.load %[[ML]]
-// CHECK:               vector.reduction <maximumf>, %[[S]] : vector<8xf32> into f32
+// CHECK:               memref.load %[[M]]
+// CHECK:               vector.reduction <maxnumf>, %[[S]] fastmath<nnan> : vector<8xf32> into f32
 // CHECK:               math.exp %{{.*}} : f32
-// CHECK:               math.exp %{{.*}} : vector<8xf32>
-// CHECK:               vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<8xf32> into f32
+// CHECK:               %[[PV:.*]] = math.exp %{{.*}} : vector<8xf32>
+// CHECK:               %[[LOLD:.*]] = vector.load %[[L]]
+// CHECK:               %[[LNEW:.*]] = vector.fma %[[LOLD]], %{{.*}}, %[[PV]]
+// CHECK:               vector.store %[[LNEW]], %[[L]]
 // CHECK:               vector.load %[[OUT]]
-// CHECK:               vector.store %{{.*}}, %[[P]]
-// CHECK:               scf.for %{{.*}} iter_args({{.*}}) -> (vector<8xf32>)
-// CHECK:                 memref.load %[[P]]
+// CHECK:               vector.store %[[PV]], %[[P]]
+// CHECK:               scf.for %[[J:.*]] = %{{.*}} iter_args({{.*}}) -> (vector<8xf32>)
+// CHECK:                 memref.load %[[P]][%[[J]]]
+// CHECK:                 vector.load %[[VP]][%[[J]], %{{.*}}]
 // CHECK:                 vector.fma
 // CHECK:               vector.store %{{.*}}, %[[OUT]]
-// Finally every output row is divided by its sum.
+// Finally every output row is divided by its sum (its partial sums added).
 // CHECK:           scf.for
+// CHECK:             vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<8xf32> into f32
 // CHECK:             arith.divf
 // CHECK:             vector.store %{{.*}}, %[[OUT]]
 // vector-width=0 keeps the element-wise form.

@@ -301,7 +301,13 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     the panels (each thread streams whole panels, which balances any thread
     count that divides the panel count); inside, `k-block` slices of K so the
     `k-block x W` panel slice stays in L1 while every row tile of x passes
-    it. A register tile is `rows x (W / vector-width)` accumulators loaded
+    it. Every panel reads all of x; past a few MB of x (2048 rows of a
+    K = 5504 input are 45 MB) x no longer stays in cache from one panel to
+    the next and came from memory once per panel (0.73 of the rate at 512
+    rows). So the panels pass over x in chunks of whole row tiles, at most
+    `x-chunk-bytes` (8 MiB, a part of L3) of x each, and read the weights
+    once per chunk instead. A register tile is `rows x (W / vector-width)`
+    accumulators loaded
     from y; per k it loads `W / vector-width` weight vectors (bf16 widened
     in registers), broadcasts one x element per row and issues one
     `vector.fma` per accumulator; then stores the tile back. The row count
@@ -376,19 +382,22 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     ```
     After (`vector-width=8 vector-registers=16`: 6 x 16 tiles):
     ```mlir
-    scf.parallel (%p) = (%c0) to (%c3) step (%c1) {
-      scf.for %kb = %c0 to %c32 step %c256 {
-        scf.if %p < 2 {                      // full panels
-          scf.for %t = %c0 to %rows6 step %c6 {
-            12 x vector.load %y ...
-            scf.for %k = %kb to %ke step %c1 iter_args(12 x vector<8xf32>) {
-              2 x (vector.load %w[%p, %k, ..] : vector<8xbf16>, arith.extf)
-              6 x (memref.load %x, vector.broadcast, 2 x vector.fma)
+    scf.for %r0 = %c0 to %rows step %c65532 {   // x chunks (8 MiB / 768 B)
+      %r1 = arith.minui (%r0 + 65532), %rows
+      scf.parallel (%p) = (%c0) to (%c3) step (%c1) {
+        scf.for %kb = %c0 to %c32 step %c256 {
+          scf.if %p < 2 {                      // full panels
+            scf.for %t = %r0 to %r6 step %c6 {   // whole tiles of [r0, r1)
+              12 x vector.load %y ...
+              scf.for %k = %kb to %ke step %c1 iter_args(12 x vector<8xf32>) {
+                2 x (vector.load %w[%p, %k, ..] : vector<8xbf16>, arith.extf)
+                6 x (memref.load %x, vector.broadcast, 2 x vector.fma)
+              }
+              12 x vector.store
             }
-            12 x vector.store
-          }
-          scf.if (rem & 4) {...}  scf.if (rem & 2) {...}  scf.if (rem & 1) {...}
-        } else { ... vector.maskedload / vector.maskedstore for columns 32..44 }
+            scf.if (rem & 4) {...}  scf.if (rem & 2) {...}  scf.if (rem & 1) {...}
+          } else { ... vector.maskedload / vector.maskedstore for columns 32..44 }
+        }
       }
     }
     ```
@@ -405,6 +414,11 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     Option<"rowChunk", "row-chunk", "int64_t", /*default=*/"128",
            "dot kernel: rows of x per pass over the weights (a multiple of "
            "4): 128 rows of a 1600-wide f32 x are 800 KB, which stays in L2">,
+    Option<"xChunkBytes", "x-chunk-bytes", "int64_t", /*default=*/"8388608",
+           "panel kernel: bytes of x (rounded down to whole register tiles "
+           "of rows) per pass over the panels; 0 = all rows in one pass. "
+           "Every panel reads its chunk of x, which must stay in cache (L3) "
+           "from one panel to the next">,
     Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"true",
            "bf16 pair panels: AVX512_BF16 dot products "
            "(x86vector.avx512.dot); false: the same sums with f32 FMAs, for "

@@ -459,6 +459,7 @@ std::optional<Projection> matchProjection(linalg::GenericOp op) {
 
 /// The outer-product micro-kernel over panel-stored weights.
 ///
+///   for row chunks of at most x-chunk-bytes of x      (x chunk in L3)
 ///   scf.parallel over panels p                        (threads)
 ///     for k blocks [kb, kb + kBlock)                  (panel slice in L1)
 ///       for row tiles of `rows` rows                  (x rows broadcast)
@@ -483,6 +484,8 @@ struct PanelKernel {
   /// > 0: a one-row tile (decode) prefetches its weight rows this many k
   /// rows of `w` ahead.
   int64_t prefetchRows = 0;
+  /// Rows of x per pass over the panels (a multiple of `rows`, or 0: all).
+  int64_t rowChunk = 0;
 
   /// bf16 pairs (interleave 2): w is [P, ceil(K / 2), 2 W] bf16 (lane j of
   /// a row holds w(j, 2 kk) and w(j, 2 kk + 1)), x is [T, ceil(K / 2)] i32
@@ -810,22 +813,24 @@ struct PanelKernel {
       }
   }
 
-  /// All rows of panel `p` for k in [k0, k1): full tiles of `rows` rows,
-  /// then the remainder in tiles of decreasing powers of two.
+  /// Rows [r0, r1) of panel `p` for k in [k0, k1): full tiles of `rows`
+  /// rows, then the remainder in tiles of decreasing powers of two.
   void emitPanel(ImplicitLocOpBuilder &b, Value p, ArrayRef<Lane> lanes,
-                 Value k0, Value k1) const {
+                 Value k0, Value k1, Value r0, Value r1) const {
     Value c0 = indexConst(b, 0), cRows = indexConst(b, rows);
-    Value total = memref::DimOp::create(b, x, c0);
-    Value fullEnd = arith::MulIOp::create(
-        b, arith::DivUIOp::create(b, total, cRows), cRows);
-    scf::ForOp::create(b, c0, fullEnd, cRows, ValueRange{},
+    Value total = arith::SubIOp::create(b, r1, r0);
+    Value fullEnd = arith::AddIOp::create(
+        b, r0,
+        arith::MulIOp::create(b, arith::DivUIOp::create(b, total, cRows),
+                              cRows));
+    scf::ForOp::create(b, r0, fullEnd, cRows, ValueRange{},
                        [&](OpBuilder &fb, Location l, Value t, ValueRange) {
                          ImplicitLocOpBuilder tb(l, fb);
                          emitTile(tb, t, rows, p, lanes, k0, k1);
                          scf::YieldOp::create(tb);
                        });
-    // rem = total - fullEnd < rows, covered by the binary digits of rem.
-    Value rem = arith::SubIOp::create(b, total, fullEnd);
+    // rem = r1 - fullEnd < rows, covered by the binary digits of rem.
+    Value rem = arith::SubIOp::create(b, r1, fullEnd);
     Value t = fullEnd;
     for (int64_t m = llvm::PowerOf2Ceil(rows) / 2; m >= 1; m /= 2) {
       if (m >= rows)
@@ -850,7 +855,31 @@ struct PanelKernel {
     return lanes;
   }
 
+  /// Every panel passes over x `rowChunk` rows at a time (all rows when
+  /// rowChunk is 0 or T is smaller): each panel reads all of its chunk of
+  /// x, which past a few MB of x (thousands of rows, K in the thousands)
+  /// no longer stays in cache from one panel to the next and would come
+  /// from memory once per panel; per chunk the weights are read again
+  /// instead, once per pass.
   void emit(ImplicitLocOpBuilder &b) const {
+    Value c0 = indexConst(b, 0);
+    Value total = memref::DimOp::create(b, x, c0);
+    if (rowChunk <= 0)
+      return emitChunk(b, c0, total);
+    Value chunk = indexConst(b, rowChunk);
+    scf::ForOp::create(
+        b, c0, total, chunk, ValueRange{},
+        [&](OpBuilder &fb, Location l, Value r0, ValueRange) {
+          ImplicitLocOpBuilder cb(l, fb);
+          emitChunk(cb, r0,
+                    arith::MinUIOp::create(
+                        cb, arith::AddIOp::create(cb, r0, chunk), total));
+          scf::YieldOp::create(cb);
+        });
+  }
+
+  /// Rows [r0, r1) of every panel, panels in parallel.
+  void emitChunk(ImplicitLocOpBuilder &b, Value r0, Value r1) const {
     int64_t panels = (n + panel - 1) / panel, fullPanels = n / panel;
     Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
     scf::ParallelOp::create(
@@ -866,7 +895,7 @@ struct PanelKernel {
                 Value k1 = arith::MinUIOp::create(
                     kb, arith::AddIOp::create(kb, k0, cKB), cK);
                 if (fullPanels == panels) {
-                  emitPanel(kb, p, lanesOf(panel), k0, k1);
+                  emitPanel(kb, p, lanesOf(panel), k0, k1, r0, r1);
                 } else {
                   Value isFull =
                       arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, p,
@@ -875,13 +904,13 @@ struct PanelKernel {
                       kb, isFull,
                       [&](OpBuilder &ob, Location l2) {
                         ImplicitLocOpBuilder tb(l2, ob);
-                        emitPanel(tb, p, lanesOf(panel), k0, k1);
+                        emitPanel(tb, p, lanesOf(panel), k0, k1, r0, r1);
                         scf::YieldOp::create(tb);
                       },
                       [&](OpBuilder &ob, Location l2) {
                         ImplicitLocOpBuilder tb(l2, ob);
                         emitPanel(tb, p, lanesOf(n - fullPanels * panel), k0,
-                                  k1);
+                                  k1, r0, r1);
                         scf::YieldOp::create(tb);
                       });
                 }
@@ -1116,6 +1145,15 @@ struct VectorizeLinearPass
         // per byte and gain 10-20%.
         if (!cast<MemRefType>(kernel.w.getType()).getElementType().isF32())
           kernel.prefetchRows = rowsForBytes(kernel.w, prefetchDistance);
+        if (xChunkBytes > 0) {
+          auto xm = cast<MemRefType>(kernel.x.getType());
+          int64_t rowBytes =
+              xm.getDimSize(1) * int64_t(xm.getElementTypeBitWidth() / 8);
+          if (!ShapedType::isDynamic(xm.getDimSize(1)) && rowBytes > 0)
+            kernel.rowChunk =
+                std::max<int64_t>(1, xChunkBytes / (rowBytes * kernel.rows)) *
+                kernel.rows;
+        }
         kernel.emit(b);
         if (scratch)
           memref::DeallocOp::create(b, scratch);

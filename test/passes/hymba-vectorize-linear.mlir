@@ -2,6 +2,8 @@
 // RUN: hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-width=8 row-chunk=8" -cse | FileCheck %s --check-prefix=CHUNK
 // RUN: hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-width=8 vector-registers=16 k-block=16" -cse | FileCheck %s --check-prefix=PANEL
 // RUN: hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-width=16 vector-registers=32" -cse | FileCheck %s --check-prefix=ZMM
+// RUN: hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-width=8 vector-registers=16 x-chunk-bytes=2000" -cse | FileCheck %s --check-prefix=XCHUNK
+// RUN: hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-width=8 vector-registers=16 x-chunk-bytes=0" -cse | FileCheck %s --check-prefix=NOCHUNK
 // RUN: not hymba-opt %s -split-input-file -hymba-vectorize-linear="row-chunk=6" 2>&1 >/dev/null | FileCheck %s --check-prefix=BAD
 // RUN: not hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-registers=2" 2>&1 >/dev/null | FileCheck %s --check-prefix=BADREG
 // RUN: not hymba-opt %s -split-input-file -hymba-vectorize-linear="vector-width=32" 2>&1 >/dev/null | FileCheck %s --check-prefix=BADPANEL
@@ -104,19 +106,25 @@ func.func @untouched(%x: memref<?x20xf32>, %xs: memref<?x20xf32, strided<[?, ?]>
 // CHECK-LABEL: func @panel
 // PANEL-LABEL: func @panel
 // PANEL-SAME:    (%[[X:.*]]: memref<?x32xf32>, %[[W:.*]]: memref<3x32x16xbf16>, %[[Y:.*]]: memref<?x45xf32>)
-// PANEL-DAG:     %[[C0:.*]] = arith.constant 0 : index
-// PANEL-DAG:     %[[C1:.*]] = arith.constant 1 : index
-// PANEL-DAG:     %[[C3:.*]] = arith.constant 3 : index
+// PANEL:         %[[C0:.*]] = arith.constant 0 : index
+// The panels pass over x in chunks of whole tiles of rows, at most
+// x-chunk-bytes (8 MiB) of x each: 8 MiB / (128 B x 6 rows) = 10922 tiles.
+// PANEL:         %[[ROWS:.*]] = memref.dim %[[X]], %[[C0]]
+// PANEL:         %[[STEP:.*]] = arith.constant 65532 : index
+// PANEL:         scf.for %[[R0:.*]] = %[[C0]] to %[[ROWS]] step %[[STEP]] {
+// PANEL:           %[[R1:.*]] = arith.minui %{{.*}}, %[[ROWS]] : index
+// PANEL-DAG:       %[[C1:.*]] = arith.constant 1 : index
+// PANEL-DAG:       %[[C3:.*]] = arith.constant 3 : index
 // Threads take whole panels.
-// PANEL:         scf.parallel (%[[P:.*]]) = (%[[C0]]) to (%[[C3]]) step (%[[C1]])
+// PANEL:           scf.parallel (%[[P:.*]]) = (%[[C0]]) to (%[[C3]]) step (%[[C1]])
 // k-block=16: the panel slice of one k block.
 // PANEL:           scf.for %[[KB:.*]] = %[[C0]] to %[[C32:.*]] step %[[C16:.*]] {
 // PANEL:             %[[KE:.*]] = arith.minui %{{.*}}, %[[C32]]
 // Panels 0 and 1 are full.
 // PANEL:             %[[FULL:.*]] = arith.cmpi ult, %[[P]], %[[C2:.*]] : index
 // PANEL:             scf.if %[[FULL]] {
-// PANEL:               %[[ROWS:.*]] = memref.dim %[[X]], %[[C0]]
-// PANEL:               scf.for %[[T:.*]] = %[[C0]] to %{{.*}} step %[[C6:.*]] {
+// PANEL:               arith.subi %[[R1]], %[[R0]] : index
+// PANEL:               scf.for %[[T:.*]] = %[[R0]] to %{{.*}} step %[[C6:.*]] {
 // The tile is loaded from y, accumulated over the k block in registers,
 // and stored back.
 // PANEL-COUNT-12:        vector.load %[[Y]]
@@ -154,6 +162,15 @@ func.func @untouched(%x: memref<?x20xf32>, %xs: memref<?x20xf32, strided<[?, ?]>
 // PANEL:               vector.maskedload %[[Y]][%{{.*}}, %{{.*}}], %[[MASK]]
 // PANEL:               vector.maskedstore %[[Y]][%{{.*}}, %{{.*}}], %[[MASK]]
 // PANEL-NOT:     linalg.generic
+// A small x-chunk-bytes: 2000 / (128 B x 6 rows) = 2 tiles, chunks of 12
+// rows; 0: no chunk loop, the panels take all rows at once.
+// XCHUNK-LABEL: func @panel
+// XCHUNK:         %[[ROWS:.*]] = memref.dim
+// XCHUNK:         scf.for %[[R0:.*]] = %{{.*}} to %[[ROWS]] step %c12 {
+// XCHUNK:           scf.parallel
+// NOCHUNK-LABEL: func @panel
+// NOCHUNK-NOT:     scf.for
+// NOCHUNK:         scf.parallel
 // AVX-512 registers: 16 lanes, a panel of 16 is one vector, tiles of
 // (32 - 1 - 1) / 1 = 30 rows, one k block (256 > 32).
 // ZMM-LABEL: func @panel

@@ -43,7 +43,7 @@ print(dump)
 # CHECK-NEXT:   hymba-pack-weights{int8-interleave=1 interleave=1 panel=32},
 # CHECK-NEXT:   hymba-assign-buffer-layout,
 # CHECK-NEXT:   hymba-lower-stateful-to-loops{kernel-form=cpu vector-width=16},
-# CHECK:        hymba-vectorize-linear{{.*}} vector-registers=32 vector-width=16 vnni={{true|false}}}
+# CHECK:        hymba-vectorize-linear{{.*}} vector-registers=32 vector-width=16 vnni={{true|false}} x-chunk-bytes=8388608}
 # CHECK:        reconcile-unrealized-casts
 
 cuda = run(["--hymba-cuda-pipeline=kernel-form=gpu chip=sm_80",

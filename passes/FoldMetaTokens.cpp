@@ -77,7 +77,7 @@ struct FoldMetaTokensPass
                          ValueRange{params, state, rows, zero});
     func::ReturnOp::create(b, loc);
 
-    // @hymba_start(params, state, ids) == @hymba_continue(..., M).
+    // @hymba_start(params, state, ids, n) == @hymba_continue(..., n, M).
     start.getBody().front().clear();
     b.setInsertionPointToStart(&start.getBody().front());
     SmallVector<Value> args(start.getArguments().begin(),

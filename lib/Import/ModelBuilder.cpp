@@ -278,7 +278,10 @@ void ModelIRBuilder::buildEntry(ModuleOp module, func::FuncOp layers,
                                 bool start) {
   b.setInsertionPointToEnd(module.getBody());
   auto idsType = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
-  SmallVector<Type> inputs = {byteBuffer(), byteBuffer(), idsType};
+  // (params, state, ids, logit rows[, pos]): the position last, so that the
+  // folded @hymba_start is @hymba_continue with M appended.
+  SmallVector<Type> inputs = {byteBuffer(), byteBuffer(), idsType,
+                              b.getIndexType()};
   if (!start)
     inputs.push_back(b.getIndexType());
   auto fn =
@@ -302,21 +305,24 @@ void ModelIRBuilder::buildEntry(ModuleOp module, func::FuncOp layers,
               b, loc, rows(H), weight("model.memory_tokens", {c.numMeta, H}), h)
               .getResult();
   } else {
-    pos = body->getArgument(3);
+    pos = body->getArgument(4);
   }
   h = func::CallOp::create(b, loc, layers, ValueRange{params, state, h, pos})
           .getResult(0);
+  // Logits of the chunk's last min(logit rows, tokens) rows only (never the
+  // meta rows): generation needs the last one, and a 32k-wide head applied
+  // to every prompt row is a few percent of a prefill's arithmetic and a
+  // logits buffer of 128 KB per row.
+  Value n = tensor::DimOp::create(b, loc, ids, 0);
+  Value want = arith::MinUIOp::create(b, loc, body->getArgument(3), n);
+  Value total = tensor::DimOp::create(b, loc, h, 0);
+  SmallVector<OpFoldResult> offs = {
+      arith::SubIOp::create(b, loc, total, want).getResult(),
+      b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {want, b.getIndexAttr(H)};
+  SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1)};
+  h = tensor::ExtractSliceOp::create(b, loc, rows(H), h, offs, sizes, strides);
   h = rmsNorm(h, weight("model.final_layernorm.weight", {H}));
-  if (start && c.numMeta > 0) {
-    // Drop the meta rows: logits are for the prompt's tokens only.
-    Value n = tensor::DimOp::create(b, loc, ids, 0);
-    SmallVector<OpFoldResult> offs = {b.getIndexAttr(c.numMeta),
-                                      b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {n, b.getIndexAttr(H)};
-    SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1)};
-    h = tensor::ExtractSliceOp::create(b, loc, rows(H), h, offs, sizes,
-                                       strides);
-  }
   Value head =
       c.tiedEmbeddings ? table
                        : projectionWeight("lm_head.weight", {c.vocabSize, H});

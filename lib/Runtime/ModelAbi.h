@@ -32,14 +32,16 @@ template <typename T> MemRef<T, 1> wrap(T *data, int64_t n) {
 } // namespace mlir::hymba
 
 extern "C" {
+// The logits of the chunk's last min(logitRows, ids) rows (ModelBuilder.h).
 void _mlir_ciface_hymba_start(mlir::hymba::Logits *result,
                               mlir::hymba::ByteBuffer *params,
                               mlir::hymba::ByteBuffer *state,
-                              mlir::hymba::IdBuffer *ids);
+                              mlir::hymba::IdBuffer *ids, int64_t logitRows);
 void _mlir_ciface_hymba_continue(mlir::hymba::Logits *result,
                                  mlir::hymba::ByteBuffer *params,
                                  mlir::hymba::ByteBuffer *state,
-                                 mlir::hymba::IdBuffer *ids, int64_t position);
+                                 mlir::hymba::IdBuffer *ids, int64_t logitRows,
+                                 int64_t position);
 // Present only when hymba-fold-meta-tokens ran; weak so the runtime links
 // either way.
 __attribute__((weak)) void

@@ -108,19 +108,30 @@ bool Session::feed(const std::vector<int32_t> &tokens,
   ByteBuffer st = wrap(state, int64_t(model.stateBytes()));
   IdBuffer idBuf = wrap(ids, int64_t(tokens.size()));
   Logits out{};
+  // Generation needs only the last row's logits; the model code computes
+  // the head for no other row.
+  int64_t logitRows = allRows ? int64_t(tokens.size()) : 1;
   bool folded = !model.stateSnapshot().empty();
   if (numTokens == 0 && !folded)
-    _mlir_ciface_hymba_start(&out, &params, &st, &idBuf);
+    _mlir_ciface_hymba_start(&out, &params, &st, &idBuf, logitRows);
   else
-    _mlir_ciface_hymba_continue(&out, &params, &st, &idBuf,
+    _mlir_ciface_hymba_continue(&out, &params, &st, &idBuf, logitRows,
                                 numMeta + numTokens);
   numTokens += tokens.size();
 
-  // The logits are a fresh row-major [rows, vocab] buffer of the model code.
-  int64_t rows = out.sizes[0], first = allRows ? 0 : rows - 1;
-  logits.resize(size_t(rows - first) * vocabSize);
-  copyFromModel(logits.data(),
-                out.aligned + out.offset + first * out.strides[0],
+  // The logits are a fresh row-major [logitRows, vocab] buffer of the model
+  // code.
+  if (out.sizes[0] != logitRows || out.sizes[1] != vocabSize) {
+    freeModelBuffer(out.allocated);
+    error = "the model code returned logits of shape [" +
+            std::to_string(out.sizes[0]) + ", " +
+            std::to_string(out.sizes[1]) + "], expected [" +
+            std::to_string(logitRows) + ", " + std::to_string(vocabSize) +
+            "]";
+    return false;
+  }
+  logits.resize(size_t(logitRows) * vocabSize);
+  copyFromModel(logits.data(), out.aligned + out.offset,
                 logits.size() * sizeof(float));
   freeModelBuffer(out.allocated);
   return true;

@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <sys/resource.h>
@@ -150,8 +151,15 @@ int main(int argc, char **argv) {
   // Feeds tokens; with --logits-out, keeps every row.
   auto feed = [&](const int32_t *ids, size_t n) {
     size_t old = saved.size();
-    if (keepAll)
-      saved.resize(old + n * size_t(vocab));
+    if (keepAll) {
+      try {
+        saved.resize(old + n * size_t(vocab));
+      } catch (const std::bad_alloc &) {
+        die("out of memory: --logits-out keeps the logits of every row, " +
+            std::to_string((old + n * size_t(vocab)) * sizeof(float)) +
+            " bytes for " + std::to_string(old / size_t(vocab) + n) + " rows");
+      }
+    }
     if (hymba_session_feed(session.get(), ids, n,
                            keepAll ? saved.data() + old : nullptr) != HYMBA_OK)
       die(hymba_last_error());

@@ -210,18 +210,33 @@ else:
     check("state does not fit: exit 1 with the bytes needed", r.returncode == 1
           and "cannot allocate" in r.stderr and "bytes" in r.stderr, r.stderr.strip()[:160])
 
-    # The model code's own allocations are checked too: the logits of a
-    # 6000-token prompt (6000 x 32001 floats, 768 MB) do not fit in 600 MB.
+    # The logits of every row of a 6000-token prompt, which --logits-out
+    # asks for (6000 x 32001 floats, 768 MB; generation alone computes only
+    # the last row's), are refused with a message, not an exception: in 600
+    # MB the runtime's own copy does not fit...
     exe4 = os.path.join(work, "model-long")
     subprocess.run([hymba_compile, ck3, "-o", exe4, "--max-seq-len", "8192", "--no-fold-meta"],
                    check=True)
-    r = subprocess.run([exe4, "--tokens", ",".join(["5"] * 6000), "-n", "1", "--ids"],
-                       capture_output=True, text=True, timeout=300,
-                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS,
-                                                             (600 << 20, 600 << 20)))
+    def long_prompt(limit_mb):
+        return subprocess.run(
+            [exe4, "--tokens", ",".join(["5"] * 6000), "-n", "1", "--ids",
+             "--logits-out", os.path.join(work, "long-logits.npy")],
+            capture_output=True, text=True, timeout=300,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS,
+                                                  (limit_mb << 20, limit_mb << 20)))
+    r = long_prompt(600)
+    # PLAIN: PASS kept logits out of memory: exit 1 with the bytes
+    check("kept logits out of memory: exit 1 with the bytes", r.returncode == 1
+          and "out of memory" in r.stderr and "768024000 bytes" in r.stderr
+          and not os.path.exists(os.path.join(work, "long-logits.npy")),
+          r.stderr.strip()[:160])
+    # ... and in 1200 MB it does, and the model code's own allocation of
+    # them fails (the model code checks its allocations too).
+    r = long_prompt(1200)
     # PLAIN: PASS model code out of memory: exit 1 with the bytes
     check("model code out of memory: exit 1 with the bytes", r.returncode == 1
-          and "out of memory" in r.stderr and "768" in r.stderr, r.stderr.strip()[:160])
+          and "out of memory" in r.stderr and "768" in r.stderr
+          and "--logits-out keeps" not in r.stderr, r.stderr.strip()[:160])
 
 # A tampered or truncated executable is refused with a message, never run.
 import struct  # noqa: E402
@@ -312,6 +327,6 @@ for name, args, expect in [
           and not os.path.exists(out), r.stderr.strip()[:100])
 
 print(f"{passed} passed, {failed} failed")
-# PLAIN: 48 passed, 0 failed
+# PLAIN: 49 passed, 0 failed
 # ASAN: 46 passed, 0 failed
 sys.exit(1 if failed else 0)

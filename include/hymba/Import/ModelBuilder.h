@@ -1,11 +1,12 @@
 //===- ModelBuilder.h - Build Hymba IR for a model config -------*- C++ -*-===//
 //
 // Emits the Hymba-dialect module for a validated config. The module has
-//   @hymba_start(params, state, ids) -> logits      first chunk: meta tokens
+//   @hymba_start(params, state, ids, n) -> logits   first chunk: meta tokens
 //                                                    are prepended at pos 0
-//   @hymba_continue(params, state, ids, pos) -> logits
+//   @hymba_continue(params, state, ids, n, pos) -> logits
 //                                                    any later chunk, rows at
 //                                                    positions pos.. (>= M)
+// where the logits are those of the chunk's last min(n, tokens) rows,
 // and a private @hymba_layers they share. Weights are hymba.weight references
 // into `params`; KV caches, conv windows and SSM states are
 // hymba.state_buffer references into `state`.

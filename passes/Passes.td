@@ -134,7 +134,10 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     one KV head, and walks the keys any of them sees in blocks of vl (the
     vector's lanes). Each block's K and V rows are first packed side by side
     into two small scratch blocks (the chunk-or-cache choice and the ring
-    row made once per key, not once per key and query); then per query the
+    row made once per key, not once per key and query), and the next
+    block's rows are prefetched (in a decode step every cache row comes
+    from memory once, as strided rows of one KV head's columns, which the
+    hardware prefetcher follows late); then per query the
     vl scores are one vector (vl dot products folded by shuffles), masked,
     with one online-softmax step per block: a max taken without NaN checks
     (a score is NaN only with a NaN input, which makes the output NaN

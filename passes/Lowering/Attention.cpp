@@ -308,20 +308,26 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
             kb, c0, indexConst(kb, vl), c1, ValueRange{},
             [&](OpBuilder &lb, Location ll, Value l, ValueRange) {
               ImplicitLocOpBuilder pb(ll, lb);
-              // Lanes past the end read the last key again (masked below).
-              Value vi = arith::MinUIOp::create(
-                  pb, arith::AddIOp::create(pb, v0, l), last);
-              Value first =
-                  arith::CmpIOp::create(pb, arith::CmpIPredicate::ult, vi, n1);
-              Value j = arith::SelectOp::create(
-                  pb, first, vi,
-                  arith::SubIOp::create(pb, arith::AddIOp::create(pb, a2, vi),
-                                        n1));
-              Value inChunk =
-                  arith::CmpIOp::create(pb, arith::CmpIPredicate::uge, j, pos);
-              Value row = arith::SelectOp::create(
-                  pb, inChunk, arith::SubIOp::create(pb, j, pos),
-                  cacheRow(pb, j, window, numMeta));
+              // Key number vi's row and whether it is in the chunk (else
+              // the cache). Lanes past the end read the last key again
+              // (masked below).
+              auto keyRow = [&](Value vi) {
+                vi = arith::MinUIOp::create(pb, vi, last);
+                Value first = arith::CmpIOp::create(
+                    pb, arith::CmpIPredicate::ult, vi, n1);
+                Value j = arith::SelectOp::create(
+                    pb, first, vi,
+                    arith::SubIOp::create(pb, arith::AddIOp::create(pb, a2, vi),
+                                          n1));
+                Value inChunk = arith::CmpIOp::create(
+                    pb, arith::CmpIPredicate::uge, j, pos);
+                Value row = arith::SelectOp::create(
+                    pb, inChunk, arith::SubIOp::create(pb, j, pos),
+                    cacheRow(pb, j, window, numMeta));
+                return std::make_pair(inChunk, row);
+              };
+              Value vi = arith::AddIOp::create(pb, v0, l);
+              auto [inChunk, row] = keyRow(vi);
               auto pack = [&](Value chunk, Value cache, Value col0,
                               int64_t width, Value dst) {
                 Value src = arith::SelectOp::create(pb, inChunk, chunk, cache);
@@ -332,6 +338,29 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
               };
               pack(kAny, kcAny, kCol0, qd, kPack);
               pack(vAny, vcAny, vCol0, vd, vPack);
+              // The same lane's key of the next block, one prefetch per
+              // 64-byte line of its K and V rows: a decode step reads each
+              // cache row once, from memory (the KV caches of a long context
+              // are megabytes per layer), and its strided rows (one KV
+              // head's columns) are a pattern the hardware prefetcher
+              // follows late. One block ahead is a block's work (every
+              // query of the item) ahead.
+              auto [nextInChunk, nextRow] =
+                  keyRow(arith::AddIOp::create(pb, vi, indexConst(pb, vl)));
+              auto prefetch = [&](Value chunk, Value cache, Value col0,
+                                  int64_t width) {
+                Value src =
+                    arith::SelectOp::create(pb, nextInChunk, chunk, cache);
+                for (int64_t c = 0; c < width; c += 16)
+                  memref::PrefetchOp::create(
+                      pb, src,
+                      ValueRange{nextRow, arith::AddIOp::create(
+                                              pb, col0, indexConst(pb, c))},
+                      /*isWrite=*/false, /*localityHint=*/3,
+                      /*isDataCache=*/true);
+              };
+              prefetch(kAny, kcAny, kCol0, qd);
+              prefetch(vAny, vcAny, vCol0, vd);
               scf::YieldOp::create(pb);
             });
         // Key positions and liveness of the lanes, as i32 vectors.

@@ -94,9 +94,9 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // head). The keys the item's queries see (meta prefix, then window) are
 // walked in blocks of 8; per block each key's K and V rows (in the cache or
 // in the chunk, chosen by a select of the buffer) are first packed into two
-// 8-row scratch blocks. Per block and query the 8 scores are one vector: 8
-// dot products of packed K rows folded by shuffles (8 -> 4 -> 2 -> 1 lanes
-// per key), masked to -inf where the query does not see the key, one max
+// 8-row scratch blocks, and the next block's rows prefetched. Per block and
+// query the 8 scores are one vector: 8 dot products of packed K rows folded
+// by shuffles (8 -> 4 -> 2 -> 1 lanes per key), masked to -inf where the query does not see the key, one max
 // (a vmaxps tree: nnan) and one vector exp per block, the sum kept as 8
 // partial sums, then p . V over the packed V rows one key per iteration.
 // The output rows accumulate in the result, each query's max and partial
@@ -124,6 +124,12 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // CHECK:               %[[KROW:.*]] = vector.load %[[KBUF]]
 // CHECK:               vector.store %[[KROW]], %[[KP]][%[[KEY]], %{{.*}}]
 // CHECK:               vector.store %{{.*}}, %[[VP]][%[[KEY]], %{{.*}}]
+// The same lane's key of the next block is prefetched: its K row, then its
+// V row (one line each here: 8 floats).
+// CHECK:               %[[NEXT:.*]] = arith.addi %{{.*}}, %[[C8]] : index
+// CHECK:               arith.minui %[[NEXT]]
+// CHECK:               memref.prefetch %{{.*}}[%[[NROW:.*]], %{{.*}}], read, locality<3>, data
+// CHECK:               memref.prefetch %{{.*}}[%[[NROW]], %{{.*}}], read, locality<3>, data
 // CHECK:             %[[VV:.*]] = arith.addi %{{.*}}, %[[LANES]] : vector<8xi32>
 // CHECK:             scf.for
 // CHECK:               arith.cmpi sle, %{{.*}} : vector<8xi32>

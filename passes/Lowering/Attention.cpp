@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::hymba;
@@ -327,7 +328,8 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
                 return std::make_pair(inChunk, row);
               };
               Value vi = arith::AddIOp::create(pb, v0, l);
-              auto [inChunk, row] = keyRow(vi);
+              Value inChunk, row;
+              std::tie(inChunk, row) = keyRow(vi);
               auto pack = [&](Value chunk, Value cache, Value col0,
                               int64_t width, Value dst) {
                 Value src = arith::SelectOp::create(pb, inChunk, chunk, cache);
@@ -345,7 +347,8 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
               // head's columns) are a pattern the hardware prefetcher
               // follows late. One block ahead is a block's work (every
               // query of the item) ahead.
-              auto [nextInChunk, nextRow] =
+              Value nextInChunk, nextRow;
+              std::tie(nextInChunk, nextRow) =
                   keyRow(arith::AddIOp::create(pb, vi, indexConst(pb, vl)));
               auto prefetch = [&](Value chunk, Value cache, Value col0,
                                   int64_t width) {

@@ -177,10 +177,13 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     vectorizable channel-tile scan.
 
     **Fused hybrid heads.** `hymba.parallel_branches` becomes one
-    `scf.parallel` whose items are the attention's items followed by the
-    scan's `scan_tile`-channel tiles (CPU; when the tile divides the
-    channels, else the two branches are lowered one after the other) or
-    channels (GPU). In its memref form (one-shot-bufferize bufferizes it in
+    `scf.parallel` whose items are the attention's items and the scan's
+    `scan_tile`-channel tiles (CPU; when the tile divides the channels, else
+    the two branches are lowered one after the other) or channels (GPU,
+    attention first). On the CPU the attention items are spread evenly
+    among the tiles (item i of N is attention item floor(i A / N) when
+    (i A) mod N < A): threads take contiguous ranges of items, and in a
+    decode step after a long prompt one attention item costs many tiles. In its memref form (one-shot-bufferize bufferizes it in
     place: each region yields its inner op's init) the loops store into
     those inits, which replace the op's results (an init that
     one-shot-bufferize allocated inside a region, because the original one
@@ -672,8 +675,8 @@ def HymbaFuseHybridHeads : Pass<"hymba-fuse-hybrid-heads", "ModuleOp"> {
     `hymba.selective_scan` (the next scan in the block) become the two
     regions of one `hymba.parallel_branches` at the scan's place;
     `hymba-lower-stateful-to-loops` lowers that op to one `scf.parallel`
-    whose items are the attention's (row, head) pairs followed by the scan's
-    `scan-tile`-channel tiles, i.e. both branches in one parallel region.
+    whose items are the attention's items and the scan's `scan-tile`-channel
+    tiles, i.e. both branches in one parallel region.
     (2) `arith.addf(x, hymba.hybrid_merge(...))` (either
     operand order) becomes `hymba.hybrid_merge(...) residual(x)`. Its lowering is one fused
     epilogue: a single reduction generic for both norms' sums of squares, a

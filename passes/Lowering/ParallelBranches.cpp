@@ -2,8 +2,8 @@
 //
 // hymba.parallel_branches (a layer's attention and selective scan, built by
 // hymba-fuse-hybrid-heads) runs as one scf.parallel: the attention's items
-// followed by the scan's channel tiles (CPU) or channels (GPU), one fork/join
-// (one GPU kernel) per layer instead of two.
+// and the scan's channel tiles (CPU, spread evenly) or channels (GPU), one
+// fork/join (one GPU kernel) per layer instead of two.
 //
 //===----------------------------------------------------------------------===//
 #include "Attention.h"
@@ -34,8 +34,8 @@ void replaceBranches(RewriterBase &rewriter, ParallelBranchesOp op,
 
 /// An attention and the scan of the same layer that hymba-fuse-hybrid-heads
 /// placed side by side: one scf.parallel whose items are the attention's
-/// (row, head) pairs followed by the scan's channel tiles, so both branches
-/// run in one parallel region (one fork/join per layer in decode).
+/// items and the scan's channel tiles, so both branches run in one parallel
+/// region (one fork/join per layer in decode).
 void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
                         AttentionOp attOp, SelectiveScanOp scanOp, bool gpuForm,
                         int64_t vectorWidth, int64_t tile) {
@@ -95,20 +95,31 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
       ValueRange{indexConst(b, 1)},
       [&](OpBuilder &nb, Location loc, ValueRange iv) {
         ImplicitLocOpBuilder ib(loc, nb);
-        Value isAttention = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
-                                                  iv[0], attItems);
+        // The A attention items are spread evenly over the N items: item i
+        // is attention item floor(i A / N) when (i A) mod N < A, else scan
+        // tile i - floor(i A / N) - 1. Threads take contiguous ranges of
+        // items, and an attention item of a decode step after a long prompt
+        // costs many scan tiles: placed first, they all fell to one thread
+        // (2-thread decode after 512 tokens ran at 1.1x one thread).
+        Value scaled = arith::MulIOp::create(ib, iv[0], attItems);
+        Value attIdx = arith::DivUIOp::create(ib, scaled, items);
+        Value isAttention = arith::CmpIOp::create(
+            ib, arith::CmpIPredicate::ult,
+            arith::RemUIOp::create(ib, scaled, items), attItems);
         scf::IfOp::create(
             ib, isAttention,
             [&](OpBuilder &tb, Location l) {
               ImplicitLocOpBuilder eb(l, tb);
-              att.emitItemAt(eb, iv[0]);
+              att.emitItemAt(eb, attIdx);
               scf::YieldOp::create(eb);
             },
             [&](OpBuilder &tb, Location l) {
               ImplicitLocOpBuilder eb(l, tb);
-              Value c0 = arith::MulIOp::create(
-                  eb, arith::SubIOp::create(eb, iv[0], attItems),
-                  indexConst(eb, tile));
+              Value tileIdx = arith::SubIOp::create(
+                  eb, iv[0],
+                  arith::AddIOp::create(eb, attIdx, indexConst(eb, 1)));
+              Value c0 =
+                  arith::MulIOp::create(eb, tileIdx, indexConst(eb, tile));
               SmallVector<OpFoldResult> one = {eb.getIndexAttr(1),
                                                eb.getIndexAttr(1)};
               Value outTile = memref::SubViewOp::create(
@@ -116,7 +127,6 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
                   ArrayRef<OpFoldResult>{rowCount(eb, scanOut),
                                          eb.getIndexAttr(tile)},
                   one);
-              Value tileIdx = arith::SubIOp::create(eb, iv[0], attItems);
               auto rowsAt = [&](Value all, Value first, int64_t n) -> Value {
                 return memref::SubViewOp::create(
                     eb, all, ArrayRef<OpFoldResult>{first, eb.getIndexAttr(0)},

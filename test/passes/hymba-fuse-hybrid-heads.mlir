@@ -59,11 +59,24 @@ func.func @shared(%x: tensor<?x4xf32>, %a: tensor<?x8xf32>, %n1: tensor<8xf32>, 
 // LOWERED-LABEL: func @branches
 // LOWERED-DAG:     %[[C0:.+]] = arith.constant 0 : index
 // LOWERED-DAG:     %[[C1:.+]] = arith.constant 1 : index
-// LOWERED:         scf.parallel (%[[I:.*]]) = (%[[C0]]) to (%{{[0-9]+}}) step (%[[C1]])
-// LOWERED-NEXT:      %[[IS_ATT:.*]] = arith.cmpi ult, %[[I]], %{{.*}} : index
+// One parallel loop over the A attention items and the 2 scan tiles (32
+// channels in tiles of 16), the attention items spread evenly over the N
+// items: item i is attention item floor(i A / N) when (i A) mod N < A, else
+// scan tile i - floor(i A / N) - 1.
+// LOWERED:         %[[A:.*]] = arith.ceildivui %{{.*}}, %{{.*}} : index
+// LOWERED:         %[[N:.*]] = arith.addi %[[A]], %{{.*}} : index
+// LOWERED:         scf.parallel (%[[I:.*]]) = (%[[C0]]) to (%[[N]]) step (%[[C1]])
+// LOWERED-NEXT:      %[[IA:.*]] = arith.muli %[[I]], %[[A]] : index
+// LOWERED-NEXT:      %[[ATT_IDX:.*]] = arith.divui %[[IA]], %[[N]] : index
+// LOWERED-NEXT:      %[[R:.*]] = arith.remui %[[IA]], %[[N]] : index
+// LOWERED-NEXT:      %[[IS_ATT:.*]] = arith.cmpi ult, %[[R]], %[[A]] : index
 // LOWERED-NEXT:      scf.if %[[IS_ATT]] {
+// LOWERED:             arith.remui %[[ATT_IDX]]
 // LOWERED:             arith.maxnumf
 // LOWERED:           } else {
+// LOWERED:             %[[PLUS1:.*]] = arith.addi %[[ATT_IDX]], %[[C1]] : index
+// LOWERED:             %[[TILE:.*]] = arith.subi %[[I]], %[[PLUS1]] : index
+// LOWERED:             arith.muli %[[TILE]]
 // LOWERED:             memref.subview
 // LOWERED:             math.log1p
 func.func @branches(%x: tensor<?x4xf32>, %q: tensor<?x8xf32>, %k: tensor<?x4xf32>, %v: tensor<?x16xf32>,

@@ -76,11 +76,18 @@ def projection_params(d):
     return sum(n * k * c for _, n, k, c in projections(d))
 
 
+def head_params(d):
+    """Weights of the output head (lm_head, or the tied embedding table)."""
+    return d.vocab * d.hidden
+
+
 def prefill_flops(d, tokens):
-    """2 x projection weights x tokens: every projection, lm_head included
-    (our executable computes the logits of every prompt row). Attention
-    and the scan are not counted."""
-    return 2.0 * projection_params(d) * tokens
+    """2 x projection weights x tokens for every projection but the output
+    head, which a prefill (ours and the PyTorch baseline) applies to the
+    last row only: 2 x its weights, once. Attention and the scan are not
+    counted."""
+    head = head_params(d)
+    return 2.0 * (projection_params(d) - head) * tokens + 2.0 * head
 
 
 def decode_bytes(d, wbytes):

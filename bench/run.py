@@ -37,9 +37,9 @@ as it is measured; sections, in order:
    prompt, start-up (process wall time minus TTFT and decode), peak RSS.
    The f32 build also writes the logits of a 16-token prompt, which
    PyTorch's are compared with (section 5).
-     prefill GFLOP/s = 2 x (projection weights incl. lm_head) x T / prefill s
-       (our executable computes the logits of every prompt row; attention
-       and the scan are not counted),
+     prefill GFLOP/s = (2 x projection weights but lm_head x T + 2 x lm_head
+       weights, the last row's logits) / prefill s
+       (attention and the scan are not counted),
      decode GB/s = weight bytes per step x decode tokens/s
        (every parameter but the meta tokens at the stored width; int8/int4:
        the quantized projections with their bf16 scales, the rest f32).
@@ -261,9 +261,10 @@ def ours(a, d, ck, bw, sg, results):
     prompts = {n: ",".join(map(str, rng.integers(3, d.vocab, n)))
                for n in sorted(set(a.prefill + [a.decode_after, 16]))}
     work = os.path.join(ROOT, "out", "bench")
-    fl = model.prefill_flops(d, 1)
-    say(f"  prefill GFLOP/s = 2 x {fl / 2 / 1e6:.1f} M projection weights (lm_head incl.) "
-        "x T / prefill seconds")
+    head = model.head_params(d)
+    say(f"  prefill GFLOP/s = (2 x {(model.projection_params(d) - head) / 1e6:.1f} M "
+        f"projection weights x T + 2 x {head / 1e6:.1f} M lm_head weights (the last "
+        "row's logits only)) / prefill seconds")
     for name, flags, dtype in variants:
         exe = os.path.join(work, "hymba-" + name.replace(" --compute=", "-c"))
         try:
@@ -405,7 +406,7 @@ def summary(a, d, bw, sg, rates, results):
     for name in names:
         for n in a.prefill:
             row(f"prefill {n} {name} / sgemm(model, T={a.gemm_rows})",
-                lambda th: results[("prefill", name, th, n)] * model.prefill_flops(d, 1) / 1e9
+                lambda th: results[("prefill", name, th, n)] * model.prefill_flops(d, n) / n / 1e9
                 / model_sgemm_rate(sg[th], a.gemm_rows, shapes),
                 f">= {GOALS['prefill/sgemm']}")
         for n in a.prefill:

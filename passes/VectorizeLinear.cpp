@@ -480,7 +480,7 @@ struct PanelKernel {
   Value scales;
   int64_t bits = 0, group = 0;
   /// --compute=int8: the integer dot-product tile instead of the f32 one.
-  std::optional<Int8DotKernel> int8Dot;
+  std::optional<Int8DotKernel> int8Dot = std::nullopt;
   /// > 0: a one-row tile (decode) prefetches its weight rows this many k
   /// rows of `w` ahead.
   int64_t prefetchRows = 0;
@@ -1145,11 +1145,11 @@ struct VectorizeLinearPass
         // per byte and gain 10-20%.
         if (!cast<MemRefType>(kernel.w.getType()).getElementType().isF32())
           kernel.prefetchRows = rowsForBytes(kernel.w, prefetchDistance);
-        if (xChunkBytes > 0) {
-          auto xm = cast<MemRefType>(kernel.x.getType());
+        auto xm = cast<MemRefType>(kernel.x.getType());
+        if (xChunkBytes > 0 && !xm.isDynamicDim(1)) {
           int64_t rowBytes =
               xm.getDimSize(1) * int64_t(xm.getElementTypeBitWidth() / 8);
-          if (!ShapedType::isDynamic(xm.getDimSize(1)) && rowBytes > 0)
+          if (rowBytes > 0)
             kernel.rowChunk =
                 std::max<int64_t>(1, xChunkBytes / (rowBytes * kernel.rows)) *
                 kernel.rows;

@@ -152,12 +152,13 @@ int main(int argc, char **argv) {
   auto feed = [&](const int32_t *ids, size_t n) {
     size_t old = saved.size();
     if (keepAll) {
+      size_t need = old + n * size_t(vocab);
       try {
-        saved.resize(old + n * size_t(vocab));
+        saved.resize(need);
       } catch (const std::bad_alloc &) {
         die("out of memory: --logits-out keeps the logits of every row, " +
-            std::to_string((old + n * size_t(vocab)) * sizeof(float)) +
-            " bytes for " + std::to_string(old / size_t(vocab) + n) + " rows");
+            std::to_string(need * sizeof(float)) + " bytes for " +
+            std::to_string(need / size_t(vocab)) + " rows");
       }
     }
     if (hymba_session_feed(session.get(), ids, n,

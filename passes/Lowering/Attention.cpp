@@ -350,11 +350,12 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
               Value nextInChunk, nextRow;
               std::tie(nextInChunk, nextRow) =
                   keyRow(arith::AddIOp::create(pb, vi, indexConst(pb, vl)));
+              constexpr int64_t lineFloats = 64 / sizeof(float);
               auto prefetch = [&](Value chunk, Value cache, Value col0,
                                   int64_t width) {
                 Value src =
                     arith::SelectOp::create(pb, nextInChunk, chunk, cache);
-                for (int64_t c = 0; c < width; c += 16)
+                for (int64_t c = 0; c < width; c += lineFloats)
                   memref::PrefetchOp::create(
                       pb, src,
                       ValueRange{nextRow, arith::AddIOp::create(

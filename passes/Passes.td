@@ -170,8 +170,9 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     **GPU form** (`kernel-form=gpu`). Attention items are single output
     elements (row, head, value column) whose softmax state and accumulator
     are loop-carried registers; the scan is one item per channel with its
-    `d_state` values loop-carried through the time loop (registers), and RMS
-    norms producing B and C are applied as each row is read. A fused hybrid
+    `d_state` values loop-carried through the time loop (registers). In
+    both forms a scan's folded B and C norms (`norms`, from
+    `hymba-fold-scan-norms`) are applied as each row is read. A fused hybrid
     head is one `scf.parallel` over the attention elements followed by the
     scan channels. The CPU form keeps (row, head) attention items and the
     vectorizable channel-tile scan.
@@ -601,6 +602,44 @@ def HymbaFoldMetaTokens : Pass<"hymba-fold-meta-tokens", "ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::hymba::HymbaDialect", "arith::ArithDialect", "func::FuncDialect",
                            "tensor::TensorDialect"];
+}
+
+def HymbaFoldScanNorms : Pass<"hymba-fold-scan-norms", "ModuleOp"> {
+  let summary = "Fold the RMS norms of the scan's B and C into the scan";
+  let description = [{
+    **Why.** Hymba normalises the selective scan's B and C rows (`d_state`
+    wide) with RMS norms of their own. Lowered separately, each norm is a
+    kernel writing a `[T, d_state]` buffer that the scan reads right back.
+    The GPU-form scan can normalise a row as it reads it instead (a loop
+    over `d_state` in registers), and stating that in the IR lets every
+    later pass, one-shot-bufferize included, see what the scan computes.
+
+    **What.** A `hymba.selective_scan` on tensors whose B and C are both
+    results of `hymba.rms_norm` with the same epsilon takes the norms'
+    inputs as B and C, their weights as `norms(%wb, %wc)` and the epsilon as
+    `norm_epsilon`; a norm left without users is erased. The driver runs it
+    in the GPU kernel form only (`--kernel-form=gpu`, `--target=cuda`),
+    where each channel is a thread of its own; the CPU form keeps the norms
+    as kernels (its lowering handles a folded scan too, normalising each row
+    once per tile and time step).
+
+    **Invariants.** Exact: the scan's lowering applies the same formula as
+    the norm's (`x * rsqrt(mean(x^2) + eps) * w`, the sum taken in `d_state`
+    order). Scans already folded, in their memref form, or with B or C not
+    produced by a norm, are left alone.
+
+    Before:
+    ```mlir
+    %bn = hymba.rms_norm %b, %wb {epsilon = 1.0e-06 : f32} : ...
+    %cn = hymba.rms_norm %c, %wc {epsilon = 1.0e-06 : f32} : ...
+    %y = hymba.selective_scan %u, %dt, %bias, %alog, %bn, %cn, %D, %z, %ss outs(%e : ...) : ...
+    ```
+    After:
+    ```mlir
+    %y = hymba.selective_scan %u, %dt, %bias, %alog, %b, %c, %D, %z, %ss norms(%wb, %wc : ...)
+           outs(%e : ...) {norm_epsilon = 1.0e-06 : f32} : ...
+    ```
+  }];
 }
 
 def HymbaTileSelectiveScan : Pass<"hymba-tile-selective-scan", "ModuleOp"> {

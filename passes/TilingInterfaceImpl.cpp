@@ -140,7 +140,8 @@ struct SelectiveScanTiling
         channelVector(scan.getDtBias()), channelRows(scan.getALog()),
         rowsState(scan.getB()), rowsState(scan.getC()),
         channelVector(scan.getD()), rowsCols(scan.getZ()),
-        channelRows(scan.getSsmState()), init);
+        channelRows(scan.getSsmState()), init, scan.getBNorm(), scan.getCNorm(),
+        scan.getNormEpsilonAttr());
     tiled->setDiscardableAttrs(op->getDiscardableAttrDictionary());
     return TilingResult{{tiled.getOperation()}, {tiled.getResult()}, slices};
   }

@@ -441,7 +441,22 @@ LogicalResult SelectiveScanOp::verify() {
     return failure();
   if (getU().getType().getShape() != getInit().getType().getShape())
     return emitOpError("init shape must equal the shape of u");
-  return success();
+  // The folded B/C norms come as a whole: both weights and the epsilon.
+  bool hasB = static_cast<bool>(getBNorm());
+  bool hasC = static_cast<bool>(getCNorm());
+  if (hasB != hasC)
+    return emitOpError("b_norm and c_norm must be given together");
+  if (hasB != static_cast<bool>(getNormEpsilonAttr()))
+    return emitOpError("norm_epsilon must be set exactly when the b and c "
+                       "norm weights are");
+  if (!hasB)
+    return success();
+  if (getNormEpsilonAttr().getValueAsDouble() <= 0.0)
+    return emitOpError("norm_epsilon must be positive, as an rms_norm's");
+  return failure(failed(expectExtent(*this, "b_norm length", dim(getBNorm(), 0),
+                                     dState, "the state size, a_log dim 1")) ||
+                 failed(expectExtent(*this, "c_norm length", dim(getCNorm(), 0),
+                                     dState, "the state size, a_log dim 1")));
 }
 
 LogicalResult HybridMergeOp::verify() {

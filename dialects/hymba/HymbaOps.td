@@ -407,7 +407,8 @@ def Hymba_CausalConv1dOp : Hymba_DPSOp<"causal_conv1d"> {
   }];
 }
 
-def Hymba_SelectiveScanOp : Hymba_DPSOp<"selective_scan"> {
+def Hymba_SelectiveScanOp : Hymba_DPSOp<"selective_scan",
+    [AttrSizedOperandSegments]> {
   let summary = "Mamba-1 selective scan with softplus delta and SiLU gate";
   let description = [{
     Per channel `d` and state index `n` (SPEC.md 3.5.3), for each row `t`:
@@ -421,6 +422,11 @@ def Hymba_SelectiveScanOp : Hymba_DPSOp<"selective_scan"> {
     sequence) and the final state is stored back into it. `B` and `C` are
     shared by all channels. `init` (the shape of `u`) is the destination, as
     for `hymba.attention`.
+
+    With `norms(%wb, %wc)` (set by `hymba-fold-scan-norms`) B and C are
+    RMS-normalised rows with those weights and epsilon `norm_epsilon`: row `t`
+    of B is read as `B[t,n] * rsqrt(mean_n(B[t,:]^2) + eps) * wb[n]`, and C
+    likewise, so the norms cost no kernel and no buffer of their own.
 
     ```mlir
     %y = hymba.selective_scan %u, %dt, %dt_bias, %a_log, %B, %C, %D, %z, %ss
@@ -439,10 +445,14 @@ def Hymba_SelectiveScanOp : Hymba_DPSOp<"selective_scan"> {
                        Hymba_WeightVectorOrBuffer:$d,
                        Hymba_ActivationsOrBuffer:$z,
                        Hymba_StateMatrix:$ssm_state,
-                       Hymba_ActivationsOrBuffer:$init);
+                       Hymba_ActivationsOrBuffer:$init,
+                       Optional<Hymba_WeightVectorOrBuffer>:$b_norm,
+                       Optional<Hymba_WeightVectorOrBuffer>:$c_norm,
+                       OptionalAttr<F32Attr>:$norm_epsilon);
   let results = (outs Optional<Hymba_Activations>:$result);
   let assemblyFormat = [{
     $u `,` $dt `,` $dt_bias `,` $a_log `,` $b `,` $c `,` $d `,` $z `,` $ssm_state
+    (`norms` `(` $b_norm^ `,` $c_norm `:` type($b_norm) `,` type($c_norm) `)`)?
     `outs` `(` $init `:` type($init) `)` attr-dict `:` type($u) `,` type($dt)
     `,` type($dt_bias) `,` type($a_log) `,` type($b) `,` type($c) `,` type($d)
     `,` type($z) `,` type($ssm_state) (`->` type($result)^)?

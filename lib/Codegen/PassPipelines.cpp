@@ -93,6 +93,9 @@ void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &o,
 }
 
 void buildLowerToLinalgPipeline(OpPassManager &pm, const PipelineOptions &o) {
+  // A GPU-form scan thread normalises B and C's rows as it reads them.
+  if (o.gpuForm())
+    pm.addPass(mlir::hymba::createHymbaFoldScanNorms());
   mlir::hymba::HymbaLowerStatefulToLoopsOptions stateful;
   stateful.kernelForm = o.kernelForm;
   if (!o.gpuForm())

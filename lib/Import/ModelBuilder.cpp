@@ -188,7 +188,8 @@ Value ModelIRBuilder::buildSSM(int64_t i, Value x, Value z) {
              b, loc, u.getType(), u, dt,
              layerWeight(i, "mamba.dt_proj.0.bias", {E}),
              layerWeight(i, "mamba.A_log.0", {E, N}), bm, cm,
-             layerWeight(i, "mamba.D.0", {E}), z, ssmState, emptyRows(u, E))
+             layerWeight(i, "mamba.D.0", {E}), z, ssmState, emptyRows(u, E),
+             /*b_norm=*/Value(), /*c_norm=*/Value(), /*norm_epsilon=*/nullptr)
       .getResult();
 }
 

@@ -41,7 +41,7 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
                         int64_t vectorWidth, int64_t tile) {
   ImplicitLocOpBuilder b = builderAt(rewriter, op);
   AttentionLowering att(b, attOp, gpuForm ? 0 : vectorWidth);
-  ScanBuffers scan(b, scanOp, /*foldNorms=*/gpuForm);
+  ScanBuffers scan(b, scanOp);
   int64_t channels = scanOp.getU().getType().getDimSize(1);
   int64_t dState = scanOp.getALog().getType().getDimSize(1);
   Value scanOut, scanTensor;

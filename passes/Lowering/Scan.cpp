@@ -16,15 +16,13 @@
 using namespace mlir;
 using namespace mlir::hymba;
 
-ScanRows::ScanRows(ImplicitLocOpBuilder &b, Value operand, bool foldNorm) {
-  auto norm = operand.getDefiningOp<RMSNormOp>();
-  if (!foldNorm || !norm) {
-    rows = readBuffer(b, operand);
+ScanRows::ScanRows(ImplicitLocOpBuilder &b, Value operand, Value normWeight,
+                   FloatAttr epsilon)
+    : rows(readBuffer(b, operand)) {
+  if (!normWeight)
     return;
-  }
-  rows = toReadOnlyBuffer(b, norm.getInput());
-  gamma = toReadOnlyBuffer(b, norm.getWeight());
-  eps = norm.getEpsilon().convertToFloat();
+  gamma = readBuffer(b, normWeight);
+  eps = epsilon.getValue().convertToFloat();
 }
 
 namespace {
@@ -134,14 +132,43 @@ SmallVector<Value> loadScanRow(ImplicitLocOpBuilder &b, const ScanRows &m,
   return row;
 }
 
+/// 1 / rms of row t of a folded-norm B or C (the sum of squares in d_state
+/// order, as loadScanRow), or null without a norm.
+Value rowInvRMS(ImplicitLocOpBuilder &b, const ScanRows &m, Value t,
+                int64_t dState) {
+  if (!m.gamma)
+    return Value();
+  auto loop = scf::ForOp::create(
+      b, indexConst(b, 0), indexConst(b, dState), indexConst(b, 1),
+      ValueRange{f32Const(b, 0.0)},
+      [&](OpBuilder &fb, Location l, Value n, ValueRange acc) {
+        ImplicitLocOpBuilder nb(l, fb);
+        Value v = loadF32(nb, m.rows, {t, n});
+        scf::YieldOp::create(nb,
+                             ValueRange{arith::AddFOp::create(
+                                 nb, acc[0], arith::MulFOp::create(nb, v, v))});
+      });
+  return buildInvRMS(b, loop.getResult(0), dState, m.eps);
+}
+
+/// Element n of row t of B or C, normalised by `inv` (rowInvRMS) when set.
+Value loadScanElement(ImplicitLocOpBuilder &b, const ScanRows &m, Value t,
+                      Value n, Value inv) {
+  Value v = loadF32(b, m.rows, {t, n});
+  if (!inv)
+    return v;
+  return arith::MulFOp::create(b, arith::MulFOp::create(b, v, inv),
+                               loadF32(b, m.gamma, {n}));
+}
+
 } // namespace
 
 void hymba::lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in,
                           int64_t tile, int64_t dState, Value out,
                           const ScanScratch *scratch) {
   Type f32 = b.getF32Type();
-  Value u = in.u, dt = in.dt, bias = in.bias, aLog = in.aLog, bm = in.b.rows,
-        cm = in.c.rows, dv = in.d, z = in.z, state = in.state;
+  Value u = in.u, dt = in.dt, bias = in.bias, aLog = in.aLog, dv = in.d,
+        z = in.z, state = in.state;
   Value h, a, delta, du, y;
   if (scratch) {
     h = scratch->h, a = scratch->a, delta = scratch->delta, du = scratch->du;
@@ -207,6 +234,8 @@ void hymba::lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in,
       b, indexConst(b, 0), rows, indexConst(b, 1), ValueRange{},
       [&](OpBuilder &fb, Location l, Value t, ValueRange) {
         ImplicitLocOpBuilder tb(l, fb);
+        Value bInv = rowInvRMS(tb, in.b, t, dState);
+        Value cInv = rowInvRMS(tb, in.c, t, dState);
         forRange(tb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
           Value raw = arith::AddFOp::create(cb, loadF32(cb, dt, {t, c}),
                                             loadF32(cb, bias, {c}));
@@ -220,7 +249,8 @@ void hymba::lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in,
               ValueRange{c});
         });
         forRange(tb, dState, [&](ImplicitLocOpBuilder &nb, Value n) {
-          Value bn = loadF32(nb, bm, {t, n}), cn = loadF32(nb, cm, {t, n});
+          Value bn = loadScanElement(nb, in.b, t, n, bInv);
+          Value cn = loadScanElement(nb, in.c, t, n, cInv);
           forRange(nb, tile, [&](ImplicitLocOpBuilder &cb, Value c) {
             Value decay = math::ExpOp::create(
                 cb, arith::MulFOp::create(
@@ -372,7 +402,7 @@ Value hymba::buildScanLoops(ImplicitLocOpBuilder &b, SelectiveScanOp op,
   bool gpuForm = form == KernelForm::GPU;
   int64_t channels = op.getU().getType().getDimSize(1);
   int64_t dState = op.getALog().getType().getDimSize(1);
-  ScanBuffers in(b, op, /*foldNorms=*/gpuForm);
+  ScanBuffers in(b, op);
   Value out, outTensor;
   std::tie(out, outTensor) =
       destinationBuffer(b, op.getInit(), rowCount(b, in.u), channels);

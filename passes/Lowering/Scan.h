@@ -15,13 +15,14 @@
 
 namespace mlir::hymba {
 
-/// A scan operand read per time step ([T, d_state] B or C). With
-/// `foldNorm`, an RMS norm producing it is applied as the row is read
-/// (gamma set), so the norm needs no kernel of its own.
+/// A scan operand read per time step ([T, d_state] B or C). With a norm
+/// weight (the op's `norms`, set by hymba-fold-scan-norms) the row is
+/// RMS-normalised as it is read (gamma set).
 struct ScanRows {
   Value rows, gamma;
   float eps = 0.0f;
-  ScanRows(ImplicitLocOpBuilder &b, Value operand, bool foldNorm);
+  ScanRows(ImplicitLocOpBuilder &b, Value operand, Value normWeight,
+           FloatAttr epsilon);
 };
 
 /// The scan's operands as buffers (readBuffer: the memref form's own, or
@@ -30,12 +31,12 @@ struct ScanBuffers {
   Value u, dt, bias, aLog;
   ScanRows b, c;
   Value d, z, state;
-  ScanBuffers(ImplicitLocOpBuilder &builder, SelectiveScanOp op,
-              bool foldNorms = false)
+  ScanBuffers(ImplicitLocOpBuilder &builder, SelectiveScanOp op)
       : u(readBuffer(builder, op.getU())), dt(readBuffer(builder, op.getDt())),
         bias(readBuffer(builder, op.getDtBias())),
         aLog(readBuffer(builder, op.getALog())),
-        b(builder, op.getB(), foldNorms), c(builder, op.getC(), foldNorms),
+        b(builder, op.getB(), op.getBNorm(), op.getNormEpsilonAttr()),
+        c(builder, op.getC(), op.getCNorm(), op.getNormEpsilonAttr()),
         d(readBuffer(builder, op.getD())), z(readBuffer(builder, op.getZ())),
         state(op.getSsmState()) {}
 };
@@ -50,8 +51,8 @@ struct ScanScratch {
 /// produces): time outermost, channels innermost over contiguous data. The
 /// tile's state and A = -exp(a_log) live transposed ([d_state, tile]) in
 /// stack buffers (or `scratch`) for the whole chunk, so every inner loop is
-/// a unit-stride loop over channels that LLVM vectorizes. CPU form only: B
-/// and C are read as they are (no folded norms).
+/// a unit-stride loop over channels that LLVM vectorizes. CPU form only. A
+/// folded norm is applied to B and C's row once per time step.
 void lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in, int64_t tile,
                    int64_t dState, Value out,
                    const ScanScratch *scratch = nullptr);

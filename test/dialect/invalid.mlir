@@ -890,3 +890,43 @@ func.func @case82(%k: tensor<?x2xf32>, %v: memref<?x4xf32>, %kc: memref<5x2xf32>
   hymba.kv_cache_write %k, %v into %kc, %vc at %p {window = 3 : i64, num_meta = 2 : i64} : tensor<?x2xf32>, memref<?x4xf32>, memref<5x2xf32>, memref<5x4xf32>
   return
 }
+
+// -----
+
+func.func @scan_norms_without_epsilon(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>, %wb: tensor<5xf32>, %wc: tensor<5xf32>) {
+  // expected-error @+1 {{norm_epsilon must be set exactly when the b and c norm weights are}}
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s norms(%wb, %wc : tensor<5xf32>, tensor<5xf32>) outs(%init : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  return
+}
+
+// -----
+
+func.func @scan_epsilon_without_norms(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>) {
+  // expected-error @+1 {{norm_epsilon must be set exactly when the b and c norm weights are}}
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s outs(%init : tensor<?x12xf32>) {norm_epsilon = 1.0e-6 : f32} : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  return
+}
+
+// -----
+
+func.func @scan_one_norm(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>, %wb: tensor<5xf32>) {
+  // expected-error @+1 {{b_norm and c_norm must be given together}}
+  %0 = "hymba.selective_scan"(%u, %dt, %dtb, %al, %b, %c, %d, %z, %s, %init, %wb) <{norm_epsilon = 1.0e-6 : f32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0>}> : (tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32>, tensor<?x12xf32>, tensor<5xf32>) -> tensor<?x12xf32>
+  return
+}
+
+// -----
+
+func.func @scan_norm_length(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>, %wb: tensor<5xf32>, %wc: tensor<4xf32>) {
+  // expected-error @+1 {{c_norm length is 4 but must be 5 (the state size, a_log dim 1)}}
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s norms(%wb, %wc : tensor<5xf32>, tensor<4xf32>) outs(%init : tensor<?x12xf32>) {norm_epsilon = 1.0e-6 : f32} : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  return
+}
+
+// -----
+
+func.func @scan_norm_epsilon_zero(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>, %wb: tensor<5xf32>, %wc: tensor<5xf32>) {
+  // expected-error @+1 {{norm_epsilon must be positive}}
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s norms(%wb, %wc : tensor<5xf32>, tensor<5xf32>) outs(%init : tensor<?x12xf32>) {norm_epsilon = 0.0 : f32} : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  return
+}

@@ -78,14 +78,15 @@ func.func @dense(%x: tensor<?x4xf32>, %n: tensor<4xf16>, %w: tensor<6x4xbf16>,
 }
 
 // CHECK-LABEL: func @hybrid_head
-// CHECK-SAME:    %[[INIT:[^:]*]]: tensor<?x12xf32>, %[[INIT1:[^:]*]]: tensor<?x12xf32>, %[[INIT2:[^:]*]]: tensor<?x12xf32>)
+// CHECK-SAME:    %[[INIT:[^:]*]]: tensor<?x12xf32>, %[[INIT1:[^:]*]]: tensor<?x12xf32>, %[[INIT2:[^:]*]]: tensor<?x12xf32>, %[[BN:[^:]*]]: tensor<5xf32>, %[[CN:[^:]*]]: tensor<5xbf16>)
 func.func @hybrid_head(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
                        %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %pos: index,
                        %x: tensor<?x12xf32>, %cw: tensor<12x1x4xf32>, %cb: tensor<12xf32>,
                        %cs: memref<3x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>,
                        %alog: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>,
                        %d: tensor<12xf32>, %z: tensor<?x12xf32>, %ss: memref<12x5xf32>,
-                       %n1: tensor<12xf32>, %n2: tensor<12xf32>, %o: tensor<4x12xf32>, %init: tensor<?x12xf32>, %init1: tensor<?x12xf32>, %init2: tensor<?x12xf32>) -> tensor<?x4xf32> {
+                       %n1: tensor<12xf32>, %n2: tensor<12xf32>, %o: tensor<4x12xf32>, %init: tensor<?x12xf32>, %init1: tensor<?x12xf32>, %init2: tensor<?x12xf32>,
+                       %bn: tensor<5xf32>, %cn: tensor<5xbf16>) -> tensor<?x4xf32> {
   // CHECK: hymba.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} at %{{.*}} outs(%[[INIT]] : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, num_meta = 2 : i64, scale = 0.707106769 : f32, window = 3 : i64}
   // CHECK-SAME: : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
   %att = hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%init : tensor<?x12xf32>)
@@ -98,6 +99,11 @@ func.func @hybrid_head(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4x
   %u = hymba.causal_conv1d %x, %cw, %cb, %cs outs(%init1 : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<12x1x4xf32>, tensor<12xf32>, memref<3x12xf32> -> tensor<?x12xf32>
   // CHECK: hymba.selective_scan %{{.*}} outs(%[[INIT2]] : tensor<?x12xf32>) : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
   %y = hymba.selective_scan %u, %dt, %dtb, %alog, %b, %c, %d, %z, %ss outs(%init2 : tensor<?x12xf32>)
+      : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>,
+        tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  // CHECK: hymba.selective_scan %{{.*}}, %[[SS:[^ ]+]] norms(%[[BN]], %[[CN]] : tensor<5xf32>, tensor<5xbf16>) outs(%[[INIT2]] : tensor<?x12xf32>) {norm_epsilon = 9.99999997E-7 : f32} : tensor<?x12xf32>, {{.*}}, memref<12x5xf32> -> tensor<?x12xf32>
+  %yn = hymba.selective_scan %u, %dt, %dtb, %alog, %b, %c, %d, %z, %ss norms(%bn, %cn : tensor<5xf32>, tensor<5xbf16>)
+      outs(%init2 : tensor<?x12xf32>) {norm_epsilon = 1.0e-6 : f32}
       : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>,
         tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
   // CHECK: hymba.hybrid_merge %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {epsilon = 9.99999997E-7 : f32}

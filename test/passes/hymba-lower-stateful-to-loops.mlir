@@ -382,26 +382,61 @@ func.func @fused(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
 
 // -----
 
-// GPU form: the RMS norms producing B and C are applied as each row is read
-// inside the time loop, so they need no kernels of their own. The CPU form
-// leaves them to hymba-lower-dense-to-linalg.
+// Folded B and C norms (`norms`, hymba-fold-scan-norms) are applied as each
+// row is read inside the time loop, so they need no kernels of their own:
+// per channel in the GPU form and the wide CPU form, once per time step in
+// the CPU channel tile.
 // GPU-LABEL: func @scan_norms
 // GPU:         scf.parallel
 // GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
 // GPU:             math.rsqrt
 // GPU:             math.rsqrt
-// GPU-NOT:     hymba.rms_norm
+// GPU-NOT:     hymba.
 // CHECK-LABEL: func @scan_norms
-// CHECK-COUNT-2: hymba.rms_norm
+// CHECK-SAME:    %[[G:[^:]+]]: tensor<4xf32>, %[[G2:[^:]+]]: tensor<4xbf16>
+// CHECK-DAG:     %[[GB:.+]] = bufferization.to_buffer %[[G]]
+// CHECK-DAG:     %[[GC:.+]] = bufferization.to_buffer %[[G2]]
+// CHECK:         scf.parallel
+// CHECK:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
+// CHECK:             math.rsqrt
+// CHECK:             memref.load %[[GB]]
+// CHECK:             math.rsqrt
+// CHECK:             memref.load %[[GC]]
+// CHECK-NOT:     hymba.
 func.func @scan_norms(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4xf32>,
-                      %B: tensor<?x4xf32>, %C: tensor<?x4xf32>, %g: tensor<4xf32>,
+                      %B: tensor<?x4xf32>, %C: tensor<?x4xf32>, %g: tensor<4xf32>, %g2: tensor<4xbf16>,
                       %ss: memref<96x4xf32>, %init: tensor<?x96xf32>) -> tensor<?x96xf32> {
-  %Bn = hymba.rms_norm %B, %g {epsilon = 1.0e-6 : f32} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
-  %Cn = hymba.rms_norm %C, %g {epsilon = 1.0e-6 : f32} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
-  %y = hymba.selective_scan %u, %u, %b, %al, %Bn, %Cn, %b, %u, %ss outs(%init : tensor<?x96xf32>)
+  %y = hymba.selective_scan %u, %u, %b, %al, %B, %C, %b, %u, %ss norms(%g, %g2 : tensor<4xf32>, tensor<4xbf16>)
+      outs(%init : tensor<?x96xf32>) {norm_epsilon = 1.0e-6 : f32}
       : tensor<?x96xf32>, tensor<?x96xf32>, tensor<96xf32>, tensor<96x4xf32>, tensor<?x4xf32>,
         tensor<?x4xf32>, tensor<96xf32>, tensor<?x96xf32>, memref<96x4xf32> -> tensor<?x96xf32>
   return %y : tensor<?x96xf32>
+}
+
+// -----
+
+// The CPU channel tile with folded norms: each time step first takes the
+// 1/rms of its B and C rows (a loop over the state), then scales every
+// element it reads by it and by the norm weight.
+// CHECK-LABEL: func @tile_scan_norms
+// CHECK-SAME:    %[[G:[^:]+]]: tensor<4xf32>
+// CHECK:         %[[GB:.+]] = bufferization.to_buffer %[[G]]
+// CHECK:         scf.for %[[T:[^ ]+]] =
+// CHECK:           scf.for {{.*}} iter_args({{.*}}) -> (f32)
+// CHECK:           math.rsqrt
+// CHECK:           scf.for {{.*}} iter_args({{.*}}) -> (f32)
+// CHECK:           math.rsqrt
+// CHECK:           scf.for %[[N:[^ ]+]] =
+// CHECK:             memref.load %[[GB]][%[[N]]]
+// CHECK-NOT:     hymba.
+func.func @tile_scan_norms(%u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor<16x4xf32>,
+                           %B: tensor<?x4xf32>, %C: tensor<?x4xf32>, %g: tensor<4xf32>,
+                           %ss: memref<16x4xf32>, %init: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %y = hymba.selective_scan %u, %u, %b, %al, %B, %C, %b, %u, %ss norms(%g, %g : tensor<4xf32>, tensor<4xf32>)
+      outs(%init : tensor<?x16xf32>) {norm_epsilon = 1.0e-6 : f32}
+      : tensor<?x16xf32>, tensor<?x16xf32>, tensor<16xf32>, tensor<16x4xf32>, tensor<?x4xf32>,
+        tensor<?x4xf32>, tensor<16xf32>, tensor<?x16xf32>, memref<16x4xf32> -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
 }
 
 // -----

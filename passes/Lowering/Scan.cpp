@@ -166,22 +166,35 @@ Value loadScanElement(ImplicitLocOpBuilder &b, const ScanRows &m, Value t,
 void hymba::lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in,
                           int64_t tile, int64_t dState, Value out,
                           const ScanScratch *scratch) {
+  if (scratch)
+    return lowerScanTileInto(b, in, tile, dState, out, *scratch);
+  // Heap scratch, freed after the tile by the deallocation pipeline (like
+  // the attention's). Not the stack: a tile op inside a loop (the time
+  // chunks of a tiled scan, or a transform script's tiling) would add its
+  // scratch to the stack on every iteration until the function returns
+  // (2.2 KB per chunk and tile: the 8 MB main-thread stack overflowed at
+  // 1500 tokens with --no-fuse), and memref.alloca_scope cannot hold the
+  // tile's loops through the CFG conversion.
+  Type f32 = b.getF32Type();
+  auto matType = MemRefType::get({dState, tile}, f32);
+  auto vecType = MemRefType::get({tile}, f32);
+  ScanScratch heap;
+  heap.h = memref::AllocOp::create(b, matType);
+  heap.a = memref::AllocOp::create(b, matType);
+  heap.delta = memref::AllocOp::create(b, vecType);
+  heap.du = memref::AllocOp::create(b, vecType);
+  heap.y = memref::AllocOp::create(b, vecType);
+  lowerScanTileInto(b, in, tile, dState, out, heap);
+}
+
+void hymba::lowerScanTileInto(ImplicitLocOpBuilder &b, const ScanBuffers &in,
+                              int64_t tile, int64_t dState, Value out,
+                              const ScanScratch &scratch) {
   Type f32 = b.getF32Type();
   Value u = in.u, dt = in.dt, bias = in.bias, aLog = in.aLog, dv = in.d,
         z = in.z, state = in.state;
-  Value h, a, delta, du, y;
-  if (scratch) {
-    h = scratch->h, a = scratch->a, delta = scratch->delta, du = scratch->du;
-    y = scratch->y;
-  } else {
-    auto matType = MemRefType::get({dState, tile}, f32);
-    auto vecType = MemRefType::get({tile}, f32);
-    h = memref::AllocaOp::create(b, matType);
-    a = memref::AllocaOp::create(b, matType);
-    delta = memref::AllocaOp::create(b, vecType);
-    du = memref::AllocaOp::create(b, vecType);
-    y = memref::AllocaOp::create(b, vecType);
-  }
+  Value h = scratch.h, a = scratch.a, delta = scratch.delta, du = scratch.du,
+        y = scratch.y;
   // A decode step is one time step, so moving the state in and out and
   // computing A = -exp(A_log) cost as much as the step: done by blocks, they
   // are loads, shuffles and stores (element-wise, LLVM makes them gathers).

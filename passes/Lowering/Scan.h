@@ -50,12 +50,16 @@ struct ScanScratch {
 /// The scan over a small static channel tile (what hymba-tile-selective-scan
 /// produces): time outermost, channels innermost over contiguous data. The
 /// tile's state and A = -exp(a_log) live transposed ([d_state, tile]) in
-/// stack buffers (or `scratch`) for the whole chunk, so every inner loop is
+/// heap buffers (or `scratch`) for the whole chunk, so every inner loop is
 /// a unit-stride loop over channels that LLVM vectorizes. CPU form only. A
 /// folded norm is applied to B and C's row once per time step.
 void lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in, int64_t tile,
                    int64_t dState, Value out,
                    const ScanScratch *scratch = nullptr);
+/// lowerScanTile with the caller's scratch.
+void lowerScanTileInto(ImplicitLocOpBuilder &b, const ScanBuffers &in,
+                       int64_t tile, int64_t dState, Value out,
+                       const ScanScratch &scratch);
 
 /// Channel `c` of the scan: A = -exp(a_log[c]) (d_state values), dt_bias[c]
 /// and D[c] in registers, and the time step that advances its state.

@@ -259,7 +259,7 @@ func.func @wide_scan(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4x
 
 // -----
 
-// A 16-channel tile: state transposed into stack buffers, channels innermost.
+// A 16-channel tile: state transposed into scratch buffers, channels innermost.
 // The GPU form keeps one register-state channel per item instead.
 // GPU-LABEL: func @tile_scan
 // GPU-DAG:     %[[C0:.+]] = arith.constant 0 : index
@@ -274,8 +274,10 @@ func.func @wide_scan(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4x
 // CHECK-DAG:     %[[C4:.+]] = arith.constant 4 : index
 // CHECK-DAG:     %[[C16:.+]] = arith.constant 16 : index
 // CHECK-NOT:     scf.parallel
-// CHECK:         %[[H:.*]] = memref.alloca() : memref<4x16xf32>
-// CHECK:         %[[A:.*]] = memref.alloca() : memref<4x16xf32>
+// The scratch is on the heap: a tile in a loop (time chunks, a transform
+// script's tiling) would grow the stack every iteration.
+// CHECK:         %[[H:.*]] = memref.alloc() : memref<4x16xf32>
+// CHECK:         %[[A:.*]] = memref.alloc() : memref<4x16xf32>
 // CHECK:         scf.for %[[T:.*]] = %[[C0]] to %{{.*}} step %[[C1]]
 // CHECK:           scf.for %[[N:.*]] = %[[C0]] to %[[C4]] step %[[C1]]
 // CHECK:             scf.for %[[C:.*]] = %[[C0]] to %[[C16]] step %[[C1]]
@@ -305,8 +307,8 @@ func.func @tile_scan(%u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor<16x4x
 // CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : index
 // CHECK-DAG:     %[[C16:.+]] = arith.constant 16 : index
 // CHECK:         %[[ALB:.*]] = bufferization.to_buffer %[[AL]]
-// CHECK:         %[[H:.*]] = memref.alloca() : memref<16x32xf32>
-// CHECK:         %[[A:.*]] = memref.alloca() : memref<16x32xf32>
+// CHECK:         %[[H:.*]] = memref.alloc() : memref<16x32xf32>
+// CHECK:         %[[A:.*]] = memref.alloc() : memref<16x32xf32>
 // CHECK:         %[[BASE:.*]], %{{.*}}, %{{.*}}:2, %[[STR:.*]]:2 = memref.extract_strided_metadata %[[ALB]]
 // CHECK:         %[[ALV:.*]] = memref.reinterpret_cast %[[BASE]] to offset: [%{{.*}}], sizes: [32, 16], strides: [%[[STR]]#0, 1]
 // CHECK:         scf.for %[[BLK:.*]] = %[[C0]] to %[[C2]] step %[[C1]]
@@ -446,7 +448,7 @@ func.func @tile_scan_norms(%u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor
 // CHECK-LABEL: func @branches_untiled
 // CHECK:         scf.parallel (%{{.*}}, %{{.*}}) =
 // CHECK:           arith.maximumf
-// CHECK:         memref.alloca() : memref<4x24xf32>
+// CHECK:         memref.alloc() : memref<4x24xf32>
 // CHECK-NOT:     hymba.
 // CHECK:         return
 func.func @branches_untiled(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,

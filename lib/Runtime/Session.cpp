@@ -127,7 +127,10 @@ bool Session::feed(const std::vector<int32_t> &tokens,
             std::to_string(out.sizes[0]) + ", " +
             std::to_string(out.sizes[1]) + "], expected [" +
             std::to_string(logitRows) + ", " + std::to_string(vocabSize) +
-            "]";
+            "]; the sequence was reset";
+    // The model code has already advanced the state; a reset keeps the
+    // state and the token count in agreement for whoever goes on.
+    reset();
     return false;
   }
   logits.resize(size_t(logitRows) * vocabSize);

@@ -308,9 +308,21 @@ def ours(a, d, ck, bw, sg, results):
                     tps = a.decode / dec_s
                     gbs = dbytes * tps / 1e9
                     results[("decode", name, th)] = (tps, gbs)
+                    # The read bandwidth again, right after the decode: it
+                    # moves during a run (other tenants of the host), most
+                    # at 2 threads, and a ratio against the probe at the
+                    # start alone could not tell a slow decode from a slow
+                    # memory.
+                    try:
+                        now = machine.bandwidth(th, work, gib=a.bw_gib, passes=3)
+                        results[("decode bw now", name, th)] = now
+                    except (OSError, subprocess.CalledProcessError, ValueError):
+                        now = None
                     say(f"  [{name}] {th} thr  decode {a.decode} steps after {n} tok: "
                         f"{tps:8.2f} tok/s, {gbs:6.1f} GB/s of weights"
-                        + (f" = {gbs / bw[th]:.2f} of read bandwidth" if th in bw else ""))
+                        + (f" = {gbs / bw[th]:.2f} of read bandwidth" if th in bw else "")
+                        + (f" ({gbs / now:.2f} of the {now:.1f} GB/s measured just after)"
+                           if now else ""))
             # TTFT of a short prompt: the meta-token folding case.
             try:
                 _, _, _, err = timed([exe, "--tokens", prompts[16], "-n", "1", "--ids",
@@ -419,6 +431,9 @@ def summary(a, d, bw, sg, rates, results):
                 / results[("ttft", name, th, n)], f">= {GOALS['prefill/torch']}x")
         row(f"decode {name} / read bandwidth",
             lambda th: results[("decode", name, th)][1] / bw[th], f">= {GOALS['decode/bw']}")
+        row(f"decode {name} / read bandwidth just after",
+            lambda th: results[("decode", name, th)][1] / results[("decode bw now", name, th)],
+            f">= {GOALS['decode/bw']}")
         row(f"decode {name} / PyTorch f32",
             lambda th: results[("decode", name, th)][0] / results[("torch decode", th)], "")
     for name, goal in (("int8", 1.8), ("int4", 3.0), ("int8 --compute=int8", 1.8),

@@ -40,7 +40,12 @@ int64_t resultWidth(Operation *op) {
 /// A weight becomes a read-only tensor over its bytes in the parameter
 /// buffer, in its storage layout: a panel-encoded [N, K] weight becomes the
 /// [ceil(N / W), K, W] tensor it is stored as, which the projection and
-/// embedding lowerings index accordingly.
+/// embedding lowerings index accordingly. The to_tensor is the boundary
+/// between the function's parameter-buffer argument and tensor IR, not a
+/// hand bufferization: `restrict` says that no other tensor aliases the
+/// view (each weight is its own slot, and CSE leaves one view per weight
+/// and function), and without `writable` one-shot-bufferize never writes
+/// into it (a writer of the weight's tensor gets a copy).
 void lowerWeight(IRRewriter &rewriter, WeightOp op) {
   rewriter.setInsertionPoint(op);
   ImplicitLocOpBuilder b = builderAt(rewriter, op);

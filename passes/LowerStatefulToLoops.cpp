@@ -15,6 +15,7 @@
 
 #include "mlir/Transforms/DialectConversion.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBALOWERSTATEFULTOLOOPS
@@ -30,12 +31,39 @@ void hymba::addStatefulOpsIllegal(ConversionTarget &target) {
 }
 
 namespace {
+/// The loops read and write buffers, so the ops must be in their memref form
+/// (one-shot-bufferize gives it to them through their
+/// BufferizableOpInterface); a tensor-form op fails the pass here, by name,
+/// rather than as an op no pattern lowered.
+LogicalResult verifyBufferized(Operation *root) {
+  WalkResult tensors = root->walk([](Operation *op) {
+    bool tensorForm =
+        TypeSwitch<Operation *, bool>(op)
+            .Case<AttentionOp, CausalConv1dOp, SelectiveScanOp>(
+                [](auto dps) { return !dps.isBufferized(); })
+            .Case([](KVCacheWriteOp write) {
+              return isa<TensorType>(write.getKey().getType());
+            })
+            .Case([](ParallelBranchesOp branches) {
+              return isa<TensorType>(branches.getAttentionResult().getType());
+            })
+            .Default(false);
+    if (!tensorForm)
+      return WalkResult::advance();
+    op->emitOpError("is lowered to loops in its memref form only; run "
+                    "one-shot-bufferize first");
+    return WalkResult::interrupt();
+  });
+  return failure(tensors.wasInterrupted());
+}
+
 struct LowerStatefulToLoopsPass
     : hymba::impl::HymbaLowerStatefulToLoopsBase<LowerStatefulToLoopsPass> {
   using HymbaLowerStatefulToLoopsBase::HymbaLowerStatefulToLoopsBase;
   void runOnOperation() override {
     Operation *root = getOperation();
-    if (failed(verifyOffsetsAssigned<StateBufferOp>(root)))
+    if (failed(verifyOffsetsAssigned<StateBufferOp>(root)) ||
+        failed(verifyBufferized(root)))
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateStateViewLoweringPatterns(patterns);
@@ -51,9 +79,7 @@ struct LowerStatefulToLoopsPass
     if (failed(applyPartialConversion(root, target, std::move(patterns))))
       return signalPassFailure();
     // The conversion driver neither folds nor erases dead ops: fold the
-    // index arithmetic the patterns built, share constants, and drop the
-    // RMS norms the GPU scan folded into its row reads (a dead norm would
-    // otherwise still be lowered to a kernel of its own).
+    // index arithmetic the patterns built and share constants.
     if (failed(applyPatternsGreedily(root, FrozenRewritePatternSet())))
       return signalPassFailure();
   }

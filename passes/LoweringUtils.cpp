@@ -270,41 +270,15 @@ Value hymba::buildSilu(ImplicitLocOpBuilder &b, Value x) {
   return arith::DivFOp::create(b, x, denom);
 }
 
-Value hymba::toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor,
-                              bool contiguousRows) {
+Value hymba::toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor) {
   auto type = cast<RankedTensorType>(tensor.getType());
   SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
-  if (contiguousRows && !strides.empty())
-    strides.back() = 1;
   auto layout =
       StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
   auto memType =
       MemRefType::get(type.getShape(), type.getElementType(), layout);
   return bufferization::ToBufferOp::create(b, memType, tensor,
                                            /*read_only=*/true);
-}
-
-Value hymba::readBuffer(ImplicitLocOpBuilder &b, Value operand,
-                       bool contiguousRows) {
-  if (isa<MemRefType>(operand.getType()))
-    return operand;
-  return toReadOnlyBuffer(b, operand, contiguousRows);
-}
-
-std::pair<Value, Value> hymba::destinationBuffer(ImplicitLocOpBuilder &b,
-                                                 Value init, Value rows,
-                                                 int64_t width) {
-  if (isa<MemRefType>(init.getType()))
-    return {init, Value()};
-  return allocRows(b, rows, width);
-}
-
-void hymba::replaceLoweredOp(RewriterBase &rewriter, Operation *op,
-                             Value result) {
-  if (result)
-    rewriter.replaceOp(op, result);
-  else
-    rewriter.eraseOp(op);
 }
 
 Value hymba::viewAt(ImplicitLocOpBuilder &b, Value bytes, int64_t offset,
@@ -315,18 +289,6 @@ Value hymba::viewAt(ImplicitLocOpBuilder &b, Value bytes, int64_t offset,
 
 Value hymba::indexConst(ImplicitLocOpBuilder &b, int64_t v) {
   return arith::ConstantIndexOp::create(b, v);
-}
-
-std::pair<Value, Value> hymba::allocRows(ImplicitLocOpBuilder &b, Value rows,
-                                         int64_t width) {
-  auto type = MemRefType::get({ShapedType::kDynamic, width}, b.getF32Type());
-  Value buf = memref::AllocOp::create(b, type, ValueRange{rows});
-  auto tensorType =
-      RankedTensorType::get({ShapedType::kDynamic, width}, b.getF32Type());
-  Value t = bufferization::ToTensorOp::create(b, tensorType, buf,
-                                              /*restrict=*/true,
-                                              /*writable=*/true);
-  return {buf, t};
 }
 
 Value hymba::loadF32(ImplicitLocOpBuilder &b, Value mem, ValueRange idx) {

@@ -76,28 +76,12 @@ Value buildElementwise(
 /// silu(x) = x * sigmoid(x).
 Value buildSilu(ImplicitLocOpBuilder &b, Value x);
 
-/// A memref view of `tensor` with a fully dynamic layout, so that any buffer
-/// bufferization picks for it (including strided slices) fits without a copy.
-/// With `contiguousRows` the innermost stride is 1 in the type (what vector
-/// loads need); every column slice of a row-major result has it.
-Value toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor,
-                       bool contiguousRows = false);
-
-/// An operand of a destination-style Hymba op as a buffer: itself in the
-/// op's memref form (after one-shot-bufferize), else toReadOnlyBuffer.
-Value readBuffer(ImplicitLocOpBuilder &b, Value operand,
-                 bool contiguousRows = false);
-
-/// Where a destination-style op's loops store its [rows, width] result: the
-/// init in the op's memref form (no result tensor), else a fresh buffer and
-/// the tensor standing for it (allocRows).
-std::pair<Value, Value> destinationBuffer(ImplicitLocOpBuilder &b,
-                                          Value init, Value rows,
-                                          int64_t width);
-
-/// Replaces a lowered destination-style op: by `result` (the tensor of
-/// destinationBuffer) in its tensor form, erased in its memref form.
-void replaceLoweredOp(RewriterBase &rewriter, Operation *op, Value result);
+/// A read-only memref of `tensor` (bufferization.to_buffer read_only) with a
+/// fully dynamic layout, so that any buffer bufferization picks for it
+/// (including strided slices) fits without a copy: how a GPU-form kernel of
+/// the dense lowering, a generic whose items walk whole rows, reads its
+/// tensor inputs. Nothing is written through it.
+Value toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor);
 
 /// A typed view at a constant byte offset of an i8 buffer.
 Value viewAt(ImplicitLocOpBuilder &b, Value bytes, int64_t offset,
@@ -107,12 +91,6 @@ Value viewAt(ImplicitLocOpBuilder &b, Value bytes, int64_t offset,
 /// hymba.state_buffer) that hymba-assign-buffer-layout has not placed.
 /// An index constant.
 Value indexConst(ImplicitLocOpBuilder &b, int64_t v);
-
-/// A fresh f32 buffer [rows, width] and the tensor that stands for it
-/// (bufferization.to_tensor restrict writable): loop lowerings store into
-/// the buffer and hand the tensor on.
-std::pair<Value, Value> allocRows(ImplicitLocOpBuilder &b, Value rows,
-                                  int64_t width);
 
 /// memref.load widened to f32.
 Value loadF32(ImplicitLocOpBuilder &b, Value mem, ValueRange idx);

@@ -155,13 +155,12 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     the channel-major buffers as 16 x 16 blocks transposed in registers
     (row loads, four rounds of shuffles, row stores), not element-wise
     (gathers), which in a one-token decode step cost as much as the step.
-    The ops are destination-passing style (`outs(%init)`), so the pass
-    lowers either form: in the memref form (after `one-shot-bufferize`,
-    which bufferizes them through their BufferizableOpInterface) the loops
-    read the operands' buffers and store into the init; in the tensor form
-    tensor operands are read through `bufferization.to_buffer` with a fully
-    dynamic layout (no copies for slices) and the result is a fresh buffer
-    wrapped by `bufferization.to_tensor restrict writable`.
+    The ops are destination-passing style (`outs(%init)`) and the pass
+    lowers their memref form: it runs after `one-shot-bufferize`, which
+    bufferizes them through their BufferizableOpInterface (in place, no
+    copies), and the loops read the operands' buffers and store into the
+    init. An op still on tensors fails the pass ("run one-shot-bufferize
+    first").
 
     The KV write is one `scf.parallel` over (row, K then V column): the rows
     it keeps land in distinct cache rows. The conv-window update is one
@@ -191,22 +190,21 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     was still live, is moved above the loops first).
 
     **Invariants.** Every state buffer has an `offset`
-    (`hymba-assign-buffer-layout`). Program order of state reads and writes
-    is preserved: lowering never moves ops.
+    (`hymba-assign-buffer-layout`); the ops are bufferized. Program order of
+    state reads and writes is preserved: lowering never moves ops.
 
     Before:
     ```mlir
-    %y = hymba.selective_scan %u, %dt, %bias, %alog, %B, %C, %D, %z, %ss outs(%e : tensor<?x64xf32>) : ...
+    hymba.selective_scan %u, %dt, %bias, %alog, %B, %C, %D, %z, %ss outs(%out : memref<?x64xf32>) : ...
     ```
-    After (tensor form; the memref form stores into its init instead):
+    After:
     ```mlir
-    %out = memref.alloc(%rows) : memref<?x64xf32>
     scf.parallel (%c) = (%c0) to (%c64) step (%c1) {
       scf.for %t = %c0 to %rows step %c1 {
         ... softplus, exp(delta * A), state update, C . h + D u, * silu(z)
+        memref.store %y, %out[%t, %c] : memref<?x64xf32>
       }
     }
-    %y = bufferization.to_tensor %out restrict writable : ...
     ```
   }];
   let options = [
@@ -217,9 +215,9 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
            "vector width; 0 = one element at a time). Head dims that no "
            "power of two >= 4 up to it divides stay scalar.">
   ];
-  let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
-                           "math::MathDialect", "memref::MemRefDialect",
-                           "scf::SCFDialect", "vector::VectorDialect"];
+  let dependentDialects = ["arith::ArithDialect", "math::MathDialect",
+                           "memref::MemRefDialect", "scf::SCFDialect",
+                           "vector::VectorDialect"];
 }
 
 def HymbaLowerDenseToLinalg : Pass<"hymba-lower-dense-to-linalg", "ModuleOp"> {
@@ -252,7 +250,8 @@ def HymbaLowerDenseToLinalg : Pass<"hymba-lower-dense-to-linalg", "ModuleOp"> {
     66 s instead of 42 s.
 
     **GPU form** (`kernel-form=gpu`). Every projection becomes one
-    `scf.parallel` over output elements whose dot product is carried in a
+    all-parallel `linalg.generic` over output elements (an `scf.parallel`
+    after bufferization) whose dot product is an `scf.for` carried in a
     register (no zero fill, no accumulator buffer). An RMS norm feeding a
     projection is folded into it: the row's sum of squares is accumulated
     in the same k loop and `rsqrt` scales the finished dot products (the
@@ -262,8 +261,12 @@ def HymbaLowerDenseToLinalg : Pass<"hymba-lower-dense-to-linalg", "ModuleOp"> {
     one kernel. A standalone norm is a per-row reduction loop plus an
     element-wise generic.
 
-    **Invariants.** Every weight has an `offset`. Run `cse` first so that one
-    weight has one `to_tensor` per function (the `restrict` contract).
+    **Invariants.** Every weight has an `offset`. The weight's `to_tensor`
+    is `restrict` (no other tensor aliases the view) and not `writable`;
+    run `cse` first so that one weight has one `to_tensor` per function.
+    The GPU-form kernels read their tensor inputs through read-only
+    `bufferization.to_buffer`s and write fresh tensors (`outs` of a
+    `tensor.empty`): they bufferize like any linalg op.
 
     Before:
     ```mlir

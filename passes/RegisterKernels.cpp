@@ -5,10 +5,10 @@
 #include "dialects/hymba/HymbaOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 using namespace mlir::hymba;
@@ -49,18 +49,34 @@ WeightBuffers buffersOf(ImplicitLocOpBuilder &b, Value weight) {
           source.scales ? toReadOnlyBuffer(b, source.scales) : Value()};
 }
 
-/// One scf.parallel over (t, j) in [rows, cols); `body` stores item (t, j).
-void forEachOutput(
-    ImplicitLocOpBuilder &b, Value rows, int64_t cols,
-    function_ref<void(ImplicitLocOpBuilder &, Value, Value)> body) {
-  Value c0 = cIdx(b, 0), c1 = cIdx(b, 1);
-  scf::ParallelOp::create(b, ValueRange{c0, c0},
-                          ValueRange{rows, cIdx(b, cols)}, ValueRange{c1, c1},
-                          [&](OpBuilder &nb, Location loc, ValueRange iv) {
-                            ImplicitLocOpBuilder ib(loc, nb);
-                            body(ib, iv[0], iv[1]);
-                            scf::ReduceOp::create(ib);
-                          });
+/// A fresh [rows, cols] f32 tensor whose element (t, j) is `body(t, j)`: a
+/// linalg.generic with all-parallel (t, j) and no inputs but `inputs` (read
+/// element (t, j), passed to `body`); the dot products read their rows
+/// through the read-only buffers captured from above. One-shot-bufferize
+/// gives the result its buffer, and convert-linalg-to-parallel-loops makes
+/// the generic the kernel's scf.parallel over (t, j).
+Value forEachOutput(
+    ImplicitLocOpBuilder &b, Value rows, int64_t cols, ValueRange inputs,
+    function_ref<Value(ImplicitLocOpBuilder &, Value, Value, ValueRange)>
+        body) {
+  MLIRContext *ctx = b.getContext();
+  auto type =
+      RankedTensorType::get({ShapedType::kDynamic, cols}, b.getF32Type());
+  Value empty = tensor::EmptyOp::create(b, type, ValueRange{rows});
+  SmallVector<AffineMap> maps(inputs.size() + 1,
+                              AffineMap::getMultiDimIdentityMap(2, ctx));
+  return linalg::GenericOp::create(
+             b, TypeRange{type}, inputs, ValueRange{empty}, maps,
+             ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                           utils::IteratorType::parallel},
+             [&](OpBuilder &nb, Location loc, ValueRange args) {
+               ImplicitLocOpBuilder ib(loc, nb);
+               Value t = linalg::IndexOp::create(ib, 0);
+               Value j = linalg::IndexOp::create(ib, 1);
+               linalg::YieldOp::create(
+                   ib, ValueRange{body(ib, t, j, args.drop_back())});
+             })
+      .getResult(0);
 }
 
 /// Dot products of row t of `in` with row j of each weight in `ws`, in one k
@@ -112,23 +128,25 @@ Value hymba::buildRegisterProjection(ImplicitLocOpBuilder &b,
   for (const ProjectionInput &in : inputs)
     ins.push_back(buffersOf(b, in));
   WeightBuffers wBuf = buffersOf(b, w);
-  Value resBuf = residual ? toReadOnlyBuffer(b, residual) : Value();
   int64_t cols = cast<ShapedType>(w.getType()).getDimSize(0);
   Value rows = rowCount(b, ins.front().x);
-  auto [out, outTensor] = allocRows(b, rows, cols);
-  forEachOutput(b, rows, cols, [&](ImplicitLocOpBuilder &ib, Value t, Value j) {
-    Value y;
-    for (const InputBuffers &in : ins) {
-      Value d = dots(ib, in, {wBuf}, t, j).front();
-      y = y ? arith::AddFOp::create(ib, y, d).getResult() : d;
-    }
-    if (coefficient != 1.0f)
-      y = arith::MulFOp::create(ib, y, f32Const(ib, coefficient));
-    if (resBuf)
-      y = arith::AddFOp::create(ib, loadF32(ib, resBuf, {t, j}), y);
-    memref::StoreOp::create(ib, y, out, ValueRange{t, j});
-  });
-  return outTensor;
+  SmallVector<Value> extra;
+  if (residual)
+    extra.push_back(residual);
+  return forEachOutput(
+      b, rows, cols, extra,
+      [&](ImplicitLocOpBuilder &ib, Value t, Value j, ValueRange res) {
+        Value y;
+        for (const InputBuffers &in : ins) {
+          Value d = dots(ib, in, {wBuf}, t, j).front();
+          y = y ? arith::AddFOp::create(ib, y, d).getResult() : d;
+        }
+        if (coefficient != 1.0f)
+          y = arith::MulFOp::create(ib, y, f32Const(ib, coefficient));
+        if (!res.empty())
+          y = arith::AddFOp::create(ib, res.front(), y);
+        return y;
+      });
 }
 
 Value hymba::buildRegisterGatedUp(ImplicitLocOpBuilder &b,
@@ -138,14 +156,12 @@ Value hymba::buildRegisterGatedUp(ImplicitLocOpBuilder &b,
   WeightBuffers gBuf = buffersOf(b, gate), uBuf = buffersOf(b, up);
   int64_t cols = cast<ShapedType>(gate.getType()).getDimSize(0);
   Value rows = rowCount(b, in.x);
-  auto [out, outTensor] = allocRows(b, rows, cols);
-  forEachOutput(b, rows, cols, [&](ImplicitLocOpBuilder &ib, Value t, Value j) {
-    SmallVector<Value> gu = dots(ib, in, {gBuf, uBuf}, t, j);
-    memref::StoreOp::create(
-        ib, arith::MulFOp::create(ib, buildSilu(ib, gu[0]), gu[1]), out,
-        ValueRange{t, j});
-  });
-  return outTensor;
+  return forEachOutput(
+      b, rows, cols, {},
+      [&](ImplicitLocOpBuilder &ib, Value t, Value j, ValueRange) -> Value {
+        SmallVector<Value> gu = dots(ib, in, {gBuf, uBuf}, t, j);
+        return arith::MulFOp::create(ib, buildSilu(ib, gu[0]), gu[1]);
+      });
 }
 
 Value hymba::buildRegisterRMSNorm(ImplicitLocOpBuilder &b, Value x, Value gamma,
@@ -153,33 +169,35 @@ Value hymba::buildRegisterRMSNorm(ImplicitLocOpBuilder &b, Value x, Value gamma,
   Value xBuf = toReadOnlyBuffer(b, x);
   int64_t width = widthOf(x);
   Value rows = rowCount(b, xBuf);
-  auto type = MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
-  Value inv = memref::AllocOp::create(b, type, ValueRange{rows});
-  Value c0 = cIdx(b, 0), c1 = cIdx(b, 1);
-  scf::ParallelOp::create(
-      b, ValueRange{c0}, ValueRange{rows}, ValueRange{c1},
-      [&](OpBuilder &nb, Location loc, ValueRange iv) {
-        ImplicitLocOpBuilder ib(loc, nb);
-        auto sum = scf::ForOp::create(
-            ib, c0, cIdx(ib, width), c1, ValueRange{f32Const(ib, 0.0)},
-            [&](OpBuilder &fb, Location l, Value k, ValueRange acc) {
-              ImplicitLocOpBuilder kb(l, fb);
-              Value v = loadF32(kb, xBuf, {iv[0], k});
-              scf::YieldOp::create(
-                  kb, ValueRange{arith::AddFOp::create(
-                          kb, acc[0], arith::MulFOp::create(kb, v, v))});
-            });
-        memref::StoreOp::create(ib,
-                                buildInvRMS(ib, sum.getResult(0), width, eps),
-                                inv, ValueRange{iv[0]});
-        scf::ReduceOp::create(ib);
-      });
-  auto invTensor = bufferization::ToTensorOp::create(
-      b, RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type()), inv,
-      /*restrict=*/true, /*writable=*/true);
-  // Scale each element: x * inv[row] * gamma[col].
+  // 1 / rms per row: a generic over rows whose item sums the row's squares
+  // in a register (an scf.for over the read-only row).
   MLIRContext *ctx = b.getContext();
   auto d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+  auto invType = RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type());
+  Value invEmpty = tensor::EmptyOp::create(b, invType, ValueRange{rows});
+  Value invTensor =
+      linalg::GenericOp::create(
+          b, TypeRange{invType}, ValueRange{}, ValueRange{invEmpty},
+          ArrayRef<AffineMap>{AffineMap::get(1, 0, {d0}, ctx)},
+          ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+          [&](OpBuilder &nb, Location loc, ValueRange) {
+            ImplicitLocOpBuilder ib(loc, nb);
+            Value t = linalg::IndexOp::create(ib, 0);
+            Value c0 = cIdx(ib, 0), c1 = cIdx(ib, 1);
+            auto sum = scf::ForOp::create(
+                ib, c0, cIdx(ib, width), c1, ValueRange{f32Const(ib, 0.0)},
+                [&](OpBuilder &fb, Location l, Value k, ValueRange acc) {
+                  ImplicitLocOpBuilder kb(l, fb);
+                  Value v = loadF32(kb, xBuf, {t, k});
+                  scf::YieldOp::create(
+                      kb, ValueRange{arith::AddFOp::create(
+                              kb, acc[0], arith::MulFOp::create(kb, v, v))});
+                });
+            linalg::YieldOp::create(
+                ib, ValueRange{buildInvRMS(ib, sum.getResult(0), width, eps)});
+          })
+          .getResult(0);
+  // Scale each element: x * inv[row] * gamma[col].
   Value out = emptyRows(b, x, width);
   return linalg::GenericOp::create(
              b, TypeRange{out.getType()}, ValueRange{x, invTensor, gamma},

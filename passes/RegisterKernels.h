@@ -1,8 +1,10 @@
 //===- RegisterKernels.h - GPU-form builders for the dense ops --*- C++ -*-===//
 //
 // The GPU form of hymba-lower-dense-to-linalg: every projection becomes one
-// scf.parallel over output elements whose dot product is carried in a
-// register (no zero fill, no accumulator buffer, no copy), and an RMS norm
+// all-parallel linalg.generic over output elements (an scf.parallel once
+// bufferized and converted to loops) whose dot product is an scf.for
+// carried in a register over read-only buffers of its inputs (no zero fill,
+// no accumulator buffer, no copy), and an RMS norm
 // that feeds a projection is folded into it: the row's sum of squares is
 // accumulated in the same k loop and applied to the finished dot product,
 // since rms(x) is a per-row scalar. Each builder is one kernel after GPU

@@ -255,8 +255,9 @@ PYBIND11_MODULE(hymba_mlir, m) {
                              mlir::hymba::buildLowerToLinalgPipeline);
       },
       py::arg("kernel_form") = "cpu", py::arg("target_cpu") = "",
-      "The lowering passes (target_cpu: size the attention vectors for it, "
-      "as hymba-compile does; empty: 8 f32 lanes)");
+      "The lowering passes: dense ops to linalg, bufferization, the ops "
+      "with state to loops on buffers (target_cpu: size the attention "
+      "vectors for it, as hymba-compile does; empty: 8 f32 lanes)");
   pipelines.def(
       "lower_to_llvm",
       [](const std::string &form, const std::string &targetCPU) {
@@ -264,6 +265,5 @@ PYBIND11_MODULE(hymba_mlir, m) {
                              mlir::hymba::buildLowerToLLVMPipeline);
       },
       py::arg("kernel_form") = "cpu", py::arg("target_cpu") = "native",
-      "Bufferize, loops, OpenMP, LLVM dialect; projection tiles for "
-      "target_cpu");
+      "Loops, OpenMP, LLVM dialect; projection tiles for target_cpu");
 }

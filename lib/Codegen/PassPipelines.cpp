@@ -28,10 +28,17 @@ void addUpstream(OpPassManager &pm, StringRef passes) {
     llvm::report_fatal_error(llvm::Twine("hymba pipeline: ") + error);
 }
 
-/// Tensors to buffers, identity layouts at function boundaries.
+/// Tensors to buffers, identity layouts at function boundaries. The Hymba
+/// ops with state bufferize through their BufferizableOpInterface models
+/// (in place: each writes its init's buffer).
 constexpr const char *kBufferize =
     "one-shot-bufferize{bufferize-function-boundaries "
-    "function-boundary-type-conversion=identity-layout-map},"
+    "function-boundary-type-conversion=identity-layout-map}";
+
+/// Frees every buffer after its last use (those of the bufferization and
+/// the scratch of the loop lowerings), then lowers what is left of the
+/// bufferization dialect.
+constexpr const char *kDeallocate =
     "buffer-deallocation-pipeline,convert-bufferization-to-memref";
 
 /// The loop structure of the GPU kernel form: host copies as loops, every
@@ -96,20 +103,24 @@ void buildLowerToLinalgPipeline(OpPassManager &pm, const PipelineOptions &o) {
   // A GPU-form scan thread normalises B and C's rows as it reads them.
   if (o.gpuForm())
     pm.addPass(mlir::hymba::createHymbaFoldScanNorms());
+  // The stateless ops to linalg on tensors.
+  pm.addPass(mlir::hymba::createHymbaLowerDenseToLinalg({o.kernelForm}));
+  addUpstream(pm, "convert-elementwise-to-linalg");
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+  // Everything to buffers; then the ops with state, in their memref form,
+  // to loops that store into their destinations.
+  pm.addPass(mlir::hymba::createHymbaUnshareFillInits());
+  addUpstream(pm, kBufferize);
   mlir::hymba::HymbaLowerStatefulToLoopsOptions stateful;
   stateful.kernelForm = o.kernelForm;
   if (!o.gpuForm())
     stateful.vectorWidth = o.vectorWidth;
   pm.addPass(mlir::hymba::createHymbaLowerStatefulToLoops(stateful));
-  pm.addPass(mlir::hymba::createHymbaLowerDenseToLinalg({o.kernelForm}));
-  addUpstream(pm, "convert-elementwise-to-linalg");
-  pm.addPass(mlir::createCanonicalizerPass());
-  pm.addPass(mlir::createCSEPass());
+  addUpstream(pm, kDeallocate);
 }
 
 void buildLowerToLLVMPipeline(OpPassManager &pm, const PipelineOptions &o) {
-  pm.addPass(mlir::hymba::createHymbaUnshareFillInits());
-  addUpstream(pm, kBufferize);
   if (o.gpuForm()) {
     addGPUFormLoops(pm);
   } else {
@@ -139,7 +150,6 @@ void buildLowerToLLVMPipeline(OpPassManager &pm, const PipelineOptions &o) {
 
 void buildGPUKernelsPipeline(OpPassManager &pm, const PipelineOptions &o,
                              bool ptx) {
-  addUpstream(pm, kBufferize);
   addGPUFormLoops(pm);
   // Each flat loop split into blocks of 256 threads (guards instead of min,
   // so every loop maps to blocks x threads).

@@ -27,18 +27,13 @@ AttentionLowering::AttentionLowering(ImplicitLocOpBuilder &b, AttentionOp op,
       window(op.getWindow()), numMeta(op.getNumMeta()),
       qd(op.getQuery().getType().getDimSize(1) / heads),
       vd(op.getValue().getType().getDimSize(1) / kvHeads), rep(heads / kvHeads),
-      scale(op.getScale().convertToFloat()),
-      // Row-contiguous layouts: the CPU form reads rows as vectors.
-      q(readBuffer(b, op.getQuery(), /*contiguousRows=*/true)),
-      k(readBuffer(b, op.getKey(), /*contiguousRows=*/true)),
-      v(readBuffer(b, op.getValue(), /*contiguousRows=*/true)),
-      kc(op.getKCache()), vc(op.getVCache()), pos(op.getPosition()),
+      scale(op.getScale().convertToFloat()), q(op.getQuery()), k(op.getKey()),
+      v(op.getValue()), kc(op.getKCache()), vc(op.getVCache()),
+      pos(op.getPosition()),
       qpos(op.getQueryOffset()
                ? arith::AddIOp::create(b, pos, op.getQueryOffset()).getResult()
                : pos),
-      rows(rowCount(b, q)) {
-  std::tie(out, outTensor) =
-      destinationBuffer(b, op.getInit(), rows, heads * vd);
+      rows(rowCount(b, q)), out(op.getInit()) {
   // Rows are read as vectors only where they are contiguous (a memref form
   // operand may have any layout).
   bool contiguous = llvm::all_of(ValueRange{q, k, v, out}, [](Value m) {
@@ -589,8 +584,8 @@ void AttentionLowering::emitLaneAt(ImplicitLocOpBuilder &ib, Value lane) const {
            arith::RemUIOp::create(ib, th, cH), d);
 }
 
-Value hymba::buildAttentionLoops(ImplicitLocOpBuilder &b, AttentionOp op,
-                                 KernelForm form, int64_t vectorWidth) {
+void hymba::buildAttentionLoops(ImplicitLocOpBuilder &b, AttentionOp op,
+                                KernelForm form, int64_t vectorWidth) {
   bool gpuForm = form == KernelForm::GPU;
   AttentionLowering att(b, op, gpuForm ? 0 : vectorWidth);
   Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
@@ -619,7 +614,6 @@ Value hymba::buildAttentionLoops(ImplicitLocOpBuilder &b, AttentionOp op,
                               att.emitItem(ib, iv[0], iv[1]);
                             scf::ReduceOp::create(ib);
                           });
-  return att.outTensor;
 }
 
 namespace {
@@ -629,8 +623,8 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    replaceLoweredOp(rewriter, op,
-                     buildAttentionLoops(b, op, form, vectorWidth));
+    buildAttentionLoops(b, op, form, vectorWidth);
+    rewriter.eraseOp(op);
     return success();
   }
   KernelForm form;

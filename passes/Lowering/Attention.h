@@ -32,7 +32,7 @@ struct AttentionLowering {
   /// `pos`: absolute position of the chunk's first key row (rows before it
   /// are in the cache); `qpos`: that of the first query row (pos +
   /// query_offset: a row tile's queries start inside the chunk).
-  Value q, k, v, kc, vc, pos, qpos, rows, out, outTensor;
+  Value q, k, v, kc, vc, pos, qpos, rows, out;
 
   AttentionLowering(ImplicitLocOpBuilder &b, AttentionOp op,
                     int64_t vectorWidth = 0);
@@ -105,10 +105,9 @@ struct AttentionLowering {
 };
 
 /// The attention's loops (CPU: itemCount items; GPU: (row, head, value
-/// column) items) built at `b`; returns the result tensor (null in the op's
-/// memref form, whose init the loops write).
-Value buildAttentionLoops(ImplicitLocOpBuilder &b, AttentionOp op,
-                          KernelForm form, int64_t vectorWidth);
+/// column) items) built at `b`, storing into the op's init.
+void buildAttentionLoops(ImplicitLocOpBuilder &b, AttentionOp op,
+                         KernelForm form, int64_t vectorWidth);
 
 } // namespace mlir::hymba
 

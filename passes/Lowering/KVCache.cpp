@@ -28,8 +28,7 @@ struct LowerKVCacheWrite : OpRewritePattern<KVCacheWriteOp> {
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
     int64_t window = op.getWindow(), numMeta = op.getNumMeta();
-    Value k = readBuffer(b, op.getKey());
-    Value v = readBuffer(b, op.getValue());
+    Value k = op.getKey(), v = op.getValue();
     Value kc = op.getKCache(), vc = op.getVCache();
     int64_t kw = op.getKCache().getType().getDimSize(1);
     int64_t vw = op.getVCache().getType().getDimSize(1);

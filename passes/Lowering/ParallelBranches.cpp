@@ -19,17 +19,13 @@ using namespace mlir;
 using namespace mlir::hymba;
 
 namespace {
-/// Replaces the op by its branches' lowered results: in the tensor form the
-/// tensors the lowerings made, in the memref form (after one-shot-bufferize,
-/// when the lowerings return none) the buffers the regions yield, i.e. the
-/// inner ops' inits, which branchOp checked are defined above the op.
-void replaceBranches(RewriterBase &rewriter, ParallelBranchesOp op,
-                     Value attResult, Value ssmResult) {
-  if (!attResult)
-    attResult = ParallelBranchesOp::yieldedValue(op.getAttention());
-  if (!ssmResult)
-    ssmResult = ParallelBranchesOp::yieldedValue(op.getSsm());
-  rewriter.replaceOp(op, ValueRange{attResult, ssmResult});
+/// Replaces the op by the buffers its regions yield: the inner ops' inits,
+/// which the lowered loops wrote and branchOp checked are defined above the
+/// op.
+void replaceBranches(RewriterBase &rewriter, ParallelBranchesOp op) {
+  rewriter.replaceOp(
+      op, ValueRange{ParallelBranchesOp::yieldedValue(op.getAttention()),
+                     ParallelBranchesOp::yieldedValue(op.getSsm())});
 }
 
 /// An attention and the scan of the same layer that hymba-fuse-hybrid-heads
@@ -44,9 +40,7 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
   ScanBuffers scan(b, scanOp);
   int64_t channels = scanOp.getU().getType().getDimSize(1);
   int64_t dState = scanOp.getALog().getType().getDimSize(1);
-  Value scanOut, scanTensor;
-  std::tie(scanOut, scanTensor) =
-      destinationBuffer(b, scanOp.getInit(), rowCount(b, scan.u), channels);
+  Value scanOut = scanOp.getInit();
   if (gpuForm) {
     // One kernel: attention output elements, then one scan channel each.
     Value lanes = att.laneCount(b);
@@ -74,7 +68,7 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
                                   });
                               scf::ReduceOp::create(ib);
                             });
-    replaceBranches(rewriter, op, att.outTensor, scanTensor);
+    replaceBranches(rewriter, op);
     return;
   }
   // Scratch for every tile, allocated outside the parallel region (stack
@@ -161,16 +155,15 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
         scf::ReduceOp::create(ib);
       });
   // buffer-deallocation-pipeline frees the scratch (it owns every alloc).
-  replaceBranches(rewriter, op, att.outTensor, scanTensor);
+  replaceBranches(rewriter, op);
 }
 
 /// The branch's op: the last op of `region` before its yield, if it is an
-/// `OpTy` whose result (tensor form) or init (memref form) the region
-/// yields. In the memref form the ops before it may also be the allocation
-/// of that init and its size computation (one-shot-bufferize allocates a
-/// fresh destination in place of the op when the original init is still
-/// live, e.g. a tensor.empty that CSE shared between ops); they are added to
-/// `hoist`, to be moved, in order, above the parallel_branches, where the
+/// `OpTy` (memref form) whose init the region yields. The ops before it may
+/// be the allocation of that init and its size computation (one-shot-bufferize
+/// allocates a fresh destination in place of the op when the original init is
+/// still live, e.g. a tensor.empty that CSE shared between ops); they are added
+/// to `hoist`, to be moved, in order, above the parallel_branches, where the
 /// lowered loops and the op's users see them. Anything else (an op with
 /// other memory effects) is not a lone branch op: no match.
 template <typename OpTy>
@@ -180,15 +173,12 @@ OpTy branchOp(Region &region, SmallVectorImpl<Operation *> &hoist) {
   if (!op)
     return OpTy();
   Value yielded = ParallelBranchesOp::yieldedValue(region);
-  Value expected =
-      op.isBufferized() ? Value(op.getInit()) : Value(op->getResult(0));
-  if (yielded != expected)
+  if (!op.isBufferized() || yielded != op.getInit())
     return OpTy();
   for (Operation &other : block.without_terminator()) {
     if (&other == op)
       break;
-    if (!op.isBufferized() ||
-        !(isa<memref::AllocOp>(other) || isMemoryEffectFree(&other)))
+    if (!isa<memref::AllocOp>(other) && !isMemoryEffectFree(&other))
       return OpTy();
     hoist.push_back(&other);
   }
@@ -220,9 +210,9 @@ struct LowerParallelBranches : OpRewritePattern<ParallelBranchesOp> {
       return success();
     }
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    Value attResult = buildAttentionLoops(b, att, form, vectorWidth);
-    Value scanResult = buildScanLoops(b, scan, form);
-    replaceBranches(rewriter, op, attResult, scanResult);
+    buildAttentionLoops(b, att, form, vectorWidth);
+    buildScanLoops(b, scan, form);
+    replaceBranches(rewriter, op);
     return success();
   }
   KernelForm form;

@@ -16,13 +16,10 @@
 using namespace mlir;
 using namespace mlir::hymba;
 
-ScanRows::ScanRows(ImplicitLocOpBuilder &b, Value operand, Value normWeight,
-                   FloatAttr epsilon)
-    : rows(readBuffer(b, operand)) {
-  if (!normWeight)
-    return;
-  gamma = readBuffer(b, normWeight);
-  eps = epsilon.getValue().convertToFloat();
+ScanRows::ScanRows(Value operand, Value normWeight, FloatAttr epsilon)
+    : rows(operand), gamma(normWeight) {
+  if (gamma)
+    eps = epsilon.getValue().convertToFloat();
 }
 
 namespace {
@@ -83,8 +80,9 @@ void transposeBlock(ImplicitLocOpBuilder &b, SmallVectorImpl<Value> &rows) {
 /// `mem` (static [channels, state]) as a memref whose rows are contiguous,
 /// which vector loads and stores need. The state views and weights are rows
 /// of contiguous elements (memref.view of a flat buffer, and slices of
-/// whole rows); only their buffer types, from to_buffer, leave the strides
-/// unknown, so the cast states what already holds.
+/// whole rows); a buffer type with unknown strides (a memref-form op built
+/// by hand, or a layout bufferization could not infer) only hides that, so
+/// the cast states what already holds.
 Value withContiguousRows(ImplicitLocOpBuilder &b, Value mem) {
   auto type = cast<MemRefType>(mem.getType());
   if (type.isLastDimUnitStride())
@@ -410,18 +408,16 @@ ScanBuffers hymba::sliceChannels(ImplicitLocOpBuilder &b, const ScanBuffers &in,
   return out;
 }
 
-Value hymba::buildScanLoops(ImplicitLocOpBuilder &b, SelectiveScanOp op,
-                            KernelForm form) {
+void hymba::buildScanLoops(ImplicitLocOpBuilder &b, SelectiveScanOp op,
+                           KernelForm form) {
   bool gpuForm = form == KernelForm::GPU;
   int64_t channels = op.getU().getType().getDimSize(1);
   int64_t dState = op.getALog().getType().getDimSize(1);
   ScanBuffers in(b, op);
-  Value out, outTensor;
-  std::tie(out, outTensor) =
-      destinationBuffer(b, op.getInit(), rowCount(b, in.u), channels);
+  Value out = op.getInit();
   if (!gpuForm && channels <= kMaxScanTile) {
     lowerScanTile(b, in, channels, dState, out);
-    return outTensor;
+    return;
   }
   scf::ParallelOp::create(b, ValueRange{indexConst(b, 0)},
                           ValueRange{indexConst(b, channels)},
@@ -431,7 +427,6 @@ Value hymba::buildScanLoops(ImplicitLocOpBuilder &b, SelectiveScanOp op,
                             emitScanChannel(ib, in, iv[0], dState, out);
                             scf::ReduceOp::create(ib);
                           });
-  return outTensor;
 }
 
 namespace {
@@ -445,7 +440,8 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
     if (op.getU().getType().isDynamicDim(1))
       return rewriter.notifyMatchFailure(op, "the channel count is dynamic");
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
-    replaceLoweredOp(rewriter, op, buildScanLoops(b, op, form));
+    buildScanLoops(b, op, form);
+    rewriter.eraseOp(op);
     return success();
   }
   KernelForm form;

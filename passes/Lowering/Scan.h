@@ -21,24 +21,19 @@ namespace mlir::hymba {
 struct ScanRows {
   Value rows, gamma;
   float eps = 0.0f;
-  ScanRows(ImplicitLocOpBuilder &b, Value operand, Value normWeight,
-           FloatAttr epsilon);
+  ScanRows(Value operand, Value normWeight, FloatAttr epsilon);
 };
 
-/// The scan's operands as buffers (readBuffer: the memref form's own, or
-/// tensors read through to_buffer).
+/// The scan's operands (buffers: the op's memref form).
 struct ScanBuffers {
   Value u, dt, bias, aLog;
   ScanRows b, c;
   Value d, z, state;
   ScanBuffers(ImplicitLocOpBuilder &builder, SelectiveScanOp op)
-      : u(readBuffer(builder, op.getU())), dt(readBuffer(builder, op.getDt())),
-        bias(readBuffer(builder, op.getDtBias())),
-        aLog(readBuffer(builder, op.getALog())),
-        b(builder, op.getB(), op.getBNorm(), op.getNormEpsilonAttr()),
-        c(builder, op.getC(), op.getCNorm(), op.getNormEpsilonAttr()),
-        d(readBuffer(builder, op.getD())), z(readBuffer(builder, op.getZ())),
-        state(op.getSsmState()) {}
+      : u(op.getU()), dt(op.getDt()), bias(op.getDtBias()), aLog(op.getALog()),
+        b(op.getB(), op.getBNorm(), op.getNormEpsilonAttr()),
+        c(op.getC(), op.getCNorm(), op.getNormEpsilonAttr()), d(op.getD()),
+        z(op.getZ()), state(op.getSsmState()) {}
 };
 
 /// Per-tile scratch of the scan: state and A transposed ([d_state, tile]),
@@ -94,10 +89,9 @@ ScanBuffers sliceChannels(ImplicitLocOpBuilder &b, const ScanBuffers &in,
 
 /// The scan's loops built at `b` (CPU: the channel-tile form for small static
 /// channel counts, else one register-state channel per item, the GPU form's
-/// only one); returns the result tensor (null in the op's memref form, whose
-/// init the loops write).
-Value buildScanLoops(ImplicitLocOpBuilder &b, SelectiveScanOp op,
-                     KernelForm form);
+/// only one), storing into the op's init.
+void buildScanLoops(ImplicitLocOpBuilder &b, SelectiveScanOp op,
+                    KernelForm form);
 
 } // namespace mlir::hymba
 

@@ -28,14 +28,24 @@ func.func @weight(%p: memref<?xi8>) -> tensor<6x4xbf16> {
 // CHECK:           %[[BW:.*]] = arith.extf %[[B]] : bf16 to f32
 // CHECK:           %[[M:.*]] = arith.mulf %[[A]], %[[BW]]
 // CHECK:           arith.addf %[[ACC]], %[[M]]
-// GPU form: one item per output element, the dot product in a register.
+// GPU form: one item per output element (an all-parallel generic with no
+// inputs, writing a fresh tensor), the dot product in a register over the
+// read-only buffers of x and w.
 // GPU-LABEL: func @linear
-// GPU:         %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?x6xf32>
-// GPU:         scf.parallel (%[[T:.*]], %[[J:.*]]) = (%c0, %c0) to (%{{.*}}, %c6)
-// GPU:           %[[DOT:.*]] = scf.for %[[K:.*]] = %c0 to %c4 step %c1 iter_args(%[[ACC:.*]] = %cst) -> (f32)
-// GPU:             memref.load %{{.*}}[%[[J]], %[[K]]] : memref<6x4xbf16
+// GPU-SAME:    (%[[X:[^:]+]]: tensor<?x4xf32>, %[[W:[^:]+]]: tensor<6x4xbf16>)
+// GPU-DAG:     %[[XB:.*]] = bufferization.to_buffer %[[X]] read_only
+// GPU-DAG:     %[[WB:.*]] = bufferization.to_buffer %[[W]] read_only
+// GPU:         %[[EMPTY:.*]] = tensor.empty(%{{.*}}) : tensor<?x6xf32>
+// GPU:         %[[Y:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} outs(%[[EMPTY]] : tensor<?x6xf32>)
+// GPU:           %[[T:.*]] = linalg.index 0
+// GPU:           %[[J:.*]] = linalg.index 1
+// GPU:           %[[DOT:.*]] = scf.for %[[K:[^ ]*]] = %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
+// GPU:             memref.load %[[XB]][%[[T]], %[[K]]]
+// GPU:             memref.load %[[WB]][%[[J]], %[[K]]] : memref<6x4xbf16
 // GPU:             arith.extf
-// GPU:           memref.store %[[DOT]], %[[OUT]][%[[T]], %[[J]]]
+// GPU:           linalg.yield %[[DOT]]
+// GPU:         return %[[Y]]
+// GPU-NOT:     bufferization.to_tensor
 // GPU-NOT:     linalg.fill
 func.func @linear(%x: tensor<?x4xf32>, %w: tensor<6x4xbf16>) -> tensor<?x6xf32> {
   %y = hymba.linear %x, %w : tensor<?x4xf32>, tensor<6x4xbf16> -> tensor<?x6xf32>
@@ -55,10 +65,11 @@ func.func @linear(%x: tensor<?x4xf32>, %w: tensor<6x4xbf16>) -> tensor<?x6xf32> 
 // GPU form of a standalone norm: the sum of squares per row in a register,
 // then an element-wise scale.
 // GPU-LABEL: func @rms_norm
-// GPU:         scf.parallel (%[[R:.*]]) = (%c0) to (%{{.*}}) step (%c1)
+// GPU:         %[[INV:.*]] = linalg.generic {{.*}} iterator_types = ["parallel"]} outs(%{{.*}} : tensor<?xf32>)
 // GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32)
 // GPU:           math.rsqrt
-// GPU:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// GPU:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[INV]], %{{.*}} : tensor<?x4xf32>, tensor<?xf32>, tensor<4xf32>)
+// GPU-NOT:     bufferization.to_tensor
 func.func @rms_norm(%x: tensor<?x4xf32>, %w: tensor<4xf32>) -> tensor<?x4xf32> {
   %y = hymba.rms_norm %x, %w {epsilon = 1.0e-6 : f32} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
@@ -109,12 +120,13 @@ func.func @embed_meta(%t: tensor<10x4xbf16>, %ids: tensor<?xi32>, %m: tensor<3x4
 // GPU form: gate and up in one kernel (two register accumulators, silu(g)
 // * u), then the down projection.
 // GPU-LABEL: func @mlp
-// GPU:         scf.parallel
+// GPU:         %[[ACT:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} outs(
 // GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32)
 // GPU:           math.exp
-// GPU:         scf.parallel
+// GPU:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} outs(
 // GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32)
 // GPU-NOT:     linalg.generic
+// GPU:         return
 func.func @mlp(%x: tensor<?x4xf32>, %g: tensor<7x4xf32>, %u: tensor<7x4xf32>, %d: tensor<4x7xf32>) -> tensor<?x4xf32> {
   %y = hymba.swiglu_mlp %x, %g, %u, %d : tensor<?x4xf32>, tensor<7x4xf32>, tensor<7x4xf32>, tensor<4x7xf32> -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
@@ -136,13 +148,14 @@ func.func @mlp(%x: tensor<?x4xf32>, %g: tensor<7x4xf32>, %u: tensor<7x4xf32>, %d
 // fused) in one kernel: per item, a dot product and a sum of squares per
 // branch.
 // GPU-LABEL: func @merge
-// GPU:         scf.parallel
+// GPU:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} outs(
 // GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32)
 // GPU:           math.rsqrt
 // GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32)
 // GPU:           math.rsqrt
 // GPU:           arith.mulf %{{.*}}, %cst
 // GPU-NOT:     linalg.generic
+// GPU:         return
 func.func @merge(%a: tensor<?x8xf32>, %s: tensor<?x8xf32>, %n1: tensor<8xf32>, %n2: tensor<8xf32>,
                  %o: tensor<4x8xf32>) -> tensor<?x4xf32> {
   %y = hymba.hybrid_merge %a, %s, %n1, %n2, %o {epsilon = 1.0e-6 : f32}
@@ -156,16 +169,17 @@ func.func @merge(%a: tensor<?x8xf32>, %s: tensor<?x8xf32>, %n1: tensor<8xf32>, %
 // squares in the same k loop, rsqrt applied to the dot products), and an
 // MLP whose only user adds a residual accumulates into it.
 // GPU-LABEL: func @norm_mlp_residual
-// GPU-NOT:     linalg.generic
-// GPU:         scf.parallel
+// GPU-SAME:    (%[[X:[^:]+]]: tensor<?x4xf32>
+// GPU:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} outs(
 // GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32)
 // GPU:           math.rsqrt
-// GPU:         scf.parallel
-// GPU:           scf.for {{.*}} iter_args({{.*}}) -> (f32)
-// GPU:           memref.load %{{.*}} : memref<?x4xf32
-// GPU:           arith.addf
+// GPU:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[X]] : tensor<?x4xf32>) outs(
+// GPU-NEXT:      ^bb0(%[[RES:.*]]: f32, %{{.*}}: f32):
+// GPU:           %[[DOT:.*]] = scf.for {{.*}} iter_args({{.*}}) -> (f32)
+// GPU:           arith.addf %[[RES]], %[[DOT]]
 // GPU-NOT:     linalg.generic
 // GPU-NOT:     hymba.
+// GPU:         return
 // CHECK-LABEL: func @norm_mlp_residual
 // CHECK-COUNT-3: iterator_types = ["parallel", "parallel", "reduction"]
 func.func @norm_mlp_residual(%x: tensor<?x4xf32>, %n: tensor<4xf32>, %g: tensor<7x4xf32>,
@@ -299,7 +313,7 @@ func.func @quantized_i8(%p: memref<?xi8>, %x: tensor<?x12xf32>, %ids: tensor<?xi
 // CHECK:           %[[DOWN:.*]] = arith.shrsi %[[UP]], %{{.*}} : i8
 // CHECK:           arith.sitofp %[[DOWN]] : i8 to f32
 // GPU-LABEL: func @quantized_i4_plain
-// GPU:         scf.parallel
+// GPU:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} outs(
 // GPU:           memref.load %{{.*}}[%{{.*}}] : memref<8xi8, strided<[?], offset: ?>>
 // GPU:           memref.load %{{.*}}[%{{.*}}, %{{.*}}] : memref<3x3xbf16, strided<[?, ?], offset: ?>>
 // GPU:           arith.shrsi

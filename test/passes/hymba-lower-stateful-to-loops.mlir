@@ -1,7 +1,7 @@
-// RUN: hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops | FileCheck %s
-// RUN: hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops=kernel-form=gpu | FileCheck %s --check-prefix=GPU
-// RUN: not hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops=kernel-form=tpu 2>&1 | FileCheck %s --check-prefix=BAD
-// RUN: hymba-opt %s -split-input-file -hymba-lower-stateful-to-loops=vector-width=0 | FileCheck %s --check-prefix=SCALAR
+// RUN: hymba-opt %s -split-input-file -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -hymba-lower-stateful-to-loops | FileCheck %s
+// RUN: hymba-opt %s -split-input-file -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -hymba-lower-stateful-to-loops=kernel-form=gpu | FileCheck %s --check-prefix=GPU
+// RUN: not hymba-opt %s -split-input-file -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -hymba-lower-stateful-to-loops=kernel-form=tpu 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: hymba-opt %s -split-input-file -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -hymba-lower-stateful-to-loops=vector-width=0 | FileCheck %s --check-prefix=SCALAR
 // BAD: for the --kernel-form option: Cannot find option named 'tpu'!
 
 // State buffers become views of the state arena at their offsets.
@@ -18,13 +18,15 @@ func.func @state(%s: memref<?xi8>) -> memref<4x8xf32> {
 
 // Attention: parallel over (row, head), one online-softmax pass over the
 // meta prefix and then the window; keys from the chunk or from the ring.
+// (After one-shot-bufferize the init is the function's buffer argument,
+// which the loops write: no allocation, no to_tensor.)
 // CHECK-LABEL: func @attention
+// CHECK-SAME:    %[[OUT:[^:]*]]: memref<?x12xf32>) -> memref<?x12xf32>
 // CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
 // CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : index
 // CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : index
 // CHECK-DAG:     %[[C3:.+]] = arith.constant 3 : index
-// CHECK:         %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?x12xf32>
-// CHECK:         %[[RES:.*]] = bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK-NOT:     memref.alloc
 // CHECK:         scf.parallel (%[[T:.*]], %[[H:.*]]) = (%[[C0]], %[[C0]]) to (%{{.*}}, %[[C3]]) step (%[[C1]], %[[C1]])
 // CHECK:           arith.cmpi uge, %{{.*}}, %[[C3]]
 // CHECK:           arith.minui %{{.*}}, %[[C2]]
@@ -34,8 +36,10 @@ func.func @state(%s: memref<?xi8>) -> memref<4x8xf32> {
 // CHECK:             arith.remui
 // CHECK:             arith.maximumf
 // CHECK:             math.exp
+// CHECK:             memref.store %{{.*}}, %[[OUT]]
 // CHECK-NOT:     hymba.attention
-// CHECK:         return %[[RES]]
+// CHECK-NOT:     bufferization.to_tensor
+// CHECK:         return %[[OUT]]
 // GPU form: one item per output element, the accumulator in a register.
 // GPU-LABEL: func @attention
 // GPU-DAG:     %[[C0:.+]] = arith.constant 0 : index
@@ -63,7 +67,7 @@ func.func @attention(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf3
 // its window and meta bounds start; keys at or after %pos still come from
 // the chunk (row j - %pos), earlier ones from the cache.
 // CHECK-LABEL: func @attention_row_tile
-// CHECK-SAME:    %[[POS:[^:]*]]: index, %[[T0:[^:]*]]: index, %{{[^:]*}}: tensor<?x12xf32>)
+// CHECK-SAME:    %[[POS:[^:]*]]: index, %[[T0:[^:]*]]: index, %{{[^:]*}}: memref<?x12xf32>)
 // CHECK:         %[[QPOS:.*]] = arith.addi %[[POS]], %[[T0]] : index
 // CHECK:         scf.parallel (%[[T:.*]], %[[H:.*]]) =
 // CHECK:           %[[I:.*]] = arith.addi %[[QPOS]], %[[T]] : index
@@ -73,7 +77,7 @@ func.func @attention(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf3
 // CHECK:               arith.subi %[[J]], %[[POS]] : index
 // CHECK-NOT:     hymba.attention
 // GPU-LABEL: func @attention_row_tile
-// GPU-SAME:    %[[POS:[^:]*]]: index, %[[T0:[^:]*]]: index, %{{[^:]*}}: tensor<?x12xf32>)
+// GPU-SAME:    %[[POS:[^:]*]]: index, %[[T0:[^:]*]]: index, %{{[^:]*}}: memref<?x12xf32>)
 // GPU:         %[[QPOS:.*]] = arith.addi %[[POS]], %[[T0]] : index
 // GPU:         scf.parallel (%[[T:.*]], %[[H:.*]], %[[D:.*]]) =
 // GPU:           arith.addi %[[QPOS]], %[[T]] : index
@@ -102,11 +106,12 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // The output rows accumulate in the result, each query's max and partial
 // sums in scratch.
 // CHECK-LABEL: func @attention_vectors
+// CHECK-SAME:    %[[OUT:[^:]*]]: memref<?x16xf32>) -> memref<?x16xf32>
 // CHECK-DAG:     %[[C4:.+]] = arith.constant 4 : index
 // CHECK-DAG:     %[[C8:.+]] = arith.constant 8 : index
 // CHECK-DAG:     %[[NEGINF:.+]] = arith.constant dense<0xFF800000> : vector<8xf32>
 // CHECK-DAG:     %[[LANES:.+]] = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : vector<8xi32>
-// CHECK:         %[[OUT:.*]] = memref.alloc(%[[ROWS:.*]]) : memref<?x16xf32>
+// CHECK:         %[[ROWS:.*]] = memref.dim
 // CHECK:         %[[BLOCKS:.*]] = arith.ceildivui %[[ROWS]], %[[C4]] : index
 // CHECK:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[BLOCKS]])
 // CHECK:           %[[M:.*]] = memref.alloc() : memref<8xf32>
@@ -297,28 +302,24 @@ func.func @tile_scan(%u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: tensor<16x4x
 // state and A = -exp(A_log) move between [channels, 16] and the tile's
 // [16, channels] scratch as 16 x 16 blocks, 16 row loads, 4 rounds of 16
 // two-input shuffles, 16 row stores, once per block in and once out.
-// A_log (bf16, strides unknown after to_buffer) is read through a view
-// with contiguous rows.
+// A_log (bf16, contiguous rows) is read as rows of 16.
 // CHECK-LABEL: func @tile_scan_blocks
-// CHECK-SAME:    %[[AL:[a-z0-9]+]]: tensor<32x16xbf16>
+// CHECK-SAME:    %[[AL:[a-z0-9]+]]: memref<32x16xbf16>
 // CHECK-SAME:    %[[SS:[a-z0-9]+]]: memref<32x16xf32, strided<[16, 1], offset: ?>>
 // CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
 // CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : index
 // CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : index
 // CHECK-DAG:     %[[C16:.+]] = arith.constant 16 : index
-// CHECK:         %[[ALB:.*]] = bufferization.to_buffer %[[AL]]
 // CHECK:         %[[H:.*]] = memref.alloc() : memref<16x32xf32>
 // CHECK:         %[[A:.*]] = memref.alloc() : memref<16x32xf32>
-// CHECK:         %[[BASE:.*]], %{{.*}}, %{{.*}}:2, %[[STR:.*]]:2 = memref.extract_strided_metadata %[[ALB]]
-// CHECK:         %[[ALV:.*]] = memref.reinterpret_cast %[[BASE]] to offset: [%{{.*}}], sizes: [32, 16], strides: [%[[STR]]#0, 1]
 // CHECK:         scf.for %[[BLK:.*]] = %[[C0]] to %[[C2]] step %[[C1]]
 // CHECK:           %[[CB:.*]] = arith.muli %[[BLK]], %[[C16]]
 // CHECK:           %[[S0:.*]] = vector.load %[[SS]][%[[CB]], %[[C0]]] : memref<32x16xf32, strided<[16, 1], offset: ?>>, vector<16xf32>
-// CHECK:           %[[AR:.*]] = vector.load %[[ALV]][%[[CB]], %[[C0]]] : memref<32x16xbf16, strided<[?, 1], offset: ?>>, vector<16xbf16>
+// CHECK:           %[[AR:.*]] = vector.load %[[AL]][%[[CB]], %[[C0]]] : memref<32x16xbf16>, vector<16xbf16>
 // CHECK:           %[[AW:.*]] = arith.extf %[[AR]] : vector<16xbf16> to vector<16xf32>
 // CHECK:           %[[AE:.*]] = math.exp %[[AW]] : vector<16xf32>
 // CHECK:           arith.negf %[[AE]] : vector<16xf32>
-// CHECK-COUNT-15:  vector.load %[[ALV]]
+// CHECK-COUNT-15:  vector.load %[[AL]]
 // CHECK:           vector.shuffle %[[S0]], %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xf32>, vector<16xf32>
 // CHECK-COUNT-127: vector.shuffle
 // CHECK:           vector.store %{{.*}}, %[[H]][%[[C0]], %[[CB]]] : memref<16x32xf32>, vector<16xf32>
@@ -395,9 +396,7 @@ func.func @fused(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>,
 // GPU:             math.rsqrt
 // GPU-NOT:     hymba.
 // CHECK-LABEL: func @scan_norms
-// CHECK-SAME:    %[[G:[^:]+]]: tensor<4xf32>, %[[G2:[^:]+]]: tensor<4xbf16>
-// CHECK-DAG:     %[[GB:.+]] = bufferization.to_buffer %[[G]]
-// CHECK-DAG:     %[[GC:.+]] = bufferization.to_buffer %[[G2]]
+// CHECK-SAME:    %[[GB:[^:]+]]: memref<4xf32>, %[[GC:[^:]+]]: memref<4xbf16>
 // CHECK:         scf.parallel
 // CHECK:           scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
 // CHECK:             math.rsqrt
@@ -421,8 +420,7 @@ func.func @scan_norms(%u: tensor<?x96xf32>, %b: tensor<96xf32>, %al: tensor<96x4
 // 1/rms of its B and C rows (a loop over the state), then scales every
 // element it reads by it and by the norm weight.
 // CHECK-LABEL: func @tile_scan_norms
-// CHECK-SAME:    %[[G:[^:]+]]: tensor<4xf32>
-// CHECK:         %[[GB:.+]] = bufferization.to_buffer %[[G]]
+// CHECK-SAME:    %[[GB:[^:]+]]: memref<4xf32>
 // CHECK:         scf.for %[[T:[^ ]+]] =
 // CHECK:           scf.for {{.*}} iter_args({{.*}}) -> (f32)
 // CHECK:           math.rsqrt

@@ -42,15 +42,26 @@ print(dump)
 # CHECK-NEXT:   hymba-tile-selective-scan{
 # CHECK-NEXT:   hymba-pack-weights{int8-interleave=1 interleave=1 panel=32},
 # CHECK-NEXT:   hymba-assign-buffer-layout,
+# CHECK-NEXT:   hymba-lower-dense-to-linalg{kernel-form=cpu},
+# CHECK:        hymba-unshare-fill-inits,
+# CHECK-NEXT:   one-shot-bufferize{
 # CHECK-NEXT:   hymba-lower-stateful-to-loops{kernel-form=cpu vector-width=16},
-# CHECK:        hymba-vectorize-linear{{.*}} vector-registers=32 vector-width=16 vnni={{true|false}} x-chunk-bytes=8388608}
+# CHECK-NEXT:   expand-realloc
+# CHECK:        ownership-based-buffer-deallocation
+# CHECK:        convert-bufferization-to-memref,
+# CHECK-NEXT:   hymba-vectorize-linear
+# CHECK-SAME:   {{.*}} vector-registers=32 vector-width=16 vnni={{true|false}} x-chunk-bytes=8388608}
 # CHECK:        reconcile-unrealized-casts
 
 cuda = run(["--hymba-cuda-pipeline=kernel-form=gpu chip=sm_80",
             "--dump-pass-pipeline"], "module {}").stderr
 print(cuda)
-# CHECK:      hymba-lower-stateful-to-loops{kernel-form=gpu
 # CHECK-NOT:  hymba-tile-selective-scan
+# CHECK:      hymba-fold-scan-norms,
+# CHECK-NEXT: hymba-lower-dense-to-linalg{kernel-form=gpu}
+# CHECK:      one-shot-bufferize{
+# CHECK-NEXT: hymba-lower-stateful-to-loops{kernel-form=gpu
+# CHECK-NOT:  one-shot-bufferize
 # CHECK:      nvvm-attach-target{{.*}}chip=sm_80
 # CHECK:      gpu-module-to-binary{{.*}}format=fatbin
 

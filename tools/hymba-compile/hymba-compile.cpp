@@ -65,7 +65,8 @@ cl::opt<std::string> outputPath("o", cl::desc("output file ('-' for stdout)"),
 cl::opt<Emit> emit(
     "emit", cl::desc("stage to stop at"), cl::init(Emit::Exe),
     cl::values(clEnumValN(Emit::Hymba, "hymba", "Hymba dialect IR"),
-               clEnumValN(Emit::Linalg, "linalg", "linalg/tensor IR"),
+               clEnumValN(Emit::Linalg, "linalg",
+                          "linalg and loops on buffers (bufferized)"),
                clEnumValN(Emit::PTX, "ptx",
                           "PTX of every GPU kernel, one file each in the "
                           "directory -o (--target=cuda)"),

@@ -111,10 +111,13 @@ int64_t weightPanel(const PipelineOptions &options, bool cuda);
 /// The stages, in order. `cuda`: the stage as it runs for --target=cuda.
 void buildOptimizationPipeline(mlir::OpPassManager &pm,
                                const PipelineOptions &options, bool cuda);
+/// The stateless ops to linalg on tensors, one-shot-bufferize, the ops with
+/// state to loops on their buffers, deallocation: linalg and loops on
+/// buffers, no Hymba op left.
 void buildLowerToLinalgPipeline(mlir::OpPassManager &pm,
                                 const PipelineOptions &options);
-/// Bufferize, loops (in the GPU form the GPU pipeline's loop structure, run
-/// by CPU threads), OpenMP, LLVM dialect.
+/// Loops (in the GPU form the GPU pipeline's loop structure, run by CPU
+/// threads), OpenMP, LLVM dialect.
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
                               const PipelineOptions &options);
 /// Bufferized loops -> GPU kernels -> NVVM -> a gpu.binary per kernel

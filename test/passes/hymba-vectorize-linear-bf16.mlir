@@ -14,18 +14,21 @@
 // CHECK-SAME:    (%[[X:.*]]: memref<?x37xf32>, %[[W:.*]]: memref<2x19x32x2xbf16>, %[[Y:.*]]: memref<?x45xf32>)
 // The weight rows as 64 bf16 (32 pairs) per k pair.
 // CHECK:         %[[WC:.*]] = memref.collapse_shape %[[W]] {{\[\[}}0], [1], [2, 3]] : memref<2x19x32x2xbf16> into memref<2x19x64xbf16>
+// CHECK:         %[[C1:.+]] = arith.constant 1 : index
 // x packed into bf16 pairs once: 16 pairs per vector step, then the tail.
 // CHECK:         %[[P:.*]] = memref.alloc(%{{.*}}) : memref<?x19xi32>
 // CHECK:         scf.parallel
 // CHECK:           vector.load %[[X]][{{.*}}] : memref<?x37xf32>, vector<32xf32>
 // CHECK:           vector.shuffle
 // CHECK:           vector.store %{{.*}}, %[[P]][{{.*}}] : memref<?x19xi32>, vector<16xi32>
-// CHECK:           scf.for %{{.*}} = %c16 to %c19
+// CHECK:           %[[C16:.+]] = arith.constant 16 : index
+// CHECK:           %[[C19:.+]] = arith.constant 19 : index
+// CHECK:           scf.for %{{.*}} = %[[C16]] to %[[C19]] step %[[C1]]
 // CHECK:             memref.store %{{.*}}, %[[P]]
 // CHECK:         scf.parallel
 // A 14-row tile: 28 accumulators, two weight vectors per pair, one
 // broadcast pair per row, one dot product per accumulator.
-// CHECK:           scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %c1 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK:           scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %[[C1]] iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK-COUNT-2:     vector.load %[[WC]][%{{.*}}, %[[K]], %{{.*}}] : memref<2x19x64xbf16>, vector<32xbf16>
 // CHECK:             memref.load %[[P]][%{{.*}}, %[[K]]] : memref<?x19xi32>
 // CHECK:             vector.broadcast %{{.*}} : i32 to vector<16xi32>

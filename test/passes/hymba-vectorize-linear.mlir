@@ -20,28 +20,39 @@
 // CHECK-LABEL: func @linear
 // CHECK-SAME:    (%[[X:.*]]: memref<?x20xf32>, %[[W:.*]]: memref<10x20xbf16>, %[[Y:.*]]: memref<?x10xf32>)
 // Rows 128 at a time (row-chunk), each chunk against every column block.
-// CHECK:         %[[ROWS:.*]] = memref.dim %[[X]], %c0
-// CHECK:         scf.for %[[R0:.*]] = %c0 to %[[ROWS]] step %c128
+// CHECK:         %[[C0:.+]] = arith.constant 0 : index
+// CHECK:         %[[ROWS:.*]] = memref.dim %[[X]], %[[C0]]
+// CHECK:         %[[C128:.+]] = arith.constant 128 : index
+// CHECK:         scf.for %[[R0:.*]] = %[[C0]] to %[[ROWS]] step %[[C128]]
 // CHECK:           %[[R1:.*]] = arith.minui %{{.*}}, %[[ROWS]]
-// CHECK:           scf.parallel (%[[N:.*]]) = (%c0) to (%c8) step (%c4)
+// CHECK:           %[[C1:.+]] = arith.constant 1 : index
+// CHECK:           %[[C4:.+]] = arith.constant 4 : index
+// CHECK:           %[[C8:.+]] = arith.constant 8 : index
+// CHECK:           scf.parallel (%[[N:.*]]) = (%[[C0]]) to (%[[C8]]) step (%[[C4]])
 // 4x4 tiles over full row blocks: 16 accumulators.
-// CHECK:           scf.for %[[T:.*]] = %[[R0]] to %{{.*}} step %c4
-// CHECK:             scf.for %[[K:.*]] = %c0 to %c16 step %c8 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:           scf.for %[[T:.*]] = %[[R0]] to %{{.*}} step %[[C4]]
+// CHECK:             %[[C16:.+]] = arith.constant 16 : index
+// CHECK:             scf.for %[[K:.*]] = %[[C0]] to %[[C16]] step %[[C8]] iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK:               vector.load %[[X]][%{{.*}}, %[[K]]] : memref<?x20xf32>, vector<8xf32>
 // CHECK:               %[[WV:.*]] = vector.load %[[W]][%{{.*}}, %[[K]]] : memref<10x20xbf16>, vector<8xbf16>
 // CHECK:               arith.extf %[[WV]] : vector<8xbf16> to vector<8xf32>
 // CHECK-COUNT-16:      vector.fma
 // CHECK:             vector.reduction <add>
-// CHECK:             scf.for %{{.*}} = %c16 to %c20 step %c1
+// CHECK:             %[[C20:.+]] = arith.constant 20 : index
+// CHECK:             scf.for %{{.*}} = %[[C16]] to %[[C20]] step %[[C1]]
 // CHECK:               math.fma
 // CHECK-COUNT-16:    memref.store %{{.*}}, %[[Y]]
 // The last T % 4 rows: 1x4 tiles (decode).
-// CHECK:           scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1
-// CHECK:             scf.for %{{.*}} = %c0 to %c16 step %c8 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:           scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C1]]
+// CHECK:             %[[C16B:.+]] = arith.constant 16 : index
+// CHECK:             scf.for %{{.*}} = %[[C0]] to %[[C16B]] step %[[C8]] iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // The last N % 4 columns, one at a time.
-// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%[[R0]], %c8) to (%[[R1]], %c10) step (%c1, %c1)
+// CHECK:         %[[C10:.+]] = arith.constant 10 : index
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%[[R0]], %[[C8]]) to (%[[R1]], %[[C10]]) step (%[[C1]], %[[C1]])
 // CHUNK-LABEL: func @linear
-// CHUNK:         scf.for %{{.*}} = %c0 to %{{.*}} step %c8
+// CHUNK:         %[[C0:.+]] = arith.constant 0 : index
+// CHUNK:         %[[C8:.+]] = arith.constant 8 : index
+// CHUNK:         scf.for %{{.*}} = %[[C0]] to %{{.*}} step %[[C8]]
 // CHECK-NOT:     linalg.generic
 func.func @linear(%x: memref<?x20xf32>, %w: memref<10x20xbf16>, %y: memref<?x10xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}

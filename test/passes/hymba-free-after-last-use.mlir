@@ -73,11 +73,12 @@ func.func @yielded_alias(%p: i1, %o: index, %out: memref<4xf32>) {
 // A buffer allocated in another block, or outside the function, stays
 // freed where it was; an unused one is freed right after its allocation.
 // CHECK-LABEL: func @other_blocks
+// CHECK-SAME:    (%[[ARG:[a-z0-9]+]]: memref<4xf32>, %[[OUT:[a-z0-9]+]]: memref<4xf32>)
 // CHECK:       ^bb1:
-// CHECK-NEXT:    memref.copy %[[A:.*]], %arg1
+// CHECK-NEXT:    memref.copy %[[A:.*]], %[[OUT]]
 // CHECK-NEXT:    %[[B:.*]] = memref.alloc
 // CHECK-NEXT:    memref.dealloc %[[B]]
-// CHECK-NEXT:    memref.dealloc %arg0
+// CHECK-NEXT:    memref.dealloc %[[ARG]]
 // CHECK-NEXT:    memref.dealloc %[[A]]
 // CHECK-NEXT:    return
 func.func @other_blocks(%arg: memref<4xf32>, %out: memref<4xf32>) {

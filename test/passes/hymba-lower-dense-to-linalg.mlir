@@ -56,11 +56,12 @@ func.func @linear(%x: tensor<?x4xf32>, %w: tensor<6x4xbf16>) -> tensor<?x6xf32> 
 
 // RMSNorm: a row reduction of squares, then scale by rsqrt(mean + eps) * w.
 // CHECK-LABEL: func @rms_norm
+// CHECK:         %[[WIDTH:.+]] = arith.constant 4.000000e+00 : f32
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
 // CHECK:           arith.mulf
 // CHECK:           arith.addf
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
-// CHECK:           arith.divf %{{.*}}, %cst
+// CHECK:           arith.divf %{{.*}}, %[[WIDTH]]
 // CHECK:           math.rsqrt
 // GPU form of a standalone norm: the sum of squares per row in a register,
 // then an element-wise scale.
@@ -137,12 +138,13 @@ func.func @mlp(%x: tensor<?x4xf32>, %g: tensor<7x4xf32>, %u: tensor<7x4xf32>, %d
 // Merge as one epilogue: both sums of squares in one reduction, both norms
 // and the mean in one element-wise generic, then the output projection.
 // CHECK-LABEL: func @merge
+// CHECK:         %[[HALF:.+]] = arith.constant 5.000000e-01 : f32
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<?x8xf32>) outs(%{{.*}}, %{{.*}} : tensor<?xf32>, tensor<?xf32>)
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]}
 // CHECK:           math.rsqrt
 // CHECK:           math.rsqrt
 // CHECK:           arith.addf
-// CHECK:           arith.mulf %{{.*}}, %cst
+// CHECK:           arith.mulf %{{.*}}, %[[HALF]]
 // CHECK:         iterator_types = ["parallel", "parallel", "reduction"]
 // GPU form: both norms, the mean and the projection (and the residual, when
 // fused) in one kernel: per item, a dot product and a sum of squares per

@@ -26,11 +26,13 @@ func.func @state(%s: memref<?xi8>) -> memref<4x8xf32> {
 // CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : index
 // CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : index
 // CHECK-DAG:     %[[C3:.+]] = arith.constant 3 : index
+// CHECK-DAG:     %[[NEGINF:.+]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG:     %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
 // CHECK-NOT:     memref.alloc
 // CHECK:         scf.parallel (%[[T:.*]], %[[H:.*]]) = (%[[C0]], %[[C0]]) to (%{{.*}}, %[[C3]]) step (%[[C1]], %[[C1]])
 // CHECK:           arith.cmpi uge, %{{.*}}, %[[C3]]
 // CHECK:           arith.minui %{{.*}}, %[[C2]]
-// CHECK:           scf.for {{.*}} iter_args(%{{.*}} = %cst{{.*}}, %{{.*}} = %cst{{.*}}) -> (f32, f32)
+// CHECK:           scf.for {{.*}} iter_args(%{{.*}} = %[[NEGINF]], %{{.*}} = %[[ZERO]]) -> (f32, f32)
 // CHECK:             arith.cmpi uge
 // CHECK:             scf.if {{.*}} -> (f32)
 // CHECK:             arith.remui

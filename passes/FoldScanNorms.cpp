@@ -39,9 +39,11 @@ struct FoldScanNormsPass
       scan.getBNormMutable().assign(bNorm.getWeight());
       scan.getCNormMutable().assign(cNorm.getWeight());
       scan.setNormEpsilonAttr(bNorm.getEpsilonAttr());
-      for (RMSNormOp norm : {bNorm, cNorm})
-        if (norm->use_empty())
-          norm->erase();
+      // B and C may be one norm's result: erase it once.
+      if (bNorm->use_empty())
+        bNorm->erase();
+      if (cNorm != bNorm && cNorm->use_empty())
+        cNorm->erase();
     });
   }
 };

@@ -8,6 +8,8 @@
 
 #include "dialects/hymba/HymbaOps.h"
 
+#include <cmath>
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
@@ -16,6 +18,10 @@ using namespace mlir;
 using namespace mlir::hymba;
 
 namespace {
+/// An epsilon or a scale: `<= 0` is false for NaN, and an infinite one
+/// turns every output into 0 or NaN.
+bool isFinitePositive(double v) { return v > 0.0 && std::isfinite(v); }
+
 /// Returns true if two extents may be equal (either is dynamic, or both agree).
 bool compatible(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
@@ -197,8 +203,8 @@ LogicalResult PrependMetaOp::verify() {
 }
 
 LogicalResult RMSNormOp::verify() {
-  if (getEpsilon().convertToFloat() <= 0.0f)
-    return emitOpError("epsilon must be positive");
+  if (!isFinitePositive(getEpsilon().convertToDouble()))
+    return emitOpError("epsilon must be positive and finite");
   if (getInput().getType() != getResult().getType())
     return emitOpError("result type must equal the input type");
   return expectExtent(*this, "weight length", dim(getWeight(), 0),
@@ -270,8 +276,8 @@ LogicalResult AttentionOp::verify() {
            << getWindowAttr().getInt();
   if (getNumMetaAttr().getInt() < 0)
     return emitOpError("num_meta must be non-negative");
-  if (getScale().convertToFloat() <= 0.0f)
-    return emitOpError("scale must be positive");
+  if (!isFinitePositive(getScale().convertToDouble()))
+    return emitOpError("scale must be positive and finite");
 
   FailureOr<int64_t> qd = headDim(*this, "query", dim(getQuery(), 1), heads);
   FailureOr<int64_t> kd = headDim(*this, "key", dim(getKey(), 1), kvHeads);
@@ -451,8 +457,9 @@ LogicalResult SelectiveScanOp::verify() {
                        "norm weights are");
   if (!hasB)
     return success();
-  if (getNormEpsilonAttr().getValueAsDouble() <= 0.0)
-    return emitOpError("norm_epsilon must be positive, as an rms_norm's");
+  if (!isFinitePositive(getNormEpsilonAttr().getValueAsDouble()))
+    return emitOpError(
+        "norm_epsilon must be positive and finite, as an rms_norm's");
   return failure(failed(expectExtent(*this, "b_norm length", dim(getBNorm(), 0),
                                      dState, "the state size, a_log dim 1")) ||
                  failed(expectExtent(*this, "c_norm length", dim(getCNorm(), 0),
@@ -475,8 +482,8 @@ LogicalResult HybridMergeOp::verify() {
       failed(expectExtent(*this, "result row count", dim(getResult(), 0),
                           dim(getAttention(), 0), "one row per input row")))
     return failure();
-  if (getEpsilon().convertToFloat() <= 0.0f)
-    return emitOpError("epsilon must be positive");
+  if (!isFinitePositive(getEpsilon().convertToDouble()))
+    return emitOpError("epsilon must be positive and finite");
   if (getResidual() && getResidual().getType() != getResult().getType())
     return emitOpError("residual type must equal the result type");
   return success();

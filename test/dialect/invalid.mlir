@@ -930,3 +930,27 @@ func.func @scan_norm_epsilon_zero(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %
   %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s norms(%wb, %wc : tensor<5xf32>, tensor<5xf32>) outs(%init : tensor<?x12xf32>) {norm_epsilon = 0.0 : f32} : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
   return
 }
+
+// -----
+
+func.func @rms_norm_epsilon_nan(%x: tensor<?x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{epsilon must be positive and finite}}
+  %0 = hymba.rms_norm %x, %w {epsilon = 0x7FC00000 : f32} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_scale_inf(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor<?x4xf32>, %kc: memref<5x2xf32>, %vc: memref<5x4xf32>, %p: index, %init: tensor<?x12xf32>) {
+  // expected-error @+1 {{scale must be positive and finite}}
+  %0 = hymba.attention %q, %k, %v, %kc, %vc at %p outs(%init : tensor<?x12xf32>) {num_heads = 3 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0x7F800000 : f32} : tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x4xf32>, memref<5x2xf32>, memref<5x4xf32> -> tensor<?x12xf32>
+  return
+}
+
+// -----
+
+func.func @scan_norm_epsilon_nan(%u: tensor<?x12xf32>, %dt: tensor<?x12xf32>, %dtb: tensor<12xf32>, %al: tensor<12x5xf32>, %b: tensor<?x5xf32>, %c: tensor<?x5xf32>, %d: tensor<12xf32>, %z: tensor<?x12xf32>, %s: memref<12x5xf32>, %init: tensor<?x12xf32>, %wb: tensor<5xf32>, %wc: tensor<5xf32>) {
+  // expected-error @+1 {{norm_epsilon must be positive and finite}}
+  %0 = hymba.selective_scan %u, %dt, %dtb, %al, %b, %c, %d, %z, %s norms(%wb, %wc : tensor<5xf32>, tensor<5xf32>) outs(%init : tensor<?x12xf32>) {norm_epsilon = 0x7FC00000 : f32} : tensor<?x12xf32>, tensor<?x12xf32>, tensor<12xf32>, tensor<12x5xf32>, tensor<?x5xf32>, tensor<?x5xf32>, tensor<12xf32>, tensor<?x12xf32>, memref<12x5xf32> -> tensor<?x12xf32>
+  return
+}

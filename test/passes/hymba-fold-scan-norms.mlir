@@ -18,6 +18,22 @@ func.func @fold(%u: tensor<?x8xf32>, %b: tensor<?x4xf32>, %c: tensor<?x4xf32>,
   return %y : tensor<?x8xf32>
 }
 
+// B and C are one norm's result: the norm is folded into both and erased
+// once (it was freed, then read and erased again).
+// CHECK-LABEL: func.func @same
+// CHECK-SAME:    %[[B:[^:]+]]: tensor<?x4xf32>, %[[WB:[^:]+]]: tensor<4xf32>
+// CHECK-NOT:     hymba.rms_norm
+// CHECK:         hymba.selective_scan %{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}, %[[B]], %[[B]], %{{[^,]+}}, %{{[^,]+}}, %{{[^ ]+}} norms(%[[WB]], %[[WB]] : tensor<4xf32>, tensor<4xf32>)
+// CHECK-NOT:     hymba.rms_norm
+func.func @same(%u: tensor<?x8xf32>, %b: tensor<?x4xf32>, %wb: tensor<4xf32>, %bias: tensor<8xf32>,
+                %alog: tensor<8x4xf32>, %ss: memref<8x4xf32>, %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %bn = hymba.rms_norm %b, %wb {epsilon = 1.0e-6 : f32} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
+  %y = hymba.selective_scan %u, %u, %bias, %alog, %bn, %bn, %bias, %u, %ss outs(%init : tensor<?x8xf32>)
+      : tensor<?x8xf32>, tensor<?x8xf32>, tensor<8xf32>, tensor<8x4xf32>, tensor<?x4xf32>,
+        tensor<?x4xf32>, tensor<8xf32>, tensor<?x8xf32>, memref<8x4xf32> -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
 // A norm with another user stays for it; the scan still folds it.
 // CHECK-LABEL: func.func @shared
 // CHECK:         %[[BN:.+]] = hymba.rms_norm

@@ -143,9 +143,10 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     (a score is NaN only with a NaN input, which makes the output NaN
     anyway), one vector exp, the sum kept as vl partial sums, and `p . V`
     accumulated into the output row. Otherwise it works element by element
-    with the row in memory. q, k and v are read
-    through row-contiguous layouts (`strided<[?, 1], offset: ?>`), which
-    every column slice of a projection output has.
+    with the row in memory. q, k and v are read through the buffer types
+    they come with; the vector form needs a unit inner stride visible in
+    those types (every column slice of a projection output has one) and
+    falls back to the element-wise form otherwise.
     `hymba.kv_cache_write` copies the rows later queries can still see.
     `hymba.causal_conv1d` and `hymba.selective_scan` become an `scf.parallel`
     over channels with the state read at the start and written at the end.
@@ -157,8 +158,9 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     (gathers), which in a one-token decode step cost as much as the step.
     The ops are destination-passing style (`outs(%init)`) and the pass
     lowers their memref form: it runs after `one-shot-bufferize`, which
-    bufferizes them through their BufferizableOpInterface (in place, no
-    copies), and the loops read the operands' buffers and store into the
+    bufferizes them through their BufferizableOpInterface (in place where
+    the analysis allows; it may still give an op a fresh init, or copy
+    one), and the loops read the operands' buffers and store into the
     init. An op still on tensors fails the pass ("run one-shot-bufferize
     first").
 
@@ -620,7 +622,8 @@ def HymbaFoldScanNorms : Pass<"hymba-fold-scan-norms", "ModuleOp"> {
     **What.** A `hymba.selective_scan` on tensors whose B and C are both
     results of `hymba.rms_norm` with the same epsilon takes the norms'
     inputs as B and C, their weights as `norms(%wb, %wc)` and the epsilon as
-    `norm_epsilon`; a norm left without users is erased. The driver runs it
+    `norm_epsilon` (B and C may be one norm's result; it is folded into
+    both); a norm left without users is erased. The driver runs it
     in the GPU kernel form only (`--kernel-form=gpu`, `--target=cuda`),
     where each channel is a thread of its own; the CPU form keeps the norms
     as kernels (its lowering handles a folded scan too, normalising each row

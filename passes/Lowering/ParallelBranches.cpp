@@ -200,6 +200,9 @@ struct LowerParallelBranches : OpRewritePattern<ParallelBranchesOp> {
       return rewriter.notifyMatchFailure(
           op, "branches are not one hymba.attention and one "
               "hymba.selective_scan");
+    if (!hasStaticScanShape(scan))
+      return rewriter.notifyMatchFailure(
+          op, "the scan's channel count or state size is dynamic");
     for (Operation *alloc : hoist)
       rewriter.moveOpBefore(alloc, op);
     bool gpuForm = form == KernelForm::GPU;

@@ -201,9 +201,18 @@ void hymba::lowerScanTileInto(ImplicitLocOpBuilder &b, const ScanBuffers &in,
   auto contiguous = [](Value m) {
     return cast<MemRefType>(m.getType()).isLastDimUnitStride();
   };
+  // Static [tile, 16] rows whose inner stride is 1 or unknown (the cast
+  // below states it); a known stride other than 1 takes the element-wise
+  // path.
   auto staticRows = [](Value m) {
     auto type = cast<MemRefType>(m.getType());
-    return type.getRank() == 2 && type.hasStaticShape();
+    if (type.getRank() != 2 || !type.hasStaticShape())
+      return false;
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(type.getStridesAndOffset(strides, offset)))
+      return false;
+    return strides[1] == 1 || ShapedType::isDynamic(strides[1]);
   };
   bool byBlocks = dState == kBlock && tile % kBlock == 0 && contiguous(h) &&
                   contiguous(a) && staticRows(state) && staticRows(aLog);
@@ -429,16 +438,21 @@ void hymba::buildScanLoops(ImplicitLocOpBuilder &b, SelectiveScanOp op,
                           });
 }
 
+bool hymba::hasStaticScanShape(SelectiveScanOp op) {
+  auto shaped = [](Value v) { return cast<ShapedType>(v.getType()); };
+  return !shaped(op.getU()).isDynamicDim(1) &&
+         !shaped(op.getALog()).isDynamicDim(1);
+}
+
 namespace {
 struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
   LowerSelectiveScan(MLIRContext *ctx, KernelForm form)
       : OpRewritePattern(ctx), form(form) {}
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
-    // A tile of a tiling that does not divide the channels (the loops and
-    // the scratch are sized by a static channel count).
-    if (op.getU().getType().isDynamicDim(1))
-      return rewriter.notifyMatchFailure(op, "the channel count is dynamic");
+    if (!hasStaticScanShape(op))
+      return rewriter.notifyMatchFailure(
+          op, "the channel count or the state size is dynamic");
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
     buildScanLoops(b, op, form);
     rewriter.eraseOp(op);

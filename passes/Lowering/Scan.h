@@ -51,6 +51,11 @@ struct ScanScratch {
 void lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in, int64_t tile,
                    int64_t dState, Value out,
                    const ScanScratch *scratch = nullptr);
+/// Whether the scan's channel count (u dim 1) and state size (a_log dim 1)
+/// are static: every loop form is sized by them. (A tile of a tiling that
+/// does not divide the channels has a dynamic count.)
+bool hasStaticScanShape(SelectiveScanOp op);
+
 /// lowerScanTile with the caller's scratch.
 void lowerScanTileInto(ImplicitLocOpBuilder &b, const ScanBuffers &in,
                        int64_t tile, int64_t dState, Value out,

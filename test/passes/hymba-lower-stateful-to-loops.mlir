@@ -509,3 +509,23 @@ func.func @attention_buffers(%q: memref<?x16xf32, strided<[?, 1], offset: ?>>, %
       : memref<?x16xf32, strided<[?, 1], offset: ?>>, memref<?x8xf32>, memref<?x8xf32>, memref<5x8xf32>, memref<5x8xf32>
   return
 }
+
+// -----
+
+// An A_log whose rows are strided (inner stride 2, known) is read element
+// by element, not through the 16 x 16 block path's unit-stride view (which
+// would read the wrong elements).
+// CHECK-LABEL: func @tile_scan_strided
+// CHECK-SAME:    %[[AL:[a-z0-9]+]]: memref<16x16xf32, strided<[32, 2]>>
+// CHECK-NOT:     memref.reinterpret_cast
+// CHECK:         memref.load %[[AL]][%{{.*}}, %{{.*}}] : memref<16x16xf32, strided<[32, 2]>>
+// CHECK-NOT:     memref.reinterpret_cast
+// CHECK:         return
+func.func @tile_scan_strided(%u: tensor<?x16xf32>, %b: tensor<16xf32>, %al: memref<16x16xf32, strided<[32, 2]>>,
+                             %B: tensor<?x16xf32>, %ss: memref<16x16xf32>, %init: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %alt = bufferization.to_tensor %al restrict : memref<16x16xf32, strided<[32, 2]>> to tensor<16x16xf32>
+  %y = hymba.selective_scan %u, %u, %b, %alt, %B, %B, %b, %u, %ss outs(%init : tensor<?x16xf32>)
+      : tensor<?x16xf32>, tensor<?x16xf32>, tensor<16xf32>, tensor<16x16xf32>, tensor<?x16xf32>,
+        tensor<?x16xf32>, tensor<16xf32>, tensor<?x16xf32>, memref<16x16xf32> -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}

@@ -61,6 +61,7 @@ print(cuda)
 # CHECK-NEXT: hymba-lower-dense-to-linalg{kernel-form=gpu}
 # CHECK:      one-shot-bufferize{
 # CHECK-NEXT: hymba-lower-stateful-to-loops{kernel-form=gpu
+# CHECK:      ownership-based-buffer-deallocation
 # CHECK-NOT:  one-shot-bufferize
 # CHECK:      nvvm-attach-target{{.*}}chip=sm_80
 # CHECK:      gpu-module-to-binary{{.*}}format=fatbin

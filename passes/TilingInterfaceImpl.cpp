@@ -162,7 +162,7 @@ struct SelectiveScanTiling
   /// time loop, a `reduction`, does.
   static void emitPoint(ImplicitLocOpBuilder &b, SelectiveScanOp scan,
                         ValueRange ivs) {
-    ScanBuffers in(b, scan);
+    ScanBuffers in(scan);
     ScanChannel channel(b, in, ivs[1], scan.getALog().getType().getDimSize(1));
     channel.storeState(
         b, in,

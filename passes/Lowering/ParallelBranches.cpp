@@ -37,7 +37,7 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
                         int64_t vectorWidth, int64_t tile) {
   ImplicitLocOpBuilder b = builderAt(rewriter, op);
   AttentionLowering att(b, attOp, gpuForm ? 0 : vectorWidth);
-  ScanBuffers scan(b, scanOp);
+  ScanBuffers scan(scanOp);
   int64_t channels = scanOp.getU().getType().getDimSize(1);
   int64_t dState = scanOp.getALog().getType().getDimSize(1);
   Value scanOut = scanOp.getInit();
@@ -148,8 +148,8 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
               ScanScratch scratch{rowsAt(hAll, first, dState),
                                   rowsAt(aAll, first, dState), vecAt(0),
                                   vecAt(1), vecAt(2)};
-              lowerScanTile(eb, sliceChannels(eb, scan, c0, tile), tile, dState,
-                            outTile, &scratch);
+              lowerScanTileInto(eb, sliceChannels(eb, scan, c0, tile), tile,
+                                dState, outTile, scratch);
               scf::YieldOp::create(eb);
             });
         scf::ReduceOp::create(ib);

@@ -162,10 +162,7 @@ Value loadScanElement(ImplicitLocOpBuilder &b, const ScanRows &m, Value t,
 } // namespace
 
 void hymba::lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in,
-                          int64_t tile, int64_t dState, Value out,
-                          const ScanScratch *scratch) {
-  if (scratch)
-    return lowerScanTileInto(b, in, tile, dState, out, *scratch);
+                          int64_t tile, int64_t dState, Value out) {
   // Heap scratch, freed after the tile by the deallocation pipeline (like
   // the attention's). Not the stack: a tile op inside a loop (the time
   // chunks of a tiled scan, or a transform script's tiling) would add its
@@ -422,7 +419,7 @@ void hymba::buildScanLoops(ImplicitLocOpBuilder &b, SelectiveScanOp op,
   bool gpuForm = form == KernelForm::GPU;
   int64_t channels = op.getU().getType().getDimSize(1);
   int64_t dState = op.getALog().getType().getDimSize(1);
-  ScanBuffers in(b, op);
+  ScanBuffers in(op);
   Value out = op.getInit();
   if (!gpuForm && channels <= kMaxScanTile) {
     lowerScanTile(b, in, channels, dState, out);

@@ -29,7 +29,7 @@ struct ScanBuffers {
   Value u, dt, bias, aLog;
   ScanRows b, c;
   Value d, z, state;
-  ScanBuffers(ImplicitLocOpBuilder &builder, SelectiveScanOp op)
+  explicit ScanBuffers(SelectiveScanOp op)
       : u(op.getU()), dt(op.getDt()), bias(op.getDtBias()), aLog(op.getALog()),
         b(op.getB(), op.getBNorm(), op.getNormEpsilonAttr()),
         c(op.getC(), op.getCNorm(), op.getNormEpsilonAttr()), d(op.getD()),
@@ -45,21 +45,17 @@ struct ScanScratch {
 /// The scan over a small static channel tile (what hymba-tile-selective-scan
 /// produces): time outermost, channels innermost over contiguous data. The
 /// tile's state and A = -exp(a_log) live transposed ([d_state, tile]) in
-/// heap buffers (or `scratch`) for the whole chunk, so every inner loop is
-/// a unit-stride loop over channels that LLVM vectorizes. CPU form only. A
-/// folded norm is applied to B and C's row once per time step.
-void lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in, int64_t tile,
-                   int64_t dState, Value out,
-                   const ScanScratch *scratch = nullptr);
-/// Whether the scan's channel count (u dim 1) and state size (a_log dim 1)
-/// are static: every loop form is sized by them. (A tile of a tiling that
-/// does not divide the channels has a dynamic count.)
-bool hasStaticScanShape(SelectiveScanOp op);
-
-/// lowerScanTile with the caller's scratch.
+/// `scratch` for the whole chunk, so every inner loop is a unit-stride loop
+/// over channels that LLVM vectorizes. CPU form only. A folded norm is
+/// applied to B and C's row once per time step.
 void lowerScanTileInto(ImplicitLocOpBuilder &b, const ScanBuffers &in,
                        int64_t tile, int64_t dState, Value out,
                        const ScanScratch &scratch);
+
+/// lowerScanTileInto with heap scratch of its own, freed after the tile by
+/// the deallocation pipeline.
+void lowerScanTile(ImplicitLocOpBuilder &b, const ScanBuffers &in, int64_t tile,
+                   int64_t dState, Value out);
 
 /// Channel `c` of the scan: A = -exp(a_log[c]) (d_state values), dt_bias[c]
 /// and D[c] in registers, and the time step that advances its state.
@@ -91,6 +87,11 @@ void emitScanChannel(ImplicitLocOpBuilder &b, const ScanBuffers &in, Value c,
 /// The scan operands restricted to channels [c0, c0 + tile).
 ScanBuffers sliceChannels(ImplicitLocOpBuilder &b, const ScanBuffers &in,
                           Value c0, int64_t tile);
+
+/// Whether the scan's channel count (u dim 1) and state size (a_log dim 1)
+/// are static: every loop form is sized by them. (A tile of a tiling that
+/// does not divide the channels has a dynamic count.)
+bool hasStaticScanShape(SelectiveScanOp op);
 
 /// The scan's loops built at `b` (CPU: the channel-tile form for small static
 /// channel counts, else one register-state channel per item, the GPU form's

@@ -130,18 +130,29 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     at positions `>= position` come from the chunk, earlier ones from the
     cache (ring row `M + (p - M) mod W` for sliding-window layers). When
     `vector-width` (or a power of two below it, at least 4) divides both head
-    dims, the CPU form is flash-style: an item is 4 query rows x the heads of
-    one KV head, and walks the keys any of them sees in blocks of vl (the
-    vector's lanes). Each block's K and V rows are first packed side by side
-    into two small scratch blocks (the chunk-or-cache choice and the ring
-    row made once per key, not once per key and query), and the next
-    block's rows are prefetched (in a decode step every cache row comes
-    from memory once, as strided rows of one KV head's columns, which the
-    hardware prefetcher follows late); then per query the
-    vl scores are one vector (vl dot products folded by shuffles), masked,
-    with one online-softmax step per block: a max taken without NaN checks
-    (a score is NaN only with a NaN input, which makes the output NaN
-    anyway), one vector exp, the sum kept as vl partial sums, and `p . V`
+    dims, the CPU form is flash-style: an item is a block of query rows x
+    the heads of one KV head, and walks the keys any of them sees in blocks
+    of vl (the vector's lanes). Each block's K and V rows are first packed
+    side by side into two small scratch blocks (the chunk-or-cache choice
+    and the ring row made once per key, not once per key and query). A
+    chunk of at least vl rows (prefill) has query-lane items: vl rows, one
+    query per lane, packed transposed (head dim x lanes, scaled) once per
+    item. Per key block and head the scores are vl vectors (one per key)
+    accumulated by FMAs of a query column with a broadcast key element, the
+    online softmax is element-wise across them (a vmaxps tree without NaN
+    checks, one exp per key), and `p . V` accumulates into a transposed
+    output block by FMAs of a key's weights with a broadcast value element:
+    both products are register-tiled outer products, every FMA a full
+    vector, with no horizontal reduction (the rows are stored back and
+    divided by their sums at the end). A shorter chunk (decode) has block
+    items of 4 query rows: the next block's rows are prefetched (in a
+    decode step every cache row comes from memory once, as strided rows of
+    one KV head's columns, which the hardware prefetcher follows late);
+    then per query the vl scores are one vector (vl dot products folded by
+    shuffles), masked, with one online-softmax step per block: a max taken
+    without NaN checks (a score is NaN only with a NaN input, which makes
+    the output NaN anyway), one vector exp, the sum kept as vl partial
+    sums, and `p . V`
     accumulated into the output row. Otherwise it works element by element
     with the row in memory. q, k and v are read through the buffer types
     they come with; the vector form needs a unit inner stride visible in

@@ -176,6 +176,114 @@ Value AttentionLowering::windowStart(ImplicitLocOpBuilder &b, Value i) const {
   return arith::SelectOp::create(b, far, arith::SubIOp::create(b, i, w), c0);
 }
 
+AttentionLowering::KeySpan
+AttentionLowering::keySpan(ImplicitLocOpBuilder &b, Value t0, Value nr) const {
+  // The meta prefix of the last row and the window from the first row's
+  // start to the last row, made disjoint (each query masks what it does not
+  // see).
+  Value c1 = indexConst(b, 1);
+  Value iFirst = arith::AddIOp::create(b, qpos, t0);
+  Value end = arith::AddIOp::create(b, iFirst, nr);
+  Value iLast = arith::SubIOp::create(b, end, c1);
+  Value loFirst = windowStart(b, iFirst);
+  Value metaU = arith::MinUIOp::create(
+      b, loFirst,
+      arith::MinUIOp::create(b, indexConst(b, numMeta), windowStart(b, iLast)));
+  Value n2 = arith::SubIOp::create(b, end, loFirst);
+  return {metaU, loFirst, arith::AddIOp::create(b, metaU, n2)};
+}
+
+void AttentionLowering::packKeyBlock(ImplicitLocOpBuilder &kb,
+                                     const KeySpan &span, Value v0, Value kCol0,
+                                     Value vCol0, Value kPack, Value vPack,
+                                     bool prefetchNext) const {
+  Type f32 = kb.getF32Type();
+  auto vt = VectorType::get({vl}, f32);
+  Value c0 = indexConst(kb, 0), c1 = indexConst(kb, 1);
+  // Chunk and cache rows as one buffer type, so that a key's buffer is a
+  // select and one loop walks keys of both.
+  auto anyRows = [&](Value m) -> Value {
+    auto type = MemRefType::get(
+        {ShapedType::kDynamic, cast<MemRefType>(m.getType()).getDimSize(1)},
+        f32,
+        StridedLayoutAttr::get(kb.getContext(), ShapedType::kDynamic,
+                               {ShapedType::kDynamic, 1}));
+    return memref::CastOp::create(kb, type, m);
+  };
+  Value kAny = anyRows(k), kcAny = anyRows(kc), vAny = anyRows(v),
+        vcAny = anyRows(vc);
+  Value last = arith::SubIOp::create(kb, span.n, c1);
+  // One key per iteration (a loop, not unrolled: the IR of a 32-layer model
+  // stays small).
+  scf::ForOp::create(
+      kb, c0, indexConst(kb, vl), c1, ValueRange{},
+      [&](OpBuilder &lb, Location ll, Value l, ValueRange) {
+        ImplicitLocOpBuilder pb(ll, lb);
+        // Key number vi's row and whether it is in the chunk (else the
+        // cache). Lanes past the end read the last key again (masked by
+        // the caller).
+        auto keyRow = [&](Value vi) {
+          vi = arith::MinUIOp::create(pb, vi, last);
+          Value first =
+              arith::CmpIOp::create(pb, arith::CmpIPredicate::ult, vi, span.n1);
+          Value j = arith::SelectOp::create(
+              pb, first, vi,
+              arith::SubIOp::create(pb, arith::AddIOp::create(pb, span.a2, vi),
+                                    span.n1));
+          Value inChunk =
+              arith::CmpIOp::create(pb, arith::CmpIPredicate::uge, j, pos);
+          Value row = arith::SelectOp::create(pb, inChunk,
+                                              arith::SubIOp::create(pb, j, pos),
+                                              cacheRow(pb, j, window, numMeta));
+          return std::make_pair(inChunk, row);
+        };
+        Value vi = arith::AddIOp::create(pb, v0, l);
+        Value inChunk, row;
+        std::tie(inChunk, row) = keyRow(vi);
+        auto pack = [&](Value chunk, Value cache, Value col0, int64_t width,
+                        Value dst) {
+          Value src = arith::SelectOp::create(pb, inChunk, chunk, cache);
+          for (int64_t c = 0; c < width; c += vl) {
+            Value col = arith::AddIOp::create(pb, col0, indexConst(pb, c));
+            Value vec =
+                vector::LoadOp::create(pb, vt, src, ValueRange{row, col});
+            vector::StoreOp::create(pb, vec, dst,
+                                    ValueRange{l, indexConst(pb, c)});
+          }
+        };
+        pack(kAny, kcAny, kCol0, qd, kPack);
+        pack(vAny, vcAny, vCol0, vd, vPack);
+        // The same lane's key of the next block, one prefetch per 64-byte
+        // line of its K and V rows: a decode step reads each cache row once,
+        // from memory (the KV caches of a long context are megabytes per
+        // layer), and its strided rows (one KV head's columns) are a pattern
+        // the hardware prefetcher follows late. One block ahead is a block's
+        // work (every query of the item) ahead.
+        if (!prefetchNext) {
+          scf::YieldOp::create(pb);
+          return;
+        }
+        Value nextInChunk, nextRow;
+        std::tie(nextInChunk, nextRow) =
+            keyRow(arith::AddIOp::create(pb, vi, indexConst(pb, vl)));
+        constexpr int64_t lineFloats = 64 / sizeof(float);
+        auto prefetch = [&](Value chunk, Value cache, Value col0,
+                            int64_t width) {
+          Value src = arith::SelectOp::create(pb, nextInChunk, chunk, cache);
+          for (int64_t c = 0; c < width; c += lineFloats)
+            memref::PrefetchOp::create(
+                pb, src,
+                ValueRange{nextRow,
+                           arith::AddIOp::create(pb, col0, indexConst(pb, c))},
+                /*isWrite=*/false, /*localityHint=*/3,
+                /*isDataCache=*/true);
+        };
+        prefetch(kAny, kcAny, kCol0, qd);
+        prefetch(vAny, vcAny, vCol0, vd);
+        scf::YieldOp::create(pb);
+      });
+}
+
 void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
                                       Value g) const {
   Type f32 = ib.getF32Type(), i32 = ib.getI32Type();
@@ -245,18 +353,8 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
       vector::StoreOp::create(b, zeros, out, ValueRange{t, col(b, o0, c)});
   });
 
-  // Keys any query of the block sees: the meta prefix of the last row and
-  // the window from the first row's start to the last row, made disjoint
-  // (each query masks what it does not see).
-  Value iFirst = arith::AddIOp::create(ib, qpos, t0);
-  Value iLast =
-      arith::AddIOp::create(ib, iFirst, arith::SubIOp::create(ib, nr, c1));
-  Value end = arith::AddIOp::create(ib, iLast, c1);
-  Value loFirst = windowStart(ib, iFirst);
-  Value metaU =
-      arith::MinUIOp::create(ib, loFirst,
-                             arith::MinUIOp::create(ib, indexConst(ib, numMeta),
-                                                    windowStart(ib, iLast)));
+  KeySpan span = keySpan(ib, t0, nr);
+  Value n1 = span.n1, a2 = span.a2, n = span.n;
 
   SmallVector<int32_t> laneIds;
   for (int64_t l = 0; l < vl; ++l)
@@ -268,100 +366,16 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
       DenseElementsAttr::get(
           vt, ib.getF32FloatAttr(-std::numeric_limits<float>::infinity())));
 
-  // Chunk and cache rows as one buffer type, so that a key's buffer is a
-  // select and one loop walks keys of both.
-  auto anyRows = [&](Value m) -> Value {
-    auto type = MemRefType::get(
-        {ShapedType::kDynamic, cast<MemRefType>(m.getType()).getDimSize(1)},
-        f32,
-        StridedLayoutAttr::get(ib.getContext(), ShapedType::kDynamic,
-                               {ShapedType::kDynamic, 1}));
-    return memref::CastOp::create(ib, type, m);
-  };
-  Value kAny = anyRows(k), kcAny = anyRows(kc), vAny = anyRows(v),
-        vcAny = anyRows(vc);
-  // The block's K and V rows packed side by side (key l at row l): every
-  // query of the item reads them at fixed offsets from L1, with no choice
-  // of buffer (chunk or cache) and no row arithmetic per key and query.
   Value kPack = memref::AllocOp::create(ib, MemRefType::get({vl, qd}, f32));
   Value vPack = memref::AllocOp::create(ib, MemRefType::get({vl, vd}, f32));
   // The weights p of the current query, one per key of the block.
   Value pBuf = memref::AllocOp::create(ib, MemRefType::get({vl}, f32));
 
-  // The keys: meta prefix [0, n1) then window [a2, a2 + n2), in blocks of vl
-  // keys.
-  Value n1 = metaU, a2 = loFirst;
-  Value n2 = arith::SubIOp::create(ib, end, loFirst);
-  Value n = arith::AddIOp::create(ib, n1, n2);
   scf::ForOp::create(
       ib, c0, n, indexConst(ib, vl), ValueRange{},
       [&](OpBuilder &fb, Location lc, Value v0, ValueRange) {
         ImplicitLocOpBuilder kb(lc, fb);
-        Value last = arith::SubIOp::create(kb, n, c1);
-        // Pack the block's rows, one key per iteration (a loop, not
-        // unrolled: the IR of a 32-layer model stays small).
-        scf::ForOp::create(
-            kb, c0, indexConst(kb, vl), c1, ValueRange{},
-            [&](OpBuilder &lb, Location ll, Value l, ValueRange) {
-              ImplicitLocOpBuilder pb(ll, lb);
-              // Key number vi's row and whether it is in the chunk (else
-              // the cache). Lanes past the end read the last key again
-              // (masked below).
-              auto keyRow = [&](Value vi) {
-                vi = arith::MinUIOp::create(pb, vi, last);
-                Value first = arith::CmpIOp::create(
-                    pb, arith::CmpIPredicate::ult, vi, n1);
-                Value j = arith::SelectOp::create(
-                    pb, first, vi,
-                    arith::SubIOp::create(pb, arith::AddIOp::create(pb, a2, vi),
-                                          n1));
-                Value inChunk = arith::CmpIOp::create(
-                    pb, arith::CmpIPredicate::uge, j, pos);
-                Value row = arith::SelectOp::create(
-                    pb, inChunk, arith::SubIOp::create(pb, j, pos),
-                    cacheRow(pb, j, window, numMeta));
-                return std::make_pair(inChunk, row);
-              };
-              Value vi = arith::AddIOp::create(pb, v0, l);
-              Value inChunk, row;
-              std::tie(inChunk, row) = keyRow(vi);
-              auto pack = [&](Value chunk, Value cache, Value col0,
-                              int64_t width, Value dst) {
-                Value src = arith::SelectOp::create(pb, inChunk, chunk, cache);
-                SmallVector<Value> vecs = rowVectors(pb, src, row, col0, width);
-                for (int64_t c = 0; c < width; c += vl)
-                  vector::StoreOp::create(pb, vecs[c / vl], dst,
-                                          ValueRange{l, indexConst(pb, c)});
-              };
-              pack(kAny, kcAny, kCol0, qd, kPack);
-              pack(vAny, vcAny, vCol0, vd, vPack);
-              // The same lane's key of the next block, one prefetch per
-              // 64-byte line of its K and V rows: a decode step reads each
-              // cache row once, from memory (the KV caches of a long context
-              // are megabytes per layer), and its strided rows (one KV
-              // head's columns) are a pattern the hardware prefetcher
-              // follows late. One block ahead is a block's work (every
-              // query of the item) ahead.
-              Value nextInChunk, nextRow;
-              std::tie(nextInChunk, nextRow) =
-                  keyRow(arith::AddIOp::create(pb, vi, indexConst(pb, vl)));
-              constexpr int64_t lineFloats = 64 / sizeof(float);
-              auto prefetch = [&](Value chunk, Value cache, Value col0,
-                                  int64_t width) {
-                Value src =
-                    arith::SelectOp::create(pb, nextInChunk, chunk, cache);
-                for (int64_t c = 0; c < width; c += lineFloats)
-                  memref::PrefetchOp::create(
-                      pb, src,
-                      ValueRange{nextRow, arith::AddIOp::create(
-                                              pb, col0, indexConst(pb, c))},
-                      /*isWrite=*/false, /*localityHint=*/3,
-                      /*isDataCache=*/true);
-              };
-              prefetch(kAny, kcAny, kCol0, qd);
-              prefetch(vAny, vcAny, vCol0, vd);
-              scf::YieldOp::create(pb);
-            });
+        packKeyBlock(kb, span, v0, kCol0, vCol0, kPack, vPack, true);
         // Key positions and liveness of the lanes, as i32 vectors.
         Value vv = arith::AddIOp::create(kb, splat(kb, v0), lanes);
         Value inFirst = arith::CmpIOp::create(kb, arith::CmpIPredicate::slt, vv,
@@ -474,11 +488,20 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
   });
 }
 
+Value AttentionLowering::useQueryLanes(ImplicitLocOpBuilder &b) const {
+  return arith::CmpIOp::create(b, arith::CmpIPredicate::uge, rows,
+                               indexConst(b, vl));
+}
+
 Value AttentionLowering::itemCount(ImplicitLocOpBuilder &b) const {
   if (vl == 0)
     return arith::MulIOp::create(b, rows, indexConst(b, heads));
   Value blocks = arith::CeilDivUIOp::create(b, rows, indexConst(b, rowBlock));
-  return arith::MulIOp::create(b, blocks, indexConst(b, kvHeads));
+  Value laneBlocks = arith::CeilDivUIOp::create(b, rows, indexConst(b, vl));
+  return arith::SelectOp::create(
+      b, useQueryLanes(b),
+      arith::MulIOp::create(b, laneBlocks, indexConst(b, kvHeads)),
+      arith::MulIOp::create(b, blocks, indexConst(b, kvHeads)));
 }
 
 void AttentionLowering::emitItemAt(ImplicitLocOpBuilder &ib, Value item) const {
@@ -487,12 +510,28 @@ void AttentionLowering::emitItemAt(ImplicitLocOpBuilder &ib, Value item) const {
     return emitItem(ib, arith::DivUIOp::create(ib, item, cH),
                     arith::RemUIOp::create(ib, item, cH));
   }
-  // Consecutive items are consecutive row blocks of one KV head, so a
+  // Consecutive items are consecutive row blocks of one (KV) head, so a
   // thread's next item finds most of its keys in cache.
-  Value blocks = arith::CeilDivUIOp::create(ib, rows, indexConst(ib, rowBlock));
-  Value t0 = arith::MulIOp::create(ib, arith::RemUIOp::create(ib, item, blocks),
-                                   indexConst(ib, rowBlock));
-  emitBlockItem(ib, t0, arith::DivUIOp::create(ib, item, blocks));
+  auto blockOf = [&](ImplicitLocOpBuilder &b, int64_t rowsPerItem,
+                     function_ref<void(Value, Value)> emit) {
+    Value per = indexConst(b, rowsPerItem);
+    Value blocks = arith::CeilDivUIOp::create(b, rows, per);
+    emit(arith::MulIOp::create(b, arith::RemUIOp::create(b, item, blocks), per),
+         arith::DivUIOp::create(b, item, blocks));
+  };
+  scf::IfOp::create(
+      ib, useQueryLanes(ib),
+      [&](OpBuilder &tb, Location l) {
+        ImplicitLocOpBuilder b(l, tb);
+        blockOf(b, vl, [&](Value t0, Value g) { emitQueryLaneItem(b, t0, g); });
+        scf::YieldOp::create(b);
+      },
+      [&](OpBuilder &tb, Location l) {
+        ImplicitLocOpBuilder b(l, tb);
+        blockOf(b, rowBlock,
+                [&](Value t0, Value g) { emitBlockItem(b, t0, g); });
+        scf::YieldOp::create(b);
+      });
 }
 
 void AttentionLowering::emitItem(ImplicitLocOpBuilder &ib, Value t,

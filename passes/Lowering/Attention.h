@@ -85,10 +85,44 @@ struct AttentionLowering {
   /// partial sums in scratch.
   void emitBlockItem(ImplicitLocOpBuilder &ib, Value t0, Value g) const;
 
-  /// CPU form items: row blocks x KV heads (vectorized), else rows x heads.
+  /// The keys rows [t0, t0 + nr) see together: the meta prefix [0, n1)
+  /// then the window from position a2, made disjoint; n keys in all.
+  struct KeySpan {
+    Value n1, a2, n;
+  };
+  KeySpan keySpan(ImplicitLocOpBuilder &b, Value t0, Value nr) const;
+
+  /// Copies keys [v0, v0 + vl) of `span` (key number, not position) into
+  /// rows 0..vl-1 of the scratch blocks kPack (vl x qd) and vPack (vl x vd)
+  /// from the chunk or the cache, the K columns from kCol0 and the V
+  /// columns from vCol0; lanes past the span repeat its last key. Prefetches
+  /// the next block's rows.
+  void packKeyBlock(ImplicitLocOpBuilder &kb, const KeySpan &span, Value v0,
+                    Value kCol0, Value vCol0, Value kPack, Value vPack,
+                    bool prefetchNext) const;
+
+  /// CPU form, vectorized, for chunks of at least vl rows (prefill): rows
+  /// [t0, t0 + vl) of every head of KV head `g`, one query per vector lane.
+  /// The queries are packed transposed (head dim x lanes, scaled) once per
+  /// item, the keys and values once per block of vl keys for all the
+  /// group's heads; per block and head the scores are vl vectors (one per
+  /// key, lanes = queries) accumulated by broadcast-key FMAs, the online
+  /// softmax is element-wise across them (no horizontal reductions), and
+  /// p . V accumulates into a transposed output block by broadcast-value
+  /// FMAs. Every FMA of the two products feeds a full vector, where the
+  /// block item's scores need a shuffle reduction per query and its p . V
+  /// one chain per query. Defined in AttentionQueryLanes.cpp.
+  void emitQueryLaneItem(ImplicitLocOpBuilder &ib, Value t0, Value g) const;
+
+  /// Whether the chunk's queries fill vector lanes (rows >= vl): then the
+  /// items are emitQueryLaneItem's, else emitBlockItem's.
+  Value useQueryLanes(ImplicitLocOpBuilder &b) const;
+
+  /// CPU form items: vectorized, row blocks (of vl rows when rows >= vl,
+  /// else of rowBlock) x KV heads; else rows x heads.
   Value itemCount(ImplicitLocOpBuilder &b) const;
-  /// Item number -> emitBlockItem (consecutive row blocks of one KV head
-  /// are consecutive items) or emitItem.
+  /// Item number -> emitQueryLaneItem or emitBlockItem (consecutive row
+  /// blocks of one KV head are consecutive items), or emitItem.
   void emitItemAt(ImplicitLocOpBuilder &ib, Value item) const;
 
   /// CPU form: output row `t`, head `h`, accumulated in `out`.

@@ -3,8 +3,9 @@
   check_gemm_asm.py OBJDUMP OBJECT MIN_FMAS [MNEMONIC [MAX_STACK]]
 
 Finds the innermost loops (a backward branch and the instructions from its
-target up to it, with no other backward branch inside) and reports, for the
-one with the most FMAs, how many FMAs, packed loads and broadcasts it has
+target up to it, with no other backward branch inside) that are outer
+products (more FMAs than broadcasts) and reports, for the one with the
+most FMAs, how many FMAs, packed loads and broadcasts it has
 and how many instructions touch the stack ((%rsp): a spilled accumulator or
 a reload). The register tile of hymba-vectorize-linear must keep every
 accumulator in a register: that loop needs at least MIN_FMAS FMAs and no
@@ -36,11 +37,23 @@ for addr, text in insns:
     m = re.match(r"j\w+\s+(?:0x)?([0-9a-f]+)\b", text)
     if m and int(m.group(1), 16) < addr:
         loops.append((int(m.group(1), 16), addr))
+def count_broadcasts(body):
+    return sum(t.startswith(("vbroadcastss", "vpbroadcastd")) or "{1to" in t
+               for t in body)
+
+
 best = None
 for start, end in loops:
     if any(start <= s2 and e2 < end for s2, e2 in loops if (s2, e2) != (start, end)):
         continue  # not innermost
     body = [t for a, t in insns if start <= a <= end]
+    # A projection tile is an outer product: each broadcast of x feeds one
+    # FMA per weight vector of the tile (two or more). The attention's
+    # query-lane products broadcast one key or value element per FMA; they
+    # are not the loop this test checks.
+    if count_broadcasts(body) >= sum(
+            t.startswith(("vfmadd", "vdpbf16ps", "vpdpbusd")) for t in body):
+        continue
     rank = sum(t.startswith(rank_by) for t in body)
     if best is None or rank > best[0]:
         best = (rank, body)
@@ -52,8 +65,7 @@ fmas = sum(t.startswith(("vfmadd", "vdpbf16ps", "vpdpbusd")) for t in body)
 # f32 moves, bf16 widening loads, i8/i4 sign-extending loads.
 loads = sum(bool(re.match(r"(vmovups|vmovaps|vpmovzxwd|vmovdqu|vpmovsxbd)\w*\s+-?(0x[0-9a-f]+)?\(", t))
             for t in body)
-broadcasts = sum(t.startswith(("vbroadcastss", "vpbroadcastd")) or "{1to" in t
-                 for t in body)
+broadcasts = count_broadcasts(body)
 stack = [t for t in body if "(%rsp" in t]
 # Of those, the ones that move a vector register: a spilled accumulator or
 # weight vector (the rest reload loop-invariant addresses into GPRs).

@@ -117,6 +117,14 @@ CASES = [
     # CHECK: PASS tiny-long-prompt decode == prefill:
     # CHECK: PASS tiny-long-prompt chunked prefill:
     ("tiny-long-prompt", "tiny", "bf16", 1, "bf16", 40, 4),
+    # A prompt of at least a vector of rows runs the query-lane attention
+    # items of prefill; here with no meta tokens, no window and 3 query
+    # heads per KV head.
+    # CHECK: PASS nometa-long-prompt logits:
+    # CHECK: PASS nometa-long-prompt greedy tokens:
+    # CHECK: PASS nometa-long-prompt decode == prefill:
+    # CHECK: PASS nometa-long-prompt chunked prefill:
+    ("nometa-long-prompt", "nometa", "f32", 1, "f32", 21, 4),
     # Quantized weights (int8/int4 per group of 32): odd sizes give partial
     # groups and partial panels; the long prompt full quantized tiles.
     # INTW: PASS tiny-int8 logits:
@@ -316,7 +324,7 @@ print("hymba-kjv greedy:", repr(sp.decode(gen)))
 # CHECK: hymba-kjv greedy:
 
 print(f"{passed} passed, {failed} failed")
-# F32: 60 passed, 0 failed
-# BF16: 32 passed, 0 failed
-# INT8: 52 passed, 0 failed
+# F32: 64 passed, 0 failed
+# BF16: 36 passed, 0 failed
+# INT8: 56 passed, 0 failed
 sys.exit(1 if failed else 0)

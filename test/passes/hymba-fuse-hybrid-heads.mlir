@@ -66,7 +66,7 @@ func.func @shared(%x: tensor<?x4xf32>, %a: tensor<?x8xf32>, %n1: tensor<8xf32>, 
 // channels in tiles of 16), the attention items spread evenly over the N
 // items: item i is attention item floor(i A / N) when (i A) mod N < A, else
 // scan tile i - floor(i A / N) - 1.
-// LOWERED:         %[[A:.*]] = arith.ceildivui %{{.*}}, %{{.*}} : index
+// LOWERED:         %[[A:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : index
 // LOWERED:         %[[N:.*]] = arith.addi %[[A]], %{{.*}} : index
 // LOWERED:         scf.parallel (%[[I:.*]]) = (%[[C0]]) to (%[[N]]) step (%[[C1]])
 // LOWERED-NEXT:      %[[IA:.*]] = arith.muli %[[I]], %[[A]] : index

@@ -95,38 +95,98 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 
 // -----
 
-// CPU form with head dims the vector width divides (8 here): flash-style
-// items of 4 query rows x the heads of one KV head (here 2 heads, 1 KV
-// head). The keys the item's queries see (meta prefix, then window) are
-// walked in blocks of 8; per block each key's K and V rows (in the cache or
-// in the chunk, chosen by a select of the buffer) are first packed into two
-// 8-row scratch blocks, and the next block's rows prefetched. Per block and
-// query the 8 scores are one vector: 8 dot products of packed K rows folded
-// by shuffles (8 -> 4 -> 2 -> 1 lanes per key), masked to -inf where the query does not see the key, one max
-// (a vmaxps tree: nnan) and one vector exp per block, the sum kept as 8
-// partial sums, then p . V over the packed V rows one key per iteration.
-// The output rows accumulate in the result, each query's max and partial
-// sums in scratch.
+// CPU form with head dims the vector width divides (8 here). A chunk of at
+// least 8 rows (prefill) has query-lane items: 8 query rows of every head of
+// one KV head (here 2 heads, 1 KV head), one query per lane. The queries are
+// packed transposed and scaled by 0.5; per block of 8 keys the K and V rows
+// are packed once for both heads (no prefetch: prefill's keys are reused,
+// not streamed); per head the 8 scores are 8 vectors (lanes = queries)
+// accumulated by FMAs of a query column with a broadcast key element,
+// masked, combined element-wise (a vmaxps tree, one exp per key), and p . V
+// accumulates into the transposed output by FMAs of a key's weights with a
+// broadcast value element. The rows are divided by their sums and stored
+// back at the end.
 // CHECK-LABEL: func @attention_vectors
 // CHECK-SAME:    %[[OUT:[^:]*]]: memref<?x16xf32>) -> memref<?x16xf32>
+// CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : index
 // CHECK-DAG:     %[[C4:.+]] = arith.constant 4 : index
 // CHECK-DAG:     %[[C8:.+]] = arith.constant 8 : index
+// CHECK-DAG:     %[[HALF:.+]] = arith.constant 5.000000e-01 : f32
 // CHECK-DAG:     %[[NEGINF:.+]] = arith.constant dense<0xFF800000> : vector<8xf32>
 // CHECK-DAG:     %[[LANES:.+]] = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : vector<8xi32>
 // CHECK:         %[[ROWS:.*]] = memref.dim
 // CHECK:         %[[BLOCKS:.*]] = arith.ceildivui %[[ROWS]], %[[C4]] : index
-// CHECK:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[BLOCKS]])
-// CHECK:           %[[M:.*]] = memref.alloc() : memref<8xf32>
-// CHECK:           %[[L:.*]] = memref.alloc() : memref<8x8xf32>
-// CHECK:           scf.for
-// CHECK:             vector.store %{{.*}}, %[[OUT]]
-// CHECK:           %[[KC:.*]] = memref.cast %{{.*}} : memref<5x8xf32> to memref<?x8xf32, strided<[?, 1], offset: ?>>
-// CHECK:           %[[KP:.*]] = memref.alloc() : memref<8x8xf32>
-// CHECK:           %[[VP:.*]] = memref.alloc() : memref<8x8xf32>
-// CHECK:           %[[P:.*]] = memref.alloc() : memref<8xf32>
-// CHECK:           scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C8]] {
-// CHECK:             scf.for %[[KEY:.*]] = %{{.*}} to %[[C8]]
-// CHECK:               arith.remui
+// CHECK:         %[[LBLOCKS:.*]] = arith.ceildivui %[[ROWS]], %[[C8]] : index
+// CHECK:         %[[FILLS:.*]] = arith.cmpi uge, %[[ROWS]], %[[C8]] : index
+// CHECK:         %[[ITEMS:.*]] = arith.select %[[FILLS]], %[[LBLOCKS]], %[[BLOCKS]] : index
+// CHECK:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[ITEMS]])
+// CHECK:           scf.if
+// CHECK:             %[[QT:.*]] = memref.alloc() : memref<16x8xf32>
+// CHECK:             %[[OT:.*]] = memref.alloc() : memref<16x8xf32>
+// CHECK:             %[[MB:.*]] = memref.alloc() : memref<2x8xf32>
+// CHECK:             %[[LB:.*]] = memref.alloc() : memref<2x8xf32>
+// CHECK:             %[[PT:.*]] = memref.alloc() : memref<8x8xf32>
+// CHECK:             %[[KPL:.*]] = memref.alloc() : memref<8x8xf32>
+// CHECK:             %[[VPL:.*]] = memref.alloc() : memref<8x8xf32>
+// CHECK:             scf.for %[[R:.*]] = %{{.*}} to %[[C8]]
+// CHECK:               %[[QX:.*]] = arith.mulf %{{.*}}, %[[HALF]] : f32
+// CHECK:               memref.store %[[QX]], %[[QT]][%{{.*}}, %[[R]]]
+// CHECK:             arith.addi %{{.*}}, %[[LANES]] : vector<8xi32>
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C8]] {
+// CHECK:               scf.for %[[KEYL:.*]] = %{{.*}} to %[[C8]]
+// CHECK:                 vector.store %{{.*}}, %[[KPL]][%[[KEYL]], %{{.*}}]
+// CHECK:                 vector.store %{{.*}}, %[[VPL]][%[[KEYL]], %{{.*}}]
+// CHECK-NOT:             memref.prefetch
+// CHECK:               scf.for %[[HH:.*]] = %{{.*}} to %[[C2]]
+// CHECK:                 scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:                   %[[QV:.*]] = vector.load %[[QT]]
+// CHECK:                   memref.load %[[KPL]]
+// CHECK-COUNT-8:           vector.fma %{{.*}}, %[[QV]], %{{.*}} : vector<8xf32>
+// CHECK:                 arith.cmpi ule, %{{.*}} : vector<8xi32>
+// CHECK:                 arith.select %{{.*}}, %{{.*}}, %[[NEGINF]] : vector<8xi1>, vector<8xf32>
+// CHECK:                 vector.load %[[MB]][%[[HH]]
+// CHECK:                 vector.load %[[LB]][%[[HH]]
+// CHECK-COUNT-8:         arith.maxnumf {{.*}} fastmath<nnan> : vector<8xf32>
+// CHECK:                 math.exp %{{.*}} : vector<8xf32>
+// CHECK:                 %[[P0:.*]] = math.exp %{{.*}} : vector<8xf32>
+// CHECK:                 vector.store %[[P0]], %[[PT]]
+// CHECK:                 vector.store %{{.*}}, %[[MB]][%[[HH]]
+// CHECK:                 vector.store %{{.*}}, %[[LB]][%[[HH]]
+// CHECK:                 scf.for
+// CHECK:                   vector.load %[[OT]]
+// CHECK:                   scf.for %[[KEYP:.*]] = {{.*}} iter_args
+// CHECK:                     %[[PK:.*]] = vector.load %[[PT]][%[[KEYP]], %{{.*}}]
+// CHECK:                     memref.load %[[VPL]][%[[KEYP]], %{{.*}}]
+// CHECK:                     vector.fma %{{.*}}, %[[PK]], %{{.*}} : vector<8xf32>
+// CHECK:                   vector.store %{{.*}}, %[[OT]]
+// CHECK:             arith.divf %{{.*}} : vector<8xf32>
+// CHECK:             scf.for
+// CHECK:               memref.load %[[OT]]
+// CHECK:               memref.store %{{.*}}, %[[OUT]]
+// Fewer rows (decode) have flash-style items of 4 query rows x the heads of
+// one KV head. The keys the item's queries see (meta prefix, then window)
+// are walked in blocks of 8; per block each key's K and V rows (in the cache
+// or in the chunk, chosen by a select of the buffer) are first packed into
+// two 8-row scratch blocks, and the next block's rows prefetched. Per block
+// and query the 8 scores are one vector: 8 dot products of packed K rows
+// folded by shuffles (8 -> 4 -> 2 -> 1 lanes per key), masked to -inf where
+// the query does not see the key, one max (a vmaxps tree: nnan) and one
+// vector exp per block, the sum kept as 8 partial sums, then p . V over the
+// packed V rows one key per iteration. The output rows accumulate in the
+// result, each query's max and partial sums in scratch.
+// CHECK:           } else {
+// CHECK:             arith.ceildivui %[[ROWS]], %[[C4]] : index
+// CHECK:             %[[M:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:             %[[L:.*]] = memref.alloc() : memref<8x8xf32>
+// CHECK:             scf.for
+// CHECK:               vector.store %{{.*}}, %[[OUT]]
+// CHECK:             %[[KP:.*]] = memref.alloc() : memref<8x8xf32>
+// CHECK:             %[[VP:.*]] = memref.alloc() : memref<8x8xf32>
+// CHECK:             %[[P:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C8]] {
+// CHECK:               %[[KC:.*]] = memref.cast %{{.*}} : memref<5x8xf32> to memref<?x8xf32, strided<[?, 1], offset: ?>>
+// CHECK:               scf.for %[[KEY:.*]] = %{{.*}} to %[[C8]]
+// CHECK:                 arith.remui
 // CHECK:               %[[KBUF:.*]] = arith.select %{{.*}}, %{{.*}}, %[[KC]] : memref<?x8xf32, strided<[?, 1], offset: ?>>
 // CHECK:               %[[KROW:.*]] = vector.load %[[KBUF]]
 // CHECK:               vector.store %[[KROW]], %[[KP]][%[[KEY]], %{{.*}}]

@@ -133,6 +133,9 @@ void buildLowerToLLVMPipeline(OpPassManager &pm, const PipelineOptions &o) {
     linear.vnni = o.vnni;
     linear.prefetchDistance = o.prefetchDistance;
     pm.addPass(mlir::hymba::createHymbaVectorizeLinear(linear));
+    mlir::hymba::HymbaVectorizeRowReductionsOptions rowSums;
+    rowSums.vectorWidth = o.vectorWidth;
+    pm.addPass(mlir::hymba::createHymbaVectorizeRowReductions(rowSums));
     addUpstream(pm, "convert-linalg-to-loops,scf-forall-to-parallel");
     pm.addPass(mlir::hymba::createHymbaApproximateMath());
     // After the last pass that adds buffers. (Not in the GPU form: a free

@@ -475,13 +475,16 @@ def HymbaVectorizeRowReductions
     on one thread and more on two.
 
     **What.** Rewrites every such reduction on buffers (every input an f32
-    `[rows, K]` read through `(d0, d1)` with a static K, every output an f32
-    `[rows]` through `(d0)`, and a body that yields `out + e` per output
-    with `e` built from the inputs by element-wise ops) into a loop over
-    rows holding 4 vector partial sums per output in registers: the body's
-    ops cloned on vectors of `vector-width` lanes, the partial sums and
-    then their lanes added, the last `K mod (4 x vector-width)` columns one
-    at a time, and the total added to the output element.
+    `[rows, K]` with a unit inner stride read through `(d0, d1)`, with a
+    static K of at least `vector-width`; every output an f32 `[rows]`
+    through `(d0)`; and a body that yields `out + e` per output with `e`
+    built from the inputs by element-wise ops that read no accumulator)
+    into a loop over rows holding up to 4 vector partial sums per output
+    in registers (as many as the row has whole vectors): the body's ops
+    cloned on vectors of `vector-width` lanes, the partial sums and then
+    their lanes added, the remaining columns (fewer than one step of the
+    partial sums) one at a time, and the total added to the output element.
+    The adds keep the accumulating add's fast-math flags.
 
     **Invariants.** The sums are reassociated (lanes, partials, then the
     tail), which changes the last bits of a norm (the end-to-end suite

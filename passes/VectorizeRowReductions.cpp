@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBAVECTORIZEROWREDUCTIONS
@@ -40,13 +41,16 @@ constexpr int64_t kPartials = 4;
 struct RowReduction {
   linalg::GenericOp op;
   int64_t width = 0;
-  /// The summands e, one per output.
+  /// The summands e, one per output, and the fast-math flags of the adds
+  /// that accumulate them.
   SmallVector<Value> terms;
+  SmallVector<arith::FastMathFlags> flags;
 };
 
 bool isF32Memref(Value v, int64_t rank) {
   auto type = dyn_cast<MemRefType>(v.getType());
-  return type && type.getRank() == rank && type.getElementType().isF32();
+  return type && type.getRank() == rank && type.getElementType().isF32() &&
+         type.isLastDimUnitStride();
 }
 
 std::optional<RowReduction> matchRowReduction(linalg::GenericOp op) {
@@ -61,6 +65,7 @@ std::optional<RowReduction> matchRowReduction(linalg::GenericOp op) {
   AffineMap row = AffineMap::get(2, 0, getAffineDimExpr(0, ctx));
   RowReduction r;
   r.op = op;
+  // Inputs are read by vector loads: unit inner stride.
   for (OpOperand *in : op.getDpsInputOperands()) {
     if (!isF32Memref(in->get(), 2) || op.getMatchingIndexingMap(in) != rowCol)
       return std::nullopt;
@@ -75,9 +80,12 @@ std::optional<RowReduction> matchRowReduction(linalg::GenericOp op) {
   Block &body = op.getRegion().front();
   auto outArgs = body.getArguments().drop_front(op.getNumDpsInputs());
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  // The accumulators and their sums: only the final adds may read them.
+  llvm::SmallPtrSet<Value, 8> accumulated(outArgs.begin(), outArgs.end());
+  SmallVector<Operation *> adds;
   for (auto [value, outArg] : llvm::zip(yield.getValues(), outArgs)) {
     auto add = value.getDefiningOp<arith::AddFOp>();
-    if (!add)
+    if (!add || add->getBlock() != &body)
       return std::nullopt;
     Value term = add.getLhs() == outArg   ? add.getRhs()
                  : add.getRhs() == outArg ? add.getLhs()
@@ -85,19 +93,29 @@ std::optional<RowReduction> matchRowReduction(linalg::GenericOp op) {
     if (!term)
       return std::nullopt;
     r.terms.push_back(term);
+    r.flags.push_back(add.getFastmath());
+    accumulated.insert(value);
+    adds.push_back(add);
   }
-  // Every other op is element-wise on scalars and reads no accumulator.
+  // A summand is neither an accumulator nor a sum (out + out, or another
+  // output's sum).
+  for (Value term : r.terms)
+    if (accumulated.contains(term))
+      return std::nullopt;
+  // Every other op is element-wise on scalars and reads no accumulator or
+  // sum; a sum is used by the yield alone.
   for (Operation &inner : body.without_terminator()) {
     if (inner.getNumResults() != 1 || inner.getNumRegions() != 0 ||
         !(isa<arith::ConstantOp>(inner) ||
           OpTrait::hasElementwiseMappableTraits(&inner)))
       return std::nullopt;
-    bool isAccumulate =
-        llvm::is_contained(yield.getValues(), inner.getResult(0));
+    bool isAdd = llvm::is_contained(adds, &inner);
+    if (isAdd && !inner.getResult(0).hasOneUse())
+      return std::nullopt;
     for (Value operand : inner.getOperands()) {
       if (isa<VectorType, ShapedType>(operand.getType()))
         return std::nullopt;
-      if (!isAccumulate && llvm::is_contained(outArgs, operand))
+      if (!isAdd && accumulated.contains(operand))
         return std::nullopt;
     }
   }
@@ -141,8 +159,13 @@ SmallVector<Value> emitTerms(ImplicitLocOpBuilder &b, const RowReduction &r,
                                               cast<TypedAttr>(cst.getValue())));
   }
   SmallVector<Value> terms;
-  for (Value t : r.terms)
-    terms.push_back(map.lookupOrDefault(t));
+  for (Value t : r.terms) {
+    Value v = map.lookupOrDefault(t);
+    // A summand from outside the body is the same for every element.
+    if (lanes && !isa<VectorType>(v.getType()))
+      v = vector::BroadcastOp::create(b, widen(v.getType()), v);
+    terms.push_back(v);
+  }
   return terms;
 }
 
@@ -182,7 +205,7 @@ void rewrite(const RowReduction &r, int64_t vl) {
                 SmallVector<Value> terms = emitTerms(eb, r, rowIdx, c, vl);
                 for (size_t o = 0; o < outs; ++o)
                   next[o * partials + p] = arith::AddFOp::create(
-                      eb, accs[o * partials + p], terms[o]);
+                      eb, accs[o * partials + p], terms[o], r.flags[o]);
               }
               scf::YieldOp::create(eb, next);
             });
@@ -204,7 +227,8 @@ void rewrite(const RowReduction &r, int64_t vl) {
               SmallVector<Value> terms = emitTerms(eb, r, rowIdx, col, 0);
               SmallVector<Value> next;
               for (size_t o = 0; o < outs; ++o)
-                next.push_back(arith::AddFOp::create(eb, accs[o], terms[o]));
+                next.push_back(
+                    arith::AddFOp::create(eb, accs[o], terms[o], r.flags[o]));
               scf::YieldOp::create(eb, next);
             });
         for (auto [o, out] : llvm::enumerate(op.getDpsInits())) {

@@ -95,8 +95,9 @@ struct AttentionLowering {
   /// Copies keys [v0, v0 + vl) of `span` (key number, not position) into
   /// rows 0..vl-1 of the scratch blocks kPack (vl x qd) and vPack (vl x vd)
   /// from the chunk or the cache, the K columns from kCol0 and the V
-  /// columns from vCol0; lanes past the span repeat its last key. Prefetches
-  /// the next block's rows.
+  /// columns from vCol0; lanes past the span repeat its last key. With
+  /// `prefetchNext`, also prefetches the next block's rows (decode streams
+  /// the cache from memory; prefill reuses its keys from cache).
   void packKeyBlock(ImplicitLocOpBuilder &kb, const KeySpan &span, Value v0,
                     Value kCol0, Value vCol0, Value kPack, Value vPack,
                     bool prefetchNext) const;

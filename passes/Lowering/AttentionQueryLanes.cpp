@@ -1,7 +1,8 @@
 //===- AttentionQueryLanes.cpp - Prefill attention, queries in lanes ------===//
 //
 // The CPU attention item for chunks of at least a vector of rows: vl
-// consecutive query rows of one head, one per vector lane. Both products
+// consecutive query rows of every head of one KV head, one row per vector
+// lane. Both products
 // of attention then become the register-tiled outer products of a GEMM
 // micro-kernel: the scores of a key block are vl vectors (one per key)
 // built by FMAs of a query column with a broadcast key element, and p . V

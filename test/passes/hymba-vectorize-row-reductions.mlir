@@ -9,17 +9,29 @@
 // CHECK-DAG:     %[[ZERO:.+]] = arith.constant dense<0.000000e+00> : vector<8xf32>
 // CHECK-DAG:     %[[ROWS:.+]] = memref.dim %[[X]]
 // CHECK:         scf.for %[[R:.*]] = %{{.*}} to %[[ROWS]]
-// CHECK:           %[[P:.*]]:4 = scf.for %{{.*}} = %{{.*}} to %[[C32:.*]] step %[[C32B:.*]] iter_args(%[[A0:.*]] = %[[ZERO]], %[[A1:.*]] = %[[ZERO]], %[[A2:.*]] = %[[ZERO]], %[[A3:.*]] = %[[ZERO]])
-// CHECK:             %[[V0:.*]] = vector.load %[[X]][%[[R]], %{{.*}}] : memref<?x40xf32>, vector<8xf32>
+// CHECK:           %[[END:.*]] = arith.constant 32 : index
+// CHECK:           %[[STEP:.*]] = arith.constant 32 : index
+// CHECK:           %[[P:.*]]:4 = scf.for %[[COL:.*]] = %{{.*}} to %[[END]] step %[[STEP]] iter_args(%[[A0:.*]] = %[[ZERO]], %[[A1:.*]] = %[[ZERO]], %[[A2:.*]] = %[[ZERO]], %[[A3:.*]] = %[[ZERO]])
+// CHECK:             %[[K0:.*]] = arith.constant 0 : index
+// CHECK:             %[[COL0:.*]] = arith.addi %[[COL]], %[[K0]] : index
+// CHECK:             %[[V0:.*]] = vector.load %[[X]][%[[R]], %[[COL0]]] : memref<?x40xf32>, vector<8xf32>
 // CHECK:             %[[SQ0:.*]] = arith.mulf %[[V0]], %[[V0]] : vector<8xf32>
 // CHECK:             %[[N0:.*]] = arith.addf %[[A0]], %[[SQ0]] : vector<8xf32>
-// CHECK-COUNT-3:     arith.mulf %{{.*}} : vector<8xf32>
+// CHECK:             %[[C8:.*]] = arith.constant 8 : index
+// CHECK:             %[[COL8:.*]] = arith.addi %[[COL]], %[[C8]] : index
+// CHECK:             %[[V1:.*]] = vector.load %[[X]][%[[R]], %[[COL8]]]
+// CHECK:             arith.addf %[[A1]], %{{.*}} : vector<8xf32>
+// CHECK:             arith.constant 16 : index
+// CHECK:             arith.addf %[[A2]], %{{.*}} : vector<8xf32>
+// CHECK:             arith.constant 24 : index
+// CHECK:             arith.addf %[[A3]], %{{.*}} : vector<8xf32>
 // CHECK:             scf.yield %[[N0]], %{{.*}}, %{{.*}}, %{{.*}}
 // CHECK:           %[[T01:.*]] = arith.addf %[[P]]#0, %[[P]]#1 : vector<8xf32>
 // CHECK:           %[[T012:.*]] = arith.addf %[[T01]], %[[P]]#2 : vector<8xf32>
 // CHECK:           %[[T:.*]] = arith.addf %[[T012]], %[[P]]#3 : vector<8xf32>
 // CHECK:           %[[LANES:.*]] = vector.reduction <add>, %[[T]] fastmath<reassoc> : vector<8xf32> into f32
-// CHECK:           %[[TAIL:.*]] = scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %[[LANES]]) -> (f32)
+// CHECK:           %[[C40:.*]] = arith.constant 40 : index
+// CHECK:           %[[TAIL:.*]] = scf.for %[[C:.*]] = %{{.*}} to %[[C40]] step %{{.*}} iter_args(%[[ACC:.*]] = %[[LANES]]) -> (f32)
 // CHECK:             %[[E:.*]] = memref.load %[[X]][%[[R]], %[[C]]] : memref<?x40xf32>
 // CHECK:             %[[ESQ:.*]] = arith.mulf %[[E]], %[[E]] : f32
 // CHECK:             arith.addf %[[ACC]], %[[ESQ]] : f32
@@ -79,12 +91,15 @@ func.func @two_sums(%a: memref<?x16xf32>, %b: memref<?x16xf32>, %f: f32, %sa: me
 
 // -----
 
-// Left alone: a max (not a sum), a dynamic row width, and a body that reads
-// the accumulator elsewhere than in the final add.
+// Left alone: a max (not a sum), a dynamic row width, a body that reads
+// the accumulator elsewhere than in the final add, a sum of the
+// accumulator with itself, a sum of another output's sum, a strided row
+// (no vector loads), and rows narrower than a vector.
 // CHECK-LABEL: func @not_row_sums
-// CHECK-COUNT-3: linalg.generic
+// CHECK-COUNT-7: linalg.generic
 // CHECK-NOT:     vector.
-func.func @not_row_sums(%x: memref<?x16xf32>, %y: memref<?x?xf32>, %s: memref<?xf32>) {
+func.func @not_row_sums(%x: memref<?x16xf32>, %y: memref<?x?xf32>, %s: memref<?xf32>, %s2: memref<?xf32>,
+                        %z: memref<?x16xf32, strided<[32, 2]>>, %n: memref<?x4xf32>) {
   linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
                   iterator_types = ["parallel", "reduction"]}
       ins(%x : memref<?x16xf32>) outs(%s : memref<?xf32>) {
@@ -105,6 +120,57 @@ func.func @not_row_sums(%x: memref<?x16xf32>, %y: memref<?x?xf32>, %s: memref<?x
   ^bb0(%a: f32, %acc: f32):
     %p = arith.mulf %acc, %a : f32
     %sum = arith.addf %acc, %p : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x16xf32>) outs(%s : memref<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %sum = arith.addf %acc, %acc : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>,
+                                   affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x16xf32>) outs(%s, %s2 : memref<?xf32>, memref<?xf32>) {
+  ^bb0(%a: f32, %acc: f32, %acc2: f32):
+    %s0 = arith.addf %acc, %a : f32
+    %s1 = arith.addf %acc2, %s0 : f32
+    linalg.yield %s0, %s1 : f32, f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%z : memref<?x16xf32, strided<[32, 2]>>) outs(%s : memref<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %sum = arith.addf %acc, %a : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%n : memref<?x4xf32>) outs(%s : memref<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %sum = arith.addf %acc, %a : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+
+// -----
+
+// A summand from outside the body (a count of the row's elements): the
+// same vector in every step, the add's fast-math flags kept.
+// CHECK-LABEL: func @count
+// CHECK-SAME:    (%[[X:.*]]: memref<?x16xf32>, %[[S:.*]]: memref<?xf32>, %[[ONE:.*]]: f32)
+// CHECK:           %[[V:.*]] = vector.broadcast %[[ONE]] : f32 to vector<8xf32>
+// CHECK:           arith.addf %{{.*}}, %[[V]] fastmath<contract> : vector<8xf32>
+// CHECK:           arith.addf %{{.*}}, %[[ONE]] fastmath<contract> : f32
+// CHECK-NOT:     linalg.generic
+func.func @count(%x: memref<?x16xf32>, %s: memref<?xf32>, %one: f32) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x16xf32>) outs(%s : memref<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %sum = arith.addf %acc, %one fastmath<contract> : f32
     linalg.yield %sum : f32
   }
   return

@@ -22,6 +22,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <cmath>
+
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBALOWERDENSETOLINALG
 #include "passes/Passes.h.inc"
@@ -157,18 +159,53 @@ struct LowerLinear : OpRewritePattern<LinearOp> {
   }
 };
 
-/// RoPE as one element-wise generic that also reads the partner element of
+/// RoPE as two generics: the cosine and sine of every (row, frequency)
+/// angle, then the rotation, element-wise, reading the partner element of
 /// the other half with tensor.extract. Angles follow the reference exactly:
-/// inv_f = 1 / base^(2j/d) in f32, theta = f32(pos) * inv_f.
+/// inv_f = 1 / base^(2j/d) in f32 (folded to constants here, with the libm
+/// powf the generated code called), theta = f32(pos) * inv_f. The angles
+/// depend on the row and j only: computed once per row and frequency they
+/// are shared by every head (and, being the same ops on the same operands,
+/// CSE merges the tables of the layers' q and k), where the rotation used
+/// to call pow, cos and sin for every element.
 struct LowerRope : OpRewritePattern<RopeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RopeOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b = builderAt(rewriter, op);
+    MLIRContext *ctx = b.getContext();
     Value x = op.getInput();
     int64_t d = op.getHeadDim(), half = d / 2;
     float base = float(op.getBase().convertToDouble());
+    SmallVector<float> invF;
+    for (int64_t j = 0; j < half; ++j)
+      invF.push_back(1.0f / ::powf(base, float(2 * j) / float(d)));
+    Value inv = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(RankedTensorType::get({half}, b.getF32Type()),
+                                  ArrayRef<float>(invF)));
     Value position = op.getPosition();
+    Value cosInit = emptyRows(b, x, half), sinInit = emptyRows(b, x, half);
+    auto rowCol = AffineMap::getMultiDimIdentityMap(2, ctx);
+    auto tables = linalg::GenericOp::create(
+        b, TypeRange{cosInit.getType(), sinInit.getType()}, ValueRange{inv},
+        ValueRange{cosInit, sinInit},
+        ArrayRef<AffineMap>{AffineMap::get(2, 0, getAffineDimExpr(1, ctx)),
+                            rowCol, rowCol},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                      utils::IteratorType::parallel},
+        [&](OpBuilder &nb, Location loc, ValueRange a) {
+          ImplicitLocOpBuilder ib(loc, nb);
+          Value pos = arith::AddIOp::create(ib, position,
+                                            linalg::IndexOp::create(ib, 0));
+          Value posf = arith::UIToFPOp::create(
+              ib, ib.getF32Type(),
+              arith::IndexCastUIOp::create(ib, ib.getI64Type(), pos));
+          Value theta = arith::MulFOp::create(ib, posf, a[0]);
+          linalg::YieldOp::create(ib,
+                                  ValueRange{math::CosOp::create(ib, theta),
+                                             math::SinOp::create(ib, theta)});
+        });
+    Value cosT = tables.getResult(0), sinT = tables.getResult(1);
     Value res = buildElementwise(
         b, ValueRange{x}, [&](ImplicitLocOpBuilder &ib, ValueRange a) {
           Value t = linalg::IndexOp::create(ib, 0);
@@ -185,23 +222,8 @@ struct LowerRope : OpRewritePattern<RopeOp> {
               arith::SubIOp::create(ib, c, cHalf));
           Value partner =
               tensor::ExtractOp::create(ib, x, ValueRange{t, partnerCol});
-          // inv_f = 1 / base^(2j / d)
-          Value twoJ = arith::MulIOp::create(
-              ib, j, arith::ConstantIndexOp::create(ib, 2));
-          Value twoJf = arith::UIToFPOp::create(
-              ib, ib.getF32Type(),
-              arith::IndexCastUIOp::create(ib, ib.getI64Type(), twoJ));
-          Value expo =
-              arith::DivFOp::create(ib, twoJf, f32Const(ib, double(d)));
-          Value powv = math::PowFOp::create(ib, f32Const(ib, base), expo);
-          Value inv = arith::DivFOp::create(ib, f32Const(ib, 1.0), powv);
-          Value pos = arith::AddIOp::create(ib, position, t);
-          Value posf = arith::UIToFPOp::create(
-              ib, ib.getF32Type(),
-              arith::IndexCastUIOp::create(ib, ib.getI64Type(), pos));
-          Value theta = arith::MulFOp::create(ib, posf, inv);
-          Value cosv = math::CosOp::create(ib, theta);
-          Value sinv = math::SinOp::create(ib, theta);
+          Value cosv = tensor::ExtractOp::create(ib, cosT, ValueRange{t, j});
+          Value sinv = tensor::ExtractOp::create(ib, sinT, ValueRange{t, j});
           Value rotated = arith::MulFOp::create(ib, partner, sinv);
           Value signedRot = arith::SelectOp::create(
               ib, lower, arith::NegFOp::create(ib, rotated), rotated);

@@ -78,15 +78,27 @@ func.func @rms_norm(%x: tensor<?x4xf32>, %w: tensor<4xf32>) -> tensor<?x4xf32> {
 
 // -----
 
-// RoPE: one element-wise generic reading the partner half.
+// RoPE: the inverse frequencies 1 / 10000^(2j/4) folded to constants; the
+// cosine and sine of each (row, frequency) angle in one generic; then one
+// element-wise generic reading the partner half and the angle tables.
 // CHECK-LABEL: func @rope
-// CHECK:         linalg.generic
+// CHECK-SAME:    (%[[X:.*]]: tensor<?x8xf32>, %[[POS:.*]]: index)
+// CHECK:         %[[INV:.*]] = arith.constant dense<[1.000000e+00, 0.00999999977]> : tensor<2xf32>
+// CHECK:         %[[T:.*]]:2 = linalg.generic {{.*}} ins(%[[INV]] : tensor<2xf32>) outs(%{{.*}}, %{{.*}} : tensor<?x2xf32>, tensor<?x2xf32>)
+// CHECK:         ^bb0(%[[F:[^:]*]]: f32,
+// CHECK:           %[[ROW:.*]] = linalg.index 0
+// CHECK:           arith.addi %[[POS]], %[[ROW]]
+// CHECK:           %[[THETA:.*]] = arith.mulf %{{.*}}, %[[F]] : f32
+// CHECK:           math.cos %[[THETA]]
+// CHECK:           math.sin %[[THETA]]
+// CHECK:         linalg.generic {{.*}} ins(%[[X]] : tensor<?x8xf32>)
 // CHECK:           linalg.index 0
 // CHECK:           linalg.index 1
-// CHECK:           tensor.extract
-// CHECK:           math.powf
-// CHECK:           math.cos
-// CHECK:           math.sin
+// CHECK:           tensor.extract %[[X]]
+// CHECK:           tensor.extract %[[T]]#0
+// CHECK:           tensor.extract %[[T]]#1
+// CHECK-NOT:       math.powf
+// CHECK:         return
 func.func @rope(%x: tensor<?x8xf32>, %p: index) -> tensor<?x8xf32> {
   %y = hymba.rope %x at %p {head_dim = 4 : i64, base = 10000.0 : f64} : tensor<?x8xf32> -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>

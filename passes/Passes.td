@@ -341,7 +341,13 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     accumulators to hide the FMA latency, so its k loop keeps 4 independent
     sets (k, k+1, k+2, k+3), summed before the store. Weight panels are zero-padded,
     so weight loads never need masks; the y columns of a last partial panel
-    use `vector.maskedload` / `vector.maskedstore`.
+    use `vector.maskedload` / `vector.maskedstore`. Quantized panels (int8,
+    int4 weight storage, f32 compute): the weight vectors are unpacked in
+    registers (sign-extending loads, a nibble shift or mask, a convert), the
+    tile sums each group's unscaled products into fresh accumulators and
+    adds each sum times its group's scale vector once per group: one FMA
+    per accumulator and group instead of a multiply per weight vector and
+    k, which took FMA-port slots from every row of the tile.
 
     **bf16 pairs (`#hymba.panels<W, interleave = 2>`, --compute=bf16).**
     Matched when the weight is the `[P, ceil(K / 2), W, 2]` bf16 storage read

@@ -209,28 +209,36 @@ func.func @panel(%x: memref<?x32xf32>, %w: memref<3x32x16xbf16>, %y: memref<?x45
 #y = affine_map<(t, n, k) -> (t, n)>
 
 // Quantized i8 panels (group 32): the k block grows to a whole group (32 >
-// k-block 16); per group the two scale vectors are loaded once; per k the
-// i8 vectors are converted and scaled, then used by every row of the tile.
+// k-block 16); per group the two scale vectors are loaded once and widened
+// by hand (bits << 16); per k the i8 vectors are converted and used
+// unscaled by every row of the tile, into the group's own sums; after the
+// group each sum times its scale vector is added to the tile (no multiply
+// per weight vector and k).
 // Tiles have (16 - 2 * 2 - 3) / 2 = 4 rows: scales take registers too.
 // PANEL-LABEL: func @quantized_i8
 // PANEL-SAME:    (%[[X:.*]]: memref<?x40xf32>, %[[Q:.*]]: memref<2x40x16xi8>, %[[S:.*]]: memref<2x2x16xbf16>, %[[Y:.*]]: memref<?x20xf32>)
 // PANEL:         scf.parallel (%[[P:.*]]) =
 // PANEL:           scf.for %[[KB:.*]] = %{{.*}} to %{{.*}} step %[[C32:.*]] {
 // PANEL:               scf.for %{{.*}} step %[[C4:.*]] {
-// PANEL:                 scf.for %[[KG:.*]] = %[[KB]] to %{{.*}} step %[[C32]] iter_args({{.*}}) -> ({{(vector<8xf32>, ){7}vector}}<8xf32>)
+// PANEL:                 scf.for %[[KG:.*]] = %[[KB]] to %{{.*}} step %[[C32]] iter_args(%[[ACC0:[^ ]*]] = {{.*}}) -> ({{(vector<8xf32>, ){7}vector}}<8xf32>)
 // PANEL:                   %[[G:.*]] = arith.divui %[[KG]], %[[C32]]
 // PANEL:                   %[[S0:.*]] = vector.load %[[S]][%[[P]], %[[G]], %{{.*}}] : memref<2x2x16xbf16>, vector<8xbf16>
-// PANEL:                   %[[S0F:.*]] = arith.extf %[[S0]] : vector<8xbf16> to vector<8xf32>
+// PANEL:                   %[[S0I:.*]] = arith.bitcast %[[S0]] : vector<8xbf16> to vector<8xi16>
+// PANEL:                   %[[S0W:.*]] = arith.extui %[[S0I]] : vector<8xi16> to vector<8xi32>
+// PANEL:                   %[[S0S:.*]] = arith.shli %[[S0W]], %{{.*}} : vector<8xi32>
+// PANEL:                   %[[S0F:.*]] = arith.bitcast %[[S0S]] : vector<8xi32> to vector<8xf32>
 // PANEL:                   vector.load %[[S]][%[[P]], %[[G]], %{{.*}}] : memref<2x2x16xbf16>, vector<8xbf16>
-// PANEL:                   scf.for %[[K:[a-z0-9_]+]] =
+// PANEL:                   %[[SUMS:.*]]:8 = scf.for %[[K:[a-z0-9_]+]] = %[[KG]] to
 // PANEL:                     %[[Q0:.*]] = vector.load %[[Q]][%[[P]], %[[K]], %{{.*}}] : memref<2x40x16xi8>, vector<8xi8>
 // PANEL:                     %[[Q0F:.*]] = arith.sitofp %[[Q0]] : vector<8xi8> to vector<8xf32>
 // PANEL:                     vector.load %[[Q]]
 // PANEL:                     arith.sitofp
-// PANEL:                     %[[W0:.*]] = arith.mulf %[[Q0F]], %[[S0F]] : vector<8xf32>
+// PANEL-NOT:                 arith.mulf
 // PANEL:                     vector.broadcast
-// PANEL:                     vector.fma %{{.*}}, %[[W0]]
+// PANEL:                     vector.fma %{{.*}}, %[[Q0F]]
 // PANEL-COUNT-7:             vector.fma
+// PANEL:                   vector.fma %[[SUMS]]#0, %[[S0F]], %[[ACC0]] : vector<8xf32>
+// PANEL-COUNT-7:           vector.fma %[[SUMS]]#
 // PANEL-NOT:     linalg.generic
 func.func @quantized_i8(%x: memref<?x40xf32>, %q: memref<2x40x16xi8>, %s: memref<2x2x16xbf16>, %y: memref<?x20xf32>) {
   linalg.generic {indexing_maps = [#x, #q8, #qs, #y], iterator_types = ["parallel", "parallel", "reduction"]}

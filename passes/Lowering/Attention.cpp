@@ -176,6 +176,15 @@ Value AttentionLowering::windowStart(ImplicitLocOpBuilder &b, Value i) const {
   return arith::SelectOp::create(b, far, arith::SubIOp::create(b, i, w), c0);
 }
 
+Value AttentionLowering::laneIndices(ImplicitLocOpBuilder &b) const {
+  SmallVector<int32_t> ids;
+  for (int64_t l = 0; l < vl; ++l)
+    ids.push_back(l);
+  return arith::ConstantOp::create(
+      b, DenseElementsAttr::get(VectorType::get({vl}, b.getI32Type()),
+                                ArrayRef<int32_t>(ids)));
+}
+
 AttentionLowering::KeySpan
 AttentionLowering::keySpan(ImplicitLocOpBuilder &b, Value t0, Value nr) const {
   // The meta prefix of the last row and the window from the first row's
@@ -356,11 +365,7 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
   KeySpan span = keySpan(ib, t0, nr);
   Value n1 = span.n1, a2 = span.a2, n = span.n;
 
-  SmallVector<int32_t> laneIds;
-  for (int64_t l = 0; l < vl; ++l)
-    laneIds.push_back(l);
-  Value lanes = arith::ConstantOp::create(
-      ib, DenseElementsAttr::get(it, ArrayRef<int32_t>(laneIds)));
+  Value lanes = laneIndices(ib);
   Value negInf = arith::ConstantOp::create(
       ib, vt,
       DenseElementsAttr::get(

@@ -85,6 +85,9 @@ struct AttentionLowering {
   /// partial sums in scratch.
   void emitBlockItem(ImplicitLocOpBuilder &ib, Value t0, Value g) const;
 
+  /// The i32 vector [0, 1, ..., vl - 1].
+  Value laneIndices(ImplicitLocOpBuilder &b) const;
+
   /// The keys rows [t0, t0 + nr) see together: the meta prefix [0, n1)
   /// then the window from position a2, made disjoint; n keys in all.
   struct KeySpan {

@@ -135,11 +135,7 @@ void AttentionLowering::emitQueryLaneItem(ImplicitLocOpBuilder &ib, Value t0,
 
   // What each lane's query sees, as i32 vectors: keys j < metaEnd (the meta
   // prefix) and lo <= j <= i (the window).
-  SmallVector<int32_t> laneIds;
-  for (int64_t l = 0; l < vl; ++l)
-    laneIds.push_back(l);
-  Value lanes = arith::ConstantOp::create(
-      ib, DenseElementsAttr::get(it, ArrayRef<int32_t>(laneIds)));
+  Value lanes = laneIndices(ib);
   Value rowV = arith::MinUIOp::create(
       ib, arith::AddIOp::create(ib, lanes, splatI(ib, t0)),
       splatI(ib, lastRow));

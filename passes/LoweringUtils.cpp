@@ -37,15 +37,12 @@ Value hymba::widenToF32(ImplicitLocOpBuilder &b, Value v) {
   return arith::ExtFOp::create(b, b.getF32Type(), v);
 }
 
-namespace {
-/// An integer constant of `type` (i32, or a vector of i32).
-Value intConst(ImplicitLocOpBuilder &b, Type type, int64_t v) {
-  TypedAttr attr = b.getI32IntegerAttr(int32_t(v));
+Value hymba::intConst(ImplicitLocOpBuilder &b, Type type, int64_t v) {
+  TypedAttr attr = b.getIntegerAttr(getElementTypeOrSelf(type), v);
   if (auto vec = dyn_cast<VectorType>(type))
     attr = DenseElementsAttr::get(vec, attr);
   return arith::ConstantOp::create(b, attr);
 }
-} // namespace
 
 Value hymba::roundedBF16Bits(ImplicitLocOpBuilder &b, Value x) {
   Type i32 = b.getI32Type();
@@ -89,6 +86,13 @@ Value hymba::widenBF16Exactly(ImplicitLocOpBuilder &b, Value bf16Vector) {
 
 Value hymba::f32Const(ImplicitLocOpBuilder &b, double v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(float(v)));
+}
+
+Value hymba::f32Const(ImplicitLocOpBuilder &b, Type type, double v) {
+  TypedAttr attr = b.getF32FloatAttr(float(v));
+  if (auto vec = dyn_cast<VectorType>(type))
+    attr = DenseElementsAttr::get(vec, attr);
+  return arith::ConstantOp::create(b, attr);
 }
 
 Value hymba::rowCount(ImplicitLocOpBuilder &b, Value shaped) {

@@ -36,6 +36,11 @@ Value widenBF16Exactly(ImplicitLocOpBuilder &b, Value bf16Vector);
 
 /// f32 constant.
 Value f32Const(ImplicitLocOpBuilder &b, double v);
+/// f32 constant of `type`: f32, or a splat for a vector of f32.
+Value f32Const(ImplicitLocOpBuilder &b, Type type, double v);
+/// Integer constant of `type`: an integer or index type, or a splat for a
+/// vector of one.
+Value intConst(ImplicitLocOpBuilder &b, Type type, int64_t v);
 
 /// The (possibly dynamic) row count of a 2-D tensor or memref.
 Value rowCount(ImplicitLocOpBuilder &b, Value shaped);

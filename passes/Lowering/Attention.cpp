@@ -69,14 +69,8 @@ AttentionLowering::forEachVisibleKey(ImplicitLocOpBuilder &ib, Value i,
         });
     return SmallVector<Value>(loop.getResults());
   };
-  Value lo = c0;
-  if (window > 0) {
-    Value w = indexConst(ib, window);
-    Value far = arith::CmpIOp::create(ib, arith::CmpIPredicate::uge, i, w);
-    lo = arith::SelectOp::create(ib, far, arith::SubIOp::create(ib, i, w), c0);
-  }
-  Value metaEnd = arith::MinUIOp::create(ib, indexConst(ib, numMeta), lo);
-  SmallVector<Value> afterMeta = keyLoop(c0, metaEnd, init);
+  Value lo = windowStart(ib, i);
+  SmallVector<Value> afterMeta = keyLoop(c0, metaEnd(ib, lo), init);
   return keyLoop(lo, arith::AddIOp::create(ib, i, c1), afterMeta);
 }
 
@@ -168,12 +162,27 @@ Value transposeReduce(ImplicitLocOpBuilder &b, SmallVector<Value> vecs) {
 } // namespace
 
 Value AttentionLowering::windowStart(ImplicitLocOpBuilder &b, Value i) const {
-  Value c0 = indexConst(b, 0);
+  Value c0 = intConst(b, i.getType(), 0);
   if (window == 0)
     return c0;
-  Value w = indexConst(b, window);
+  Value w = intConst(b, i.getType(), window);
   Value far = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i, w);
   return arith::SelectOp::create(b, far, arith::SubIOp::create(b, i, w), c0);
+}
+
+Value AttentionLowering::metaEnd(ImplicitLocOpBuilder &b, Value lo) const {
+  return arith::MinUIOp::create(b, intConst(b, lo.getType(), numMeta), lo);
+}
+
+std::pair<Value, Value>
+AttentionLowering::softmaxReference(ImplicitLocOpBuilder &b, Value m,
+                                    Value mNew) const {
+  Type type = mNew.getType();
+  Value none = arith::CmpFOp::create(
+      b, arith::CmpFPredicate::OEQ, mNew,
+      f32Const(b, type, -std::numeric_limits<float>::infinity()));
+  Value mRef = arith::SelectOp::create(b, none, f32Const(b, type, 0.0f), mNew);
+  return {mRef, math::ExpOp::create(b, arith::SubFOp::create(b, m, mRef))};
 }
 
 Value AttentionLowering::laneIndices(ImplicitLocOpBuilder &b) const {
@@ -195,9 +204,8 @@ AttentionLowering::keySpan(ImplicitLocOpBuilder &b, Value t0, Value nr) const {
   Value end = arith::AddIOp::create(b, iFirst, nr);
   Value iLast = arith::SubIOp::create(b, end, c1);
   Value loFirst = windowStart(b, iFirst);
-  Value metaU = arith::MinUIOp::create(
-      b, loFirst,
-      arith::MinUIOp::create(b, indexConst(b, numMeta), windowStart(b, iLast)));
+  Value metaU =
+      arith::MinUIOp::create(b, loFirst, metaEnd(b, windowStart(b, iLast)));
   Value n2 = arith::SubIOp::create(b, end, loFirst);
   return {metaU, loFirst, arith::AddIOp::create(b, metaU, n2)};
 }
@@ -351,7 +359,6 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
   Value lBuf =
       memref::AllocOp::create(ib, MemRefType::get({rowBlock * rep, vl}, f32));
   Value negInfS = f32Const(ib, -std::numeric_limits<float>::infinity());
-  Value zero = f32Const(ib, 0.0);
   Value zeros = arith::ConstantOp::create(
       ib, vt, DenseElementsAttr::get(vt, ib.getF32FloatAttr(0.0f)));
   forQueries(ib, [&](ImplicitLocOpBuilder &b, Value qi, Value t, Value h) {
@@ -396,13 +403,12 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
                            Value h) {
           Value i = arith::AddIOp::create(qb, qpos, t);
           Value lo = windowStart(qb, i);
-          Value metaEnd =
-              arith::MinUIOp::create(qb, indexConst(qb, numMeta), lo);
           auto cmp = [&](arith::CmpIPredicate p, Value a, Value b) {
             return arith::CmpIOp::create(qb, p, a, b);
           };
           Value sees = arith::OrIOp::create(
-              qb, cmp(arith::CmpIPredicate::slt, jv, splat(qb, metaEnd)),
+              qb,
+              cmp(arith::CmpIPredicate::slt, jv, splat(qb, metaEnd(qb, lo))),
               arith::AndIOp::create(
                   qb, cmp(arith::CmpIPredicate::sge, jv, splat(qb, lo)),
                   cmp(arith::CmpIPredicate::sle, jv, splat(qb, i))));
@@ -435,11 +441,8 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
               vector::ReductionOp::create(qb, vector::CombiningKind::MAXNUMF,
                                           s, noNaN),
               noNaN);
-          Value none = arith::CmpFOp::create(qb, arith::CmpFPredicate::OEQ,
-                                             mNew, negInfS);
-          Value mRef = arith::SelectOp::create(qb, none, zero, mNew);
-          Value corr =
-              math::ExpOp::create(qb, arith::SubFOp::create(qb, m, mRef));
+          Value mRef, corr;
+          std::tie(mRef, corr) = softmaxReference(qb, m, mNew);
           Value p = math::ExpOp::create(
               qb, arith::SubFOp::create(qb, s, splat(qb, mRef)));
           Value corrV = splat(qb, corr);

@@ -72,8 +72,19 @@ struct AttentionLowering {
   static constexpr int64_t rowBlock = 4;
 
   /// First visible window position of the query at absolute position i:
-  /// max(i - W, 0) (0 without a window).
+  /// max(i - W, 0) (0 without a window). `i` is an index, or a vector of
+  /// i32 positions (one query per lane).
   Value windowStart(ImplicitLocOpBuilder &b, Value i) const;
+  /// End of the visible meta prefix for window start `lo`: min(M, lo), of
+  /// lo's type.
+  Value metaEnd(ImplicitLocOpBuilder &b, Value lo) const;
+
+  /// The online softmax's reference for a new running max (a scalar or a
+  /// vector of f32) and the correction exp(m - reference) of the running
+  /// sums: mNew, or 0 where no key has been seen yet (mNew = -inf), so that
+  /// the corrections and weights there are 0, not exp(nan).
+  std::pair<Value, Value> softmaxReference(ImplicitLocOpBuilder &b, Value m,
+                                           Value mNew) const;
 
   /// CPU form, vectorized (flash-style): rows [t0, t0 + rowBlock) of every
   /// head of KV head `g`. The keys any of these queries sees are walked in

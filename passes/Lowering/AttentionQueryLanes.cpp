@@ -70,10 +70,6 @@ void AttentionLowering::emitQueryLaneItem(ImplicitLocOpBuilder &ib, Value t0,
     return vector::BroadcastOp::create(b, it,
                                        arith::IndexCastOp::create(b, i32, x));
   };
-  auto vecConst = [&](ImplicitLocOpBuilder &b, float x) -> Value {
-    return arith::ConstantOp::create(
-        b, vt, DenseElementsAttr::get(vt, b.getF32FloatAttr(x)));
-  };
   auto add = [](ImplicitLocOpBuilder &b, Value x, Value y) -> Value {
     return arith::AddIOp::create(b, x, y);
   };
@@ -119,8 +115,8 @@ void AttentionLowering::emitQueryLaneItem(ImplicitLocOpBuilder &ib, Value t0,
                     });
             return noResults;
           });
-  Value zeros = vecConst(ib, 0.0f);
-  Value negInf = vecConst(ib, -std::numeric_limits<float>::infinity());
+  Value zeros = f32Const(ib, vt, 0.0f);
+  Value negInf = f32Const(ib, vt, -std::numeric_limits<float>::infinity());
   forLoop(ib, c0, idx(ib, rep * vd), 1, {},
           [&](ImplicitLocOpBuilder &db, Value e, ValueRange) {
             vector::StoreOp::create(db, zeros, oT, ValueRange{e, c0});
@@ -140,15 +136,8 @@ void AttentionLowering::emitQueryLaneItem(ImplicitLocOpBuilder &ib, Value t0,
       ib, arith::AddIOp::create(ib, lanes, splatI(ib, t0)),
       splatI(ib, lastRow));
   Value iV = arith::AddIOp::create(ib, rowV, splatI(ib, qpos));
-  Value loV = splatI(ib, c0);
-  if (window > 0) {
-    Value w = splatI(ib, idx(ib, window));
-    Value far = arith::CmpIOp::create(ib, arith::CmpIPredicate::uge, iV, w);
-    loV =
-        arith::SelectOp::create(ib, far, arith::SubIOp::create(ib, iV, w), loV);
-  }
-  Value metaEndV =
-      arith::MinUIOp::create(ib, splatI(ib, idx(ib, numMeta)), loV);
+  Value loV = windowStart(ib, iV);
+  Value metaEndV = metaEnd(ib, loV);
 
   KeySpan span = keySpan(ib, t0, nr);
   auto noNaN = arith::FastMathFlags::nnan;
@@ -220,11 +209,8 @@ void AttentionLowering::emitQueryLaneItem(ImplicitLocOpBuilder &ib, Value t0,
                                                                 noNaN);
                               }),
                   noNaN);
-              Value none = arith::CmpFOp::create(hb, arith::CmpFPredicate::OEQ,
-                                                 mNew, negInf);
-              Value mRef = arith::SelectOp::create(hb, none, zeros, mNew);
-              Value corr =
-                  math::ExpOp::create(hb, arith::SubFOp::create(hb, m, mRef));
+              Value mRef, corr;
+              std::tie(mRef, corr) = softmaxReference(hb, m, mNew);
               SmallVector<Value> p;
               for (int64_t l = 0; l < vl; ++l) {
                 p.push_back(math::ExpOp::create(

@@ -180,26 +180,32 @@ std::vector<char> packNibbles(const std::vector<int8_t> &q, int64_t rows,
 }
 } // namespace
 
-std::vector<float> mlir::hymba::tensorAsF32(const TensorInfo &info) {
-  int64_t n = info.numElements();
-  std::vector<float> out(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
-    out[size_t(i)] = elementAsF32(info, i);
-  return out;
+namespace {
+/// nearbyint(x) in the default rounding mode (to nearest, ties to even)
+/// without a libm call: for |x| < 2^51, adding 1.5 * 2^52 leaves no
+/// fraction bits, so the add itself rounds x to an integer, as nearbyint
+/// does, and the subtraction is exact. (The quantizer rounds a value per
+/// weight: 1.5G calls of nearbyint cost seconds.)
+double roundToNearestEven(double x) {
+  constexpr double kMagic = 6755399441055744.0; // 1.5 * 2^52
+  if (!(std::fabs(x) < 0x1p51))
+    return std::nearbyint(x);
+  return (x + kMagic) - kMagic;
 }
 
-QuantizedMatrix mlir::hymba::quantizeMatrix(const std::vector<float> &m,
-                                            int64_t rows, int64_t cols,
-                                            int64_t bits, int64_t group) {
+/// quantizeMatrix over rows given by `rowAt(r)` (cols floats each).
+template <typename RowAt>
+QuantizedMatrix quantizeRows(RowAt rowAt, int64_t rows, int64_t cols,
+                             int64_t bits, int64_t group) {
   int64_t groups = (cols + group - 1) / group;
   double qmin = bits == 4 ? -8 : -127, qmax = bits == 4 ? 7 : 127;
   QuantizedMatrix out;
   out.values.resize(size_t(rows * cols));
   out.scales.resize(size_t(rows * groups));
   for (int64_t r = 0; r < rows; ++r) {
+    const float *w = rowAt(r);
     for (int64_t g = 0; g < groups; ++g) {
       int64_t begin = g * group, end = std::min(cols, begin + group);
-      const float *w = m.data() + r * cols;
       // The value of largest magnitude, the first one on ties.
       double extreme = 0;
       for (int64_t c = begin; c < end; ++c)
@@ -210,13 +216,21 @@ QuantizedMatrix mlir::hymba::quantizeMatrix(const std::vector<float> &m,
       out.scales[size_t(r * groups + g)] = s;
       double scale = bf16ToF32(s);
       for (int64_t c = begin; c < end; ++c) {
-        double q = scale == 0 ? 0 : std::nearbyint(double(w[c]) / scale);
+        double q = scale == 0 ? 0 : roundToNearestEven(double(w[c]) / scale);
         out.values[size_t(r * cols + c)] =
             int8_t(std::clamp(q, qmin, qmax));
       }
     }
   }
   return out;
+}
+} // namespace
+
+QuantizedMatrix mlir::hymba::quantizeMatrix(const std::vector<float> &m,
+                                            int64_t rows, int64_t cols,
+                                            int64_t bits, int64_t group) {
+  return quantizeRows([&](int64_t r) { return m.data() + r * cols; }, rows,
+                      cols, bits, group);
 }
 
 namespace {
@@ -273,13 +287,22 @@ void plainWeight(const TensorInfo &info, const PackedWeight &w,
 
 llvm::Expected<QuantizedMatrix>
 mlir::hymba::quantizeWeight(const TensorInfo &info, const PackedWeight &w) {
-  std::vector<float> f32 = tensorAsF32(info);
-  for (float v : f32)
-    if (!std::isfinite(v))
+  // Every value is checked before any is quantized; then each row is
+  // widened to f32 as it is quantized (no f32 copy of the whole tensor).
+  int64_t n = info.numElements();
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(elementAsF32(info, i)))
       return fail("tensor '" + w.name +
                   "' holds a non-finite value (inf or NaN), which cannot "
                   "be quantized");
-  return quantizeMatrix(f32, w.rows, w.cols, w.quantBits, w.quantGroup);
+  std::vector<float> row(size_t(w.cols));
+  return quantizeRows(
+      [&](int64_t r) {
+        convertElements(info, r * w.cols, w.cols, DType::F32,
+                        reinterpret_cast<char *>(row.data()));
+        return row.data();
+      },
+      w.rows, w.cols, w.quantBits, w.quantGroup);
 }
 
 llvm::Error mlir::hymba::encodeWeight(const TensorInfo &info,

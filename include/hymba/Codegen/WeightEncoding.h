@@ -63,9 +63,6 @@ struct QuantizedMatrix {
 QuantizedMatrix quantizeMatrix(const std::vector<float> &m, int64_t rows,
                                int64_t cols, int64_t bits, int64_t group);
 
-/// The checkpoint tensor's values as f32 (exact for F16/BF16 sources).
-std::vector<float> tensorAsF32(const TensorInfo &info);
-
 /// The checkpoint tensor quantized as `w` (either part of a quantized
 /// tensor) says. Fails, naming the tensor, on a non-finite value.
 llvm::Expected<QuantizedMatrix> quantizeWeight(const TensorInfo &info,

@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
@@ -82,6 +83,44 @@ Value hymba::widenBF16Exactly(ImplicitLocOpBuilder &b, Value bf16Vector) {
       arith::ConstantOp::create(
           b, i32Vec, DenseElementsAttr::get(i32Vec, b.getI32IntegerAttr(16))));
   return arith::BitcastOp::create(b, type.clone(b.getF32Type()), shifted);
+}
+
+bool hymba::isScalarElementwiseOp(Operation &op) {
+  auto scalar = [](Type t) { return t.isIntOrFloat(); };
+  return op.getNumResults() == 1 && op.getNumRegions() == 0 &&
+         (isa<arith::ConstantOp>(op) ||
+          OpTrait::hasElementwiseMappableTraits(&op)) &&
+         llvm::all_of(op.getOperandTypes(), scalar) &&
+         scalar(op.getResult(0).getType());
+}
+
+void hymba::cloneElementwiseOps(ImplicitLocOpBuilder &b, Block &body,
+                                int64_t lanes, IRMapping &map,
+                                function_ref<bool(Operation &)> skip) {
+  auto widen = [&](Type t) -> Type {
+    return lanes ? VectorType::get({lanes}, t) : t;
+  };
+  for (Operation &inner : body.without_terminator()) {
+    if (skip && skip(inner))
+      continue;
+    // Values from outside the body are the same for every element.
+    for (Value operand : inner.getOperands())
+      if (lanes && !map.contains(operand) && operand.getParentBlock() != &body)
+        map.map(operand, vector::BroadcastOp::create(
+                             b, widen(operand.getType()), operand));
+    auto ext = dyn_cast<arith::ExtFOp>(inner);
+    if (lanes && ext && ext.getIn().getType().isBF16() &&
+        ext.getType().isF32()) {
+      map.map(ext.getResult(), widenBF16Exactly(b, map.lookup(ext.getIn())));
+      continue;
+    }
+    Operation *clone = b.clone(inner, map);
+    for (Value result : clone->getResults())
+      result.setType(widen(result.getType()));
+    if (auto cst = dyn_cast<arith::ConstantOp>(clone); cst && lanes)
+      cst.setValueAttr(DenseElementsAttr::get(cast<ShapedType>(cst.getType()),
+                                              cast<TypedAttr>(cst.getValue())));
+  }
 }
 
 Value hymba::f32Const(ImplicitLocOpBuilder &b, double v) {

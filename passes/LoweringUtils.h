@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -33,6 +34,21 @@ Value roundToBF16(ImplicitLocOpBuilder &b, Value x);
 /// would narrow extf(s) * c back to a bf16 multiply, which targets without
 /// AVX512_BF16 emulate with a libcall per lane.
 Value widenBF16Exactly(ImplicitLocOpBuilder &b, Value bf16Vector);
+
+/// Whether `op`, in a linalg.generic body, can be cloned on vectors by
+/// cloneElementwiseOps: a constant or an element-wise op, no regions, one
+/// result, every operand and result an integer or float scalar.
+bool isScalarElementwiseOp(Operation &op);
+
+/// Clones the ops of the linalg body `body` (not its terminator, nor the ops
+/// `skip` accepts) at `b` on `lanes`-wide vectors (0: as they are), after
+/// `map`, which must map the block arguments the ops read: values from
+/// outside the body are broadcast, constants splat, and bf16 -> f32
+/// extensions widen by bits (widenBF16Exactly). Each op must pass
+/// isScalarElementwiseOp.
+void cloneElementwiseOps(ImplicitLocOpBuilder &b, Block &body, int64_t lanes,
+                         IRMapping &map,
+                         function_ref<bool(Operation &)> skip = nullptr);
 
 /// f32 constant.
 Value f32Const(ImplicitLocOpBuilder &b, double v);

@@ -534,6 +534,85 @@ def HymbaVectorizeRowReductions
                            "scf::SCFDialect", "vector::VectorDialect"];
 }
 
+def HymbaVectorizeElementwise
+    : Pass<"hymba-vectorize-elementwise", "ModuleOp"> {
+  let summary = "Row-wise element-wise ops (norms applied, residual adds, "
+                "gates, copies) as vector loops";
+  let description = [{
+    **Why.** Between the kernels, each layer applies its RMS norms, adds
+    its residuals, gates the MLP and copies the attention's queries and
+    keys out of the fused projection: about ten element-wise
+    `linalg.generic` ops on `[rows, width]` buffers per layer. Upstream
+    `convert-linalg-to-loops` makes them scalar loops, and LLVM's loop
+    vectorizer then versions every one (runtime alias checks between its
+    buffers, a vector body, an interleaved epilogue, a scalar remainder).
+    For the 1.5B shape those copies were most of the ~150k LLVM
+    instructions of the layer function, and most of the time the compiler
+    spent in LLVM's optimizer and code generator. Emitted as vector loops
+    here, the loop vectorizer leaves them alone and each op is a few dozen
+    instructions.
+
+    **What.** Rewrites every `linalg.generic` on buffers with two parallel
+    loops whose outputs are `[rows, width]` buffers read through
+    `(d0, d1)` with a unit inner stride and a static `width` of at least
+    `vector-width`, whose inputs are read through `(d0, d1)` (same width,
+    unit inner stride: a vector load), `(d0)` (one value per row: a load
+    and a broadcast) or `(d1)` (`[width]`, unit stride: a vector load), and
+    whose body holds only scalar element-wise ops (`arith`, `math`): per
+    row, the body cloned on vectors of `vector-width` lanes over the row's
+    whole vectors, then as it is over its last columns. Values from outside
+    the body are broadcast; a bf16 -> f32 `arith.extf` widens by bits
+    (exact).
+
+    **Invariants.** Every element gets the same ops in the same order as
+    in the scalar loop, so results are bit-identical. An output is the
+    same buffer as each input and each other output, or provably disjoint
+    from it (different roots, one of them an allocation); any other
+    operand pair may overlap in part, and the op is left alone, as are ops
+    with `linalg.index`, other maps, dynamic or narrow widths, and other
+    body ops (`convert-linalg-to-loops` lowers them). CPU pipeline only,
+    after `hymba-vectorize-row-reductions`.
+
+    Before:
+    ```mlir
+    linalg.generic {indexing_maps = [(d0, d1) -> (d0, d1), (d0, d1) -> (d0),
+                                     (d0, d1) -> (d1), (d0, d1) -> (d0, d1)],
+                    iterator_types = ["parallel", "parallel"]}
+        ins(%x, %rms, %w : memref<?x1600xf32>, memref<?xf32>, memref<1600xbf16>)
+        outs(%y : memref<?x1600xf32>) {
+    ^bb0(%a: f32, %s: f32, %g: bf16, %o: f32):
+      %n = arith.mulf %a, %s : f32
+      %gw = arith.extf %g : bf16 to f32
+      %r = arith.mulf %n, %gw : f32
+      linalg.yield %r : f32
+    }
+    ```
+    After:
+    ```mlir
+    scf.for %r = %c0 to %rows step %c1 {
+      scf.for %c = %c0 to %c1600 step %c16 {
+        %a = vector.load %x[%r, %c] : memref<?x1600xf32>, vector<16xf32>
+        %s = memref.load %rms[%r] : memref<?xf32>
+        %sv = vector.broadcast %s : f32 to vector<16xf32>
+        %g = vector.load %w[%c] : memref<1600xbf16>, vector<16xbf16>
+        %n = arith.mulf %a, %sv : vector<16xf32>
+        %gw = ... // bf16 bits << 16, bitcast to f32
+        %v = arith.mulf %n, %gw : vector<16xf32>
+        vector.store %v, %y[%r, %c] : memref<?x1600xf32>, vector<16xf32>
+      }
+      // 1600 is a whole number of vectors: no scalar loop
+    }
+    ```
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector (8 = AVX2, 16 = AVX-512; < 2 leaves the "
+           "ops alone)">
+  ];
+  let dependentDialects = ["arith::ArithDialect", "memref::MemRefDialect",
+                           "scf::SCFDialect", "vector::VectorDialect"];
+}
+
 def HymbaApproximateMath : Pass<"hymba-approximate-math", "ModuleOp"> {
   let summary = "Inline polynomial exp/expm1/log/log1p so CPU loops vectorize";
   let description = [{

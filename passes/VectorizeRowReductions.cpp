@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "LoweringUtils.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -105,19 +106,14 @@ std::optional<RowReduction> matchRowReduction(linalg::GenericOp op) {
   // Every other op is element-wise on scalars and reads no accumulator or
   // sum; a sum is used by the yield alone.
   for (Operation &inner : body.without_terminator()) {
-    if (inner.getNumResults() != 1 || inner.getNumRegions() != 0 ||
-        !(isa<arith::ConstantOp>(inner) ||
-          OpTrait::hasElementwiseMappableTraits(&inner)))
+    if (!hymba::isScalarElementwiseOp(inner))
       return std::nullopt;
     bool isAdd = llvm::is_contained(adds, &inner);
     if (isAdd && !inner.getResult(0).hasOneUse())
       return std::nullopt;
-    for (Value operand : inner.getOperands()) {
-      if (isa<VectorType, ShapedType>(operand.getType()))
-        return std::nullopt;
+    for (Value operand : inner.getOperands())
       if (!isAdd && accumulated.contains(operand))
         return std::nullopt;
-    }
   }
   return r;
 }
@@ -142,22 +138,11 @@ SmallVector<Value> emitTerms(ImplicitLocOpBuilder &b, const RowReduction &r,
               : memref::LoadOp::create(b, in->get(), idx).getResult();
     map.map(arg, v);
   }
-  for (Operation &inner : body.without_terminator()) {
-    if (llvm::is_contained(body.getTerminator()->getOperands(),
-                           inner.getResult(0)))
-      continue; // the accumulating add
-    // Values from outside the body are the same for every element.
-    for (Value operand : inner.getOperands())
-      if (!map.contains(operand) && lanes && operand.getParentBlock() != &body)
-        map.map(operand, vector::BroadcastOp::create(
-                             b, widen(operand.getType()), operand));
-    Operation *clone = b.clone(inner, map);
-    for (Value result : clone->getResults())
-      result.setType(widen(result.getType()));
-    if (auto cst = dyn_cast<arith::ConstantOp>(clone); cst && lanes)
-      cst.setValueAttr(DenseElementsAttr::get(cast<ShapedType>(cst.getType()),
-                                              cast<TypedAttr>(cst.getValue())));
-  }
+  // Every op but the accumulating adds.
+  hymba::cloneElementwiseOps(b, body, lanes, map, [&](Operation &inner) {
+    return llvm::is_contained(body.getTerminator()->getOperands(),
+                              inner.getResult(0));
+  });
   SmallVector<Value> terms;
   for (Value t : r.terms) {
     Value v = map.lookupOrDefault(t);

@@ -136,6 +136,9 @@ void buildLowerToLLVMPipeline(OpPassManager &pm, const PipelineOptions &o) {
     mlir::hymba::HymbaVectorizeRowReductionsOptions rowSums;
     rowSums.vectorWidth = o.vectorWidth;
     pm.addPass(mlir::hymba::createHymbaVectorizeRowReductions(rowSums));
+    mlir::hymba::HymbaVectorizeElementwiseOptions elementwise;
+    elementwise.vectorWidth = o.vectorWidth;
+    pm.addPass(mlir::hymba::createHymbaVectorizeElementwise(elementwise));
     addUpstream(pm, "convert-linalg-to-loops,scf-forall-to-parallel");
     pm.addPass(mlir::hymba::createHymbaApproximateMath());
     // After the last pass that adds buffers. (Not in the GPU form: a free

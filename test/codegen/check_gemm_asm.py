@@ -3,7 +3,8 @@
   check_gemm_asm.py OBJDUMP OBJECT MIN_FMAS [MNEMONIC [MAX_STACK]]
 
 Finds the innermost loops (a backward branch and the instructions from its
-target up to it, with no other backward branch inside) that are outer
+target up to it, with no other backward branch inside) of the outlined
+parallel regions (the functions named `..omp_par`) that are outer
 products (more FMAs than broadcasts) and reports, for the one with the
 most FMAs, how many FMAs, packed loads and broadcasts it has
 and how many instructions touch the stack ((%rsp): a spilled accumulator or
@@ -26,10 +27,17 @@ max_stack = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 asm = subprocess.run([objdump, "-d", "--no-show-raw-insn", obj], check=True,
                      capture_output=True, text=True).stdout
 
+# The projection kernels run in the OpenMP regions outlined from the layer
+# functions (`..omp_par`); the serial code between them (element-wise loops
+# such as the SiLU gate's polynomial exp) may hold more FMAs per loop.
 insns = []  # (address, text)
+in_region = False
 for line in asm.splitlines():
+    f = re.match(r"[0-9a-f]+ <(.*)>:", line)
+    if f:
+        in_region = "omp_par" in f.group(1)
     m = re.match(r"\s+([0-9a-f]+):\s+(.*)", line)
-    if m:
+    if m and in_region:
         insns.append((int(m.group(1), 16), m.group(2).strip()))
 
 loops = []  # (start address, end address)

@@ -7,6 +7,7 @@
 // constants. Merging the identical ones before O3 lets O3 and instruction
 // selection see each once: for the 1.5B shape it halves the time spent in
 // LLVM and the object's code size, and the code that runs is the same.
+// The functions outside the regions are optimized for size (below).
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,6 +34,15 @@ llvm::Error mlir::hymba::optimizeModel(llvm::Module &module,
         f.setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
     llvm::MergeFunctionsPass::runOnModule(module);
   }
+  // The kernels are the outlined regions (local linkage). The functions
+  // around them hold the glue: the regions' arguments packed for the fork
+  // calls and the serial loops between them, already vectorized by the
+  // passes. Optimized for size, O3 does not unroll or re-vectorize them,
+  // which halves the time LLVM spends on the 1.5B model's layer function
+  // (its run time did not change, A/B on a 6-layer 1.5B-width model).
+  for (llvm::Function &f : module)
+    if (!f.isDeclaration() && !f.hasLocalLinkage())
+      f.addFnAttr(llvm::Attribute::OptimizeForSize);
   mlir::TimingScope optimizing = timing.nest("LLVM O3");
   auto optimize = mlir::makeOptimizingTransformer(3, 0, &tm);
   return optimize(&module);

@@ -9,7 +9,16 @@
   sgemm, PyTorch): the OpenMP OpenBLAS (Debian `libopenblas0-openmp`) chosen
   by LD_LIBRARY_PATH, OMP_NUM_THREADS, and OPENBLAS_CORETYPE /
   OPENBLAS_L2_SIZE removed (both together: a core type without its cache
-  size, or the reverse, mis-tunes OpenBLAS).
+  size, or the reverse, mis-tunes OpenBLAS), then OPENBLAS_CORETYPE set
+  where `choose_openblas_core` found the library's own choice too weak.
+- `choose_openblas_core(info)`: the OpenBLAS kernels for this CPU. Debian
+  12's OpenBLAS 0.3.21 picks them from CPUID when it loads, and a CPU newer
+  than the library may fall back to generic ones (Intel family 6 model 207,
+  Emerald Rapids: "Prescott", SSE3). The strongest honest baseline is the
+  core a library that knows the CPU would pick, so the benchmark names it
+  when the CPU has wider vectors than the detected core uses (AVX-512 with
+  BF16: Cooperlake, else SkylakeX; AVX2 + FMA: Haswell), and checks the
+  library took it.
 - `loaded_blas()`: inside such a process, which BLAS library is really
   mapped (/proc/self/maps) and what it says about itself (openblas_get_config,
   its threading model and thread count).
@@ -20,12 +29,21 @@ import ctypes
 import os
 import re
 import subprocess
+import sys
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 OPENMP_BLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 FEATURES = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni",
             "amx_tile", "amx_bf16", "amx_int8")
 CLEARED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+OPENMP_OPENBLAS = os.path.join(OPENMP_BLAS_DIR, "libopenblas.so.0")
+# OpenBLAS core names (openblas_get_corename, lower case) by the widest
+# vectors their sgemm kernels use.
+AVX512_CORES = ("skylakex", "cooperlake", "sapphirerapids")
+AVX2_CORES = ("haswell", "zen") + AVX512_CORES
+AVX512_FLAGS = ("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl")
+# Set by choose_openblas_core; blas_env passes it to every BLAS subprocess.
+forced_core = None
 
 
 def cpu_info():
@@ -86,7 +104,53 @@ def blas_env(threads, base=None):
         prev = env.get("LD_LIBRARY_PATH")
         env["LD_LIBRARY_PATH"] = OPENMP_BLAS_DIR + (":" + prev if prev else "")
     env["OMP_NUM_THREADS"] = str(threads)
+    if forced_core:
+        env["OPENBLAS_CORETYPE"] = forced_core
     return env
+
+
+def _openblas_corename(coretype=None):
+    """The core the OpenMP OpenBLAS runs on in a fresh process (with
+    OPENBLAS_CORETYPE=coretype if given); None if it cannot be loaded."""
+    if not os.path.exists(OPENMP_OPENBLAS):
+        return None
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED_ENV}
+    env["OMP_NUM_THREADS"] = "1"
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    code = ("import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); "
+            "lib.openblas_get_corename.restype = ctypes.c_char_p; "
+            "print(lib.openblas_get_corename().decode())")
+    r = subprocess.run([sys.executable, "-c", code, OPENMP_OPENBLAS], env=env,
+                       capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
+
+
+def choose_openblas_core(info):
+    """Sets `forced_core` when the OpenMP OpenBLAS would run this CPU on
+    kernels narrower than its vectors; returns a line for the header."""
+    global forced_core
+    forced_core = None
+    detected = _openblas_corename()
+    if detected is None:
+        return f"OpenBLAS core: cannot ask {OPENMP_OPENBLAS}"
+    flags = info["flags"]
+    if all(f in flags for f in AVX512_FLAGS):
+        wanted, good = ["Cooperlake", "SkylakeX"] if "avx512_bf16" in flags \
+            else ["SkylakeX"], AVX512_CORES
+    elif "avx2" in flags and "fma" in flags:
+        wanted, good = ["Haswell"], AVX2_CORES
+    else:
+        wanted, good = [], ()
+    if not wanted or detected.lower() in good:
+        return f"OpenBLAS core: {detected} (its own choice for this CPU)"
+    for core in wanted:
+        if (_openblas_corename(core) or "").lower() == core.lower():
+            forced_core = core
+            return (f"OpenBLAS core: {core} (OPENBLAS_CORETYPE; by itself this "
+                    f"OpenBLAS picks {detected}, narrower than this CPU's vectors)")
+    return (f"OpenBLAS core: {detected} (WARNING: narrower than this CPU's vectors, "
+            f"and this OpenBLAS has none of {', '.join(wanted)})")
 
 
 def cleared_env_note():

@@ -11,8 +11,10 @@ as it is measured; sections, in order:
 
 1. Machine: CPU model, logical CPUs, the vector features that matter (avx2,
    fma, avx512f, avx512_bf16, avx512_vnni, amx), the threads measured, the
-   register tile hymba-compile picks, and the OPENBLAS_* variables removed
-   for the BLAS subprocesses.
+   register tile hymba-compile picks, the OPENBLAS_* variables removed
+   for the BLAS subprocesses, and the OpenBLAS core they run on (named with
+   OPENBLAS_CORETYPE where the library's own choice uses narrower vectors
+   than the CPU has: bench/machine.py, choose_openblas_core).
 2. Limits, measured now: memory read bandwidth (bench/bandwidth.c, OpenMP
    read loop, best of 5 passes over 1 GiB) and OpenBLAS sgemm GFLOP/s
    (numpy on the OpenMP OpenBLAS, chosen with LD_LIBRARY_PATH, in a child
@@ -129,6 +131,7 @@ def header(a, info, target):
     say(f"  our kernel tile: {target[0]} f32 lanes, {target[1]} vector registers, "
         f"weight panel {target[2]}")
     say(f"  {machine.cleared_env_note()}")
+    say(f"  {machine.choose_openblas_core(info)}")
     if not os.path.isdir(machine.OPENMP_BLAS_DIR):
         say(f"  WARNING: {machine.OPENMP_BLAS_DIR} is missing (scripts/setup.sh --bench "
             "installs libopenblas0-openmp); BLAS figures use the default BLAS")

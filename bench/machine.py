@@ -109,21 +109,39 @@ def blas_env(threads, base=None):
     return env
 
 
-def _openblas_corename(coretype=None):
-    """The core the OpenMP OpenBLAS runs on in a fresh process (with
-    OPENBLAS_CORETYPE=coretype if given); None if it cannot be loaded."""
+def openblas_corename(lib):
+    """The core a loaded OpenBLAS (a ctypes.CDLL) runs on, e.g. 'Haswell'."""
+    lib.openblas_get_corename.restype = ctypes.c_char_p
+    return lib.openblas_get_corename().decode()
+
+
+def _detected_core(coretype=None):
+    """The core the OpenMP OpenBLAS runs on in a fresh process with the
+    benchmark's BLAS environment (and OPENBLAS_CORETYPE=coretype if given);
+    None if it cannot be loaded."""
     if not os.path.exists(OPENMP_OPENBLAS):
         return None
-    env = {k: v for k, v in os.environ.items() if k not in CLEARED_ENV}
-    env["OMP_NUM_THREADS"] = "1"
+    env = blas_env(1)
+    env.pop("OPENBLAS_CORETYPE", None)
     if coretype:
         env["OPENBLAS_CORETYPE"] = coretype
-    code = ("import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); "
-            "lib.openblas_get_corename.restype = ctypes.c_char_p; "
-            "print(lib.openblas_get_corename().decode())")
-    r = subprocess.run([sys.executable, "-c", code, OPENMP_OPENBLAS], env=env,
-                       capture_output=True, text=True)
+    code = ("import ctypes, sys; sys.path.insert(0, sys.argv[1]); import machine; "
+            "print(machine.openblas_corename(ctypes.CDLL(sys.argv[2])))")
+    r = subprocess.run([sys.executable, "-c", code, BENCH, OPENMP_OPENBLAS],
+                       env=env, capture_output=True, text=True)
     return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
+
+
+def _stronger_cores(flags):
+    """(cores to name, strongest first; cores already good enough) for a
+    CPU with these /proc/cpuinfo flags."""
+    if all(f in flags for f in AVX512_FLAGS):
+        if "avx512_bf16" in flags:
+            return ["Cooperlake", "SkylakeX"], AVX512_CORES
+        return ["SkylakeX"], AVX512_CORES
+    if "avx2" in flags and "fma" in flags:
+        return ["Haswell"], AVX2_CORES
+    return [], ()
 
 
 def choose_openblas_core(info):
@@ -131,21 +149,14 @@ def choose_openblas_core(info):
     kernels narrower than its vectors; returns a line for the header."""
     global forced_core
     forced_core = None
-    detected = _openblas_corename()
+    detected = _detected_core()
     if detected is None:
         return f"OpenBLAS core: cannot ask {OPENMP_OPENBLAS}"
-    flags = info["flags"]
-    if all(f in flags for f in AVX512_FLAGS):
-        wanted, good = ["Cooperlake", "SkylakeX"] if "avx512_bf16" in flags \
-            else ["SkylakeX"], AVX512_CORES
-    elif "avx2" in flags and "fma" in flags:
-        wanted, good = ["Haswell"], AVX2_CORES
-    else:
-        wanted, good = [], ()
+    wanted, good = _stronger_cores(info["flags"])
     if not wanted or detected.lower() in good:
         return f"OpenBLAS core: {detected} (its own choice for this CPU)"
     for core in wanted:
-        if (_openblas_corename(core) or "").lower() == core.lower():
+        if (_detected_core(core) or "").lower() == core.lower():
             forced_core = core
             return (f"OpenBLAS core: {core} (OPENBLAS_CORETYPE; by itself this "
                     f"OpenBLAS picks {detected}, narrower than this CPU's vectors)")
@@ -199,11 +210,10 @@ def loaded_blas():
         try:
             lib = ctypes.CDLL(openblas[0])
             lib.openblas_get_config.restype = ctypes.c_char_p
-            lib.openblas_get_corename.restype = ctypes.c_char_p
             model = {0: "sequential", 1: "pthreads", 2: "OpenMP"}.get(
                 lib.openblas_get_parallel(), "?")
             desc += (f" [{lib.openblas_get_config().decode().strip()}; "
-                     f"core {lib.openblas_get_corename().decode()}; "
+                     f"core {openblas_corename(lib)}; "
                      f"{model} threading, {lib.openblas_get_num_threads()} threads]")
         except (OSError, AttributeError) as e:
             desc += f" [cannot query OpenBLAS: {e}]"

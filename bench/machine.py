@@ -10,7 +10,9 @@
   by LD_LIBRARY_PATH, OMP_NUM_THREADS, and OPENBLAS_CORETYPE /
   OPENBLAS_L2_SIZE removed (both together: a core type without its cache
   size, or the reverse, mis-tunes OpenBLAS), then OPENBLAS_CORETYPE set
-  where `choose_openblas_core` found the library's own choice too weak.
+  where `choose_openblas_core` found the library's own choice too weak,
+  and glibc's malloc given the policy our executables set for themselves
+  (MALLOC_TUNABLES).
 - `choose_openblas_core(info)`: the OpenBLAS kernels for this CPU. Debian
   12's OpenBLAS 0.3.21 picks them from CPUID when it loads, and a CPU newer
   than the library may fall back to generic ones (Intel family 6 model 207,
@@ -44,6 +46,16 @@ AVX2_CORES = ("haswell", "zen") + AVX512_CORES
 AVX512_FLAGS = ("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl")
 # Set by choose_openblas_core; blas_env passes it to every BLAS subprocess.
 forced_core = None
+# The malloc policy our executables set for themselves at start-up
+# (lib/Runtime/HostMemory.cpp): no mmap'd blocks, the heap on 2 MB pages,
+# never trimmed. With glibc's defaults PyTorch's large temporaries are
+# mmap'd and faulted in 4 KB at a time by every op: on a Zen 5 guest where
+# page faults are expensive that was 1.6M faults and 31 s of system time
+# for a 512-token prefill and 8 decode steps of the 1.5B shape, and its
+# prefill took 24.0 s instead of 13.0 s. The strongest honest baseline
+# gets the same allocator as ours.
+MALLOC_TUNABLES = ("glibc.malloc.mmap_max=0:glibc.malloc.hugetlb=1:"
+                   "glibc.malloc.trim_threshold=2147483647")
 
 
 def cpu_info():
@@ -104,6 +116,8 @@ def blas_env(threads, base=None):
         prev = env.get("LD_LIBRARY_PATH")
         env["LD_LIBRARY_PATH"] = OPENMP_BLAS_DIR + (":" + prev if prev else "")
     env["OMP_NUM_THREADS"] = str(threads)
+    prev = env.get("GLIBC_TUNABLES")
+    env["GLIBC_TUNABLES"] = MALLOC_TUNABLES + (":" + prev if prev else "")
     if forced_core:
         env["OPENBLAS_CORETYPE"] = forced_core
     return env
@@ -167,8 +181,9 @@ def choose_openblas_core(info):
 def cleared_env_note():
     """What blas_env removes from this environment, for the header."""
     found = [f"{k}={os.environ[k]}" for k in CLEARED_ENV if k in os.environ]
-    return ("unset for benchmark subprocesses: " + ", ".join(found)) if found \
+    note = ("unset for benchmark subprocesses: " + ", ".join(found)) if found \
         else "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set"
+    return note + f"; BLAS subprocesses get GLIBC_TUNABLES={MALLOC_TUNABLES} (our malloc policy)"
 
 
 def _mapped(pattern):

@@ -12,7 +12,8 @@ as it is measured; sections, in order:
 1. Machine: CPU model, logical CPUs, the vector features that matter (avx2,
    fma, avx512f, avx512_bf16, avx512_vnni, amx), the threads measured, the
    register tile hymba-compile picks, the OPENBLAS_* variables removed
-   for the BLAS subprocesses, and the OpenBLAS core they run on (named with
+   for the BLAS subprocesses and the malloc policy they get (ours:
+   bench/machine.py, MALLOC_TUNABLES), and the OpenBLAS core they run on (named with
    OPENBLAS_CORETYPE where the library's own choice uses narrower vectors
    than the CPU has: bench/machine.py, choose_openblas_core).
 2. Limits, measured now: memory read bandwidth (bench/bandwidth.c, OpenMP

@@ -181,9 +181,8 @@ def choose_openblas_core(info):
 def cleared_env_note():
     """What blas_env removes from this environment, for the header."""
     found = [f"{k}={os.environ[k]}" for k in CLEARED_ENV if k in os.environ]
-    note = ("unset for benchmark subprocesses: " + ", ".join(found)) if found \
+    return ("unset for benchmark subprocesses: " + ", ".join(found)) if found \
         else "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set"
-    return note + f"; BLAS subprocesses get GLIBC_TUNABLES={MALLOC_TUNABLES} (our malloc policy)"
 
 
 def _mapped(pattern):

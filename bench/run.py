@@ -132,6 +132,7 @@ def header(a, info, target):
     say(f"  our kernel tile: {target[0]} f32 lanes, {target[1]} vector registers, "
         f"weight panel {target[2]}")
     say(f"  {machine.cleared_env_note()}")
+    say(f"  BLAS subprocesses get our malloc policy: GLIBC_TUNABLES={machine.MALLOC_TUNABLES}")
     say(f"  {machine.choose_openblas_core(info)}")
     if not os.path.isdir(machine.OPENMP_BLAS_DIR):
         say(f"  WARNING: {machine.OPENMP_BLAS_DIR} is missing (scripts/setup.sh --bench "

@@ -135,6 +135,8 @@ void *allocHostPages(size_t bytes, size_t &rounded) {
 void *mlir::hymba::allocModelBuffer(size_t bytes) {
   // The state arena (KV caches, conv and SSM states) is large: on huge
   // pages, zeroing it at start-up takes one fault per 2 MB, not per 4 KB.
+  // (A mapped block reads as zero already; the memset faults it in now,
+  // not during the first model calls. A small one comes from the heap.)
   size_t rounded = 0;
   void *p = allocHostPages(bytes, rounded);
   if (p)

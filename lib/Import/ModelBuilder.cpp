@@ -1,8 +1,12 @@
 //===- ModelBuilder.cpp - Build Hymba IR for a model config ---------------===//
 //
 // One function per concern: the entry points, the layer stack, one decoder
-// layer, the attention branch and the SSM branch. The IR follows SPEC.md 3.8
-// line by line so that a reader can check one against the other.
+// layer, the attention branch and the SSM branch. Each decoder layer is a
+// function of its own in the IR too (@hymba_layer_<i>, called in order by
+// @hymba_layers), so that layers of one kind can later share their code
+// (hymba-merge-equivalent-functions) instead of being lowered 32 times. The IR
+// follows SPEC.md 3.8 line by line so that a reader can check one against the
+// other.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +19,7 @@
 #include "mlir/IR/Builders.h"
 
 #include <cmath>
+#include <map>
 #include <optional>
 
 using namespace mlir;
@@ -150,6 +155,7 @@ private:
   }
 
   func::FuncOp buildLayersFn(ModuleOp module);
+  func::FuncOp buildLayerFn(ModuleOp module, int64_t i);
   void buildEntry(ModuleOp module, func::FuncOp layers, bool start);
   Value buildLayer(int64_t i, Value h);
   Value buildSSM(int64_t i, Value x, Value z);
@@ -160,7 +166,9 @@ private:
   Location loc;
   // Arguments of the function being built.
   Value params, state, position;
-  // Chunk keys/values of each KV-owning layer, for the consumers of its group.
+  // The chunk keys and values a layer attends with: its own, or its group
+  // owner's (the layer function's arguments, or the owner's values when the
+  // layers are inline).
   std::map<int64_t, std::pair<Value, Value>> chunkKV;
 };
 
@@ -255,7 +263,43 @@ Value ModelIRBuilder::buildLayer(int64_t i, Value h) {
   return arith::AddFOp::create(b, loc, h, mlp);
 }
 
+/// @hymba_layer_<i>(params, state, h, position[, k, v]) -> (h[, k, v]): a
+/// layer that reads another layer's chunk keys and values takes them as
+/// arguments; a layer whose keys and values others read returns them.
+func::FuncOp ModelIRBuilder::buildLayerFn(ModuleOp module, int64_t i) {
+  int64_t src = c.kvSource(i);
+  bool readsShared = src != i, shared = c.lastKVReader(i) != i;
+  SmallVector<Type> inputs = {byteBuffer(), byteBuffer(), rows(c.hiddenSize),
+                              b.getIndexType()};
+  SmallVector<Type> results = {rows(c.hiddenSize)};
+  SmallVector<Type> kv = {rows(c.kWidth()), rows(c.vWidth())};
+  if (readsShared)
+    inputs.append(kv);
+  if (shared)
+    results.append(kv);
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = func::FuncOp::create(b, loc, "hymba_layer_" + std::to_string(i),
+                                 b.getFunctionType(inputs, results));
+  fn.setPrivate();
+  Block *body = fn.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  params = body->getArgument(0);
+  state = body->getArgument(1);
+  position = body->getArgument(3);
+  chunkKV.clear();
+  if (readsShared)
+    chunkKV[src] = {body->getArgument(4), body->getArgument(5)};
+  SmallVector<Value> out = {buildLayer(i, body->getArgument(2))};
+  if (shared)
+    out.append({chunkKV.at(i).first, chunkKV.at(i).second});
+  func::ReturnOp::create(b, loc, out);
+  return fn;
+}
+
 func::FuncOp ModelIRBuilder::buildLayersFn(ModuleOp module) {
+  SmallVector<func::FuncOp> layerFns;
+  for (int64_t i = 0; opts.layerFunctions && i < c.numLayers; ++i)
+    layerFns.push_back(buildLayerFn(module, i));
   b.setInsertionPointToEnd(module.getBody());
   auto type = b.getFunctionType(
       {byteBuffer(), byteBuffer(), rows(c.hiddenSize), b.getIndexType()},
@@ -264,13 +308,29 @@ func::FuncOp ModelIRBuilder::buildLayersFn(ModuleOp module) {
   fn.setPrivate();
   Block *body = fn.addEntryBlock();
   b.setInsertionPointToStart(body);
-  params = body->getArgument(0);
-  state = body->getArgument(1);
-  position = body->getArgument(3);
   Value h = body->getArgument(2);
-  chunkKV.clear();
-  for (int64_t i = 0; i < c.numLayers; ++i)
-    h = buildLayer(i, h);
+  if (!opts.layerFunctions) {
+    params = body->getArgument(0);
+    state = body->getArgument(1);
+    position = body->getArgument(3);
+    chunkKV.clear();
+    for (int64_t i = 0; i < c.numLayers; ++i)
+      h = buildLayer(i, h);
+    func::ReturnOp::create(b, loc, h);
+    return fn;
+  }
+  // Chunk keys and values returned by the owner of each shared group.
+  std::map<int64_t, std::pair<Value, Value>> sharedKV;
+  for (int64_t i = 0; i < c.numLayers; ++i) {
+    SmallVector<Value> args = {body->getArgument(0), body->getArgument(1), h,
+                               body->getArgument(3)};
+    if (int64_t src = c.kvSource(i); src != i)
+      args.append({sharedKV.at(src).first, sharedKV.at(src).second});
+    auto call = func::CallOp::create(b, loc, layerFns[i], args);
+    h = call.getResult(0);
+    if (call.getNumResults() == 3)
+      sharedKV[i] = {call.getResult(1), call.getResult(2)};
+  }
   func::ReturnOp::create(b, loc, h);
   return fn;
 }

@@ -644,6 +644,7 @@ int main(int argc, char **argv) {
   hymba::BuildOptions options;
   options.weightType = *weightType;
   options.quantGroup = quantGroup;
+  options.layerFunctions = target == Target::CPU;
   if (maxSeqLen < 0)
     return fail("--max-seq-len must be positive");
   options.maxSeqLen = maxSeqLen > 0 ? maxSeqLen : config.maxPositions;

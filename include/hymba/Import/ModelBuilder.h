@@ -34,6 +34,11 @@ struct BuildOptions {
   int64_t quantGroup = 32;
   /// Tokens (after the meta prefix) a sequence may hold; sizes global caches.
   int64_t maxSeqLen = 0;
+  /// Each decoder layer a function of its own (@hymba_layer_<i>, called by
+  /// @hymba_layers), which lets the CPU pipeline lower one body per kind of
+  /// layer. Off: every layer inline in @hymba_layers (the CUDA target, whose
+  /// host code waits for the GPU stream wherever a function returns).
+  bool layerFunctions = true;
 };
 
 mlir::OwningOpRef<mlir::ModuleOp> buildModel(mlir::MLIRContext &ctx,

@@ -647,6 +647,78 @@ def HymbaApproximateMath : Pass<"hymba-approximate-math", "ModuleOp"> {
                            "vector::VectorDialect"];
 }
 
+def HymbaMergeEquivalentFunctions
+    : Pass<"hymba-merge-equivalent-functions", "ModuleOp"> {
+  let summary = "One body for private functions that differ only in integer "
+                "constants";
+  let description = [{
+    **Why.** The importer builds each decoder layer as a function of its own
+    (`@hymba_layer_<i>`, called in order by `@hymba_layers`). Layers of one
+    kind (global attention; a KV group's owner, which returns its chunk keys
+    and values; a group's reader, which takes them) lower to the same loops
+    and differ only in where their weights and state live: the byte offsets
+    of their `memref.view`s into the parameter and state buffers. Without
+    this pass the conversion to the LLVM dialect, the translation, O3 and
+    instruction selection each handled every layer of the 1.5B model (32)
+    separately, most of the compile time; after it they handle one function
+    per kind (3).
+
+    **What.** Private functions used only by `func.call` are compared in
+    module order with the first function of each group found so far: same
+    type, and op by op (pre-order, constants left out) the same names,
+    attributes, properties, result and block argument types, with operands
+    that correspond, or that are integer or index constants (compared at the
+    use, so that CSE having merged constants differently does not matter).
+    A function equal to a group's first up to such constants joins the
+    group. The first function of each group with members gets one `index` or
+    integer argument per constant use that differs in any member, in walk
+    order, and keeps its name; every call of a member or of the first is
+    pointed at it with its own constants appended; the members are erased.
+
+    **Invariants.** Only integer and index scalar constants become
+    arguments: floats, vectors, attributes and types must be equal, so loop
+    shapes and vector types never become dynamic. A group takes a function
+    only while the arguments stay at most `max-arguments`. Public functions
+    (the entry points) and functions whose symbol is used other than by a
+    call are left alone. Runs on buffers, after the projection and
+    elementwise vectorization (whose loops were specialized for the layer's
+    constant sizes) and before the conversion to the LLVM dialect.
+
+    Before (two layers whose scale weights sit at different offsets):
+    ```mlir
+    func.func private @hymba_layer_1(%p: memref<?xi8>, %x: memref<?xf32>) {
+      %c64 = arith.constant 64 : index
+      %w = memref.view %p[%c64][] : memref<?xi8> to memref<16xf32>
+      ...
+    }
+    func.func private @hymba_layer_3(%p: memref<?xi8>, %x: memref<?xf32>) {
+      %c128 = arith.constant 128 : index
+      %w = memref.view %p[%c128][] : memref<?xi8> to memref<16xf32>
+      ...
+    }
+    call @hymba_layer_1(%p, %x) : (memref<?xi8>, memref<?xf32>) -> ()
+    call @hymba_layer_3(%p, %x) : (memref<?xi8>, memref<?xf32>) -> ()
+    ```
+    After:
+    ```mlir
+    func.func private @hymba_layer_1(%p: memref<?xi8>, %x: memref<?xf32>,
+                                     %off: index) {
+      %w = memref.view %p[%off][] : memref<?xi8> to memref<16xf32>
+      ...
+    }
+    %c64 = arith.constant 64 : index
+    call @hymba_layer_1(%p, %x, %c64) : (memref<?xi8>, memref<?xf32>, index) -> ()
+    %c128 = arith.constant 128 : index
+    call @hymba_layer_1(%p, %x, %c128) : (memref<?xi8>, memref<?xf32>, index) -> ()
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+  let options = [
+    Option<"maxArguments", "max-arguments", "int64_t", /*default=*/"256",
+           "the most constants of a group that may become arguments">,
+  ];
+}
+
 def HymbaFreeAfterLastUse : Pass<"hymba-free-after-last-use", "ModuleOp"> {
   let summary = "Move each buffer's free right after its last use";
   let description = [{

@@ -144,6 +144,9 @@ void buildLowerToLLVMPipeline(OpPassManager &pm, const PipelineOptions &o) {
     // After the last pass that adds buffers. (Not in the GPU form: a free
     // between two loops would keep them from being fused into one.)
     pm.addPass(mlir::hymba::createHymbaFreeAfterLastUse());
+    // From here on, one function per kind of layer instead of one per layer.
+    if (o.mergeFunctions)
+      pm.addPass(mlir::hymba::createHymbaMergeEquivalentFunctions());
   }
   // Threads: scf.parallel -> OpenMP. The canonicalize is required to inline
   // memref.alloca_scope before the CFG conversion.

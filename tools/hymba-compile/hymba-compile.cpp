@@ -129,6 +129,11 @@ cl::opt<std::string> transformScript(
              "hymba.selective_scan with transform.structured.tile_using_forall, "
              "..."),
     cl::value_desc("file"), cl::cat(passesCat));
+cl::opt<bool> noMergeLayers(
+    "no-merge-layers",
+    cl::desc("lower every decoder layer's function on its own instead of one "
+             "per kind of layer (hymba-merge-equivalent-functions)"),
+    cl::cat(passesCat));
 cl::opt<bool> noFuse("no-fuse", cl::desc("do not fuse the hybrid heads"),
                      cl::cat(passesCat));
 cl::opt<bool> noPackWeights(
@@ -394,6 +399,7 @@ void setPipelineOptions(hymba::PipelineOptions &o, bool gpuForm,
                         const hymba::CPUTarget &cpu) {
   o.foldMetaTokens = !noFoldMeta;
   o.fuseHybridHeads = !noFuse;
+  o.mergeFunctions = !noMergeLayers;
   o.tileSelectiveScan = !noTileScan;
   o.transformScript = transformScript;
   o.weightPanel = noPackWeights ? 0 : -1;

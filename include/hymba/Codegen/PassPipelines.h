@@ -34,6 +34,10 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
       *this, "tile-scan",
       llvm::cl::desc("hymba-tile-selective-scan (CPU target only)"),
       llvm::cl::init(true)};
+  Option<bool> mergeFunctions{
+      *this, "merge-functions",
+      llvm::cl::desc("hymba-merge-equivalent-functions (CPU kernel form)"),
+      llvm::cl::init(true)};
   Option<std::string> transformScript{
       *this, "transform-script",
       llvm::cl::desc("a transform-dialect file whose @__transform_main is "

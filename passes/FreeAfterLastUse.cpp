@@ -1,12 +1,12 @@
 //===- FreeAfterLastUse.cpp - Free each buffer right after its last use ---===//
 //
 // Upstream's ownership-based deallocation frees a buffer at the end of the
-// block that allocates it. The model's layers are one straight-line block,
-// so every temporary of every layer stayed allocated until the function
-// returned: a 512-token prefill of the 1.5B model grew the heap by ~2 GB
-// (a fresh, zero-filled page fault per 4 KB), and no temporary was ever
-// reused while still in cache. Freed after its last use, a layer's buffers
-// are reused by the next layer.
+// block that allocates it. A layer is one straight-line block, so every
+// temporary of a layer stayed allocated until it returned (when the layers
+// were one function, until the whole stack returned: a 512-token prefill of
+// the 1.5B model grew the heap by ~2 GB, a fresh zero-filled page fault per
+// 4 KB). Freed after its last use, a buffer's blocks are reused by the next
+// temporaries while still in cache.
 //
 //===----------------------------------------------------------------------===//
 

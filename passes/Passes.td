@@ -724,12 +724,13 @@ def HymbaFreeAfterLastUse : Pass<"hymba-free-after-last-use", "ModuleOp"> {
   let description = [{
     **Why.** The ownership-based deallocation of upstream's
     `buffer-deallocation-pipeline` frees a buffer at the end of the block
-    that allocates it. The model's layers are one straight-line block, so
-    every temporary of every layer stayed allocated until the function
-    returned: a 512-token prefill of the 1.5B model grew the heap by about
-    2 GB, each 4 KB page a fresh zero-filled fault, and no temporary was
-    reused while still in the cache. Freed after its last use, a layer's
-    buffers are reused by the next one (malloc hands the same blocks back).
+    that allocates it. A layer is one straight-line block, so every
+    temporary of a layer stayed allocated until the layer returned (when
+    all layers were one function, until the whole stack returned: a
+    512-token prefill of the 1.5B model grew the heap by about 2 GB, each
+    4 KB page a fresh zero-filled fault). Freed after its last use, a
+    buffer's blocks are reused by the next temporaries while still in the
+    cache (malloc hands the same blocks back).
 
     **What.** Moves every `memref.dealloc` of a `memref.alloc` of the same
     block to just after the last op of that block that uses the buffer or a

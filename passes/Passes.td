@@ -381,9 +381,10 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     instructions per cache line of weights and is bound by the lines in
     flight, which one sequential stream gets too few of from the hardware
     prefetcher. With `prefetch-distance=D` it issues one `memref.prefetch`
-    per 64-byte line of each weight row, ceil(D / row bytes) rows ahead in
-    its panel (past the panel's end: the next panel, which the thread reads
-    next). The f32 tile of int8 and int4 weights also prefetches its bf16
+    per 64-byte line of weights, ceil(D / row bytes) rows ahead in its
+    panel (past the panel's end: the next panel, which the thread reads
+    next): per line of a row, or, where rows are shorter than a line (int8
+    and int4 panels), on the rows of the chained k loop that start one. The f32 tile of int8 and int4 weights also prefetches its bf16
     scales, one 64-byte line per group row, as many groups ahead as the
     weight rows are. Multi-row tiles reuse each line for many rows and get
     none, and neither do f32 panels, which reach the read bandwidth without

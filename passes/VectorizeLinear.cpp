@@ -576,6 +576,19 @@ struct PanelKernel {
       highMask = arith::ConstantOp::create(
           b, i32Vec, DenseElementsAttr::get(i32Vec, b.getI32IntegerAttr(-16)));
     }
+    // A decode tile prefetches a weight line once: where a row is shorter
+    // than a line (int8: 2 rows per line, int4: 4), only the rows that
+    // start one, which the chained k loop below knows (its steps are
+    // k, k+1, ... from a k that starts a line). Prefetching every row had
+    // each line prefetched 2 or 4 times.
+    int64_t rowsPerLine = 1;
+    if (auto wt = dyn_cast<MemRefType>(w.getType());
+        wt && wt.getRank() == 3 && !wt.isDynamicDim(2)) {
+      int64_t rowBytes = wt.getDimSize(2) * wt.getElementTypeBitWidth() / 8;
+      if (rowBytes > 0 && rowBytes < 64 && 64 % rowBytes == 0)
+        rowsPerLine = 64 / rowBytes;
+    }
+    bool prefetchThisRow = true;
     // The panel's weight vectors at k, as f32: widened, or the quantized
     // values unpacked (their group's scale is applied to the group's sums).
     auto weightVectors = [&](ImplicitLocOpBuilder &ib, Value kk) {
@@ -588,7 +601,7 @@ struct PanelKernel {
           Value v = vector::LoadOp::create(
               ib, pairVec, w,
               ValueRange{p, kk, indexConst(ib, 2 * lane.offset)});
-          if (m == 1)
+          if (m == 1 && prefetchThisRow)
             prefetchWeights(ib, w, p, kk, 2 * lane.offset, prefetchRows);
           if (bf16Dot) {
             ws.push_back(v);
@@ -610,7 +623,7 @@ struct PanelKernel {
               ib, i32Vec,
               vector::LoadOp::create(
                   ib, byteVec, w, ValueRange{p, kk, indexConst(ib, h * vl)}));
-          if (m == 1)
+          if (m == 1 && prefetchThisRow)
             prefetchWeights(ib, w, p, kk, h * vl, prefetchRows);
           low.push_back(arith::ShLIOp::create(ib, bytes, shift28));
           high.push_back(arith::AndIOp::create(ib, bytes, highMask));
@@ -622,7 +635,7 @@ struct PanelKernel {
         for (const Lane &lane : lanes) {
           Value v = vector::LoadOp::create(
               ib, wVec, w, ValueRange{p, kk, indexConst(ib, lane.offset)});
-          if (m == 1)
+          if (m == 1 && prefetchThisRow)
             prefetchWeights(ib, w, p, kk, lane.offset, prefetchRows);
           if (bits == 8)
             ws.push_back(arith::SIToFPOp::create(ib, acc, v));
@@ -702,9 +715,12 @@ struct PanelKernel {
             for (int64_t c = 0; c < chains; ++c) {
               Value kc =
                   c ? arith::AddIOp::create(ib, kk, indexConst(ib, c)) : kk;
+              prefetchThisRow =
+                  chains % rowsPerLine != 0 || c % rowsPerLine == 0;
               llvm::append_range(
                   next, kStep(ib, kc, accs.slice(c * tileSize, tileSize)));
             }
+            prefetchThisRow = true;
             scf::YieldOp::create(ib, next);
           });
       SmallVector<Value> out(main.getResults());

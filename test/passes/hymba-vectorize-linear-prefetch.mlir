@@ -136,7 +136,15 @@ func.func @int8_dot(%qx: memref<?x64xi8>, %sx: memref<?x2xf32>, %q: memref<2x16x
 // CHECK-NEXT:      memref.prefetch %[[S]][%[[P]], %[[GA]], %[[C0:.+]]], read, locality<3>, data
 // CHECK-NEXT:      vector.load %[[S]][%[[P]], %[[G]], %[[C0]]]
 // CHECK-NOT:       memref.prefetch %[[S]]
-// CHECK:           memref.prefetch %[[Q]]
+// Two 32-byte rows share a line: the chained loop (rows k .. k + 3 per
+// step) prefetches rows k and k + 2 only, once per line; its tail, one row
+// at a time, every row.
+// CHECK:           scf.for %{{.*}} step %[[C4:.+]] iter_args
+// CHECK-COUNT-2:     memref.prefetch %[[Q]]
+// CHECK-NOT:         memref.prefetch
+// CHECK:             scf.yield
+// CHECK:           scf.for %{{.*}} step %[[C1:.+]] iter_args
+// CHECK:             memref.prefetch %[[Q]]
 // OFF-LABEL: func @int8_f32_compute
 // OFF-NOT:   memref.prefetch
 func.func @int8_f32_compute(%x: memref<?x64xf32>, %q: memref<2x64x32xi8>, %s: memref<2x2x32xbf16>, %y: memref<?x64xf32>) {

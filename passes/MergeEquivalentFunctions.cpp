@@ -20,7 +20,7 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
-#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir::hymba {
 #define GEN_PASS_DEF_HYMBAMERGEEQUIVALENTFUNCTIONS

@@ -581,13 +581,7 @@ struct PanelKernel {
     // start one, which the chained k loop below knows (its steps are
     // k, k+1, ... from a k that starts a line). Prefetching every row had
     // each line prefetched 2 or 4 times.
-    int64_t rowsPerLine = 1;
-    if (auto wt = dyn_cast<MemRefType>(w.getType());
-        wt && wt.getRank() == 3 && !wt.isDynamicDim(2)) {
-      int64_t rowBytes = wt.getDimSize(2) * wt.getElementTypeBitWidth() / 8;
-      if (rowBytes > 0 && rowBytes < 64 && 64 % rowBytes == 0)
-        rowsPerLine = 64 / rowBytes;
-    }
+    int64_t lineRows = rowsPerLine(w);
     bool prefetchThisRow = true;
     // The panel's weight vectors at k, as f32: widened, or the quantized
     // values unpacked (their group's scale is applied to the group's sums).
@@ -715,8 +709,7 @@ struct PanelKernel {
             for (int64_t c = 0; c < chains; ++c) {
               Value kc =
                   c ? arith::AddIOp::create(ib, kk, indexConst(ib, c)) : kk;
-              prefetchThisRow =
-                  chains % rowsPerLine != 0 || c % rowsPerLine == 0;
+              prefetchThisRow = chains % lineRows != 0 || c % lineRows == 0;
               llvm::append_range(
                   next, kStep(ib, kc, accs.slice(c * tileSize, tileSize)));
             }

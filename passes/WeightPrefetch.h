@@ -38,16 +38,27 @@ inline void prefetchWeights(ImplicitLocOpBuilder &b, Value w, Value p, Value k,
                              /*isDataCache=*/true);
 }
 
-/// k rows of `w` ([P, rows, row elements]) that make up at least `bytes`.
+/// Bytes of one k row of `w` ([P, rows, row elements]), or 0 when unknown.
+inline int64_t rowBytes(Value w) {
+  auto type = dyn_cast<MemRefType>(w.getType());
+  if (!type || type.getRank() != 3 || type.isDynamicDim(2))
+    return 0;
+  return type.getDimSize(2) * int64_t(type.getElementTypeBitWidth()) / 8;
+}
+
+/// k rows of `w` that make up at least `bytes`.
 inline int64_t rowsForBytes(Value w, int64_t bytes) {
-  auto type = cast<MemRefType>(w.getType());
-  if (bytes <= 0 || type.getRank() != 3 || type.isDynamicDim(2))
+  int64_t row = rowBytes(w);
+  if (bytes <= 0 || row <= 0)
     return 0;
-  int64_t rowBytes =
-      type.getDimSize(2) * int64_t(type.getElementTypeBitWidth()) / 8;
-  if (rowBytes <= 0)
-    return 0;
-  return (bytes + rowBytes - 1) / rowBytes;
+  return (bytes + row - 1) / row;
+}
+
+/// k rows of `w` that share a 64-byte line: 1 unless rows are shorter than
+/// a line and tile it exactly (int8 panels of 32 bytes: 2; int4: 4).
+inline int64_t rowsPerLine(Value w) {
+  int64_t row = rowBytes(w);
+  return row > 0 && row < 64 && 64 % row == 0 ? 64 / row : 1;
 }
 
 } // namespace mlir::hymba

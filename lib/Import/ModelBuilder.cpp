@@ -328,7 +328,7 @@ func::FuncOp ModelIRBuilder::buildLayersFn(ModuleOp module) {
       args.append({sharedKV.at(src).first, sharedKV.at(src).second});
     auto call = func::CallOp::create(b, loc, layerFns[i], args);
     h = call.getResult(0);
-    if (call.getNumResults() == 3)
+    if (c.lastKVReader(i) != i)
       sharedKV[i] = {call.getResult(1), call.getResult(2)};
   }
   func::ReturnOp::create(b, loc, h);

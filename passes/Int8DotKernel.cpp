@@ -44,12 +44,13 @@ Value splat(ImplicitLocOpBuilder &b, VectorType type, Attribute value) {
 }
 } // namespace
 
-SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
-                                             ArrayRef<Value> rows, Value p,
-                                             ArrayRef<int64_t> laneOffsets,
-                                             Value k0, Value k1,
-                                             ValueRange init) const {
-  size_t m = rows.size(), nv = laneOffsets.size(), tile = m * nv;
+SmallVector<Value>
+Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
+                          ArrayRef<Value> panels, ArrayRef<int64_t> laneOffsets,
+                          Value k0, Value k1, ValueRange init) const {
+  // Columns of the tile: lane j of panel q is column q * lanes + j.
+  size_t m = rows.size(), lanes = laneOffsets.size(),
+         nv = panels.size() * lanes, tile = m * nv;
   VectorType i32Vec = VectorType::get({vl}, b.getI32Type());
   VectorType byteVec = VectorType::get({4 * vl}, b.getI8Type());
   VectorType f32Vec = VectorType::get({vl}, b.getF32Type());
@@ -74,10 +75,10 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
   }
   // i4 rows hold 4 bytes for each of the panel's first W / 2 lanes.
   int64_t halfPanel = cast<MemRefType>(w.getType()).getDimSize(2) / 4;
-  // The weight bytes of lane vector j at quad row kq, made unsigned (+ 128):
-  // an int8 load, or one nibble half of the int4 byte vector shared with its
-  // partner.
-  auto weightBytes = [&](ImplicitLocOpBuilder &ib, Value kq,
+  // The weight bytes of lane vector j of panel p at quad row kq, made
+  // unsigned (+ 128): an int8 load, or one nibble half of the int4 byte
+  // vector shared with its partner.
+  auto weightBytes = [&](ImplicitLocOpBuilder &ib, Value p, Value kq,
                          llvm::DenseMap<int64_t, Value> &loaded, int64_t lane) {
     int64_t column = bits == 4 ? lane % halfPanel : lane;
     Value &raw = loaded[column];
@@ -134,9 +135,11 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
               ImplicitLocOpBuilder ib(l, qb);
               Value kq = arith::DivUIOp::create(ib, kk, c4);
               SmallVector<Value> ws, next(s.begin(), s.end());
-              llvm::DenseMap<int64_t, Value> loaded;
-              for (size_t j = 0; j < nv; ++j)
-                ws.push_back(weightBytes(ib, kq, loaded, laneOffsets[j]));
+              for (Value p : panels) {
+                llvm::DenseMap<int64_t, Value> loaded;
+                for (int64_t offset : laneOffsets)
+                  ws.push_back(weightBytes(ib, p, kq, loaded, offset));
+              }
               for (size_t i = 0; i < m; ++i) {
                 // x[row, kk .. kk + 3] as one i32 in every lane.
                 Value bytes = vector::LoadOp::create(ib, quad, qx,
@@ -160,7 +163,8 @@ SmallVector<Value> Int8DotKernel::accumulate(ImplicitLocOpBuilder &b,
           weightScale.push_back(widenBF16Exactly(
               gb, vector::LoadOp::create(
                       gb, VectorType::get({vl}, gb.getBF16Type()), scales,
-                      ValueRange{p, g, indexConst(gb, laneOffsets[j])})));
+                      ValueRange{panels[j / lanes], g,
+                                 indexConst(gb, laneOffsets[j % lanes])})));
           if (bits == 4) // int4 sums are of 16 q (see the file comment)
             weightScale.back() = arith::MulFOp::create(
                 gb, weightScale.back(),

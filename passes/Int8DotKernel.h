@@ -38,13 +38,15 @@ struct Int8DotKernel {
   /// rows of `w` ahead (WeightPrefetch.h).
   int64_t prefetchRows = 0;
 
-  /// The f32 accumulators `init` (rows.size() x laneOffsets.size(), row
-  /// major) plus sum over k in [k0, k1) of x[rows[i], k] * w(p, k) for the
-  /// panel lanes starting at each of `laneOffsets`. k0 is a multiple of the
-  /// group and k1 - k0 of 4.
+  /// The f32 accumulators `init` (rows.size() x (panels.size() x
+  /// laneOffsets.size()), row major, panel major within a row) plus sum
+  /// over k in [k0, k1) of x[rows[i], k] * w(p, k) for each panel p of
+  /// `panels` and its lanes starting at each of `laneOffsets`. k0 is a
+  /// multiple of the group and k1 - k0 of 4.
   SmallVector<Value> accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
-                                Value p, ArrayRef<int64_t> laneOffsets,
-                                Value k0, Value k1, ValueRange init) const;
+                                ArrayRef<Value> panels,
+                                ArrayRef<int64_t> laneOffsets, Value k0,
+                                Value k1, ValueRange init) const;
 };
 
 /// The sum of each row's group of x's int8 values, qx [T, K] i8 ->

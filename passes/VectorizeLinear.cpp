@@ -486,6 +486,17 @@ struct PanelKernel {
   int64_t prefetchRows = 0;
   /// Rows of x per pass over the panels (a multiple of `rows`, or 0: all).
   int64_t rowChunk = 0;
+  /// Panels a one-row x (a decode step) reads at once, each a sequential
+  /// stream of its own (emitDecode); 1: one panel at a time.
+  int64_t decodeStreams = 1;
+  /// The target's vector registers.
+  int64_t registers = 16;
+
+  /// Panels per decode tile: `decodeStreams`, but one for unpacked
+  /// (quantized) weights on a target with fewer than 32 vector registers:
+  /// with AVX2's 16, LLVM's schedule of the unrolled group loop of two
+  /// int8 panels spilled 14-22 vectors (test/codegen/gemm-asm.test).
+  int64_t streams() const { return bits && registers < 32 ? 1 : decodeStreams; }
 
   /// bf16 pairs (interleave 2): w is [P, ceil(K / 2), 2 W] bf16 (lane j of
   /// a row holds w(j, 2 kk) and w(j, 2 kk + 1)), x is [T, ceil(K / 2)] i32
@@ -524,25 +535,35 @@ struct PanelKernel {
   }
 
   /// y[t0 + i, p * W + lanes] += sum_{k in [k0, k1)} x[t0 + i, k] * w(p, k)
-  /// for i < m, with m x lanes.size() accumulators in registers.
-  void emitTile(ImplicitLocOpBuilder &b, Value t0, int64_t m, Value p,
-                ArrayRef<Lane> lanes, Value k0, Value k1) const {
+  /// for i < m and every panel p of `ps` (all with the same `lanes`), with
+  /// m x ps.size() x lanes.size() accumulators in registers. A decode tile
+  /// over several panels reads one weight stream per panel (emitDecode).
+  void emitTile(ImplicitLocOpBuilder &b, Value t0, int64_t m,
+                ArrayRef<Value> ps, ArrayRef<Lane> lanes, Value k0,
+                Value k1) const {
     VectorType acc = accType();
     auto wElt = cast<MemRefType>(w.getType()).getElementType();
     VectorType wVec = VectorType::get({vl}, wElt);
-    Value col0 = arith::MulIOp::create(b, p, indexConst(b, panel));
+    // Accumulator column a is lane a % lanes.size() of panel
+    // ps[a / lanes.size()].
+    size_t cols = ps.size() * lanes.size();
     SmallVector<Value> rowIdx, colIdx, masks;
+    SmallVector<Value> col0s;
+    for (Value p : ps)
+      col0s.push_back(arith::MulIOp::create(b, p, indexConst(b, panel)));
     for (int64_t i = 0; i < m; ++i)
       rowIdx.push_back(arith::AddIOp::create(b, t0, indexConst(b, i)));
-    for (const Lane &lane : lanes) {
-      colIdx.push_back(
-          arith::AddIOp::create(b, col0, indexConst(b, lane.offset)));
-      masks.push_back(lane.valid < vl
-                          ? vector::ConstantMaskOp::create(
-                                b, VectorType::get({vl}, b.getI1Type()),
-                                ArrayRef<int64_t>{lane.valid})
-                                .getResult()
-                          : Value());
+    for (Value col0 : col0s) {
+      for (const Lane &lane : lanes) {
+        colIdx.push_back(
+            arith::AddIOp::create(b, col0, indexConst(b, lane.offset)));
+        masks.push_back(lane.valid < vl
+                            ? vector::ConstantMaskOp::create(
+                                  b, VectorType::get({vl}, b.getI1Type()),
+                                  ArrayRef<int64_t>{lane.valid})
+                                  .getResult()
+                            : Value());
+      }
     }
     Value zero;
     auto zeroVector = [&]() {
@@ -560,7 +581,7 @@ struct PanelKernel {
     };
     SmallVector<Value> init;
     for (int64_t i = 0; i < m; ++i)
-      for (size_t j = 0; j < lanes.size(); ++j)
+      for (size_t j = 0; j < cols; ++j)
         init.push_back(loadY(i, j));
     // An i4 pair sign-extended to an i32 lane is v = 16 hi + lo (lo
     // unsigned). One op isolates each nibble at a known power of two:
@@ -583,9 +604,9 @@ struct PanelKernel {
     // each line prefetched 2 or 4 times.
     int64_t lineRows = rowsPerLine(w);
     bool prefetchThisRow = true;
-    // The panel's weight vectors at k, as f32: widened, or the quantized
+    // The weight vectors of panel p at k, as f32: widened, or the quantized
     // values unpacked (their group's scale is applied to the group's sums).
-    auto weightVectors = [&](ImplicitLocOpBuilder &ib, Value kk) {
+    auto panelVectors = [&](ImplicitLocOpBuilder &ib, Value p, Value kk) {
       SmallVector<Value> ws;
       if (interleave == 2) {
         // Raw bf16 pair vectors; widened halves without bf16Dot: odd
@@ -639,6 +660,12 @@ struct PanelKernel {
       }
       return ws;
     };
+    auto weightVectors = [&](ImplicitLocOpBuilder &ib, Value kk) {
+      SmallVector<Value> ws;
+      for (Value p : ps)
+        llvm::append_range(ws, panelVectors(ib, p, kk));
+      return ws;
+    };
     // One k step: the weight vectors at k, one broadcast per row, one FMA
     // per accumulator.
     size_t tileSize = init.size();
@@ -656,8 +683,8 @@ struct PanelKernel {
             xOdd = highHalf(ib, pair);
             xEven = lowHalf(ib, pair);
           }
-          for (size_t j = 0; j < lanes.size(); ++j) {
-            Value a = accs[i * lanes.size() + j];
+          for (size_t j = 0; j < cols; ++j) {
+            Value a = accs[i * cols + j];
             if (bf16Dot) {
               next.push_back(
                   x86vector::DotBF16Op::create(ib, acc, a, xs, ws[j]));
@@ -672,16 +699,18 @@ struct PanelKernel {
       for (int64_t i = 0; i < m; ++i) {
         Value xv = memref::LoadOp::create(ib, x, ValueRange{rowIdx[i], kk});
         Value xb = vector::BroadcastOp::create(ib, acc, xv);
-        for (size_t j = 0; j < lanes.size(); ++j)
+        for (size_t j = 0; j < cols; ++j)
           next.push_back(
-              vector::FMAOp::create(ib, xb, ws[j], accs[i * lanes.size() + j]));
+              vector::FMAOp::create(ib, xb, ws[j], accs[i * cols + j]));
       }
       return next;
     };
     // A one-row tile (decode) has too few accumulators to hide the FMA
     // latency: its k loop keeps `chains` independent sets (k, k+1, ...
-    // round robin), summed at the end.
-    int64_t chains = m == 1 ? kDecodeChains : 1;
+    // round robin), summed at the end; a tile over several panels has that
+    // many more accumulators per set and needs fewer sets.
+    int64_t chains =
+        m == 1 ? std::max<int64_t>(1, kDecodeChains / int64_t(ps.size())) : 1;
     SmallVector<Value> sets(init);
     for (int64_t c = 1; c < chains; ++c)
       sets.append(tileSize, zeroVector());
@@ -741,7 +770,7 @@ struct PanelKernel {
       SmallVector<int64_t> offsets;
       for (const Lane &lane : lanes)
         offsets.push_back(lane.offset);
-      results = int8Dot->accumulate(b, rowIdx, p, offsets, k0, k1, init);
+      results = int8Dot->accumulate(b, rowIdx, ps, offsets, k0, k1, init);
     } else if (!bits) {
       results = sumChains(b, steps(b, k0, k1, sets));
     } else {
@@ -759,7 +788,10 @@ struct PanelKernel {
             ImplicitLocOpBuilder ib(loc, nb);
             Value g = arith::DivUIOp::create(ib, kg, indexConst(ib, group));
             SmallVector<Value> scaleVecs;
-            for (auto [j, lane] : llvm::enumerate(lanes)) {
+            for (size_t a = 0; a < cols; ++a) {
+              Value p = ps[a / lanes.size()];
+              size_t j = a % lanes.size();
+              const Lane &lane = lanes[j];
               // The scales are a second, slower stream beside the weights,
               // which a decode tile waits on unless they are prefetched too
               // (2-3% of its time): as many groups ahead as the weight rows.
@@ -794,14 +826,14 @@ struct PanelKernel {
             SmallVector<Value> next;
             for (size_t a = 0; a < tileSize; ++a)
               next.push_back(vector::FMAOp::create(
-                  ib, sums[a], scaleVecs[a % lanes.size()], accs[a]));
+                  ib, sums[a], scaleVecs[a % cols], accs[a]));
             scf::YieldOp::create(ib, next);
           });
       results.assign(groups.getResults().begin(), groups.getResults().end());
     }
     for (int64_t i = 0; i < m; ++i)
-      for (size_t j = 0; j < lanes.size(); ++j) {
-        Value v = results[i * lanes.size() + j];
+      for (size_t j = 0; j < cols; ++j) {
+        Value v = results[i * cols + j];
         SmallVector<Value, 2> idx = {rowIdx[i], colIdx[j]};
         if (masks[j])
           vector::MaskedStoreOp::create(b, y, idx, masks[j], v);
@@ -823,7 +855,7 @@ struct PanelKernel {
     scf::ForOp::create(b, r0, fullEnd, cRows, ValueRange{},
                        [&](OpBuilder &fb, Location l, Value t, ValueRange) {
                          ImplicitLocOpBuilder tb(l, fb);
-                         emitTile(tb, t, rows, p, lanes, k0, k1);
+                         emitTile(tb, t, rows, {p}, lanes, k0, k1);
                          scf::YieldOp::create(tb);
                        });
     // rem = r1 - fullEnd < rows, covered by the binary digits of rem.
@@ -836,7 +868,7 @@ struct PanelKernel {
       Value has = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit, c0);
       scf::IfOp::create(b, has, [&](OpBuilder &ob, Location l) {
         ImplicitLocOpBuilder ib(l, ob);
-        emitTile(ib, t, m, p, lanes, k0, k1);
+        emitTile(ib, t, m, {p}, lanes, k0, k1);
         scf::YieldOp::create(ib);
       });
       t = arith::AddIOp::create(b, t, bit);
@@ -852,15 +884,116 @@ struct PanelKernel {
     return lanes;
   }
 
+  /// y += x w^T: with streams() > 1, a one-row x (known only at run
+  /// time: prefill chunks and decode steps share the code) takes
+  /// emitDecode, any other emitRows.
+  void emit(ImplicitLocOpBuilder &b) const {
+    Value c0 = indexConst(b, 0);
+    Value total = memref::DimOp::create(b, x, c0);
+    if (streams() > 1) {
+      Value oneRow = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, total,
+                                           indexConst(b, 1));
+      scf::IfOp::create(
+          b, oneRow,
+          [&](OpBuilder &ob, Location l) {
+            ImplicitLocOpBuilder tb(l, ob);
+            emitDecode(tb);
+            scf::YieldOp::create(tb);
+          },
+          [&](OpBuilder &ob, Location l) {
+            ImplicitLocOpBuilder eb(l, ob);
+            emitRows(eb, total);
+            scf::YieldOp::create(eb);
+          });
+      return;
+    }
+    emitRows(b, total);
+  }
+
+  /// One x row (a decode step) against all panels, S = streams() panels
+  /// per tile over all of K. With S streams and H = (full panels) / S,
+  /// item i < H reads panels i, i + H, ..., i + (S - 1) H side by side;
+  /// the panels past S H (a last full one, the partial one) are items of
+  /// one panel. A thread's static share of the items then reads S
+  /// sequential streams, each from its own part of the weights: the
+  /// hardware prefetcher runs ahead on each, where one stream (a tile of
+  /// one panel) keeps too few lines in flight to reach the read bandwidth.
+  void emitDecode(ImplicitLocOpBuilder &b) const {
+    int64_t panels = (n + panel - 1) / panel, fullPanels = n / panel;
+    int64_t streamCount = streams();
+    int64_t groupsOf = fullPanels / streamCount;
+    int64_t singles = panels - groupsOf * streamCount;
+    Value c0 = indexConst(b, 0), c1 = indexConst(b, 1), cK = indexConst(b, k);
+    auto singlePanel = [&](ImplicitLocOpBuilder &sb, Value p) {
+      auto full = [&](ImplicitLocOpBuilder &fb) {
+        emitTile(fb, c0, 1, {p}, lanesOf(panel), c0, cK);
+      };
+      if (fullPanels == panels)
+        return full(sb);
+      Value isFull = arith::CmpIOp::create(sb, arith::CmpIPredicate::ult, p,
+                                           indexConst(sb, fullPanels));
+      scf::IfOp::create(
+          sb, isFull,
+          [&](OpBuilder &ob, Location l) {
+            ImplicitLocOpBuilder tb(l, ob);
+            full(tb);
+            scf::YieldOp::create(tb);
+          },
+          [&](OpBuilder &ob, Location l) {
+            ImplicitLocOpBuilder tb(l, ob);
+            emitTile(tb, c0, 1, {p}, lanesOf(n - fullPanels * panel), c0, cK);
+            scf::YieldOp::create(tb);
+          });
+    };
+    scf::ParallelOp::create(
+        b, ValueRange{c0}, ValueRange{indexConst(b, groupsOf + singles)},
+        ValueRange{c1}, [&](OpBuilder &pb, Location loc, ValueRange iv) {
+          ImplicitLocOpBuilder ib(loc, pb);
+          Value i = iv[0];
+          auto grouped = [&](ImplicitLocOpBuilder &gb) {
+            SmallVector<Value> ps = {i};
+            for (int64_t s = 1; s < streamCount; ++s)
+              ps.push_back(
+                  arith::AddIOp::create(gb, i, indexConst(gb, s * groupsOf)));
+            emitTile(gb, c0, 1, ps, lanesOf(panel), c0, cK);
+          };
+          if (groupsOf == 0)
+            singlePanel(ib, i);
+          else if (singles == 0)
+            grouped(ib);
+          if (groupsOf == 0 || singles == 0) {
+            scf::ReduceOp::create(ib);
+            return;
+          }
+          Value isGrouped = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
+                                                  i, indexConst(ib, groupsOf));
+          scf::IfOp::create(
+              ib, isGrouped,
+              [&](OpBuilder &ob, Location l) {
+                ImplicitLocOpBuilder tb(l, ob);
+                grouped(tb);
+                scf::YieldOp::create(tb);
+              },
+              [&](OpBuilder &ob, Location l) {
+                ImplicitLocOpBuilder tb(l, ob);
+                singlePanel(
+                    tb, arith::AddIOp::create(
+                            tb, i,
+                            indexConst(tb, groupsOf * streamCount - groupsOf)));
+                scf::YieldOp::create(tb);
+              });
+          scf::ReduceOp::create(ib);
+        });
+  }
+
   /// Every panel passes over x `rowChunk` rows at a time (all rows when
   /// rowChunk is 0 or T is smaller): each panel reads all of its chunk of
   /// x, which past a few MB of x (thousands of rows, K in the thousands)
   /// no longer stays in cache from one panel to the next and would come
   /// from memory once per panel; per chunk the weights are read again
   /// instead, once per pass.
-  void emit(ImplicitLocOpBuilder &b) const {
+  void emitRows(ImplicitLocOpBuilder &b, Value total) const {
     Value c0 = indexConst(b, 0);
-    Value total = memref::DimOp::create(b, x, c0);
     if (rowChunk <= 0)
       return emitChunk(b, c0, total);
     Value chunk = indexConst(b, rowChunk);
@@ -1037,9 +1170,10 @@ struct VectorizeLinearPass
           << "row-chunk must be a positive multiple of " << kDotBlock;
       return signalPassFailure();
     }
-    if (vectorWidth <= 0 || vectorRegisters < 4 || kBlockSize <= 0) {
+    if (vectorWidth <= 0 || vectorRegisters < 4 || kBlockSize <= 0 ||
+        decodeStreams < 1) {
       getOperation()->emitError()
-          << "vector-width and k-block must be positive and "
+          << "vector-width, k-block and decode-streams must be positive and "
              "vector-registers at least 4";
       return signalPassFailure();
     }
@@ -1151,6 +1285,8 @@ struct VectorizeLinearPass
                 std::max<int64_t>(1, xChunkBytes / (rowBytes * kernel.rows)) *
                 kernel.rows;
         }
+        kernel.decodeStreams = decodeStreams;
+        kernel.registers = vectorRegisters;
         kernel.emit(b);
         if (scratch)
           memref::DeallocOp::create(b, scratch);

@@ -132,6 +132,7 @@ void buildLowerToLLVMPipeline(OpPassManager &pm, const PipelineOptions &o) {
     linear.bf16Dot = o.bf16Dot;
     linear.vnni = o.vnni;
     linear.prefetchDistance = o.prefetchDistance;
+    linear.decodeStreams = o.decodeStreams;
     pm.addPass(mlir::hymba::createHymbaVectorizeLinear(linear));
     mlir::hymba::HymbaVectorizeRowReductionsOptions rowSums;
     rowSums.vectorWidth = o.vectorWidth;

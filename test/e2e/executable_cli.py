@@ -313,11 +313,14 @@ tampered("folded without its snapshot", folded[:-TRAILER.size] + TRAILER.pack(*f
 # The driver refuses bad flags without leaving output behind.
 # CHECK: PASS driver: bad dtype
 # CHECK: PASS driver: bad quant group
+# CHECK: PASS driver: bad decode streams
 # CHECK: PASS driver: exe to stdout
 for name, args, expect in [
     ("bad dtype", ["--dtype", "int3"], "--dtype must be f32, bf16, int8 or int4"),
     ("bad quant group", ["--dtype", "int8", "--quant-group", "0"],
      "--quant-group must be between 1 and 4096"),
+    ("bad decode streams", ["--decode-streams", "0"],
+     "--decode-streams must be between 1 and 8"),
     ("exe to stdout", ["-o", "-"], "cannot be written to stdout"),
 ]:
     out = os.path.join(work, "never")
@@ -327,6 +330,6 @@ for name, args, expect in [
           and not os.path.exists(out), r.stderr.strip()[:100])
 
 print(f"{passed} passed, {failed} failed")
-# PLAIN: 49 passed, 0 failed
-# ASAN: 46 passed, 0 failed
+# PLAIN: 50 passed, 0 failed
+# ASAN: 47 passed, 0 failed
 sys.exit(1 if failed else 0)

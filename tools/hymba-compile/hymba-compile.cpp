@@ -153,6 +153,12 @@ cl::opt<int64_t> linearRowChunk(
     cl::desc("rows per pass over the weights in CPU projections (testing: "
              "small values exercise the chunking on small prompts)"),
     cl::init(0), cl::cat(debugCat));
+cl::opt<int64_t> decodeStreams(
+    "decode-streams",
+    cl::desc("weight panels a CPU decode step's projection tiles read side "
+             "by side, one sequential stream each (1: one panel per tile; "
+             "for A/B runs)"),
+    cl::init(2), cl::cat(debugCat));
 enum class KernelForm { Target, CPU, GPU };
 cl::opt<KernelForm> kernelForm(
     "kernel-form",
@@ -409,6 +415,7 @@ void setPipelineOptions(hymba::PipelineOptions &o, bool gpuForm,
       gpuForm ? mlir::hymba::KernelForm::GPU : mlir::hymba::KernelForm::CPU;
   o.rowChunk = linearRowChunk;
   o.chip = cudaArch;
+  o.decodeStreams = decodeStreams;
   hymba::applyCPUTarget(o, cpu);
 }
 
@@ -586,6 +593,9 @@ int main(int argc, char **argv) {
   if (quantGroup < 1 || quantGroup > 4096)
     return fail("--quant-group must be between 1 and 4096, got " +
                 Twine(int64_t(quantGroup)));
+  if (decodeStreams < 1 || decodeStreams > 8)
+    return fail("--decode-streams must be between 1 and 8, got " +
+                Twine(int64_t(decodeStreams)));
   Expected<hymba::CPUTarget> cpu = hymba::resolveCPUTarget(targetCPU);
   if (!cpu)
     return fail(toString(cpu.takeError()));

@@ -95,6 +95,11 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("bytes ahead at which decode tiles prefetch the weight "
                      "panels (0: none)"),
       llvm::cl::init(4096)};
+  Option<int64_t> decodeStreams{
+      *this, "decode-streams",
+      llvm::cl::desc("panels a decode tile reads side by side, one weight "
+                     "stream each (1: one panel per tile)"),
+      llvm::cl::init(2)};
   Option<std::string> chip{*this, "chip",
                            llvm::cl::desc("CUDA target: the GPU architecture"),
                            llvm::cl::init("sm_90")};

@@ -84,6 +84,13 @@ def lowering(lanes, regs, helptext):
     """The driver's CPU lowering after bufferization (Pipeline.cpp), with
     the options and passes this hymba-opt (`helptext`) has."""
     regs = " vector-registers=%d" % regs if "vector-registers" in helptext else ""
+    # The driver's decode tiles prefetch their weights 4 KB ahead and read
+    # two panels side by side (PipelineOptions prefetch-distance and
+    # decode-streams; the pass itself defaults to neither).
+    if "prefetch-distance" in helptext:
+        regs += " prefetch-distance=4096"
+    if "decode-streams" in helptext:
+        regs += " decode-streams=2"
     approx = ("hymba-approximate-math," if "hymba-approximate-math" in helptext
               else "")
     return ("builtin.module(hymba-vectorize-linear{vector-width=%d%s"

@@ -305,15 +305,17 @@ struct LowerSwiGLUGPU : OpRewritePattern<SwiGLUMLPOp> {
                                                        : nullptr);
     if (!add) {
       rewriter.replaceOp(
-          op, buildRegisterProjection(b, {{act}}, op.getDown(), 1.0f, Value()));
+          op, buildRegisterProjection(b, {ProjectionInput{act, Value()}},
+                                      op.getDown(), 1.0f, Value()));
       return success();
     }
     Value residual =
         add.getLhs() == op.getResult() ? add.getRhs() : add.getLhs();
     // The residual may be defined after the MLP: build at the add.
     ImplicitLocOpBuilder ab = builderAt(rewriter, add);
-    rewriter.replaceOp(add, buildRegisterProjection(ab, {{act}}, op.getDown(),
-                                                    1.0f, residual));
+    rewriter.replaceOp(
+        add, buildRegisterProjection(ab, {ProjectionInput{act, Value()}},
+                                     op.getDown(), 1.0f, residual));
     rewriter.eraseOp(op);
     return success();
   }

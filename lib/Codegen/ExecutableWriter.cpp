@@ -465,7 +465,7 @@ llvm::Error mlir::hymba::writeExecutable(const ExecutableSpec &spec,
       return fail(spec.outputPath +
                   ": cannot write: " + llvm::toString(std::move(k)));
     llvm::sys::RemoveFileOnSignal(staging);
-    auto removeStaging = llvm::make_scope_exit([&] {
+    llvm::scope_exit removeStaging([&] {
       if (!staging.empty()) {
         llvm::sys::fs::remove(staging);
         llvm::sys::DontRemoveFileOnSignal(staging);

@@ -54,6 +54,20 @@ constexpr int64_t kDotBlock = 4;
 /// two FMAs per cycle.
 constexpr int64_t kDecodeChains = 4;
 
+/// scf.if (cond) { thenBody } else { elseBody }, without results.
+void ifElse(ImplicitLocOpBuilder &b, Value cond,
+            function_ref<void(ImplicitLocOpBuilder &)> thenBody,
+            function_ref<void(ImplicitLocOpBuilder &)> elseBody) {
+  auto branch = [](function_ref<void(ImplicitLocOpBuilder &)> body) {
+    return [body](OpBuilder &ob, Location l) {
+      ImplicitLocOpBuilder bb(l, ob);
+      body(bb);
+      scf::YieldOp::create(bb);
+    };
+  };
+  scf::IfOp::create(b, cond, branch(thenBody), branch(elseBody));
+}
+
 /// The dot-product form for a plain [N, K] weight (K contiguous).
 struct DotKernel {
   Value x, w, y; // memrefs [T, K], [N, K], [T, N]
@@ -884,6 +898,23 @@ struct PanelKernel {
     return lanes;
   }
 
+  /// `body(lanes)` for panel p: the full panel's lanes, or, where the last
+  /// panel is partial, a run-time choice between those and its lanes.
+  void withPanelLanes(
+      ImplicitLocOpBuilder &b, Value p,
+      function_ref<void(ImplicitLocOpBuilder &, ArrayRef<Lane>)> body) const {
+    int64_t fullPanels = n / panel;
+    if (fullPanels * panel == n)
+      return body(b, lanesOf(panel));
+    Value isFull = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, p,
+                                         indexConst(b, fullPanels));
+    ifElse(
+        b, isFull, [&](ImplicitLocOpBuilder &tb) { body(tb, lanesOf(panel)); },
+        [&](ImplicitLocOpBuilder &tb) {
+          body(tb, lanesOf(n - fullPanels * panel));
+        });
+  }
+
   /// y += x w^T: with streams() > 1, a one-row x (known only at run
   /// time: prefill chunks and decode steps share the code) takes
   /// emitDecode, any other emitRows.
@@ -893,18 +924,9 @@ struct PanelKernel {
     if (streams() > 1) {
       Value oneRow = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, total,
                                            indexConst(b, 1));
-      scf::IfOp::create(
-          b, oneRow,
-          [&](OpBuilder &ob, Location l) {
-            ImplicitLocOpBuilder tb(l, ob);
-            emitDecode(tb);
-            scf::YieldOp::create(tb);
-          },
-          [&](OpBuilder &ob, Location l) {
-            ImplicitLocOpBuilder eb(l, ob);
-            emitRows(eb, total);
-            scf::YieldOp::create(eb);
-          });
+      ifElse(
+          b, oneRow, [&](ImplicitLocOpBuilder &tb) { emitDecode(tb); },
+          [&](ImplicitLocOpBuilder &eb) { emitRows(eb, total); });
       return;
     }
     emitRows(b, total);
@@ -925,25 +947,10 @@ struct PanelKernel {
     int64_t singles = panels - groupsOf * streamCount;
     Value c0 = indexConst(b, 0), c1 = indexConst(b, 1), cK = indexConst(b, k);
     auto singlePanel = [&](ImplicitLocOpBuilder &sb, Value p) {
-      auto full = [&](ImplicitLocOpBuilder &fb) {
-        emitTile(fb, c0, 1, {p}, lanesOf(panel), c0, cK);
-      };
-      if (fullPanels == panels)
-        return full(sb);
-      Value isFull = arith::CmpIOp::create(sb, arith::CmpIPredicate::ult, p,
-                                           indexConst(sb, fullPanels));
-      scf::IfOp::create(
-          sb, isFull,
-          [&](OpBuilder &ob, Location l) {
-            ImplicitLocOpBuilder tb(l, ob);
-            full(tb);
-            scf::YieldOp::create(tb);
-          },
-          [&](OpBuilder &ob, Location l) {
-            ImplicitLocOpBuilder tb(l, ob);
-            emitTile(tb, c0, 1, {p}, lanesOf(n - fullPanels * panel), c0, cK);
-            scf::YieldOp::create(tb);
-          });
+      withPanelLanes(sb, p,
+                     [&](ImplicitLocOpBuilder &tb, ArrayRef<Lane> lanes) {
+                       emitTile(tb, c0, 1, {p}, lanes, c0, cK);
+                     });
     };
     scf::ParallelOp::create(
         b, ValueRange{c0}, ValueRange{indexConst(b, groupsOf + singles)},
@@ -957,31 +964,20 @@ struct PanelKernel {
                   arith::AddIOp::create(gb, i, indexConst(gb, s * groupsOf)));
             emitTile(gb, c0, 1, ps, lanesOf(panel), c0, cK);
           };
-          if (groupsOf == 0)
+          if (groupsOf == 0) {
             singlePanel(ib, i);
-          else if (singles == 0)
+          } else if (singles == 0) {
             grouped(ib);
-          if (groupsOf == 0 || singles == 0) {
-            scf::ReduceOp::create(ib);
-            return;
+          } else {
+            Value isGrouped = arith::CmpIOp::create(
+                ib, arith::CmpIPredicate::ult, i, indexConst(ib, groupsOf));
+            // Item i >= H is panel S H + (i - H).
+            ifElse(ib, isGrouped, grouped, [&](ImplicitLocOpBuilder &tb) {
+              singlePanel(
+                  tb, arith::AddIOp::create(
+                          tb, i, indexConst(tb, groupsOf * (streamCount - 1))));
+            });
           }
-          Value isGrouped = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult,
-                                                  i, indexConst(ib, groupsOf));
-          scf::IfOp::create(
-              ib, isGrouped,
-              [&](OpBuilder &ob, Location l) {
-                ImplicitLocOpBuilder tb(l, ob);
-                grouped(tb);
-                scf::YieldOp::create(tb);
-              },
-              [&](OpBuilder &ob, Location l) {
-                ImplicitLocOpBuilder tb(l, ob);
-                singlePanel(
-                    tb, arith::AddIOp::create(
-                            tb, i,
-                            indexConst(tb, groupsOf * streamCount - groupsOf)));
-                scf::YieldOp::create(tb);
-              });
           scf::ReduceOp::create(ib);
         });
   }
@@ -1010,7 +1006,7 @@ struct PanelKernel {
 
   /// Rows [r0, r1) of every panel, panels in parallel.
   void emitChunk(ImplicitLocOpBuilder &b, Value r0, Value r1) const {
-    int64_t panels = (n + panel - 1) / panel, fullPanels = n / panel;
+    int64_t panels = (n + panel - 1) / panel;
     Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
     scf::ParallelOp::create(
         b, ValueRange{c0}, ValueRange{indexConst(b, panels)}, ValueRange{c1},
@@ -1024,26 +1020,10 @@ struct PanelKernel {
                 ImplicitLocOpBuilder kb(l, fb);
                 Value k1 = arith::MinUIOp::create(
                     kb, arith::AddIOp::create(kb, k0, cKB), cK);
-                if (fullPanels == panels) {
-                  emitPanel(kb, p, lanesOf(panel), k0, k1, r0, r1);
-                } else {
-                  Value isFull =
-                      arith::CmpIOp::create(kb, arith::CmpIPredicate::ult, p,
-                                            indexConst(kb, fullPanels));
-                  scf::IfOp::create(
-                      kb, isFull,
-                      [&](OpBuilder &ob, Location l2) {
-                        ImplicitLocOpBuilder tb(l2, ob);
-                        emitPanel(tb, p, lanesOf(panel), k0, k1, r0, r1);
-                        scf::YieldOp::create(tb);
-                      },
-                      [&](OpBuilder &ob, Location l2) {
-                        ImplicitLocOpBuilder tb(l2, ob);
-                        emitPanel(tb, p, lanesOf(n - fullPanels * panel), k0,
-                                  k1, r0, r1);
-                        scf::YieldOp::create(tb);
-                      });
-                }
+                withPanelLanes(
+                    kb, p, [&](ImplicitLocOpBuilder &tb, ArrayRef<Lane> lanes) {
+                      emitPanel(tb, p, lanes, k0, k1, r0, r1);
+                    });
                 scf::YieldOp::create(kb);
               });
           scf::ReduceOp::create(ib);

@@ -156,9 +156,9 @@ cl::opt<int64_t> linearRowChunk(
 cl::opt<int64_t> decodeStreams(
     "decode-streams",
     cl::desc("weight panels a CPU decode step's projection tiles read side "
-             "by side, one sequential stream each (1: one panel per tile; "
-             "for A/B runs)"),
-    cl::init(2), cl::cat(debugCat));
+             "by side, one sequential stream each (default: the pipeline's, "
+             "2; 1: one panel per tile; for A/B runs)"),
+    cl::cat(debugCat));
 enum class KernelForm { Target, CPU, GPU };
 cl::opt<KernelForm> kernelForm(
     "kernel-form",
@@ -415,7 +415,8 @@ void setPipelineOptions(hymba::PipelineOptions &o, bool gpuForm,
       gpuForm ? mlir::hymba::KernelForm::GPU : mlir::hymba::KernelForm::CPU;
   o.rowChunk = linearRowChunk;
   o.chip = cudaArch;
-  o.decodeStreams = decodeStreams;
+  if (decodeStreams.getNumOccurrences())
+    o.decodeStreams = decodeStreams;
   hymba::applyCPUTarget(o, cpu);
 }
 
@@ -593,7 +594,8 @@ int main(int argc, char **argv) {
   if (quantGroup < 1 || quantGroup > 4096)
     return fail("--quant-group must be between 1 and 4096, got " +
                 Twine(int64_t(quantGroup)));
-  if (decodeStreams < 1 || decodeStreams > 8)
+  if (decodeStreams.getNumOccurrences() &&
+      (decodeStreams < 1 || decodeStreams > 8))
     return fail("--decode-streams must be between 1 and 8, got " +
                 Twine(int64_t(decodeStreams)));
   Expected<hymba::CPUTarget> cpu = hymba::resolveCPUTarget(targetCPU);

@@ -48,6 +48,11 @@ from hymba_tools import safetensors_io as st  # noqa: E402
 TOL = 1e-4
 COMPUTE = ("bf16" if "--compute=bf16" in extra_flags else
            "int8" if "--compute=int8" in extra_flags else "f32")
+# hymba-compile's own default for int8/int4 weights depends on the CPU
+# (int8 compute where it has VNNI): the f32 run asks for f32 by name, so
+# that every host checks the same arithmetic.
+if not any(f.startswith("--compute") for f in extra_flags):
+    extra_flags.append("--compute=f32")
 if COMPUTE == "int8":
     with open("/proc/cpuinfo") as f:
         flags = f.read().split()

@@ -639,10 +639,10 @@ int main(int argc, char **argv) {
     return fail("--compute must be f32, bf16 or int8, got '" + compute + "'");
   std::optional<std::string> noInt8 = int8ComputeObstacle(*weightType);
   // Left out, --compute is int8 wherever integer dot products can run: on
-  // Zen 4 and Zen 5 they decode int4 weights 1.1-1.6x and prefill int8 and
-  // int4 2.2-2.4x faster than f32 compute, at a perplexity cost below 0.02%
-  // (README, Compute precision); f32 elsewhere, so that a build for a CPU
-  // without VNNI stays as it was.
+  // every host measured they prefill int8 and int4 weights 1.8-2.6x and
+  // decode int4 1.08-1.5x (one thread) faster than f32 compute, at a
+  // perplexity cost below 0.01% (README, Compute precision); f32
+  // elsewhere, so that a build for a CPU without VNNI stays as it was.
   if (!compute.getNumOccurrences())
     compute.setValue(noInt8 ? "f32" : "int8");
   if (compute == "int8" && noInt8)

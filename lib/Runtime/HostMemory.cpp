@@ -28,8 +28,10 @@
 namespace {
 constexpr size_t kHugePage = 2 << 20;
 
+#if !HYMBA_ADDRESS_SANITIZER
 /// True when RLIMIT_AS or strict overcommit accounting bounds what this
-/// process may reserve.
+/// process may reserve (only the heap reservation below asks, which ASan
+/// builds leave out).
 bool addressSpaceIsLimited() {
   struct rlimit limit;
   if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
@@ -42,6 +44,7 @@ bool addressSpaceIsLimited() {
   std::fclose(f);
   return strict;
 }
+#endif
 
 /// Sets glibc's heap up for the model code's temporaries (once a process).
 void setUpHeap() {

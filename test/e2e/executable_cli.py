@@ -314,6 +314,7 @@ tampered("folded without its snapshot", folded[:-TRAILER.size] + TRAILER.pack(*f
 # CHECK: PASS driver: bad dtype
 # CHECK: PASS driver: bad quant group
 # CHECK: PASS driver: bad decode streams
+# CHECK: PASS driver: bad weight prefetch distance
 # CHECK: PASS driver: exe to stdout
 for name, args, expect in [
     ("bad dtype", ["--dtype", "int3"], "--dtype must be f32, bf16, int8 or int4"),
@@ -321,6 +322,8 @@ for name, args, expect in [
      "--quant-group must be between 1 and 4096"),
     ("bad decode streams", ["--decode-streams", "0"],
      "--decode-streams must be between 1 and 8"),
+    ("bad weight prefetch distance", ["--weight-prefetch-distance", "-64"],
+     "--weight-prefetch-distance must be between 0 and 1048576"),
     ("exe to stdout", ["-o", "-"], "cannot be written to stdout"),
 ]:
     out = os.path.join(work, "never")
@@ -330,6 +333,6 @@ for name, args, expect in [
           and not os.path.exists(out), r.stderr.strip()[:100])
 
 print(f"{passed} passed, {failed} failed")
-# PLAIN: 50 passed, 0 failed
-# ASAN: 47 passed, 0 failed
+# PLAIN: 51 passed, 0 failed
+# ASAN: 48 passed, 0 failed
 sys.exit(1 if failed else 0)

@@ -163,6 +163,12 @@ cl::opt<int64_t> decodeStreams(
              "by side, one sequential stream each (default: the pipeline's, "
              "2; 1: one panel per tile; for A/B runs)"),
     cl::cat(debugCat));
+cl::opt<int64_t> weightPrefetchDistance(
+    "weight-prefetch-distance",
+    cl::desc("bytes ahead at which a CPU decode step's projection tiles "
+             "prefetch narrow (bf16, int8, int4) weight panels (default: "
+             "the pipeline's, 4096; 0: no prefetches; for A/B runs)"),
+    cl::cat(debugCat));
 enum class KernelForm { Target, CPU, GPU };
 cl::opt<KernelForm> kernelForm(
     "kernel-form",
@@ -450,6 +456,8 @@ void setPipelineOptions(hymba::PipelineOptions &o, bool gpuForm,
   o.chip = cudaArch;
   if (decodeStreams.getNumOccurrences())
     o.decodeStreams = decodeStreams;
+  if (weightPrefetchDistance.getNumOccurrences())
+    o.prefetchDistance = weightPrefetchDistance;
   hymba::applyCPUTarget(o, cpu);
 }
 
@@ -631,6 +639,13 @@ int main(int argc, char **argv) {
       (decodeStreams < 1 || decodeStreams > 8))
     return fail("--decode-streams must be between 1 and 8, got " +
                 Twine(int64_t(decodeStreams)));
+  if (weightPrefetchDistance.getNumOccurrences() &&
+      (weightPrefetchDistance < 0 ||
+       weightPrefetchDistance > (int64_t(1) << 20)))
+    return fail(
+        "--weight-prefetch-distance must be between 0 and 1048576 bytes, "
+        "got " +
+        Twine(int64_t(weightPrefetchDistance)));
   Expected<hymba::CPUTarget> cpu = hymba::resolveCPUTarget(targetCPU);
   if (!cpu)
     return fail(toString(cpu.takeError()));

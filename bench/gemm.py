@@ -84,7 +84,8 @@ def lowering(lanes, regs, helptext):
     """The driver's CPU lowering after bufferization (Pipeline.cpp), with
     the options and passes this hymba-opt (`helptext`) has."""
     regs = " vector-registers=%d" % regs if "vector-registers" in helptext else ""
-    # The driver's decode tiles prefetch their weights 4 KB ahead and read
+    # The driver's quantized decode tiles prefetch their weights 4 KB ahead
+    # (float panels, which this script measures, never do); its tiles read
     # two panels side by side (PipelineOptions prefetch-distance and
     # decode-streams; the pass itself defaults to neither).
     if "prefetch-distance" in helptext:

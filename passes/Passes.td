@@ -390,7 +390,7 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     weight rows are. Multi-row tiles reuse each line for many rows and get
     none, and neither do float (f32, bf16) panels, which reach the read
     bandwidth without them (bf16 decode on Zen 4, two streams per tile:
-    1.18x / 1.45x faster at 1 / 2 threads without prefetches).
+    1.18x / 1.15x faster at 1 / 2 threads without prefetches).
 
     **Decode streams (`decode-streams`).** One thread reading one sequential
     stream does not reach the memory's read rate when it does more than a

@@ -1256,8 +1256,8 @@ struct VectorizeLinearPass
         // panels stream at the read bandwidth without (f32 lost ~5% with
         // them); bf16 ones did too once decode tiles read two panels side
         // by side: on Zen 4, without prefetches bf16 decoded 1.18x (1
-        // thread) and 1.45x (2 threads) faster, and --compute=bf16 1.26x (1
-        // thread), medians of 4-5 alternated rounds.
+        // thread) and 1.15x (2 threads) faster, and --compute=bf16 1.26x (1
+        // thread), medians of 4-8 alternated rounds.
         if (proj.bits)
           kernel.prefetchRows = rowsForBytes(kernel.w, prefetchDistance);
         auto xm = cast<MemRefType>(kernel.x.getType());

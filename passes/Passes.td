@@ -482,7 +482,7 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     Option<"prefetchDistance", "prefetch-distance", "int64_t",
            /*default=*/"0",
            "bytes ahead in its panel at which a one-row (decode) tile "
-           "prefetches the weights; 0: no prefetches">,
+           "prefetches quantized weights; 0: no prefetches">,
     Option<"decodeStreams", "decode-streams", "int64_t", /*default=*/"1",
            "panels a one-row x (a decode step) reads side by side, each a "
            "sequential weight stream of its own; 1: one panel per tile">

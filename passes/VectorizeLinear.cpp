@@ -496,7 +496,7 @@ struct PanelKernel {
   /// --compute=int8: the integer dot-product tile instead of the f32 one.
   std::optional<Int8DotKernel> int8Dot = std::nullopt;
   /// > 0: a one-row tile (decode) prefetches its weight rows this many k
-  /// rows of `w` ahead.
+  /// rows of `w` ahead (quantized panels only: see runOnOperation).
   int64_t prefetchRows = 0;
   /// Rows of x per pass over the panels (a multiple of `rows`, or 0: all).
   int64_t rowChunk = 0;
@@ -630,8 +630,6 @@ struct PanelKernel {
           Value v = vector::LoadOp::create(
               ib, pairVec, w,
               ValueRange{p, kk, indexConst(ib, 2 * lane.offset)});
-          if (m == 1 && prefetchThisRow)
-            prefetchWeights(ib, w, p, kk, 2 * lane.offset, prefetchRows);
           if (bf16Dot) {
             ws.push_back(v);
             continue;

@@ -166,7 +166,7 @@ cl::opt<int64_t> decodeStreams(
 cl::opt<int64_t> weightPrefetchDistance(
     "weight-prefetch-distance",
     cl::desc("bytes ahead at which a CPU decode step's projection tiles "
-             "prefetch narrow (bf16, int8, int4) weight panels (default: "
+             "prefetch quantized (int8, int4) weight panels (default: "
              "the pipeline's, 4096; 0: no prefetches; for A/B runs)"),
     cl::cat(debugCat));
 enum class KernelForm { Target, CPU, GPU };

@@ -92,8 +92,9 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::init(false)};
   Option<int64_t> prefetchDistance{
       *this, "prefetch-distance",
-      llvm::cl::desc("bytes ahead at which decode tiles prefetch the weight "
-                     "panels (0: none)"),
+      llvm::cl::desc(
+          "bytes ahead at which decode tiles prefetch quantized weight "
+          "panels (0: none)"),
       llvm::cl::init(4096)};
   Option<int64_t> decodeStreams{
       *this, "decode-streams",

@@ -410,6 +410,18 @@ int writeFromLLVMDialect(mlir::ModuleOp module, const hymba::Checkpoint &ckpt,
   return 0;
 }
 
+/// The error for an integer flag given outside [lo, hi] (`unit` follows
+/// hi), or nothing; a flag left out keeps its default.
+std::optional<std::string> outsideRange(const cl::opt<int64_t> &flag,
+                                        int64_t lo, int64_t hi,
+                                        StringRef unit = "") {
+  if (!flag.getNumOccurrences() || (flag >= lo && flag <= hi))
+    return std::nullopt;
+  return ("--" + flag.ArgStr + " must be between " + Twine(lo) + " and " +
+          Twine(hi) + unit + ", got " + Twine(int64_t(flag)))
+      .str();
+}
+
 /// Why --compute=int8 cannot be used with `weightType` and the other flags,
 /// or nothing if it can. Integer dot products multiply int8 (or int4)
 /// weights in panels (quads along K) by x quantized the same way, with
@@ -632,20 +644,13 @@ int main(int argc, char **argv) {
   std::optional<hymba::WeightType> weightType = parseWeightType(dtype);
   if (!weightType)
     return fail("--dtype must be f32, bf16, int8 or int4, got '" + dtype + "'");
-  if (quantGroup < 1 || quantGroup > 4096)
-    return fail("--quant-group must be between 1 and 4096, got " +
-                Twine(int64_t(quantGroup)));
-  if (decodeStreams.getNumOccurrences() &&
-      (decodeStreams < 1 || decodeStreams > 8))
-    return fail("--decode-streams must be between 1 and 8, got " +
-                Twine(int64_t(decodeStreams)));
-  if (weightPrefetchDistance.getNumOccurrences() &&
-      (weightPrefetchDistance < 0 ||
-       weightPrefetchDistance > (int64_t(1) << 20)))
-    return fail(
-        "--weight-prefetch-distance must be between 0 and 1048576 bytes, "
-        "got " +
-        Twine(int64_t(weightPrefetchDistance)));
+  if (std::optional<std::string> bad = outsideRange(quantGroup, 1, 4096))
+    return fail(*bad);
+  if (std::optional<std::string> bad = outsideRange(decodeStreams, 1, 8))
+    return fail(*bad);
+  if (std::optional<std::string> bad =
+          outsideRange(weightPrefetchDistance, 0, int64_t(1) << 20, " bytes"))
+    return fail(*bad);
   Expected<hymba::CPUTarget> cpu = hymba::resolveCPUTarget(targetCPU);
   if (!cpu)
     return fail(toString(cpu.takeError()));

@@ -21,6 +21,21 @@
 // the correction is the same 128 sum(x): every product and sum is the same
 // as for int8.
 //
+// Without VNNI (Form::MaddUbs), pmaddubsw multiplies the same unsigned by
+// signed bytes into 16-bit sums of pairs, which saturate: 2 * 255 * 127
+// does not fit. So that form keeps the unsigned operand small instead of
+// biasing the weights:
+//  - int8: the unsigned operand is |q_x| and the signed one q_w with q_x's
+//    sign (psignb), q_x q_w = |q_x| (sign(q_x) q_w): a pair is at most
+//    2 * 127 * 127, and there is no bias to take back;
+//  - int4: the unsigned operand is the nibble's q + 8, in [0, 15] (the
+//    nibble masked, its sign bit flipped), the signed one q_x: a pair is at
+//    most 2 * 15 * 127; the bias is 8 sum(x), the scale has no 16.
+// pmaddwd by ones adds the pairs into the 32-bit lanes vpdpbusd fills: the
+// same integer sums (and so the same f32 results, bit for bit) from three
+// instructions (int8: four) where vpdpbusd is one, against f32 compute's
+// convert and FMA per 8 or 16 weights.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Int8DotKernel.h"
@@ -30,6 +45,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -51,33 +67,47 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
   // Columns of the tile: lane j of panel q is column q * lanes + j.
   size_t m = rows.size(), lanes = laneOffsets.size(),
          nv = panels.size() * lanes, tile = m * nv;
+  bool maddubs = form == Form::MaddUbs;
   VectorType i32Vec = VectorType::get({vl}, b.getI32Type());
   VectorType byteVec = VectorType::get({4 * vl}, b.getI8Type());
   VectorType f32Vec = VectorType::get({vl}, b.getF32Type());
   VectorType quad = VectorType::get({4}, b.getI8Type());
   VectorType oneI32 = VectorType::get({1}, b.getI32Type());
-  StringAttr vpdpbusd =
-      b.getStringAttr(vl == 16 ? "llvm.x86.avx512.vpdpbusd.512"
-                               : "llvm.x86.avx512.vpdpbusd.256");
-  Value zeros = splat(b, i32Vec, b.getI32IntegerAttr(0));
-  // 0x80 in each byte: q + 128 as an unsigned byte is q with its sign
-  // flipped.
-  Value signFlip = splat(b, byteVec, b.getI8IntegerAttr(int8_t(0x80)));
-  VectorType wideVec = VectorType::get({4 * vl}, b.getI32Type());
-  // int4: the high nibbles in place (& 0xf0); the low ones moved up by a
-  // 16-bit shift, which carries the low byte's high nibble into the high
-  // byte's low nibble, cleared by the same mask.
-  Value highNibbles, four;
   VectorType halfwords = VectorType::get({2 * vl}, b.getI16Type());
+  auto intrinsic = [&](StringRef ymm, StringRef zmm) {
+    return b.getStringAttr(vl == 16 ? zmm : ymm);
+  };
+  StringAttr vpdpbusd =
+      intrinsic("llvm.x86.avx512.vpdpbusd.256", "llvm.x86.avx512.vpdpbusd.512");
+  StringAttr pmaddubsw =
+      intrinsic("llvm.x86.avx2.pmadd.ub.sw", "llvm.x86.avx512.pmaddubs.w.512");
+  StringAttr pmaddwd =
+      intrinsic("llvm.x86.avx2.pmadd.wd", "llvm.x86.avx512.pmaddw.d.512");
+  Value zeros = splat(b, i32Vec, b.getI32IntegerAttr(0));
+  // The bit that makes a weight byte unsigned: 0x80 in each byte (q + 128
+  // as an unsigned byte is q with its sign flipped); for maddubs' int4,
+  // 0x08 in each nibble (q + 8).
+  Value signFlip =
+      splat(b, byteVec, b.getI8IntegerAttr(int8_t(maddubs ? 0x08 : 0x80)));
+  VectorType wideVec = VectorType::get({4 * vl}, b.getI32Type());
+  // int4: one nibble of each byte where the other form wants it, the other
+  // one moved there by a 16-bit shift (which carries a nibble of the
+  // neighbouring byte in, cleared by the same mask): the high nibbles
+  // (& 0xf0) with the low ones shifted up, or for maddubs the low nibbles
+  // (& 0x0f) with the high ones shifted down.
+  Value nibbleMask, four, ones;
   if (bits == 4) {
-    highNibbles = splat(b, byteVec, b.getI8IntegerAttr(int8_t(0xf0)));
+    nibbleMask =
+        splat(b, byteVec, b.getI8IntegerAttr(int8_t(maddubs ? 0x0f : 0xf0)));
     four = splat(b, halfwords, b.getI16IntegerAttr(4));
   }
+  if (maddubs)
+    ones = splat(b, halfwords, b.getI16IntegerAttr(1));
   // i4 rows hold 4 bytes for each of the panel's first W / 2 lanes.
   int64_t halfPanel = cast<MemRefType>(w.getType()).getDimSize(2) / 4;
-  // The weight bytes of lane vector j of panel p at quad row kq, made
-  // unsigned (+ 128): an int8 load, or one nibble half of the int4 byte
-  // vector shared with its partner.
+  // The weight operand of lane vector j of panel p at quad row kq: the
+  // unsigned bytes (int8 made unsigned, or one nibble half of the int4
+  // byte vector shared with its partner), or maddubs' signed int8 bytes.
   auto weightBytes = [&](ImplicitLocOpBuilder &ib, Value p, Value kq,
                          llvm::DenseMap<int64_t, Value> &loaded, int64_t lane) {
     int64_t column = bits == 4 ? lane % halfPanel : lane;
@@ -89,36 +119,79 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
         prefetchWeights(ib, w, p, kq, 4 * column, prefetchRows);
     }
     if (bits != 4)
-      return arith::XOrIOp::create(ib, raw, signFlip).getResult();
+      return maddubs ? raw
+                     : arith::XOrIOp::create(ib, raw, signFlip).getResult();
     Value nibbles = raw;
-    if (lane < halfPanel)
+    if (maddubs ? lane >= halfPanel : lane < halfPanel) {
+      Value halves = vector::BitCastOp::create(ib, halfwords, raw);
       nibbles = vector::BitCastOp::create(
           ib, byteVec,
-          arith::ShLIOp::create(
-              ib, vector::BitCastOp::create(ib, halfwords, raw), four));
+          maddubs ? arith::ShRUIOp::create(ib, halves, four).getResult()
+                  : arith::ShLIOp::create(ib, halves, four).getResult());
+    }
     return arith::XOrIOp::create(
-               ib, arith::AndIOp::create(ib, nibbles, highNibbles), signFlip)
+               ib, arith::AndIOp::create(ib, nibbles, nibbleMask), signFlip)
         .getResult();
   };
-  auto dot = [&](ImplicitLocOpBuilder &ib, Value acc, Value u8, Value s8) {
-    if (vnni)
-      return LLVM::CallIntrinsicOp::create(ib, i32Vec, vpdpbusd,
-                                           ValueRange{acc, u8, s8})
-          .getResult(0);
-    // Lane i gets products 4i .. 4i + 3: four strided shuffles.
-    Value products =
-        arith::MulIOp::create(ib, arith::ExtUIOp::create(ib, wideVec, u8),
-                              arith::ExtSIOp::create(ib, wideVec, s8));
-    Value sum = acc;
-    for (int64_t j = 0; j < 4; ++j) {
-      SmallVector<int64_t> lanes;
-      for (int64_t i = 0; i < vl; ++i)
-        lanes.push_back(4 * i + j);
-      sum = arith::AddIOp::create(
-          ib, sum, vector::ShuffleOp::create(ib, products, products, lanes));
-    }
-    return sum;
+  // x's quad broadcast to every lane (xs), as the dot product of each form
+  // wants it: maddubs' int8 also takes |q_x| (xAbs) and, on zmm, where q_x
+  // is negative (xNeg: AVX-512 has no psignb).
+  struct XOperands {
+    Value xs, xAbs, xNeg;
   };
+  auto dot = [&](ImplicitLocOpBuilder &ib, Value acc, Value wq,
+                 const XOperands &x) -> Value {
+    switch (form) {
+    case Form::VNNI:
+      return LLVM::CallIntrinsicOp::create(ib, i32Vec, vpdpbusd,
+                                           ValueRange{acc, wq, x.xs})
+          .getResult(0);
+    case Form::MaddUbs: {
+      Value u = wq, s = x.xs;
+      if (bits != 4) {
+        u = x.xAbs;
+        s = vl == 16
+                ? arith::SelectOp::create(
+                      ib, x.xNeg,
+                      arith::SubIOp::create(
+                          ib, splat(ib, byteVec, ib.getI8IntegerAttr(0)), wq),
+                      wq)
+                      .getResult()
+                : LLVM::CallIntrinsicOp::create(
+                      ib, byteVec, ib.getStringAttr("llvm.x86.avx2.psign.b"),
+                      ValueRange{wq, x.xs})
+                      .getResult(0);
+      }
+      Value pairs = LLVM::CallIntrinsicOp::create(ib, halfwords, pmaddubsw,
+                                                  ValueRange{u, s})
+                        .getResult(0);
+      Value sums = LLVM::CallIntrinsicOp::create(ib, i32Vec, pmaddwd,
+                                                 ValueRange{pairs, ones})
+                       .getResult(0);
+      return arith::AddIOp::create(ib, acc, sums);
+    }
+    case Form::Portable: {
+      // Lane i gets products 4i .. 4i + 3: four strided shuffles.
+      Value products =
+          arith::MulIOp::create(ib, arith::ExtUIOp::create(ib, wideVec, wq),
+                                arith::ExtSIOp::create(ib, wideVec, x.xs));
+      Value sum = acc;
+      for (int64_t j = 0; j < 4; ++j) {
+        SmallVector<int64_t> lanes;
+        for (int64_t i = 0; i < vl; ++i)
+          lanes.push_back(4 * i + j);
+        sum = arith::AddIOp::create(
+            ib, sum, vector::ShuffleOp::create(ib, products, products, lanes));
+      }
+      return sum;
+    }
+    }
+    llvm_unreachable("unknown Int8DotKernel::Form");
+  };
+  // What the unsigned weight operand adds to each group's sum, as a shift
+  // of sum(q_x): 128 sum(x) (log2 7); 8 sum(x) for maddubs' int4 (3); none
+  // for maddubs' int8 (-1).
+  int64_t biasShift = !maddubs ? 7 : bits == 4 ? 3 : -1;
   Value c4 = indexConst(b, 4), cGroup = indexConst(b, group);
 
   auto groups = scf::ForOp::create(
@@ -147,17 +220,24 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
                 Value word = vector::ExtractOp::create(
                     ib, vector::BitCastOp::create(ib, oneI32, bytes),
                     ArrayRef<int64_t>{0});
-                Value xs = vector::BitCastOp::create(
+                XOperands x;
+                x.xs = vector::BitCastOp::create(
                     ib, byteVec, vector::BroadcastOp::create(ib, i32Vec, word));
+                if (maddubs && bits != 4) {
+                  x.xAbs = math::AbsIOp::create(ib, x.xs);
+                  if (vl == 16)
+                    x.xNeg = arith::CmpIOp::create(
+                        ib, arith::CmpIPredicate::slt, x.xs,
+                        splat(ib, byteVec, ib.getI8IntegerAttr(0)));
+                }
                 for (size_t j = 0; j < nv; ++j)
-                  next[i * nv + j] = dot(ib, s[i * nv + j], ws[j], xs);
+                  next[i * nv + j] = dot(ib, s[i * nv + j], ws[j], x);
               }
               scf::YieldOp::create(ib, next);
             });
-        // Per group: take back 128 * sum(x), convert, and add with the
+        // Per group: take back the bias, convert, and add with the
         // product of both scales.
         Value g = arith::DivUIOp::create(gb, kg, cGroup);
-        Value c7 = arith::ConstantOp::create(gb, gb.getI32IntegerAttr(7));
         SmallVector<Value> weightScale;
         for (size_t j = 0; j < nv; ++j) {
           weightScale.push_back(widenBF16Exactly(
@@ -165,7 +245,7 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
                       gb, VectorType::get({vl}, gb.getBF16Type()), scales,
                       ValueRange{panels[j / lanes], g,
                                  indexConst(gb, laneOffsets[j % lanes])})));
-          if (bits == 4) // int4 sums are of 16 q (see the file comment)
+          if (bits == 4 && !maddubs) // sums of 16 q (see the file comment)
             weightScale.back() = arith::MulFOp::create(
                 gb, weightScale.back(),
                 splat(gb, f32Vec, gb.getF32FloatAttr(1.0f / 16)));
@@ -175,15 +255,20 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
           Value xs = vector::BroadcastOp::create(
               gb, f32Vec,
               memref::LoadOp::create(gb, sx, ValueRange{rows[i], g}));
-          Value bias = vector::BroadcastOp::create(
-              gb, i32Vec,
-              arith::ShLIOp::create(
-                  gb, memref::LoadOp::create(gb, xSums, ValueRange{rows[i], g}),
-                  c7));
+          Value bias;
+          if (biasShift >= 0)
+            bias = vector::BroadcastOp::create(
+                gb, i32Vec,
+                arith::ShLIOp::create(
+                    gb,
+                    memref::LoadOp::create(gb, xSums, ValueRange{rows[i], g}),
+                    arith::ConstantOp::create(
+                        gb, gb.getI32IntegerAttr(biasShift))));
           for (size_t j = 0; j < nv; ++j) {
-            Value exact = arith::SIToFPOp::create(
-                gb, f32Vec,
-                arith::SubIOp::create(gb, quads.getResult(i * nv + j), bias));
+            Value sum = quads.getResult(i * nv + j);
+            if (bias)
+              sum = arith::SubIOp::create(gb, sum, bias);
+            Value exact = arith::SIToFPOp::create(gb, f32Vec, sum);
             next.push_back(vector::FMAOp::create(
                 gb, exact, arith::MulFOp::create(gb, weightScale[j], xs),
                 acc[i * nv + j]));

@@ -30,10 +30,20 @@ struct Int8DotKernel {
   int64_t group; // inputs per scale, a multiple of 4
   int64_t bits;  // 8 or 4: the weights' values
   int64_t vl;    // i32 lanes per vector: 16 (AVX512_VNNI) or 8 (AVX-VNNI)
-  /// vpdpbusd itself, or (false) the same exact integer sums in portable
-  /// vector ops, for a build machine without VNNI that runs the model (the
-  /// meta-token prefix) at compile time.
-  bool vnni = true;
+  /// The instructions that sum the products (Int8DotKernel.cpp): every
+  /// form gives the same exact integers.
+  enum class Form {
+    /// VNNI's vpdpbusd (AVX512_VNNI, AVX-VNNI).
+    VNNI,
+    /// pmaddubsw + pmaddwd, for AVX2 (vl 8) and AVX512BW (vl 16) without
+    /// VNNI.
+    MaddUbs,
+    /// Widening multiplies and shuffles, for any target: a build machine
+    /// without either that runs the model (the meta-token prefix) at
+    /// compile time.
+    Portable,
+  };
+  Form form = Form::VNNI;
   /// > 0: a one-row tile (decode) prefetches the weights this many quad
   /// rows of `w` ahead (WeightPrefetch.h).
   int64_t prefetchRows = 0;

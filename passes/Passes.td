@@ -375,8 +375,14 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     projection before the tiles (an i32 buffer [T, groups], freed after
     them), is taken back and each sum converted and added to the f32
     accumulators with one FMA by `s_x * s_w`. The weights are never widened
-    to float. With `vnni=false` each vpdpbusd becomes widening
-    multiplies and four strided shuffles, which give the same integers.
+    to float. With `vnni=false maddubs=true` (AVX2 or AVX512BW without
+    VNNI) the sums come from `pmaddubsw` + `pmaddwd` by ones, whose 16-bit
+    pairs would saturate on the +128 weights: int8 multiplies `|q_x|` by
+    the weights given x's sign (`psignb`; a select on zmm), which needs no
+    bias or group sums; int4 multiplies the nibbles made `q + 8` (mask,
+    xor) by `q_x` and takes back `8 * sum(q_x)`. With `vnni=false` alone
+    each vpdpbusd becomes widening multiplies and four strided shuffles.
+    All three give the same integers, so the same f32 results.
 
     **Decode prefetch (`prefetch-distance`).** A one-row tile does a few
     instructions per cache line of weights and is bound by the lines in
@@ -479,6 +485,10 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
            "int8 dot-product projections use VNNI's vpdpbusd (AVX512_VNNI "
            "with vector-width=16, AVX-VNNI with 8); false: the same exact "
            "integer sums with portable vector ops, for targets without it">,
+    Option<"maddubs", "maddubs", "bool", /*default=*/"false",
+           "with vnni=false: the integer sums from pmaddubsw and pmaddwd "
+           "(AVX2 with vector-width=8, AVX512BW with 16) instead of the "
+           "portable vector ops">,
     Option<"prefetchDistance", "prefetch-distance", "int64_t",
            /*default=*/"0",
            "bytes ahead in its panel at which a one-row (decode) tile "

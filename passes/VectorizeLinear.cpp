@@ -1137,9 +1137,22 @@ struct VectorizeLinearPass
   /// the 1.5B widths, 512-token prefill: int8 gains 3-4% from its seventh
   /// AVX-512 row, int4 loses up to 5% with it). test/codegen/gemm-asm.test
   /// checks the spills.
-  int64_t int8DotTileRows(int64_t nv, int64_t bits) const {
+  int64_t int8DotTileRows(int64_t nv, int64_t bits,
+                          Int8DotKernel::Form form) const {
     int64_t reserved = nv + 2 + (bits == 4 ? nv : 0);
+    // pmaddubsw's form also keeps the ones pmaddwd multiplies by (and, for
+    // int8, |x|, in place of the sign-flip constant) and its pair sums.
+    if (form == Int8DotKernel::Form::MaddUbs)
+      reserved += 2;
     return std::max<int64_t>(1, (vectorRegisters - reserved) / (2 * nv));
+  }
+
+  /// How the integer dot products are computed on this target.
+  Int8DotKernel::Form int8DotForm() const {
+    if (vnni)
+      return Int8DotKernel::Form::VNNI;
+    return maddubs ? Int8DotKernel::Form::MaddUbs
+                   : Int8DotKernel::Form::Portable;
   }
 
   void runOnOperation() override {
@@ -1238,14 +1251,18 @@ struct VectorizeLinearPass
                            "contiguous panels");
             return signalPassFailure();
           }
-          kernel.rows = int8DotTileRows(nv, proj.bits);
-          scratch = buildGroupSums(b, proj.x, proj.group);
+          Int8DotKernel::Form form = int8DotForm();
+          kernel.rows = int8DotTileRows(nv, proj.bits, form);
+          // pmaddubsw's int8 sums have no bias to take back (see
+          // Int8DotKernel.cpp), so no group sums of x either.
+          if (form != Int8DotKernel::Form::MaddUbs || proj.bits == 4)
+            scratch = buildGroupSums(b, proj.x, proj.group);
           kernel.int8Dot = Int8DotKernel{
               proj.x,      proj.xScales,
               scratch,     memref::CollapseShapeOp::create(b, proj.w, quads),
               proj.scales, proj.group,
               proj.bits,   vectorWidth,
-              vnni};
+              form};
           kernel.int8Dot->prefetchRows =
               rowsForBytes(kernel.int8Dot->w, prefetchDistance);
         }

@@ -96,11 +96,21 @@ try:
         _cpu_flags = f.read().split()
 except OSError:
     _cpu_flags = []
-if "avx512_vnni" in _cpu_flags or "avx_vnni" in _cpu_flags:
-    config.available_features.add("cpu-vnni")
+# --compute=int8 runs on VNNI or, without it, AVX2 (pmaddubsw); its
+# x86-64-v4 build (AVX512BW's pmaddubsw) needs the five AVX-512 subsets.
+if ("avx2" in _cpu_flags or "avx512_vnni" in _cpu_flags
+        or "avx_vnni" in _cpu_flags):
+    config.available_features.add("cpu-int8-dot")
 else:
     lit_config.note("compute-int8.test runs no --compute=int8 numerics: "
-                    "this CPU has no VNNI (avx512_vnni or avx_vnni)")
+                    "this CPU has neither VNNI nor AVX2")
+X86_64_V4 = ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]
+if all(f in _cpu_flags for f in X86_64_V4):
+    config.available_features.add("cpu-x86-64-v4")
+else:
+    lit_config.note("compute-int8.test runs no x86-64-v4 --compute=int8 "
+                    "numerics: this CPU lacks AVX-512 (" + " ".join(X86_64_V4)
+                    + ")")
 if "avx512_bf16" in _cpu_flags:
     config.available_features.add("cpu-avx512bf16")
 else:

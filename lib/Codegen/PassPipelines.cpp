@@ -70,6 +70,8 @@ void applyCPUTarget(PipelineOptions &o, const CPUTarget &target) {
   o.vnni = target.vectorBits == 512
                ? target.has("avx512vnni")
                : target.has("avxvnni") || target.has("avx512vnni");
+  // Without it, pmaddubsw and pmaddwd: AVX2 on ymm, AVX512BW on zmm.
+  o.maddubs = target.has(target.vectorBits == 512 ? "avx512bw" : "avx2");
 }
 
 void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &o,
@@ -131,6 +133,7 @@ void buildLowerToLLVMPipeline(OpPassManager &pm, const PipelineOptions &o) {
       linear.rowChunk = o.rowChunk;
     linear.bf16Dot = o.bf16Dot;
     linear.vnni = o.vnni;
+    linear.maddubs = o.maddubs;
     linear.prefetchDistance = o.prefetchDistance;
     linear.decodeStreams = o.decodeStreams;
     pm.addPass(mlir::hymba::createHymbaVectorizeLinear(linear));

@@ -1,6 +1,6 @@
 """Checks the projection micro-kernel in a model object's disassembly.
 
-  check_gemm_asm.py OBJDUMP OBJECT MIN_FMAS [MNEMONIC [MAX_STACK]]
+  check_gemm_asm.py OBJDUMP OBJECT MIN_FMAS [MNEMONIC [MAX_STACK [EXCLUDE]]]
 
 Finds the innermost loops (a backward branch and the instructions from its
 target up to it, with no other backward branch inside) of the outlined
@@ -10,12 +10,16 @@ most FMAs, how many FMAs, packed loads and broadcasts it has
 and how many instructions touch the stack ((%rsp): a spilled accumulator or
 a reload). The register tile of hymba-vectorize-linear must keep every
 accumulator in a register: that loop needs at least MIN_FMAS FMAs and no
-stack access. AVX512_BF16 dot products (vdpbf16ps, --compute=bf16) and VNNI
-integer dot products (vpdpbusd, --compute=int8) count as FMAs; they are also
-reported on their own, with how many of them take a packed (full-vector)
-memory operand. With MNEMONIC (e.g. vpdpbusd) the loop with the most of
+stack access. AVX512_BF16 dot products (vdpbf16ps, --compute=bf16) and
+integer dot products (--compute=int8: VNNI's vpdpbusd, or without VNNI the
+vpmaddubsw that starts each) count as FMAs; they are also reported on their
+own, with how many of them take a packed (full-vector) memory operand. With MNEMONIC (e.g. vpdpbusd) the loop with the most of
 that instruction is the one checked, not the one with the most FMAs, and
-MAX_STACK (default 0) stack accesses are allowed in it.
+MAX_STACK (default 0) stack accesses are allowed in it. With EXCLUDE (e.g.
+vcvtdq2ps) loops that contain that instruction are not candidates: the
+integer tile's loop over the quads of a group has no conversion, while a
+group loop that LLVM unrolled whole (K of one group: a test model's size,
+not a real one's) converts its sums in the same loop.
 """
 import re
 import subprocess
@@ -24,6 +28,7 @@ import sys
 objdump, obj, min_fmas = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rank_by = tuple(sys.argv[4:5]) or ("vfmadd", "vdpbf16ps", "vpdpbusd")
 max_stack = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+exclude = sys.argv[6] if len(sys.argv) > 6 else None
 asm = subprocess.run([objdump, "-d", "--no-show-raw-insn", obj], check=True,
                      capture_output=True, text=True).stdout
 
@@ -45,6 +50,10 @@ for addr, text in insns:
     m = re.match(r"j\w+\s+(?:0x)?([0-9a-f]+)\b", text)
     if m and int(m.group(1), 16) < addr:
         loops.append((int(m.group(1), 16), addr))
+FMA_LIKE = ("vfmadd", "vdpbf16ps", "vpdpbusd", "vpmaddubsw")
+INT8_DOTS = ("vpdpbusd", "vpmaddubsw")
+
+
 def count_broadcasts(body):
     return sum(t.startswith(("vbroadcastss", "vpbroadcastd")) or "{1to" in t
                for t in body)
@@ -59,8 +68,9 @@ for start, end in loops:
     # FMA per weight vector of the tile (two or more). The attention's
     # query-lane products broadcast one key or value element per FMA; they
     # are not the loop this test checks.
-    if count_broadcasts(body) >= sum(
-            t.startswith(("vfmadd", "vdpbf16ps", "vpdpbusd")) for t in body):
+    if count_broadcasts(body) >= sum(t.startswith(FMA_LIKE) for t in body):
+        continue
+    if exclude and any(t.startswith(exclude) for t in body):
         continue
     rank = sum(t.startswith(rank_by) for t in body)
     if best is None or rank > best[0]:
@@ -69,7 +79,7 @@ for start, end in loops:
 if best is None:
     sys.exit("no loops found")
 body = best[1]
-fmas = sum(t.startswith(("vfmadd", "vdpbf16ps", "vpdpbusd")) for t in body)
+fmas = sum(t.startswith(FMA_LIKE) for t in body)
 # f32 moves, bf16 widening loads, i8/i4 sign-extending loads.
 loads = sum(bool(re.match(r"(vmovups|vmovaps|vpmovzxwd|vmovdqu|vpmovsxbd)\w*\s+-?(0x[0-9a-f]+)?\(", t))
             for t in body)
@@ -79,12 +89,13 @@ stack = [t for t in body if "(%rsp" in t]
 # weight vector (the rest reload loop-invariant addresses into GPRs).
 vector_stack = [t for t in stack if re.search(r"%[xyz]mm", t)]
 dots = [t for t in body if t.startswith("vdpbf16ps")]
-int8_dots = [t for t in body if t.startswith("vpdpbusd")]
+int8_dots = [t for t in body if t.startswith(INT8_DOTS)]
 # A weight vector read by the dot itself: a memory operand, not a broadcast.
 dot_loads = sum("(" in t and "{1to" not in t for t in dots + int8_dots)
 # int8 weights loaded by the xor that flips their sign bits (vpdpbusd's
-# unsigned operand), or int4 ones by the nibble mask.
-flip_loads = sum(bool(re.match(r"(vpxor|vpternlog)\w*\s+-?(0x[0-9a-f]+)?\(", t))
+# unsigned operand), or int4 ones by the nibble mask (vpand for
+# pmaddubsw's).
+flip_loads = sum(bool(re.match(r"(vpxor|vpternlog|vpand)\w*\s+-?(0x[0-9a-f]+)?\(", t))
                  for t in body)
 loads += dot_loads + flip_loads
 print(f"hottest loop: {len(body)} instructions, {fmas} FMAs, {loads} packed "

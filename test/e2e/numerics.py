@@ -24,10 +24,10 @@ and checks nothing.
 # which runs have them: CHECK every run; INTW the integer-weight cases, which
 # --compute=bf16 skips (run by numerics.test and compute-int8.test); F32,
 # BF16 and INT8 what only that --compute runs (the trained model's weight
-# types, the count); NOVNNI and NOBF16 the skip on a CPU without the
+# types, the count); NOINT8 and NOBF16 the skip on a CPU without the
 # instructions (compute-int8.test and compute-bf16.test choose those by the
-# lit features cpu-vnni and cpu-avx512bf16, which lit.cfg.py reads from
-# /proc/cpuinfo as this script does).
+# lit features cpu-int8-dot, cpu-x86-64-v4 and cpu-avx512bf16, which
+# lit.cfg.py reads from /proc/cpuinfo as this script does).
 import os
 import shutil
 import subprocess
@@ -49,17 +49,29 @@ TOL = 1e-4
 COMPUTE = ("bf16" if "--compute=bf16" in extra_flags else
            "int8" if "--compute=int8" in extra_flags else "f32")
 # hymba-compile's own default for int8/int4 weights depends on the CPU
-# (int8 compute where it has VNNI): the f32 run asks for f32 by name, so
+# (int8 compute where it has VNNI or AVX2): the f32 run asks for f32 by name, so
 # that every host checks the same arithmetic.
 if not any(f.startswith("--compute") for f in extra_flags):
     extra_flags.append("--compute=f32")
 if COMPUTE == "int8":
     with open("/proc/cpuinfo") as f:
         flags = f.read().split()
-    if "avx512_vnni" not in flags and "avx_vnni" not in flags:
-        # NOVNNI: SKIPPED: this CPU has no VNNI ({{.*}}/proc/cpuinfo)
-        print("SKIPPED: this CPU has no VNNI (neither avx512_vnni nor avx_vnni "
-              "in /proc/cpuinfo), so --compute=int8 executables cannot run here")
+    # The host's build takes VNNI's vpdpbusd or, without it, AVX2's
+    # pmaddubsw; --target-cpu=x86-64-v3 AVX2's, x86-64-v4 AVX512BW's
+    # (lit.cfg.py tests the same flags).
+    target = next((f.split("=", 1)[1] for f in extra_flags
+                   if f.startswith("--target-cpu=")), "native")
+    if target == "x86-64-v4":
+        need = ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]
+        missing = [f for f in need if f not in flags]
+    else:
+        missing = ([] if {"avx2", "avx512_vnni", "avx_vnni"} & set(flags)
+                   else ["avx2 (or avx512_vnni, avx_vnni)"])
+    if missing:
+        # NOINT8: SKIPPED: this CPU lacks {{.*}}/proc/cpuinfo)
+        print(f"SKIPPED: this CPU lacks {', '.join(missing)} (/proc/cpuinfo), "
+              f"so --compute=int8 executables for --target-cpu={target} "
+              "cannot run here")
         sys.exit(0)
     # The logits are checked like-with-like (check_int8); decode vs
     # prefill and chunked vs one-shot, whose f32 activations differ in the

@@ -1,6 +1,8 @@
 // RUN: hymba-opt %s -hymba-vectorize-linear="vector-width=16 vector-registers=32 vnni=true" -cse | FileCheck %s
 // RUN: hymba-opt %s -hymba-vectorize-linear="vector-width=8 vector-registers=16 vnni=true" -cse | FileCheck %s --check-prefix=YMM
 // RUN: hymba-opt %s -hymba-vectorize-linear="vector-width=16 vnni=false" -cse | FileCheck %s --check-prefix=NOVNNI
+// RUN: hymba-opt %s -hymba-vectorize-linear="vector-width=8 vector-registers=16 vnni=false maddubs=true" -cse | FileCheck %s --check-prefix=MADDYMM
+// RUN: hymba-opt %s -hymba-vectorize-linear="vector-width=16 vector-registers=32 vnni=false maddubs=true" -cse | FileCheck %s --check-prefix=MADDZMM
 
 // hymba-compile --compute=int8: x quantized per group of 32 (values and an
 // f32 scale per row and group), int8 weights in panels of 32 outputs
@@ -68,6 +70,41 @@
 // NOVNNI-NOT:     llvm.call_intrinsic
 // NOVNNI-NOT:     linalg.generic
 
+// Without VNNI, with AVX2 (maddubs=true): pmaddubsw of |x| by the weights
+// given x's sign (psignb), its 16-bit pairs added into the i32 lanes by
+// pmaddwd by ones. The weights keep their sign (no xor) and there is no
+// bias to take back, so x gets no group sums either.
+// MADDYMM-LABEL: func @int8_dot
+// MADDYMM-NOT:     memref.alloc
+// MADDYMM:         %[[ONES:.*]] = arith.constant dense<1> : vector<16xi16>
+// MADDYMM:           scf.for %{{.*}} iter_args(
+// MADDYMM:             %[[W:.*]] = vector.load %{{.*}} : memref<2x16x128xi8>, vector<32xi8>
+// MADDYMM-NOT:         arith.xori
+// MADDYMM:             %[[XV:.*]] = vector.bitcast %{{.*}} : vector<8xi32> to vector<32xi8>
+// MADDYMM-NEXT:        %[[XA:.*]] = math.absi %[[XV]] : vector<32xi8>
+// MADDYMM-NEXT:        %[[WS:.*]] = llvm.call_intrinsic "llvm.x86.avx2.psign.b"(%[[W]], %[[XV]])
+// MADDYMM-NEXT:        %[[PAIRS:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[XA]], %[[WS]]) : (vector<32xi8>, vector<32xi8>) -> vector<16xi16>
+// MADDYMM-NEXT:        %[[SUMS:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%[[PAIRS]], %[[ONES]]) : (vector<16xi16>, vector<16xi16>) -> vector<8xi32>
+// MADDYMM-NEXT:        arith.addi %{{.*}}, %[[SUMS]] : vector<8xi32>
+// MADDYMM-NOT:         arith.subi %{{.*}} : vector<8xi32>
+// MADDYMM:             arith.sitofp %{{.*}} : vector<8xi32> to vector<8xf32>
+// MADDYMM-NOT:     vpdpbusd
+// MADDYMM-NOT:     linalg.generic
+
+// AVX512BW has no psignb: a select on x's sign (x = 0 multiplies by |x| =
+// 0 whatever the weight).
+// MADDZMM-LABEL: func @int8_dot
+// MADDZMM:             %[[XV:.*]] = vector.bitcast %{{.*}} : vector<16xi32> to vector<64xi8>
+// MADDZMM-NEXT:        %[[XA:.*]] = math.absi %[[XV]] : vector<64xi8>
+// MADDZMM-NEXT:        %[[ZERO:.*]] = arith.constant dense<0> : vector<64xi8>
+// MADDZMM-NEXT:        %[[NEG:.*]] = arith.cmpi slt, %[[XV]], %[[ZERO]] : vector<64xi8>
+// MADDZMM-NEXT:        %[[MINUSW:.*]] = arith.subi %[[ZERO]], %[[W:.*]] : vector<64xi8>
+// MADDZMM-NEXT:        %[[WS:.*]] = arith.select %[[NEG]], %[[MINUSW]], %[[W]] : vector<64xi1>, vector<64xi8>
+// MADDZMM-NEXT:        %[[PAIRS:.*]] = llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"(%[[XA]], %[[WS]]) : (vector<64xi8>, vector<64xi8>) -> vector<32xi16>
+// MADDZMM-NEXT:        llvm.call_intrinsic "llvm.x86.avx512.pmaddw.d.512"(%[[PAIRS]], %{{.*}}) : (vector<32xi16>, vector<32xi16>) -> vector<16xi32>
+// MADDZMM-NOT:     vpdpbusd
+// MADDZMM-NOT:     linalg.generic
+
 #x = affine_map<(t, n, k) -> (t, k)>
 #xs = affine_map<(t, n, k) -> (t, k floordiv 32)>
 #w = affine_map<(t, n, k) -> (n floordiv 32, k floordiv 4, n mod 32, k mod 4)>
@@ -128,6 +165,33 @@ func.func @int8_dot(%qx: memref<?x64xi8>, %sx: memref<?x2xf32>, %q: memref<2x16x
 // NOVNNI-LABEL: func @int4_dot
 // NOVNNI-NOT:     llvm.call_intrinsic
 // NOVNNI-NOT:     linalg.generic
+// int4 with pmaddubsw: each nibble's q + 8 in [0, 15] (the low ones masked
+// in place, the high ones shifted down by a 16-bit shift and masked; bit 3
+// flipped) is the unsigned operand against x; the group's 8 sum(x) is
+// taken back (x's group sums << 3) and the scale has no 16 to undo.
+// MADDYMM-LABEL: func @int4_dot
+// MADDYMM:         %[[SUMS4:.*]] = memref.alloc(%{{.*}}) : memref<?x2xi32>
+// MADDYMM-DAG:       %[[EIGHT:.*]] = arith.constant dense<8> : vector<32xi8>
+// MADDYMM-DAG:       %[[LOW:.*]] = arith.constant dense<15> : vector<32xi8>
+// MADDYMM-DAG:       %[[FOUR:.*]] = arith.constant dense<4> : vector<16xi16>
+// MADDYMM:             %[[RAW:.*]] = vector.load %{{.*}} : memref<2x16x64xi8>, vector<32xi8>
+// MADDYMM-NEXT:        %[[LO:.*]] = arith.andi %[[RAW]], %[[LOW]] : vector<32xi8>
+// MADDYMM-NEXT:        %[[LOU:.*]] = arith.xori %[[LO]], %[[EIGHT]] : vector<32xi8>
+// MADDYMM:             %[[HW:.*]] = vector.bitcast %[[RAW]] : vector<32xi8> to vector<16xi16>
+// MADDYMM-NEXT:        %[[DOWN:.*]] = arith.shrui %[[HW]], %[[FOUR]] : vector<16xi16>
+// MADDYMM-NEXT:        %[[DOWNB:.*]] = vector.bitcast %[[DOWN]] : vector<16xi16> to vector<32xi8>
+// MADDYMM-NEXT:        %[[HI:.*]] = arith.andi %[[DOWNB]], %[[LOW]] : vector<32xi8>
+// MADDYMM-NEXT:        %[[HIU:.*]] = arith.xori %[[HI]], %[[EIGHT]] : vector<32xi8>
+// MADDYMM:             %[[XV4:.*]] = vector.bitcast %{{.*}} : vector<8xi32> to vector<32xi8>
+// MADDYMM-NEXT:        llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[LOU]], %[[XV4]])
+// MADDYMM:             llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[HIU]], %[[XV4]])
+// MADDYMM:           %[[XS4:.*]] = memref.load %[[SUMS4]]
+// MADDYMM-NEXT:      %[[THREE:.*]] = arith.constant 3 : i32
+// MADDYMM-NEXT:      %[[BIAS4:.*]] = arith.shli %[[XS4]], %[[THREE]] : i32
+// MADDYMM:           %[[BIASV4:.*]] = vector.broadcast %[[BIAS4]] : i32 to vector<8xi32>
+// MADDYMM-NEXT:      arith.subi %{{.*}}, %[[BIASV4]] : vector<8xi32>
+// MADDYMM-NOT:       0.0625
+// MADDYMM:         memref.dealloc %[[SUMS4]]
 #w4 = affine_map<(t, n, k) -> (n floordiv 32, k floordiv 4, (n mod 32) mod 16, k mod 4)>
 func.func @int4_dot(%qx: memref<?x64xi8>, %sx: memref<?x2xf32>, %q: memref<2x16x16x4xi8>, %s: memref<2x2x32xbf16>, %y: memref<?x40xf32>) {
   linalg.generic {indexing_maps = [#x, #xs, #w4, #ws, #y],

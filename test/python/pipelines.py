@@ -14,8 +14,9 @@ import hymba_mlir as hm  # noqa: E402
 from hymba_tools import make_checkpoint, presets  # noqa: E402
 
 opt, work = sys.argv[3], sys.argv[4]
-# AVX-512: 16 f32 lanes, 32 registers, panels of 32 output features.
-registered = "--hymba-cpu-pipeline=vector-width=16 vector-registers=32"
+# AVX-512 (x86-64-v4): 16 f32 lanes, 32 registers, panels of 32 output
+# features, AVX512BW (int8 dot products by pmaddubsw).
+registered = "--hymba-cpu-pipeline=vector-width=16 vector-registers=32 maddubs=true"
 stages = [hm.pipelines.optimize(weight_panel=32),
           hm.pipelines.lower_to_linalg("cpu", target_cpu="x86-64-v4"),
           hm.pipelines.lower_to_llvm("cpu", target_cpu="x86-64-v4")]
@@ -50,7 +51,7 @@ print(dump)
 # CHECK:        ownership-based-buffer-deallocation
 # CHECK:        convert-bufferization-to-memref,
 # CHECK-NEXT:   hymba-vectorize-linear
-# CHECK-SAME:   {{.*}} vector-registers=32 vector-width=16 vnni={{true|false}} x-chunk-bytes=8388608}
+# CHECK-SAME:   {{.*}} maddubs=true {{.*}} vector-registers=32 vector-width=16 vnni=false x-chunk-bytes=8388608}
 # CHECK:        reconcile-unrealized-casts
 
 cuda = run(["--hymba-cuda-pipeline=kernel-form=gpu chip=sm_80",

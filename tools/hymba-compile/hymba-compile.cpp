@@ -109,7 +109,7 @@ cl::opt<std::string> compute(
     "compute",
     cl::desc("arithmetic of the projections: f32, bf16 (CPUs with "
              "AVX512_BF16: its dot products, inputs rounded to bf16, f32 "
-             "sums; weights bf16), or int8 (CPUs with VNNI, with "
+             "sums; weights bf16), or int8 (CPUs with VNNI or AVX2, with "
              "--dtype=int8 or int4: integer dot products, inputs quantized "
              "to int8 per group like the weights, f32 sums of the groups). "
              "Default: int8 for --dtype=int8/int4 where the target CPU can "
@@ -425,7 +425,7 @@ std::optional<std::string> outsideRange(const cl::opt<int64_t> &flag,
 /// Why --compute=int8 cannot be used with `weightType` and the other flags,
 /// or nothing if it can. Integer dot products multiply int8 (or int4)
 /// weights in panels (quads along K) by x quantized the same way, with
-/// VNNI's vpdpbusd.
+/// VNNI's vpdpbusd, or without VNNI with AVX2's pmaddubsw and pmaddwd.
 std::optional<std::string> int8ComputeObstacle(hymba::WeightType weightType) {
   if (weightType != hymba::WeightType::INT8 &&
       weightType != hymba::WeightType::INT4)
@@ -438,12 +438,13 @@ std::optional<std::string> int8ComputeObstacle(hymba::WeightType weightType) {
   if (noPackWeights)
     return std::string("--compute=int8 needs the weights in panels: it "
                        "cannot be combined with --no-pack-weights");
-  if (!cpuTarget.has("avx512vnni") && !cpuTarget.has("avxvnni"))
-    return "--compute=int8 needs a CPU with VNNI (AVX512_VNNI or AVX-VNNI), "
-           "and --target-cpu=" +
+  if (!cpuTarget.has("avx512vnni") && !cpuTarget.has("avxvnni") &&
+      !cpuTarget.has("avx2"))
+    return "--compute=int8 needs a CPU with VNNI (AVX512_VNNI or AVX-VNNI) "
+           "or AVX2, and --target-cpu=" +
            targetCPU + " (" + cpuTarget.cpu +
-           ") has neither: pick a CPU that has it (znver4, znver5, "
-           "icelake-server, sapphirerapids, alderlake) or use --compute=f32";
+           ") has none of them: pick a CPU that has them (x86-64-v3, "
+           "znver3, znver4, haswell, icelake-server) or use --compute=f32";
   if (quantGroup % 4 != 0)
     return "--compute=int8 reads inputs in runs of 4 that must not straddle "
            "two scales: --quant-group must be a multiple of 4, got " +
@@ -659,10 +660,10 @@ int main(int argc, char **argv) {
     return fail("--compute must be f32, bf16 or int8, got '" + compute + "'");
   std::optional<std::string> noInt8 = int8ComputeObstacle(*weightType);
   // Left out, --compute is int8 wherever integer dot products can run: on
-  // every host measured they prefill int8 and int4 weights 1.8-2.6x and
-  // decode int4 1.08-1.5x (one thread) faster than f32 compute, at a
-  // perplexity cost below 0.01% (README, Compute precision); f32
-  // elsewhere, so that a build for a CPU without VNNI stays as it was.
+  // every host measured they prefill int8 and int4 weights 1.8-2.6x (VNNI)
+  // and 1.3-1.5x (AVX2's pmaddubsw) and decode int4 1.08-1.6x (one thread)
+  // faster than f32 compute, at a perplexity cost below 0.01% (README,
+  // Compute precision); f32 elsewhere (CPUs without AVX2).
   if (!compute.getNumOccurrences())
     compute.setValue(noInt8 ? "f32" : "int8");
   if (compute == "int8" && noInt8)

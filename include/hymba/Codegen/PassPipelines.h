@@ -90,6 +90,12 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("the target has VNNI: int8 dot products use vpdpbusd "
                      "(else portable vector ops with the same sums)"),
       llvm::cl::init(false)};
+  Option<bool> maddubs{
+      *this, "maddubs",
+      llvm::cl::desc("without vnni, the target has pmaddubsw (AVX2, or "
+                     "AVX512BW with 16 lanes): int8 dot products use it and "
+                     "pmaddwd (the same sums)"),
+      llvm::cl::init(false)};
   Option<int64_t> prefetchDistance{
       *this, "prefetch-distance",
       llvm::cl::desc(

@@ -7,7 +7,7 @@
 Compiles the model with each --dtype (f32, bf16, int8, int4), and with
 --compute=bf16 (bf16 dot products, inputs rounded to bf16) where this CPU
 has AVX512_BF16 and --dtype=int8/int4 --compute=int8 (integer dot
-products, inputs quantized to int8 per group) where it has VNNI, and
+products, inputs quantized to int8 per group) where it has VNNI or AVX2, and
 prints, one row per build as it is measured:
   * the perplexity of the held-out text (heldout.txt, which training never
     saw) by `exe --perplexity --ctx CTX`, and its ratio to the f32 build's;
@@ -59,7 +59,7 @@ def main():
           f"agreement in {len(prompts)} prompts of <= {step} tokens; perplexity over the "
           f"whole held-out text, chunks of {a.ctx}", flush=True)
     # int8/int4 rows with f32 compute by name (hymba-compile's default for
-    # them is int8 compute where the CPU has VNNI: rows int8c, int4c).
+    # them is int8 compute where the CPU has VNNI or AVX2: rows int8c, int4c).
     builds = [(d, ["--dtype", d] + (["--compute=f32"] if d in ("int8", "int4") else []))
               for d in ("f32", "bf16", "int8", "int4")]
     with open("/proc/cpuinfo") as f:
@@ -68,11 +68,12 @@ def main():
         builds.append(("bf16c", ["--compute=bf16"]))
     else:
         print("no --compute=bf16 row: this CPU lacks AVX512_BF16", flush=True)
-    if "avx512_vnni" in cpu_flags or "avx_vnni" in cpu_flags:
+    if {"avx512_vnni", "avx_vnni", "avx2"} & set(cpu_flags):
         builds.append(("int8c", ["--dtype", "int8", "--compute=int8"]))
         builds.append(("int4c", ["--dtype", "int4", "--compute=int8"]))
     else:
-        print("no --compute=int8 row: this CPU has no VNNI", flush=True)
+        print("no --compute=int8 row: this CPU has neither VNNI nor AVX2",
+              flush=True)
     print(f"{'build':<6} {'perplexity':>11} {'/ f32':>7} {'top-1 = f32':>12} "
           f"{'weights MB':>11} {'exe MB':>8}", flush=True)
     base_ppl, base_top = None, None

@@ -32,7 +32,7 @@ as it is measured; sections, in order:
    out/bench by hymba_tools.make_checkpoint in a child process) compiled
    with each --dtypes weight storage (f32, bf16, int8, int4; and
    --compute=bf16 where the compiler and CPU have it; int8 and int4 with
-   --compute=f32 and, where the CPU has VNNI, with --compute=int8,
+   --compute=f32 and, where the CPU has VNNI or AVX2, with --compute=int8,
    hymba-compile's default there): compile wall and CPU
    seconds, peak RSS (/usr/bin/time -v) and executable size, the decode
    roofline (read bandwidth / weight bytes per step), then
@@ -247,7 +247,7 @@ def ours(a, d, ck, bw, sg, results):
     compiler = os.path.join(a.build, "bin", "hymba-compile")
     helptext = subprocess.run([compiler, "--help"], capture_output=True, text=True).stdout
     # hymba-compile's default --compute for int8/int4 weights is int8 where
-    # the CPU has VNNI: the plain rows ask for f32 compute by name, and the
+    # the CPU has VNNI or AVX2: the plain rows ask for f32 compute by name, and the
     # "--compute=int8" rows below are that default.
     def dtype_flags(dt):
         f32 = dt in ("int8", "int4") and "--compute" in helptext
@@ -260,14 +260,14 @@ def ours(a, d, ck, bw, sg, results):
         say("  (--compute=bf16 skipped: this CPU has no avx512_bf16)")
     else:
         say("  (--compute=bf16 skipped: this hymba-compile has no --compute option)")
-    if "--compute" in helptext and ("avx512_vnni" in info["flags"]
-                                    or "avx_vnni" in info["flags"]):
+    if "--compute" in helptext and ({"avx512_vnni", "avx_vnni", "avx2"}
+                                    & set(info["flags"])):
         for dt in ("int8", "int4"):
             if dt in a.dtypes:
                 variants.append((f"{dt} --compute=int8",
                                  ["--dtype", dt, "--compute=int8"], dt))
     elif "--compute" in helptext:
-        say("  (--compute=int8 skipped: this CPU has no VNNI)")
+        say("  (--compute=int8 skipped: this CPU has neither VNNI nor AVX2)")
     max_len = max(a.prefill + [a.decode_after]) + a.decode + 8
     rng = np.random.default_rng(0)
     prompts = {n: ",".join(map(str, rng.integers(3, d.vocab, n)))

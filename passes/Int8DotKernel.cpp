@@ -86,9 +86,12 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
   Value zeros = splat(b, i32Vec, b.getI32IntegerAttr(0));
   // The bit that makes a weight byte unsigned: 0x80 in each byte (q + 128
   // as an unsigned byte is q with its sign flipped); for maddubs' int4,
-  // 0x08 in each nibble (q + 8).
-  Value signFlip =
-      splat(b, byteVec, b.getI8IntegerAttr(int8_t(maddubs ? 0x08 : 0x80)));
+  // 0x08 in each nibble (q + 8); none for maddubs' int8, whose weights
+  // stay signed.
+  Value signFlip;
+  if (!maddubs || bits == 4)
+    signFlip =
+        splat(b, byteVec, b.getI8IntegerAttr(int8_t(maddubs ? 0x08 : 0x80)));
   VectorType wideVec = VectorType::get({4 * vl}, b.getI32Type());
   // int4: one nibble of each byte where the other form wants it, the other
   // one moved there by a 16-bit shift (which carries a nibble of the
@@ -188,10 +191,7 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
     }
     llvm_unreachable("unknown Int8DotKernel::Form");
   };
-  // What the unsigned weight operand adds to each group's sum, as a shift
-  // of sum(q_x): 128 sum(x) (log2 7); 8 sum(x) for maddubs' int4 (3); none
-  // for maddubs' int8 (-1).
-  int64_t biasShift = !maddubs ? 7 : bits == 4 ? 3 : -1;
+  int64_t bias = biasShift(form, bits);
   Value c4 = indexConst(b, 4), cGroup = indexConst(b, group);
 
   auto groups = scf::ForOp::create(
@@ -255,19 +255,18 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
           Value xs = vector::BroadcastOp::create(
               gb, f32Vec,
               memref::LoadOp::create(gb, sx, ValueRange{rows[i], g}));
-          Value bias;
-          if (biasShift >= 0)
-            bias = vector::BroadcastOp::create(
+          Value rowBias;
+          if (bias >= 0)
+            rowBias = vector::BroadcastOp::create(
                 gb, i32Vec,
                 arith::ShLIOp::create(
                     gb,
                     memref::LoadOp::create(gb, xSums, ValueRange{rows[i], g}),
-                    arith::ConstantOp::create(
-                        gb, gb.getI32IntegerAttr(biasShift))));
+                    arith::ConstantOp::create(gb, gb.getI32IntegerAttr(bias))));
           for (size_t j = 0; j < nv; ++j) {
             Value sum = quads.getResult(i * nv + j);
-            if (bias)
-              sum = arith::SubIOp::create(gb, sum, bias);
+            if (rowBias)
+              sum = arith::SubIOp::create(gb, sum, rowBias);
             Value exact = arith::SIToFPOp::create(gb, f32Vec, sum);
             next.push_back(vector::FMAOp::create(
                 gb, exact, arith::MulFOp::create(gb, weightScale[j], xs),

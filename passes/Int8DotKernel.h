@@ -44,6 +44,13 @@ struct Int8DotKernel {
     Portable,
   };
   Form form = Form::VNNI;
+  /// What the unsigned weight operand of `form` adds to a group's sum, as
+  /// a left shift of the group's sum(q_x) (`xSums`): 7 (128 sum(x): the
+  /// weights + 128), 3 for pmaddubsw's int4 (the nibbles' q + 8), or -1
+  /// when nothing is added (pmaddubsw's int8), which needs no `xSums`.
+  static int64_t biasShift(Form form, int64_t bits) {
+    return form != Form::MaddUbs ? 7 : bits == 4 ? 3 : -1;
+  }
   /// > 0: a one-row tile (decode) prefetches the weights this many quad
   /// rows of `w` ahead (WeightPrefetch.h).
   int64_t prefetchRows = 0;

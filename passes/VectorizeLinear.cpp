@@ -1253,9 +1253,8 @@ struct VectorizeLinearPass
           }
           Int8DotKernel::Form form = int8DotForm();
           kernel.rows = int8DotTileRows(nv, proj.bits, form);
-          // pmaddubsw's int8 sums have no bias to take back (see
-          // Int8DotKernel.cpp), so no group sums of x either.
-          if (form != Int8DotKernel::Form::MaddUbs || proj.bits == 4)
+          // Group sums of x only where the weights' bias is taken back.
+          if (Int8DotKernel::biasShift(form, proj.bits) >= 0)
             scratch = buildGroupSums(b, proj.x, proj.group);
           kernel.int8Dot = Int8DotKernel{
               proj.x,      proj.xScales,

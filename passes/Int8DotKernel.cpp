@@ -32,9 +32,13 @@
 //    nibble masked, its sign bit flipped), the signed one q_x: a pair is at
 //    most 2 * 15 * 127; the bias is 8 sum(x), the scale has no 16.
 // pmaddwd by ones adds the pairs into the 32-bit lanes vpdpbusd fills: the
-// same integer sums (and so the same f32 results, bit for bit) from three
-// instructions (int8: four) where vpdpbusd is one, against f32 compute's
-// convert and FMA per 8 or 16 weights.
+// same integer sums (and so the same f32 results, bit for bit). int8 takes
+// four instructions where vpdpbusd is one, against f32 compute's convert
+// and FMA per 8 or 16 weights. int4's pairs are small enough to be added
+// as they are: 8 of them, at most 8 * 2 * 15 * 127 = 30480, fit the 16-bit
+// lane, so its quads accumulate with one 16-bit add (vpaddw) each, and one
+// pmaddwd per 32 inputs (kMaxPairQuads) widens their sums: two
+// instructions per quad instead of three.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,6 +58,10 @@ using namespace mlir;
 using namespace mlir::hymba;
 
 namespace {
+/// Quads whose pmaddubsw pair sums of int4 weights (q + 8 in [0, 15]) by
+/// x (|q_x| <= 127) a 16-bit lane holds: 8 * 2 * 15 * 127 = 30480 <= 32767.
+constexpr int64_t kMaxPairQuads = 8;
+
 Value splat(ImplicitLocOpBuilder &b, VectorType type, Attribute value) {
   return arith::ConstantOp::create(b, type,
                                    DenseElementsAttr::get(type, value));
@@ -68,6 +76,8 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
   size_t m = rows.size(), lanes = laneOffsets.size(),
          nv = panels.size() * lanes, tile = m * nv;
   bool maddubs = form == Form::MaddUbs;
+  // int4's pmaddubsw pairs accumulate in 16-bit lanes (the file comment).
+  bool pairSums = maddubs && bits == 4;
   VectorType i32Vec = VectorType::get({vl}, b.getI32Type());
   VectorType byteVec = VectorType::get({4 * vl}, b.getI8Type());
   VectorType f32Vec = VectorType::get({vl}, b.getF32Type());
@@ -136,6 +146,12 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
                ib, arith::AndIOp::create(ib, nibbles, nibbleMask), signFlip)
         .getResult();
   };
+  // pmaddwd by ones: the 32-bit sums of a vector of 16-bit pairs.
+  auto widenPairs = [&](ImplicitLocOpBuilder &ib, Value pairs) -> Value {
+    return LLVM::CallIntrinsicOp::create(ib, i32Vec, pmaddwd,
+                                         ValueRange{pairs, ones})
+        .getResult(0);
+  };
   // x's quad broadcast to every lane (xs), as the dot product of each form
   // wants it: maddubs' int8 also takes |q_x| (xAbs) and, on zmm, where q_x
   // is negative (xNeg: AVX-512 has no psignb).
@@ -168,10 +184,9 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
       Value pairs = LLVM::CallIntrinsicOp::create(ib, halfwords, pmaddubsw,
                                                   ValueRange{u, s})
                         .getResult(0);
-      Value sums = LLVM::CallIntrinsicOp::create(ib, i32Vec, pmaddwd,
-                                                 ValueRange{pairs, ones})
-                       .getResult(0);
-      return arith::AddIOp::create(ib, acc, sums);
+      if (pairSums) // `acc` holds 16-bit pair sums
+        return arith::AddIOp::create(ib, acc, pairs);
+      return arith::AddIOp::create(ib, acc, widenPairs(ib, pairs));
     }
     case Form::Portable: {
       // Lane i gets products 4i .. 4i + 3: four strided shuffles.
@@ -194,6 +209,77 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
   int64_t bias = biasShift(form, bits);
   Value c4 = indexConst(b, 4), cGroup = indexConst(b, group);
 
+  // The tile's dot products over the quads of [lo, hi), each starting from
+  // `zero`: i32 sums, or for pairSums 16-bit pair sums.
+  auto quadSums = [&](ImplicitLocOpBuilder &gb, Value lo, Value hi,
+                      Value zero) {
+    SmallVector<Value> init(tile, zero);
+    auto quads = scf::ForOp::create(
+        gb, lo, hi, c4, init,
+        [&](OpBuilder &qb, Location l, Value kk, ValueRange s) {
+          ImplicitLocOpBuilder ib(l, qb);
+          Value kq = arith::DivUIOp::create(ib, kk, c4);
+          SmallVector<Value> ws, next(s.begin(), s.end());
+          for (Value p : panels) {
+            llvm::DenseMap<int64_t, Value> loaded;
+            for (int64_t offset : laneOffsets)
+              ws.push_back(weightBytes(ib, p, kq, loaded, offset));
+          }
+          for (size_t i = 0; i < m; ++i) {
+            // x[row, kk .. kk + 3] as one i32 in every lane.
+            Value bytes =
+                vector::LoadOp::create(ib, quad, qx, ValueRange{rows[i], kk});
+            Value word = vector::ExtractOp::create(
+                ib, vector::BitCastOp::create(ib, oneI32, bytes),
+                ArrayRef<int64_t>{0});
+            XOperands x;
+            x.xs = vector::BitCastOp::create(
+                ib, byteVec, vector::BroadcastOp::create(ib, i32Vec, word));
+            if (maddubs && bits != 4) {
+              x.xAbs = math::AbsIOp::create(ib, x.xs);
+              if (vl == 16)
+                x.xNeg = arith::CmpIOp::create(
+                    ib, arith::CmpIPredicate::slt, x.xs,
+                    splat(ib, byteVec, ib.getI8IntegerAttr(0)));
+            }
+            for (size_t j = 0; j < nv; ++j)
+              next[i * nv + j] = dot(ib, s[i * nv + j], ws[j], x);
+          }
+          scf::YieldOp::create(ib, next);
+        });
+    return SmallVector<Value>(quads.getResults());
+  };
+  // pairSums: the i32 sums of [lo, hi), its quads' pairs summed in 16 bits
+  // kMaxPairQuads quads at a time.
+  Value pairZeros =
+      pairSums ? splat(b, halfwords, b.getI16IntegerAttr(0)) : Value();
+  auto pairSumsOf = [&](ImplicitLocOpBuilder &gb, Value lo, Value hi) {
+    auto widen = [&](ImplicitLocOpBuilder &wb, ArrayRef<Value> pairs,
+                     ValueRange acc) {
+      SmallVector<Value> out;
+      for (size_t i = 0; i < pairs.size(); ++i) {
+        Value wide = widenPairs(wb, pairs[i]);
+        out.push_back(acc.empty() ? wide
+                                  : arith::AddIOp::create(wb, acc[i], wide));
+      }
+      return out;
+    };
+    int64_t chunk = 4 * kMaxPairQuads;
+    if (group <= chunk)
+      return widen(gb, quadSums(gb, lo, hi, pairZeros), {});
+    SmallVector<Value> init(tile, zeros);
+    auto chunks = scf::ForOp::create(
+        gb, lo, hi, indexConst(gb, chunk), init,
+        [&](OpBuilder &cb, Location l, Value kc, ValueRange acc) {
+          ImplicitLocOpBuilder ib(l, cb);
+          Value end = arith::MinUIOp::create(
+              ib, arith::AddIOp::create(ib, kc, indexConst(ib, chunk)), hi);
+          scf::YieldOp::create(
+              ib, widen(ib, quadSums(ib, kc, end, pairZeros), acc));
+        });
+    return SmallVector<Value>(chunks.getResults());
+  };
+
   auto groups = scf::ForOp::create(
       b, k0, k1, cGroup, init,
       [&](OpBuilder &nb, Location loc, Value kg, ValueRange acc) {
@@ -201,40 +287,8 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
         Value kEnd = arith::MinUIOp::create(
             gb, arith::AddIOp::create(gb, kg, cGroup), k1);
         // The group's integer sums: m x nv dot products.
-        SmallVector<Value> sums(tile, zeros);
-        auto quads = scf::ForOp::create(
-            gb, kg, kEnd, c4, sums,
-            [&](OpBuilder &qb, Location l, Value kk, ValueRange s) {
-              ImplicitLocOpBuilder ib(l, qb);
-              Value kq = arith::DivUIOp::create(ib, kk, c4);
-              SmallVector<Value> ws, next(s.begin(), s.end());
-              for (Value p : panels) {
-                llvm::DenseMap<int64_t, Value> loaded;
-                for (int64_t offset : laneOffsets)
-                  ws.push_back(weightBytes(ib, p, kq, loaded, offset));
-              }
-              for (size_t i = 0; i < m; ++i) {
-                // x[row, kk .. kk + 3] as one i32 in every lane.
-                Value bytes = vector::LoadOp::create(ib, quad, qx,
-                                                     ValueRange{rows[i], kk});
-                Value word = vector::ExtractOp::create(
-                    ib, vector::BitCastOp::create(ib, oneI32, bytes),
-                    ArrayRef<int64_t>{0});
-                XOperands x;
-                x.xs = vector::BitCastOp::create(
-                    ib, byteVec, vector::BroadcastOp::create(ib, i32Vec, word));
-                if (maddubs && bits != 4) {
-                  x.xAbs = math::AbsIOp::create(ib, x.xs);
-                  if (vl == 16)
-                    x.xNeg = arith::CmpIOp::create(
-                        ib, arith::CmpIPredicate::slt, x.xs,
-                        splat(ib, byteVec, ib.getI8IntegerAttr(0)));
-                }
-                for (size_t j = 0; j < nv; ++j)
-                  next[i * nv + j] = dot(ib, s[i * nv + j], ws[j], x);
-              }
-              scf::YieldOp::create(ib, next);
-            });
+        SmallVector<Value> sums =
+            pairSums ? pairSumsOf(gb, kg, kEnd) : quadSums(gb, kg, kEnd, zeros);
         // Per group: take back the bias, convert, and add with the
         // product of both scales.
         Value g = arith::DivUIOp::create(gb, kg, cGroup);
@@ -264,7 +318,7 @@ Int8DotKernel::accumulate(ImplicitLocOpBuilder &b, ArrayRef<Value> rows,
                     memref::LoadOp::create(gb, xSums, ValueRange{rows[i], g}),
                     arith::ConstantOp::create(gb, gb.getI32IntegerAttr(bias))));
           for (size_t j = 0; j < nv; ++j) {
-            Value sum = quads.getResult(i * nv + j);
+            Value sum = sums[i * nv + j];
             if (rowBias)
               sum = arith::SubIOp::create(gb, sum, rowBias);
             Value exact = arith::SIToFPOp::create(gb, f32Vec, sum);

@@ -380,7 +380,10 @@ def HymbaVectorizeLinear : Pass<"hymba-vectorize-linear", "ModuleOp"> {
     pairs would saturate on the +128 weights: int8 multiplies `|q_x|` by
     the weights given x's sign (`psignb`; a select on zmm), which needs no
     bias or group sums; int4 multiplies the nibbles made `q + 8` (mask,
-    xor) by `q_x` and takes back `8 * sum(q_x)`. With `vnni=false` alone
+    xor) by `q_x` and takes back `8 * sum(q_x)`; its pairs (at most
+    `2 * 15 * 127`) are summed in 16-bit lanes and widened by `pmaddwd`
+    once per 32 inputs (8 quads: at most 30480), not once per quad. With
+    `vnni=false` alone
     each vpdpbusd becomes widening multiplies and four strided shuffles.
     All three give the same integers, so the same f32 results.
 

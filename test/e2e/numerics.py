@@ -11,6 +11,10 @@ greedily with --logits-out, and check
 
   numerics.py HYMBA_COMPILE PYTOOLS WORK [extra hymba-compile flags...]
 
+With --quant-group=N among the flags, the reference quantizes the weights
+(and, for --compute=int8, x) per group of N inputs, like the executable;
+the default is 32.
+
 With --compute=bf16 among the flags (bf16 dot products, projection inputs
 rounded to bf16) the float cases run with bf16 weights against the
 reference with the same rounding (reference.forward(compute="bf16")), and
@@ -51,6 +55,8 @@ COMPUTE = ("bf16" if "--compute=bf16" in extra_flags else
 # hymba-compile's own default for int8/int4 weights depends on the CPU
 # (int8 compute where it has VNNI or AVX2): the f32 run asks for f32 by name, so
 # that every host checks the same arithmetic.
+GROUP = next((int(f.split("=", 1)[1]) for f in extra_flags
+              if f.startswith("--quant-group=")), 32)
 if not any(f.startswith("--compute") for f in extra_flags):
     extra_flags.append("--compute=f32")
 if COMPUTE == "int8":
@@ -233,7 +239,7 @@ def check_model(name, ck, dtype, prompt, N):
     if dtype == "bf16":  # the executable stores bf16: the reference must too
         W = {k: st.quantize(v, "BF16") for k, v in W.items()}
     elif dtype in quant.BITS:  # and its quantized projections
-        W = quant.quantize_weights(W, dtype)
+        W = quant.quantize_weights(W, dtype, GROUP)
     exe = os.path.join(work, name + ".exe")
     subprocess.run([hymba_compile, ck, "-o", exe, "--dtype", dtype, *extra_flags],
                    check=True)
@@ -245,7 +251,7 @@ def check_model(name, ck, dtype, prompt, N):
     gen = [int(x) for x in out.split()]
     got = np.load(lpath)
     seq = prompt + gen[:-1]
-    want = ref.forward(W, d, seq, compute=COMPUTE)  # groups of 32: the default
+    want = ref.forward(W, d, seq, compute=COMPUTE, group=GROUP)
     err = rel_err(got, want)
     if COMPUTE == "int8":
         check_int8(name, got, want, W, d, seq)

@@ -183,8 +183,15 @@ func.func @int8_dot(%qx: memref<?x64xi8>, %sx: memref<?x2xf32>, %q: memref<2x16x
 // MADDYMM-NEXT:        %[[HI:.*]] = arith.andi %[[DOWNB]], %[[LOW]] : vector<32xi8>
 // MADDYMM-NEXT:        %[[HIU:.*]] = arith.xori %[[HI]], %[[EIGHT]] : vector<32xi8>
 // MADDYMM:             %[[XV4:.*]] = vector.bitcast %{{.*}} : vector<8xi32> to vector<32xi8>
-// MADDYMM-NEXT:        llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[LOU]], %[[XV4]])
-// MADDYMM:             llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[HIU]], %[[XV4]])
+// MADDYMM-NEXT:        %[[PL:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[LOU]], %[[XV4]])
+// MADDYMM-NEXT:        arith.addi %{{.*}}, %[[PL]] : vector<16xi16>
+// MADDYMM:             %[[PH:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[HIU]], %[[XV4]])
+// MADDYMM-NEXT:        arith.addi %{{.*}}, %[[PH]] : vector<16xi16>
+// The group's pair sums, widened once (a group of 32 is one chunk).
+// MADDYMM-NOT:         pmadd.wd
+// MADDYMM:             scf.yield %{{.*}} : vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>
+// MADDYMM-NEXT:      }
+// MADDYMM-NEXT:      llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
 // MADDYMM:           %[[XS4:.*]] = memref.load %[[SUMS4]]
 // MADDYMM-NEXT:      %[[THREE:.*]] = arith.constant 3 : i32
 // MADDYMM-NEXT:      %[[BIAS4:.*]] = arith.shli %[[XS4]], %[[THREE]] : i32
@@ -197,6 +204,60 @@ func.func @int4_dot(%qx: memref<?x64xi8>, %sx: memref<?x2xf32>, %q: memref<2x16x
   linalg.generic {indexing_maps = [#x, #xs, #w4, #ws, #y],
                   iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%qx, %sx, %q, %s : memref<?x64xi8>, memref<?x2xf32>, memref<2x16x16x4xi8>, memref<2x2x32xbf16>)
+      outs(%y : memref<?x40xf32>) {
+  ^bb0(%a: i8, %as: f32, %b: i8, %bs: bf16, %acc: f32):
+    %af = arith.sitofp %a : i8 to f32
+    %xa = arith.mulf %af, %as : f32
+    %n = linalg.index 1 : index
+    %c32 = arith.constant 32 : index
+    %c16 = arith.constant 16 : index
+    %lane = arith.remui %n, %c32 : index
+    %high = arith.cmpi uge, %lane, %c16 : index
+    %c4 = arith.constant 4 : i8
+    %c0 = arith.constant 0 : i8
+    %shift = arith.select %high, %c0, %c4 : i8
+    %up = arith.shli %b, %shift : i8
+    %v = arith.shrsi %up, %c4 : i8
+    %bf = arith.sitofp %v : i8 to f32
+    %bsf = arith.extf %bs : bf16 to f32
+    %wb = arith.mulf %bf, %bsf : f32
+    %m = arith.mulf %xa, %wb : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// Groups of 48 (--quant-group=48): pmaddubsw's int4 pairs are summed in
+// 16-bit lanes 8 quads (32 inputs) at a time, at most 8 * 2 * 15 * 127 =
+// 30480, so a group of more than 32 inputs is widened (pmaddwd by ones)
+// chunk by chunk: a loop over chunks of 32 inside the group loop, the quad
+// loop inside it. VNNI sums the whole group in one i32 loop.
+// MADDYMM-LABEL: func @int4_dot_group48
+// MADDYMM:           %[[C32:.*]] = arith.constant 32 : index
+// MADDYMM:           %[[C48:.*]] = arith.constant 48 : index
+// MADDYMM:           scf.for %[[KG:.*]] = %{{.*}} to %{{.*}} step %[[C48]] iter_args(
+// MADDYMM:             %[[GEND:.*]] = arith.minui
+// MADDYMM:             scf.for %[[KC:.*]] = %[[KG]] to %[[GEND]] step %[[C32]] iter_args({{.*}}) -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>)
+// MADDYMM:               scf.for %{{.*}} = %[[KC]] to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>)
+// MADDYMM:                 llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+// MADDYMM:               llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
+// MADDYMM-NEXT:          arith.addi %{{.*}} : vector<8xi32>
+// MADDYMM:             arith.sitofp %{{.*}} : vector<8xi32> to vector<8xf32>
+// CHECK-LABEL: func @int4_dot_group48
+// CHECK:           scf.for %[[KG48:.*]] = %{{.*}} to %{{.*}} step %[[G48:[a-z0-9_]+]] iter_args({{.*}}) -> (vector<16xf32>
+// CHECK-NEXT:        arith.addi %[[KG48]], %[[G48]]
+// CHECK-NEXT:        %[[END48:.*]] = arith.minui
+// CHECK-NEXT:        scf.for %{{.*}} = %[[KG48]] to %[[END48]] step %{{.*}} iter_args({{.*}}) -> (vector<16xi32>
+// CHECK:               llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK-NOT:       pmadd
+// CHECK:         return
+#xs48 = affine_map<(t, n, k) -> (t, k floordiv 48)>
+#ws48 = affine_map<(t, n, k) -> (n floordiv 32, k floordiv 48, n mod 32)>
+func.func @int4_dot_group48(%qx: memref<?x96xi8>, %sx: memref<?x2xf32>, %q: memref<2x24x16x4xi8>, %s: memref<2x2x32xbf16>, %y: memref<?x40xf32>) {
+  linalg.generic {indexing_maps = [#x, #xs48, #w4, #ws48, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%qx, %sx, %q, %s : memref<?x96xi8>, memref<?x2xf32>, memref<2x24x16x4xi8>, memref<2x2x32xbf16>)
       outs(%y : memref<?x40xf32>) {
   ^bb0(%a: i8, %as: f32, %b: i8, %bs: bf16, %acc: f32):
     %af = arith.sitofp %a : i8 to f32

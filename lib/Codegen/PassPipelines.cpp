@@ -61,17 +61,26 @@ int64_t weightPanel(const PipelineOptions &o, bool cuda) {
   return !cuda && !o.gpuForm() ? 2 * o.vectorWidth : 0;
 }
 
+bool hasVNNIDot(const CPUTarget &target) {
+  // vpdpbusd on zmm needs AVX512_VNNI; on ymm AVX-VNNI (or AVX512_VNNI with
+  // AVX512VL, which every AVX512_VNNI CPU has).
+  return target.vectorBits == 512
+             ? target.has("avx512vnni")
+             : target.has("avxvnni") || target.has("avx512vnni");
+}
+
+bool hasMaddUbsDot(const CPUTarget &target) {
+  // pmaddubsw and pmaddwd: AVX2 on ymm, AVX512BW on zmm.
+  return target.has(target.vectorBits == 512 ? "avx512bw" : "avx2");
+}
+
 void applyCPUTarget(PipelineOptions &o, const CPUTarget &target) {
   o.vectorWidth = target.f32Lanes();
   o.vectorRegisters = target.vectorRegisters;
   o.bf16Dot = target.has("avx512bf16");
-  // vpdpbusd on zmm needs AVX512_VNNI; on ymm AVX-VNNI (or AVX512_VNNI with
-  // AVX512VL, which every AVX512_VNNI CPU has).
-  o.vnni = target.vectorBits == 512
-               ? target.has("avx512vnni")
-               : target.has("avxvnni") || target.has("avx512vnni");
-  // Without it, pmaddubsw and pmaddwd: AVX2 on ymm, AVX512BW on zmm.
-  o.maddubs = target.has(target.vectorBits == 512 ? "avx512bw" : "avx2");
+  o.vnni = hasVNNIDot(target);
+  // Without it, pmaddubsw and pmaddwd.
+  o.maddubs = hasMaddUbsDot(target);
 }
 
 void buildOptimizationPipeline(OpPassManager &pm, const PipelineOptions &o,

@@ -438,13 +438,14 @@ std::optional<std::string> int8ComputeObstacle(hymba::WeightType weightType) {
   if (noPackWeights)
     return std::string("--compute=int8 needs the weights in panels: it "
                        "cannot be combined with --no-pack-weights");
-  if (!cpuTarget.has("avx512vnni") && !cpuTarget.has("avxvnni") &&
-      !cpuTarget.has("avx2"))
-    return "--compute=int8 needs a CPU with VNNI (AVX512_VNNI or AVX-VNNI) "
-           "or AVX2, and --target-cpu=" +
+  // The same test as the pipeline's choice of instructions (applyCPUTarget).
+  if (!hymba::hasVNNIDot(cpuTarget) && !hymba::hasMaddUbsDot(cpuTarget))
+    return "--compute=int8 needs integer dot products: VNNI (AVX512_VNNI "
+           "or AVX-VNNI) or pmaddubsw (AVX2; AVX512BW where the vectors are "
+           "512 bits), and --target-cpu=" +
            targetCPU + " (" + cpuTarget.cpu +
-           ") has none of them: pick a CPU that has them (x86-64-v3, "
-           "znver3, znver4, haswell, icelake-server) or use --compute=f32";
+           ") has neither: pick a CPU that has them (x86-64-v3, znver3, "
+           "znver4, haswell, icelake-server) or use --compute=f32";
   if (quantGroup % 4 != 0)
     return "--compute=int8 reads inputs in runs of 4 that must not straddle "
            "two scales: --quant-group must be a multiple of 4, got " +

@@ -120,6 +120,14 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
 /// Sets the options that depend on the CPU code is generated for.
 void applyCPUTarget(PipelineOptions &options, const CPUTarget &target);
 
+/// Which instructions --compute=int8's integer dot products have on
+/// `target`'s vectors (applyCPUTarget's `vnni` and `maddubs`): VNNI's
+/// vpdpbusd, or pmaddubsw + pmaddwd. With neither (x86-64-v2, or AVX-512
+/// without AVX512BW such as Knights Landing, whose zmm code has no
+/// pmaddubsw) only the slow portable form is left.
+bool hasVNNIDot(const CPUTarget &target);
+bool hasMaddUbsDot(const CPUTarget &target);
+
 /// The panel width hymba-pack-weights gets (0: not run): `weight-panel`
 /// resolved for the target.
 int64_t weightPanel(const PipelineOptions &options, bool cuda);

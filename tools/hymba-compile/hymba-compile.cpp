@@ -109,7 +109,8 @@ cl::opt<std::string> compute(
     "compute",
     cl::desc("arithmetic of the projections: f32, bf16 (CPUs with "
              "AVX512_BF16: its dot products, inputs rounded to bf16, f32 "
-             "sums; weights bf16), or int8 (CPUs with VNNI or AVX2, with "
+             "sums; weights bf16), or int8 (CPUs with VNNI or AVX2; AVX512BW "
+             "where the vectors are 512 bits; with "
              "--dtype=int8 or int4: integer dot products, inputs quantized "
              "to int8 per group like the weights, f32 sums of the groups). "
              "Default: int8 for --dtype=int8/int4 where the target CPU can "
@@ -425,7 +426,8 @@ std::optional<std::string> outsideRange(const cl::opt<int64_t> &flag,
 /// Why --compute=int8 cannot be used with `weightType` and the other flags,
 /// or nothing if it can. Integer dot products multiply int8 (or int4)
 /// weights in panels (quads along K) by x quantized the same way, with
-/// VNNI's vpdpbusd, or without VNNI with AVX2's pmaddubsw and pmaddwd.
+/// VNNI's vpdpbusd, or without VNNI with pmaddubsw and pmaddwd (AVX2, or
+/// AVX512BW on 512-bit vectors).
 std::optional<std::string> int8ComputeObstacle(hymba::WeightType weightType) {
   if (weightType != hymba::WeightType::INT8 &&
       weightType != hymba::WeightType::INT4)
@@ -664,7 +666,8 @@ int main(int argc, char **argv) {
   // every host measured they prefill int8 and int4 weights 1.8-2.6x (VNNI)
   // and 1.3-1.5x (AVX2's pmaddubsw) and decode int4 1.08-1.6x (one thread)
   // faster than f32 compute, at a perplexity cost below 0.01% (README,
-  // Compute precision); f32 elsewhere (CPUs without AVX2).
+  // Compute precision); f32 elsewhere (CPUs without those instructions:
+  // x86-64-v2, or AVX-512 without AVX512BW such as Knights Landing).
   if (!compute.getNumOccurrences())
     compute.setValue(noInt8 ? "f32" : "int8");
   if (compute == "int8" && noInt8)

@@ -152,7 +152,8 @@ def measure(n, k, wdtype, rows, threads, seconds=1.0, build_dir=None,
     """GFLOP/s (rows x n x k) and GB/s of our kernel for one shape."""
     build_dir = build_dir or os.path.join(ROOT, "build")
     work = work or os.path.join(ROOT, "out", "bench", "gemm")
-    target = target or machine.kernel_target(machine.cpu_info())
+    target = target or machine.kernel_target(
+        os.path.join(build_dir, "bin", "hymba-compile"))
     exe = build(n, k, wdtype, work, os.path.join(build_dir, "bin", "hymba-opt"),
                 target)
     return time_kernel(exe, rows, threads, seconds)
@@ -169,7 +170,7 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--work", default=os.path.join(ROOT, "out", "bench", "gemm"))
     a = ap.parse_args()
-    target = machine.kernel_target(machine.cpu_info())
+    target = machine.kernel_target(os.path.join(a.build, "bin", "hymba-compile"))
     print(f"kernel target: {target[0]} f32 lanes, {target[1]} registers, "
           f"panel {target[2]}", flush=True)
     for shape in a.shape:

@@ -2,9 +2,9 @@
 
 - `cpu_info()`: the CPU model, logical CPUs and the vector features that
   matter here (from /proc/cpuinfo).
-- `kernel_target(info)`: the register tile hymba-compile picks for this CPU
-  (f32 lanes, vector registers, weight panel width), mirroring
-  lib/Codegen/Pipeline.cpp (`resolveCPUTarget`, `CPUTarget::weightPanel`).
+- `kernel_target(compiler)`: the register tile hymba-compile picks for this
+  CPU (f32 lanes, vector registers, weight panel width), from its
+  `--print-target` (python/hymba_tools/target.py).
 - `blas_env(threads)`: the environment of every BLAS-using subprocess (numpy
   sgemm, PyTorch): the OpenMP OpenBLAS (Debian `libopenblas0-openmp`) chosen
   by LD_LIBRARY_PATH, OMP_NUM_THREADS, and OPENBLAS_CORETYPE /
@@ -34,6 +34,9 @@ import subprocess
 import sys
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(BENCH), "python"))
+from hymba_tools import target as hymba_target  # noqa: E402
+
 OPENMP_BLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 FEATURES = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni",
             "amx_tile", "amx_bf16", "amx_int8")
@@ -95,16 +98,10 @@ def _caches():
     return ", ".join(out)
 
 
-def kernel_target(info):
+def kernel_target(compiler):
     """(f32 lanes, vector registers, weight panel) hymba-compile uses for
-    --target-cpu=native on this CPU: AVX-512 32 x 16 lanes, AVX 16 x 8."""
-    if "avx512f" in info["flags"]:
-        lanes, regs = 16, 32
-    elif "avx" in info["flags"]:
-        lanes, regs = 8, 16
-    else:
-        lanes, regs = 4, 16
-    return lanes, regs, 2 * lanes
+    --target-cpu=native on this CPU, as it says itself (--print-target)."""
+    return hymba_target.vector_shape(hymba_target.describe(compiler))
 
 
 def blas_env(threads, base=None):

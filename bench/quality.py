@@ -32,6 +32,8 @@ import numpy as np
 import sentencepiece as spm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from hymba_tools import target as hymba_target  # noqa: E402
 
 
 def run(cmd):
@@ -59,21 +61,22 @@ def main():
           f"agreement in {len(prompts)} prompts of <= {step} tokens; perplexity over the "
           f"whole held-out text, chunks of {a.ctx}", flush=True)
     # int8/int4 rows with f32 compute by name (hymba-compile's default for
-    # them is int8 compute where the CPU has VNNI or AVX2: rows int8c, int4c).
+    # them is int8 compute where the CPU has integer dot products: rows
+    # int8c, int4c, where the compiler says this machine runs them).
     builds = [(d, ["--dtype", d] + (["--compute=f32"] if d in ("int8", "int4") else []))
               for d in ("f32", "bf16", "int8", "int4")]
-    with open("/proc/cpuinfo") as f:
-        cpu_flags = f.read().split()
-    if "avx512_bf16" in cpu_flags:
+    facts = hymba_target.describe(compiler)
+    no_bf16 = hymba_target.compute_obstacle(facts, "bf16")
+    if not no_bf16:
         builds.append(("bf16c", ["--compute=bf16"]))
     else:
-        print("no --compute=bf16 row: this CPU lacks AVX512_BF16", flush=True)
-    if {"avx512_vnni", "avx_vnni", "avx2"} & set(cpu_flags):
+        print(f"no --compute=bf16 row: {no_bf16}", flush=True)
+    no_int8 = hymba_target.compute_obstacle(facts, "int8")
+    if not no_int8:
         builds.append(("int8c", ["--dtype", "int8", "--compute=int8"]))
         builds.append(("int4c", ["--dtype", "int4", "--compute=int8"]))
     else:
-        print("no --compute=int8 row: this CPU has neither VNNI nor AVX2",
-              flush=True)
+        print(f"no --compute=int8 row: {no_int8}", flush=True)
     print(f"{'build':<6} {'perplexity':>11} {'/ f32':>7} {'top-1 = f32':>12} "
           f"{'weights MB':>11} {'exe MB':>8}", flush=True)
     base_ppl, base_top = None, None

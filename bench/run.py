@@ -247,27 +247,32 @@ def ours(a, d, ck, bw, sg, results):
     compiler = os.path.join(a.build, "bin", "hymba-compile")
     helptext = subprocess.run([compiler, "--help"], capture_output=True, text=True).stdout
     # hymba-compile's default --compute for int8/int4 weights is int8 where
-    # the CPU has VNNI or AVX2: the plain rows ask for f32 compute by name, and the
-    # "--compute=int8" rows below are that default.
+    # the CPU has integer dot products: the plain rows ask for f32 compute by
+    # name, and the "--compute=int8" rows below are that default.
     def dtype_flags(dt):
         f32 = dt in ("int8", "int4") and "--compute" in helptext
         return ["--dtype", dt] + (["--compute=f32"] if f32 else [])
     variants = [(dt, dtype_flags(dt), dt) for dt in a.dtypes]
-    info = machine.cpu_info()
-    if "--compute" in helptext and "avx512_bf16" in info["flags"]:
+    # Which --compute rows run here, as the compiler says (--print-target).
+    facts = (machine.hymba_target.describe(compiler)
+             if "--print-target" in helptext else {})
+    no_bf16 = machine.hymba_target.compute_obstacle(facts, "bf16")
+    no_int8 = machine.hymba_target.compute_obstacle(facts, "int8")
+    if "--compute" not in helptext:
+        say("  (--compute rows skipped: this hymba-compile has no --compute option)")
+    elif "--print-target" not in helptext:
+        say("  (--compute rows skipped: this hymba-compile has no --print-target)")
+    if not no_bf16:
         variants.append(("bf16 --compute=bf16", ["--dtype", "bf16", "--compute=bf16"], "bf16"))
-    elif "--compute" in helptext:
-        say("  (--compute=bf16 skipped: this CPU has no avx512_bf16)")
-    else:
-        say("  (--compute=bf16 skipped: this hymba-compile has no --compute option)")
-    if "--compute" in helptext and ({"avx512_vnni", "avx_vnni", "avx2"}
-                                    & set(info["flags"])):
+    elif facts:
+        say(f"  (--compute=bf16 skipped: {no_bf16})")
+    if not no_int8:
         for dt in ("int8", "int4"):
             if dt in a.dtypes:
                 variants.append((f"{dt} --compute=int8",
                                  ["--dtype", dt, "--compute=int8"], dt))
-    elif "--compute" in helptext:
-        say("  (--compute=int8 skipped: this CPU has neither VNNI nor AVX2)")
+    elif facts:
+        say(f"  (--compute=int8 skipped: {no_int8})")
     max_len = max(a.prefill + [a.decode_after]) + a.decode + 8
     rng = np.random.default_rng(0)
     prompts = {n: ",".join(map(str, rng.integers(3, d.vocab, n)))
@@ -503,7 +508,7 @@ def main():
 
     t_start = time.perf_counter()
     info = machine.cpu_info()
-    target = machine.kernel_target(info)
+    target = machine.kernel_target(os.path.join(a.build, "bin", "hymba-compile"))
     say(f"hymba-mlir benchmark: {a.preset}{' (--quick)' if q else ''}, prompts "
         f"{', '.join(map(str, a.prefill))}, decode {a.decode} steps, threads "
         f"{', '.join(map(str, a.threads))}")

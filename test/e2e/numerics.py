@@ -30,8 +30,9 @@ and checks nothing.
 # BF16 and INT8 what only that --compute runs (the trained model's weight
 # types, the count); NOINT8 and NOBF16 the skip on a CPU without the
 # instructions (compute-int8.test and compute-bf16.test choose those by the
-# lit features cpu-int8-dot, cpu-x86-64-v4 and cpu-avx512bf16, which
-# lit.cfg.py reads from /proc/cpuinfo as this script does).
+# lit features cpu-int8-dot, cpu-int8-dot-v3, cpu-int8-dot-v4 and
+# cpu-avx512bf16, which lit.cfg.py gets from hymba-compile --print-target
+# as this script does).
 import os
 import shutil
 import subprocess
@@ -48,49 +49,38 @@ from hymba_tools import make_checkpoint, presets  # noqa: E402
 from hymba_tools import reference as ref  # noqa: E402
 from hymba_tools import quantize as quant  # noqa: E402
 from hymba_tools import safetensors_io as st  # noqa: E402
+from hymba_tools import target as hymba_target  # noqa: E402
 
 TOL = 1e-4
 COMPUTE = ("bf16" if "--compute=bf16" in extra_flags else
            "int8" if "--compute=int8" in extra_flags else "f32")
 # hymba-compile's own default for int8/int4 weights depends on the CPU
-# (int8 compute where it has VNNI or AVX2): the f32 run asks for f32 by name, so
-# that every host checks the same arithmetic.
+# (int8 compute where it has integer dot products: --print-target): the f32
+# run asks for f32 by name, so that every host checks the same arithmetic.
 GROUP = next((int(f.split("=", 1)[1]) for f in extra_flags
               if f.startswith("--quant-group=")), 32)
 if not any(f.startswith("--compute") for f in extra_flags):
     extra_flags.append("--compute=f32")
-if COMPUTE == "int8":
-    with open("/proc/cpuinfo") as f:
-        flags = f.read().split()
-    # The host's build takes VNNI's vpdpbusd or, without it, AVX2's
-    # pmaddubsw; --target-cpu=x86-64-v3 AVX2's, x86-64-v4 AVX512BW's
-    # (lit.cfg.py tests the same flags).
-    target = next((f.split("=", 1)[1] for f in extra_flags
-                   if f.startswith("--target-cpu=")), "native")
-    if target == "x86-64-v4":
-        need = ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]
-        missing = [f for f in need if f not in flags]
-    else:
-        missing = ([] if {"avx2", "avx512_vnni", "avx_vnni"} & set(flags)
-                   else ["avx2 (or avx512_vnni, avx_vnni)"])
-    if missing:
-        # NOINT8: SKIPPED: this CPU lacks {{.*}}/proc/cpuinfo)
-        print(f"SKIPPED: this CPU lacks {', '.join(missing)} (/proc/cpuinfo), "
-              f"so --compute=int8 executables for --target-cpu={target} "
-              "cannot run here")
+# Whether this machine runs what the flags build, as the compiler says
+# (hymba-compile --print-target: lit.cfg.py asks the same question to pick
+# the CHECK prefixes).
+TARGET = next((f.split("=", 1)[1] for f in extra_flags
+               if f.startswith("--target-cpu=")), "native")
+if COMPUTE != "f32":
+    why = hymba_target.compute_obstacle(
+        hymba_target.describe(hymba_compile, TARGET), COMPUTE)
+    if why:
+        # NOINT8: SKIPPED: --compute=int8 for --target-cpu={{.*}} cannot run here:
+        # NOBF16: SKIPPED: --compute=bf16 for --target-cpu=native cannot run here:
+        print(f"SKIPPED: --compute={COMPUTE} for --target-cpu={TARGET} cannot "
+              f"run here: {why} (hymba-compile --print-target)")
         sys.exit(0)
+if COMPUTE == "int8":
     # The logits are checked like-with-like (check_int8); decode vs
     # prefill and chunked vs one-shot, whose f32 activations differ in the
     # last bits too, within TOL.
     TOL = 1e-2
 if COMPUTE == "bf16":
-    with open("/proc/cpuinfo") as f:
-        flags = f.read()
-    if " avx512_bf16" not in flags:
-        # NOBF16: SKIPPED: this CPU lacks AVX512_BF16 ({{.*}}/proc/cpuinfo)
-        print("SKIPPED: this CPU lacks AVX512_BF16 (no avx512_bf16 in "
-              "/proc/cpuinfo), so --compute=bf16 executables cannot run here")
-        sys.exit(0)
     # Rounding to bf16 is a step function: an activation one f32 ulp away
     # from the reference's (another summation order, float64 vs f32) can
     # round to the neighbouring bf16, a 2^-9 relative step that later layers

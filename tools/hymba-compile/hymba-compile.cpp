@@ -58,7 +58,7 @@ cl::OptionCategory mlirCat("MLIR pass manager options (debugging)");
 enum class Emit { Hymba, Linalg, PTX, LLVM, Obj, Exe, Lib };
 enum class Target { CPU, CUDA };
 
-cl::opt<std::string> checkpointDir(cl::Positional, cl::Required,
+cl::opt<std::string> checkpointDir(cl::Positional,
                                    cl::desc("<checkpoint directory>"),
                                    cl::cat(outputCat));
 cl::opt<std::string> outputPath("o", cl::desc("output file ('-' for stdout)"),
@@ -96,6 +96,13 @@ cl::opt<std::string> targetCPU(
              "name (znver3, znver5, skylake-avx512, ...); the executable "
              "refuses to run on a CPU that lacks the target's features"),
     cl::init("native"), cl::cat(targetCat));
+cl::opt<bool> printTarget(
+    "print-target",
+    cl::desc("print what --target-cpu resolves to (LLVM CPU, required "
+             "features, vector shape), which --compute forms it has, and "
+             "whether this machine can run its code; then exit (no "
+             "checkpoint needed)"),
+    cl::cat(targetCat));
 cl::opt<std::string> cudaArch("cuda-arch",
                               cl::desc("GPU architecture for --target=cuda"),
                               cl::init("sm_90"), cl::cat(targetCat));
@@ -455,6 +462,41 @@ std::optional<std::string> int8ComputeObstacle(hymba::WeightType weightType) {
   return std::nullopt;
 }
 
+/// --print-target: the resolved CPU target as `key: value` lines, one
+/// fact per line (the tests and benchmarks read them instead of guessing
+/// from /proc/cpuinfo what the compiler will do).
+int printTargetReport(const hymba::CPUTarget &cpu) {
+  raw_ostream &os = llvm::outs();
+  os << "target-cpu: " << cpu.name << " (" << cpu.cpu << ")\n";
+  os << "required features:";
+  for (const std::string &f : cpu.required)
+    os << " " << f;
+  os << "\n";
+  os << "vectors: " << cpu.vectorBits << " bits, " << cpu.f32Lanes()
+     << " f32 lanes, " << cpu.vectorRegisters << " registers; weight panel "
+     << cpu.weightPanel() << "\n";
+  os << "compute f32: yes\n";
+  os << "compute bf16: "
+     << (cpu.has("avx512bf16") ? "yes (vdpbf16ps)" : "no (needs avx512bf16)")
+     << "\n";
+  bool vnni = hymba::hasVNNIDot(cpu), maddubs = hymba::hasMaddUbsDot(cpu);
+  os << "compute int8: "
+     << (vnni      ? "yes (vpdpbusd)"
+         : maddubs ? (cpu.vectorBits == 512 ? "yes (pmaddubsw, avx512bw)"
+                                            : "yes (pmaddubsw, avx2)")
+                   : "no (needs VNNI, or pmaddubsw: avx2; avx512bw on "
+                     "512-bit vectors)")
+     << "\n";
+  os << "default compute for --dtype=int8/int4: "
+     << (vnni || maddubs ? "int8" : "f32") << "\n";
+  std::vector<std::string> missing = hymba::missingHostFeatures(cpu);
+  os << "runs on this machine: " << (missing.empty() ? "yes" : "no (lacks");
+  for (const std::string &f : missing)
+    os << " " << f;
+  os << (missing.empty() ? "" : ")") << "\n";
+  return 0;
+}
+
 /// The options of the MLIR stages: the driver's flags, `gpuForm` and `cpu`.
 void setPipelineOptions(hymba::PipelineOptions &o, bool gpuForm,
                         const hymba::CPUTarget &cpu) {
@@ -659,6 +701,11 @@ int main(int argc, char **argv) {
   if (!cpu)
     return fail(toString(cpu.takeError()));
   cpuTarget = *cpu;
+  if (printTarget)
+    return printTargetReport(cpuTarget);
+  if (checkpointDir.empty())
+    return fail("no checkpoint directory given (hymba-compile DIR -o OUT; "
+                "--help lists the options)");
   if (compute != "f32" && compute != "bf16" && compute != "int8")
     return fail("--compute must be f32, bf16 or int8, got '" + compute + "'");
   std::optional<std::string> noInt8 = int8ComputeObstacle(*weightType);

@@ -68,7 +68,7 @@ struct LowerStatefulToLoopsPass
     RewritePatternSet patterns(&getContext());
     populateStateViewLoweringPatterns(patterns);
     populateKVCacheLoweringPatterns(patterns);
-    populateConv1dLoweringPatterns(patterns);
+    populateConv1dLoweringPatterns(patterns, kernelForm, vectorWidth);
     populateAttentionLoweringPatterns(patterns, kernelForm, vectorWidth);
     populateScanLoweringPatterns(patterns, kernelForm);
     populateParallelBranchesLoweringPatterns(patterns, kernelForm, vectorWidth);

@@ -309,7 +309,7 @@ Value hymba::buildElementwise(
 Value hymba::buildSilu(ImplicitLocOpBuilder &b, Value x) {
   Value neg = arith::NegFOp::create(b, x);
   Value e = math::ExpOp::create(b, neg);
-  Value denom = arith::AddFOp::create(b, f32Const(b, 1.0), e);
+  Value denom = arith::AddFOp::create(b, f32Const(b, x.getType(), 1.0), e);
   return arith::DivFOp::create(b, x, denom);
 }
 

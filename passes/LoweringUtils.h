@@ -94,7 +94,7 @@ Value buildElementwise(
     ImplicitLocOpBuilder &b, ValueRange inputs,
     function_ref<Value(ImplicitLocOpBuilder &, ValueRange)> fn);
 
-/// silu(x) = x * sigmoid(x).
+/// silu(x) = x * sigmoid(x), of an f32 scalar or vector.
 Value buildSilu(ImplicitLocOpBuilder &b, Value x);
 
 /// A read-only memref of `tensor` (bufferization.to_buffer read_only) with a

@@ -30,8 +30,12 @@ void populateAttentionLoweringPatterns(RewritePatternSet &patterns,
 /// (KVCache.cpp).
 void populateKVCacheLoweringPatterns(RewritePatternSet &patterns);
 
-/// hymba.causal_conv1d -> the conv and the conv-window update (Conv1d.cpp).
-void populateConv1dLoweringPatterns(RewritePatternSet &patterns);
+/// hymba.causal_conv1d -> the conv and the conv-window update: CPU form
+/// with `vectorWidth` > 1, items of that many channels carrying the window
+/// in registers; else (and for the channels past the last full block) one
+/// item per element (Conv1d.cpp).
+void populateConv1dLoweringPatterns(RewritePatternSet &patterns,
+                                    KernelForm form, int64_t vectorWidth);
 
 /// hymba.selective_scan -> the channel-tile loop nest (CPU, small static
 /// channel counts) or one register-state channel per item (Scan.cpp).

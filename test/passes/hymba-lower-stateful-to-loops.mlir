@@ -281,20 +281,52 @@ func.func @kv_write_buffers(%k: memref<?x2xf32, strided<[6, 1]>>, %v: memref<?x4
 // -----
 
 // Conv: taps over the chunk extended by the stored window, then the window
-// is refreshed from the chunk's last rows.
-// CHECK-LABEL: func @conv
-// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
-// CHECK-DAG:     %[[C1:.+]] = arith.constant 1 : index
-// CHECK-DAG:     %[[C3:.+]] = arith.constant 3 : index
-// CHECK-DAG:     %[[C4:.+]] = arith.constant 4 : index
-// CHECK-DAG:     %[[C96:.+]] = arith.constant 96 : index
-// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%[[C0]], %[[C0]]) to (%{{.*}}, %[[C96]])
-// CHECK:           scf.for %{{.*}} = %[[C0]] to %[[C4]] step %[[C1]] iter_args
-// CHECK:             scf.if {{.*}} -> (f32)
-// CHECK:           math.exp
-// CHECK:         scf.parallel (%[[CH:.*]]) = (%[[C0]]) to (%[[C96]]) step (%[[C1]])
-// CHECK:           scf.for %[[ROW:.*]] = %[[C0]] to %[[C3]] step %[[C1]]
-// CHECK:             memref.store %{{.*}}, %{{.*}}[%[[ROW]], %[[CH]]] : memref<3x96xf32>
+// is refreshed from the chunk's last rows. CPU form with vectors: one item
+// per block of 8 channels (96 = 12 blocks); the block's 4 x 8 tap weights
+// are one load (bf16, widened) split by shuffles; the last 3 extended rows
+// ride in registers through the row loop (no scf.if choosing window or
+// chunk), and after it they are the new window.
+// CHECK-LABEL: func @conv(
+// CHECK-DAG:     %[[C12:.+]] = arith.constant 12 : index
+// CHECK-DAG:     memref.collapse_shape %{{.*}} {{\[\[}}0, 1, 2]] : memref<96x1x4xbf16> into memref<384xbf16>
+// CHECK:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[C12]]) step
+// CHECK:           vector.load %{{.*}} : memref<384xbf16>, vector<32xbf16>
+// CHECK-COUNT-4:   vector.shuffle
+// CHECK:           vector.load %{{.*}}[%[[CH:.*]]] : memref<96xbf16>, vector<8xbf16>
+// CHECK:           vector.load %{{.*}}[%{{.*}}, %[[CH]]] : memref<3x96xf32>, vector<8xf32>
+// CHECK:           %[[R:.*]]:3 = scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:             %[[XT:.*]] = vector.load %{{.*}}[%{{.*}}, %[[CH]]] : memref<?x96xf32>, vector<8xf32>
+// CHECK-NOT:         scf.if
+// CHECK:             math.exp %{{.*}} : vector<8xf32>
+// CHECK:             vector.store %{{.*}}, %{{.*}}[%{{.*}}, %[[CH]]] : memref<?x96xf32>, vector<8xf32>
+// CHECK:             scf.yield %{{.*}}, %{{.*}}, %[[XT]]
+// CHECK:           vector.store %[[R]]#0, %{{.*}}[%{{.*}}, %[[CH]]] : memref<3x96xf32>, vector<8xf32>
+// CHECK:           vector.store %[[R]]#1
+// CHECK:           vector.store %[[R]]#2
+// CHECK-NOT:     scf.parallel
+// CHECK:         return
+// Element by element (vector-width=0), and the GPU form: one item per (row,
+// channel), each tap from the chunk or the window (scf.if), then the
+// window update.
+// SCALAR-LABEL: func @conv(
+// SCALAR-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// SCALAR-DAG:     %[[C1:.+]] = arith.constant 1 : index
+// SCALAR-DAG:     %[[C3:.+]] = arith.constant 3 : index
+// SCALAR-DAG:     %[[C4:.+]] = arith.constant 4 : index
+// SCALAR-DAG:     %[[C96:.+]] = arith.constant 96 : index
+// SCALAR:         scf.parallel (%{{.*}}, %{{.*}}) = (%[[C0]], %[[C0]]) to (%{{.*}}, %[[C96]])
+// SCALAR:           scf.for %{{.*}} = %[[C0]] to %[[C4]] step %[[C1]] iter_args
+// SCALAR:             scf.if {{.*}} -> (f32)
+// SCALAR:           math.exp
+// SCALAR:         scf.parallel (%[[CH:.*]]) = (%[[C0]]) to (%[[C96]]) step (%[[C1]])
+// SCALAR:           scf.for %[[ROW:.*]] = %[[C0]] to %[[C3]] step %[[C1]]
+// SCALAR:             memref.store %{{.*}}, %{{.*}}[%[[ROW]], %[[CH]]] : memref<3x96xf32>
+// GPU-LABEL: func @conv(
+// GPU-NOT:     vector.
+// GPU:         scf.parallel (%{{.*}}, %{{.*}}) =
+// GPU:           scf.if {{.*}} -> (f32)
+// GPU-NOT:     vector.
+// GPU:         return
 func.func @conv(%x: tensor<?x96xf32>, %w: tensor<96x1x4xbf16>, %b: tensor<96xbf16>, %s: memref<3x96xf32>, %init: tensor<?x96xf32>) -> tensor<?x96xf32> {
   %u = hymba.causal_conv1d %x, %w, %b, %s outs(%init : tensor<?x96xf32>) : tensor<?x96xf32>, tensor<96x1x4xbf16>, tensor<96xbf16>, memref<3x96xf32> -> tensor<?x96xf32>
   return %u : tensor<?x96xf32>
@@ -531,6 +563,28 @@ func.func @branches_untiled(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor
 
 // -----
 
+// 20 channels with 8 lanes: two vector blocks (channels 0-15), then the
+// element-wise form for channels 16-19 (conv and window update).
+// CHECK-LABEL: func @conv_odd_channels
+// CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : index
+// CHECK-DAG:     %[[C16:.+]] = arith.constant 16 : index
+// CHECK-DAG:     %[[C20:.+]] = arith.constant 20 : index
+// CHECK:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[C2]]) step
+// CHECK:           vector.load %{{.*}} : memref<80xf32>, vector<32xf32>
+// CHECK:           scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %[[C16]]) to (%{{.*}}, %[[C20]]) step
+// CHECK:           scf.if {{.*}} -> (f32)
+// CHECK:         scf.parallel (%{{.*}}) = (%[[C16]]) to (%[[C20]]) step
+// CHECK:         return
+func.func @conv_odd_channels(%x: memref<?x20xf32>, %w: memref<20x1x4xf32>, %b: memref<20xf32>,
+                             %s: memref<3x20xf32>, %out: memref<?x20xf32>) {
+  hymba.causal_conv1d %x, %w, %b, %s outs(%out : memref<?x20xf32>)
+      : memref<?x20xf32>, memref<20x1x4xf32>, memref<20xf32>, memref<3x20xf32>
+  return
+}
+
+// -----
+
 // The memref form (after one-shot-bufferize): the loops read the operands'
 // buffers as they are and store into the init; nothing is allocated and no
 // tensor is made.
@@ -538,11 +592,12 @@ func.func @branches_untiled(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tensor
 // CHECK-SAME:    %[[X:[^:]*]]: memref<?x96xf32, strided<[192, 1]>>, %{{[^:]*}}: memref<96x1x4xbf16>, %{{[^:]*}}: memref<96xbf16>, %[[S:[^:]*]]: memref<3x96xf32>, %[[OUT:[^:]*]]: memref<?x96xf32>)
 // CHECK-NOT:     memref.alloc
 // CHECK-NOT:     bufferization.
-// CHECK:         scf.parallel (%[[T:.*]], %[[CH:.*]]) =
-// CHECK:           memref.load %[[X]]
-// CHECK:           memref.store %{{.*}}, %[[OUT]][%[[T]], %[[CH]]] : memref<?x96xf32>
-// CHECK:         scf.parallel
-// CHECK:           memref.store %{{.*}}, %[[S]]
+// CHECK:         scf.parallel (%{{.*}}) =
+// CHECK:           vector.load %[[S]]
+// CHECK:           scf.for
+// CHECK:             vector.load %[[X]]
+// CHECK:             vector.store %{{.*}}, %[[OUT]][%{{.*}}, %{{.*}}] : memref<?x96xf32>, vector<8xf32>
+// CHECK:           vector.store %{{.*}}, %[[S]]
 // CHECK-NOT:     hymba.causal_conv1d
 func.func @conv_buffers(%x: memref<?x96xf32, strided<[192, 1]>>, %w: memref<96x1x4xbf16>, %b: memref<96xbf16>,
                         %s: memref<3x96xf32>, %out: memref<?x96xf32>) {

@@ -100,6 +100,27 @@ def decode_bytes(d, wbytes):
     return n * wbytes
 
 
+def decode_state_bytes(d, position):
+    """Bytes a decode step at absolute position `position` (0-based, meta
+    tokens included) moves beside the weights: every layer's attention reads
+    the K and V rows it sees (f32; a sliding-window layer the meta prefix and
+    the W + 1 rows of its window, a global layer every row), and its scan
+    reads and writes the SSM state and the conv window (f32). These grow with
+    the context: after a 512-token prompt they are some 10% of an int4
+    step's bytes on the 1.5B shape."""
+    row = d.kv_heads * (d.head_dim + d.v_head_dim) * 4
+    total = 0
+    for layer in range(d.layers):
+        if d.is_global(layer):
+            keys = position + 1
+        else:
+            lo = max(position - d.window, 0)
+            keys = min(d.num_meta, lo) + position - lo + 1
+        total += keys * row
+        total += 2 * 4 * d.d_inner * (d.d_state + d.d_conv - 1)
+    return total
+
+
 def decode_bytes_for(d, dtype, group=32):
     """decode_bytes for a --dtype build: f32 and bf16 store every weight at 4
     and 2 bytes; int8 and int4 store the projections (and the embedding

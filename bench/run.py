@@ -32,8 +32,8 @@ as it is measured; sections, in order:
    out/bench by hymba_tools.make_checkpoint in a child process) compiled
    with each --dtypes weight storage (f32, bf16, int8, int4; and
    --compute=bf16 where the compiler and CPU have it; int8 and int4 with
-   --compute=f32 and, where the CPU has VNNI or AVX2, with --compute=int8,
-   hymba-compile's default there): compile wall and CPU
+   --compute=f32 and, where hymba-compile --print-target says this machine
+   runs it, with --compute=int8, the default there): compile wall and CPU
    seconds, peak RSS (/usr/bin/time -v) and executable size, the decode
    roofline (read bandwidth / weight bytes per step), then
    per thread count (OMP_NUM_THREADS): prefill tokens/s at each prompt
@@ -46,7 +46,11 @@ as it is measured; sections, in order:
        (attention and the scan are not counted),
      decode GB/s = weight bytes per step x decode tokens/s
        (every parameter but the meta tokens at the stored width; int8/int4:
-       the quantized projections with their bf16 scales, the rest f32).
+       the quantized projections with their bf16 scales, the rest f32);
+       each decode line and the summary also give it with the bytes a step
+       moves beside the weights at that context added (the KV rows its
+       attention sees, the scan's states: bench/model.py,
+       decode_state_bytes), which a quantized step's share grows with.
 5. PyTorch 1.13 eager f32 (bench/torch_hymba.py in a child process: OpenMP
    OpenBLAS, torch.mv for decode, time-chunked scan, meta prefix run once at
    load): its logits against ours (max relative difference, same argmax;
@@ -325,6 +329,10 @@ def ours(a, d, ck, bw, sg, results):
                     tps = a.decode / dec_s
                     gbs = dbytes * tps / 1e9
                     results[("decode", name, th)] = (tps, gbs)
+                    # What the steps read beside the weights (the KV rows
+                    # attention sees, the scan's states), at the middle step.
+                    sbytes = model.decode_state_bytes(d, d.num_meta + n + a.decode // 2)
+                    results[("decode state", name, th)] = sbytes * tps / 1e9
                     # The read bandwidth again, right after the decode: it
                     # moves during a run (other tenants of the host), most
                     # at 2 threads, and a ratio against the probe at the
@@ -339,7 +347,11 @@ def ours(a, d, ck, bw, sg, results):
                         f"{tps:8.2f} tok/s, {gbs:6.1f} GB/s of weights"
                         + (f" = {gbs / bw[th]:.2f} of read bandwidth" if th in bw else "")
                         + (f" ({gbs / now:.2f} of the {now:.1f} GB/s measured just after)"
-                           if now else ""))
+                           if now else "")
+                        + f"; with the {sbytes / 1e6:.1f} MB of KV rows and states per "
+                        f"step, {gbs + sbytes * tps / 1e9:.1f} GB/s"
+                        + (f" = {(gbs + sbytes * tps / 1e9) / bw[th]:.2f} of read bandwidth"
+                           if th in bw else ""))
             # TTFT of a short prompt: the meta-token folding case.
             try:
                 _, _, _, err = timed([exe, "--tokens", prompts[16], "-n", "1", "--ids",
@@ -451,6 +463,9 @@ def summary(a, d, bw, sg, rates, results):
         row(f"decode {name} / read bandwidth just after",
             lambda th: results[("decode", name, th)][1] / results[("decode bw now", name, th)],
             f">= {GOALS['decode/bw']}")
+        row(f"decode {name} with KV rows and states / read bandwidth",
+            lambda th: (results[("decode", name, th)][1] + results[("decode state", name, th)])
+            / bw[th], "")
         row(f"decode {name} / PyTorch f32",
             lambda th: results[("decode", name, th)][0] / results[("torch decode", th)], "")
     for name, goal in (("int8", 1.8), ("int4", 3.0), ("int8 --compute=int8", 1.8),

@@ -463,7 +463,7 @@ def summary(a, d, bw, sg, rates, results):
         row(f"decode {name} / read bandwidth just after",
             lambda th: results[("decode", name, th)][1] / results[("decode bw now", name, th)],
             f">= {GOALS['decode/bw']}")
-        row(f"decode {name} with KV rows and states / read bandwidth",
+        row(f"decode {name} + KV, states / read bw",
             lambda th: (results[("decode", name, th)][1] + results[("decode state", name, th)])
             / bw[th], "")
         row(f"decode {name} / PyTorch f32",

@@ -79,6 +79,7 @@ import gemm  # noqa: E402
 import machine  # noqa: E402
 import model  # noqa: E402
 from hymba_tools import config as hc  # noqa: E402
+from hymba_tools import target as hymba_target  # noqa: E402
 
 GOALS = {"prefill/sgemm": 0.7, "prefill/torch": 1.5, "decode/bw": 0.85,
          "compile_s": 30.0, "compile_gb": 1.5}
@@ -258,10 +259,10 @@ def ours(a, d, ck, bw, sg, results):
         return ["--dtype", dt] + (["--compute=f32"] if f32 else [])
     variants = [(dt, dtype_flags(dt), dt) for dt in a.dtypes]
     # Which --compute rows run here, as the compiler says (--print-target).
-    facts = (machine.hymba_target.describe(compiler)
+    facts = (hymba_target.describe(compiler)
              if "--print-target" in helptext else {})
-    no_bf16 = machine.hymba_target.compute_obstacle(facts, "bf16")
-    no_int8 = machine.hymba_target.compute_obstacle(facts, "int8")
+    no_bf16 = hymba_target.compute_obstacle(facts, "bf16")
+    no_int8 = hymba_target.compute_obstacle(facts, "int8")
     if "--compute" not in helptext:
         say("  (--compute rows skipped: this hymba-compile has no --compute option)")
     elif "--print-target" not in helptext:
@@ -332,7 +333,8 @@ def ours(a, d, ck, bw, sg, results):
                     # What the steps read beside the weights (the KV rows
                     # attention sees, the scan's states), at the middle step.
                     sbytes = model.decode_state_bytes(d, d.num_meta + n + a.decode // 2)
-                    results[("decode state", name, th)] = sbytes * tps / 1e9
+                    with_state = gbs + sbytes * tps / 1e9
+                    results[("decode state", name, th)] = with_state
                     # The read bandwidth again, right after the decode: it
                     # moves during a run (other tenants of the host), most
                     # at 2 threads, and a ratio against the probe at the
@@ -349,8 +351,8 @@ def ours(a, d, ck, bw, sg, results):
                         + (f" ({gbs / now:.2f} of the {now:.1f} GB/s measured just after)"
                            if now else "")
                         + f"; with the {sbytes / 1e6:.1f} MB of KV rows and states per "
-                        f"step, {gbs + sbytes * tps / 1e9:.1f} GB/s"
-                        + (f" = {(gbs + sbytes * tps / 1e9) / bw[th]:.2f} of read bandwidth"
+                        f"step, {with_state:.1f} GB/s"
+                        + (f" = {with_state / bw[th]:.2f} of read bandwidth"
                            if th in bw else ""))
             # TTFT of a short prompt: the meta-token folding case.
             try:
@@ -464,8 +466,7 @@ def summary(a, d, bw, sg, rates, results):
             lambda th: results[("decode", name, th)][1] / results[("decode bw now", name, th)],
             f">= {GOALS['decode/bw']}")
         row(f"decode {name} + KV, states / read bw",
-            lambda th: (results[("decode", name, th)][1] + results[("decode state", name, th)])
-            / bw[th], "")
+            lambda th: results[("decode state", name, th)] / bw[th], "")
         row(f"decode {name} / PyTorch f32",
             lambda th: results[("decode", name, th)][0] / results[("torch decode", th)], "")
     for name, goal in (("int8", 1.8), ("int4", 3.0), ("int8 --compute=int8", 1.8),

@@ -2,6 +2,7 @@
 import os
 import shutil
 import subprocess
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -90,21 +91,22 @@ if "ptxas" not in config.available_features:
 # Whether this machine runs the --compute=int8 and --compute=bf16
 # executables numerics.py builds (for the host, x86-64-v3 and x86-64-v4):
 # the compiler says so itself (`hymba-compile --print-target`, the rules
-# the driver and pipeline use; codegen/print-target.test checks them on
-# named CPUs), and numerics.py asks the same question. Where the answer is
-# no, numerics.py skips those runs saying why, and compute-int8.test and
+# the driver and pipeline use; e2e/target-cpu.test checks them on named
+# CPUs), and numerics.py asks the same question. Where the answer is no,
+# numerics.py skips those runs saying why, and compute-int8.test and
 # compute-bf16.test check that message instead of every check.
-import sys
 sys.path.insert(0, os.path.join(config.hymba_src_root, "python"))
 from hymba_tools import target as _target  # noqa: E402
 _compiler = os.path.join(config.hymba_tools_dir, "hymba-compile")
+_facts = {}  # --print-target of each CPU asked about
 for _feature, _cpu, _compute in [("cpu-int8-dot", "native", "int8"),
                                  ("cpu-int8-dot-v3", "x86-64-v3", "int8"),
                                  ("cpu-int8-dot-v4", "x86-64-v4", "int8"),
                                  ("cpu-avx512bf16", "native", "bf16")]:
     try:
-        _why = _target.compute_obstacle(_target.describe(_compiler, _cpu),
-                                        _compute)
+        if _cpu not in _facts:
+            _facts[_cpu] = _target.describe(_compiler, _cpu)
+        _why = _target.compute_obstacle(_facts[_cpu], _compute)
     except (OSError, subprocess.CalledProcessError) as e:
         _why = f"hymba-compile --print-target failed: {e}"
     if _why is None:

@@ -74,10 +74,12 @@ bool hasMaddUbsDot(const CPUTarget &target) {
   return target.has(target.vectorBits == 512 ? "avx512bw" : "avx2");
 }
 
+bool hasBF16Dot(const CPUTarget &target) { return target.has("avx512bf16"); }
+
 void applyCPUTarget(PipelineOptions &o, const CPUTarget &target) {
   o.vectorWidth = target.f32Lanes();
   o.vectorRegisters = target.vectorRegisters;
-  o.bf16Dot = target.has("avx512bf16");
+  o.bf16Dot = hasBF16Dot(target);
   o.vnni = hasVNNIDot(target);
   // Without it, pmaddubsw and pmaddwd.
   o.maddubs = hasMaddUbsDot(target);

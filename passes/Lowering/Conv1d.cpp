@@ -28,16 +28,6 @@ using namespace mlir;
 using namespace mlir::hymba;
 
 namespace {
-/// Whether `mem`'s rows can be read as vectors: unit stride in the last
-/// dimension.
-bool unitInnerStride(Value mem) {
-  auto type = cast<MemRefType>(mem.getType());
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  return succeeded(type.getStridesAndOffset(strides, offset)) &&
-         strides.back() == 1;
-}
-
 /// f32 or bf16: what the vector form widens to f32.
 bool floatOrBF16(Value mem) {
   Type t = cast<MemRefType>(mem.getType()).getElementType();
@@ -80,7 +70,10 @@ private:
                     op.getInit()};
     bool ok = w.getLayout().isIdentity() && w.hasStaticShape() &&
               floatOrBF16(op.getWeight()) && floatOrBF16(op.getBias()) &&
-              llvm::all_of(mems, unitInnerStride);
+              llvm::all_of(mems, [](Value m) {
+                // Rows read as vectors.
+                return cast<MemRefType>(m.getType()).isLastDimUnitStride();
+              });
     return ok ? vectorWidth : 0;
   }
 

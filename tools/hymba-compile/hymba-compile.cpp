@@ -477,7 +477,7 @@ int printTargetReport(const hymba::CPUTarget &cpu) {
      << cpu.weightPanel() << "\n";
   os << "compute f32: yes\n";
   os << "compute bf16: "
-     << (cpu.has("avx512bf16") ? "yes (vdpbf16ps)" : "no (needs avx512bf16)")
+     << (hymba::hasBF16Dot(cpu) ? "yes (vdpbf16ps)" : "no (needs avx512bf16)")
      << "\n";
   bool vnni = hymba::hasVNNIDot(cpu), maddubs = hymba::hasMaddUbsDot(cpu);
   os << "compute int8: "
@@ -733,7 +733,7 @@ int main(int argc, char **argv) {
     if (noPackWeights)
       return fail("--compute=bf16 needs the weights in panels: it cannot be "
                   "combined with --no-pack-weights");
-    if (!cpuTarget.has("avx512bf16"))
+    if (!hymba::hasBF16Dot(cpuTarget))
       return fail("--compute=bf16 needs a CPU with AVX512_BF16, and "
                   "--target-cpu=" +
                   targetCPU + " (" + cpuTarget.cpu +

@@ -127,6 +127,9 @@ void applyCPUTarget(PipelineOptions &options, const CPUTarget &target);
 /// pmaddubsw) only the slow portable form is left.
 bool hasVNNIDot(const CPUTarget &target);
 bool hasMaddUbsDot(const CPUTarget &target);
+/// Whether --compute=bf16's dot products (AVX512_BF16's vdpbf16ps) run on
+/// `target` (applyCPUTarget's `bf16Dot`).
+bool hasBF16Dot(const CPUTarget &target);
 
 /// The panel width hymba-pack-weights gets (0: not run): `weight-panel`
 /// resolved for the target.

@@ -144,16 +144,24 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     output block by FMAs of a key's weights with a broadcast value element:
     both products are register-tiled outer products, every FMA a full
     vector, with no horizontal reduction (the rows are stored back and
-    divided by their sums at the end). A shorter chunk (decode) has block
-    items of 4 query rows: the next block's rows are prefetched (in a
-    decode step every cache row comes from memory once, as strided rows of
-    one KV head's columns, which the hardware prefetcher follows late);
-    then per query the vl scores are one vector (vl dot products folded by
-    shuffles), masked, with one online-softmax step per block: a max taken
-    without NaN checks (a score is NaN only with a NaN input, which makes
-    the output NaN anyway), one vector exp, the sum kept as vl partial
-    sums, and `p . V`
-    accumulated into the output row. Otherwise it works element by element
+    divided by their sums at the end). A chunk of 1 to 4 rows (decode)
+    splits its keys instead: an item is a range of 64 keys for every query
+    of the chunk, all KV heads, and packs whole cache rows in order (a
+    decode step reads every cache row from memory once; whole rows stream,
+    where one KV head's columns of each row, the pattern of a per-head
+    item, read at about half the rate), and a decode step has as many items
+    as its context has ranges, not as many as KV heads (5 in Hymba: 3 and 2
+    on two threads). Per KV head and query the vl scores of a block are one
+    vector (vl dot products folded by shuffles), masked, with one
+    online-softmax step per block: a max taken without NaN checks (a score
+    is NaN only with a NaN input, which makes the output NaN anyway), one
+    vector exp, the sum kept as vl partial sums, and `p . V` accumulated,
+    unnormalized, into the item's rows of partial results with its running
+    max and sum. A second parallel loop, one item per query, combines the
+    ranges: the sums and outputs weighted by exp(m_s - max m). Chunks of 5
+    rows up to vl have block items of 4 query rows x one KV head's heads
+    over all their keys, the same per-block steps into the output rows, the
+    next block's rows prefetched. Otherwise it works element by element
     with the row in memory. q, k and v are read through the buffer types
     they come with; the vector form needs a unit inner stride visible in
     those types (every column slice of a projection output has one) and

@@ -43,6 +43,38 @@ AttentionLowering::AttentionLowering(ImplicitLocOpBuilder &b, AttentionOp op,
   for (int64_t w = contiguous ? vectorWidth : 0; w >= 4 && !vl; w /= 2)
     if (qd % w == 0 && vd % w == 0)
       vl = w;
+  if (vl == 0)
+    return;
+  // A chunk of at most rowBlock rows (fewer than vl: decode) splits its keys
+  // instead of its rows: every item reads whole cache rows of its key range,
+  // in order, for all KV heads, and leaves its partial results for
+  // emitSplitCombine.
+  Value c0 = indexConst(b, 0);
+  chunkSpan = keySpan(b, c0, rows);
+  auto rowsAre = [&](arith::CmpIPredicate p, int64_t n) -> Value {
+    return arith::CmpIOp::create(b, p, rows, indexConst(b, n));
+  };
+  Value isSplit = arith::AndIOp::create(
+      b, rowsAre(arith::CmpIPredicate::ugt, 0),
+      arith::AndIOp::create(b, rowsAre(arith::CmpIPredicate::ule, rowBlock),
+                            rowsAre(arith::CmpIPredicate::ult, vl)));
+  splits = arith::SelectOp::create(
+      b, isSplit,
+      arith::CeilDivUIOp::create(b, chunkSpan.n, indexConst(b, keysPerSplit)),
+      c0);
+  splitQueries = arith::MulIOp::create(b, rows, indexConst(b, heads));
+  // One row per (split, query); at least one, so that no allocation is
+  // empty.
+  Value partRows = arith::MaxUIOp::create(
+      b, arith::MulIOp::create(b, splits, splitQueries), indexConst(b, 1));
+  Type f32 = b.getF32Type();
+  partO = memref::AllocOp::create(
+      b, MemRefType::get({ShapedType::kDynamic, vd}, f32),
+      ValueRange{partRows});
+  partM = memref::AllocOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, f32), ValueRange{partRows});
+  partL = memref::AllocOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, f32), ValueRange{partRows});
 }
 
 AttentionLowering::Item AttentionLowering::itemAt(ImplicitLocOpBuilder &ib,
@@ -212,8 +244,8 @@ AttentionLowering::keySpan(ImplicitLocOpBuilder &b, Value t0, Value nr) const {
 
 void AttentionLowering::packKeyBlock(ImplicitLocOpBuilder &kb,
                                      const KeySpan &span, Value v0, Value kCol0,
-                                     Value vCol0, Value kPack, Value vPack,
-                                     bool prefetchNext) const {
+                                     Value vCol0, int64_t kvGroups, Value kPack,
+                                     Value vPack, bool prefetchNext) const {
   Type f32 = kb.getF32Type();
   auto vt = VectorType::get({vl}, f32);
   Value c0 = indexConst(kb, 0), c1 = indexConst(kb, 1);
@@ -268,8 +300,8 @@ void AttentionLowering::packKeyBlock(ImplicitLocOpBuilder &kb,
                                     ValueRange{l, indexConst(pb, c)});
           }
         };
-        pack(kAny, kcAny, kCol0, qd, kPack);
-        pack(vAny, vcAny, vCol0, vd, vPack);
+        pack(kAny, kcAny, kCol0, kvGroups * qd, kPack);
+        pack(vAny, vcAny, vCol0, kvGroups * vd, vPack);
         // The same lane's key of the next block, one prefetch per 64-byte
         // line of its K and V rows: a decode step reads each cache row once,
         // from memory (the KV caches of a long context are megabytes per
@@ -295,14 +327,16 @@ void AttentionLowering::packKeyBlock(ImplicitLocOpBuilder &kb,
                 /*isWrite=*/false, /*localityHint=*/3,
                 /*isDataCache=*/true);
         };
-        prefetch(kAny, kcAny, kCol0, qd);
-        prefetch(vAny, vcAny, vCol0, vd);
+        prefetch(kAny, kcAny, kCol0, kvGroups * qd);
+        prefetch(vAny, vcAny, vCol0, kvGroups * vd);
         scf::YieldOp::create(pb);
       });
 }
 
-void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
-                                      Value g) const {
+std::pair<Value, Value> AttentionLowering::walkKeys(ImplicitLocOpBuilder &ib,
+                                                    const KeyWalk &w,
+                                                    Value oBuf,
+                                                    OutputAt outAt) const {
   Type f32 = ib.getF32Type(), i32 = ib.getI32Type();
   auto vt = VectorType::get({vl}, f32);
   auto it = VectorType::get({vl}, i32);
@@ -323,71 +357,51 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
                                             ValueRange{row, col(rb, col0, c)}));
     return vecs;
   };
-  Value c0 = indexConst(ib, 0), c1 = indexConst(ib, 1),
-        cRep = indexConst(ib, rep);
-  Value nr = arith::MinUIOp::create(ib, indexConst(ib, rowBlock),
-                                    arith::SubIOp::create(ib, rows, t0));
-  Value queries = arith::MulIOp::create(ib, nr, cRep);
-  Value kCol0 = arith::MulIOp::create(ib, g, indexConst(ib, qd));
-  Value vCol0 = arith::MulIOp::create(ib, g, indexConst(ib, vd));
-  // Query number qi of the item: row t0 + qi / rep, head g * rep + qi % rep.
-  auto query = [&](ImplicitLocOpBuilder &b, Value qi) {
-    Value t = arith::AddIOp::create(b, t0, arith::DivUIOp::create(b, qi, cRep));
-    Value h = arith::AddIOp::create(b, arith::MulIOp::create(b, g, cRep),
-                                    arith::RemUIOp::create(b, qi, cRep));
-    return std::make_pair(t, h);
-  };
-  auto forQueries =
-      [&](ImplicitLocOpBuilder &b,
-          function_ref<void(ImplicitLocOpBuilder &, Value, Value, Value)> fn) {
-        scf::ForOp::create(
-            b, c0, queries, c1, ValueRange{},
-            [&](OpBuilder &fb, Location l, Value qi, ValueRange) {
-              ImplicitLocOpBuilder qb(l, fb);
-              auto [t, h] = query(qb, qi);
-              fn(qb, qi, t, h);
-              scf::YieldOp::create(qb);
-            });
-      };
+  Value c0 = indexConst(ib, 0), c1 = indexConst(ib, 1);
+  QueryWalk queries(*this, w);
 
   // Running max of every query, and its running sum as vl partial sums
   // (lane k sums the weights of keys k mod vl; one reduction at the end
   // instead of one per block). Heap scratch, freed by the deallocation
-  // pipeline; the output rows are the accumulators.
-  Value mBuf =
-      memref::AllocOp::create(ib, MemRefType::get({rowBlock * rep}, f32));
-  Value lBuf =
-      memref::AllocOp::create(ib, MemRefType::get({rowBlock * rep, vl}, f32));
+  // pipeline; the output accumulators are the caller's.
+  int64_t slots = rowBlock * rep * w.ng;
+  Value mBuf = memref::AllocOp::create(ib, MemRefType::get({slots}, f32));
+  Value lBuf = memref::AllocOp::create(ib, MemRefType::get({slots, vl}, f32));
   Value negInfS = f32Const(ib, -std::numeric_limits<float>::infinity());
   Value zeros = arith::ConstantOp::create(
       ib, vt, DenseElementsAttr::get(vt, ib.getF32FloatAttr(0.0f)));
-  forQueries(ib, [&](ImplicitLocOpBuilder &b, Value qi, Value t, Value h) {
-    memref::StoreOp::create(b, negInfS, mBuf, ValueRange{qi});
-    vector::StoreOp::create(b, zeros, lBuf, ValueRange{qi, c0});
-    Value o0 = arith::MulIOp::create(b, h, indexConst(b, vd));
+  queries.forEach(ib, [&](ImplicitLocOpBuilder &b, const QueryWalk::Query &q) {
+    memref::StoreOp::create(b, negInfS, mBuf, ValueRange{q.slot});
+    vector::StoreOp::create(b, zeros, lBuf, ValueRange{q.slot, c0});
+    auto [row, o0] = outAt(b, q);
     for (int64_t c = 0; c < vd; c += vl)
-      vector::StoreOp::create(b, zeros, out, ValueRange{t, col(b, o0, c)});
+      vector::StoreOp::create(b, zeros, oBuf, ValueRange{row, col(b, o0, c)});
   });
 
-  KeySpan span = keySpan(ib, t0, nr);
-  Value n1 = span.n1, a2 = span.a2, n = span.n;
-
+  Value n1 = w.span.n1, a2 = w.span.a2;
   Value lanes = laneIndices(ib);
   Value negInf = arith::ConstantOp::create(
       ib, vt,
       DenseElementsAttr::get(
           vt, ib.getF32FloatAttr(-std::numeric_limits<float>::infinity())));
 
-  Value kPack = memref::AllocOp::create(ib, MemRefType::get({vl, qd}, f32));
-  Value vPack = memref::AllocOp::create(ib, MemRefType::get({vl, vd}, f32));
+  // The block's K and V rows of the item's KV heads: whole cache rows when
+  // the item has every KV head.
+  Value kPack =
+      memref::AllocOp::create(ib, MemRefType::get({vl, w.ng * qd}, f32));
+  Value vPack =
+      memref::AllocOp::create(ib, MemRefType::get({vl, w.ng * vd}, f32));
   // The weights p of the current query, one per key of the block.
   Value pBuf = memref::AllocOp::create(ib, MemRefType::get({vl}, f32));
+  Value kCol0 = arith::MulIOp::create(ib, w.g0, indexConst(ib, qd));
+  Value vCol0 = arith::MulIOp::create(ib, w.g0, indexConst(ib, vd));
 
   scf::ForOp::create(
-      ib, c0, n, indexConst(ib, vl), ValueRange{},
+      ib, w.kLo, w.kHi, indexConst(ib, vl), ValueRange{},
       [&](OpBuilder &fb, Location lc, Value v0, ValueRange) {
         ImplicitLocOpBuilder kb(lc, fb);
-        packKeyBlock(kb, span, v0, kCol0, vCol0, kPack, vPack, true);
+        packKeyBlock(kb, w.span, v0, kCol0, vCol0, w.ng, kPack, vPack,
+                     w.prefetchNext);
         // Key positions and liveness of the lanes, as i32 vectors.
         Value vv = arith::AddIOp::create(kb, splat(kb, v0), lanes);
         Value inFirst = arith::CmpIOp::create(kb, arith::CmpIPredicate::slt, vv,
@@ -398,10 +412,10 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
                                   arith::AddIOp::create(kb, splat(kb, a2), vv),
                                   splat(kb, n1)));
         Value inRange = arith::CmpIOp::create(kb, arith::CmpIPredicate::slt, vv,
-                                              splat(kb, n));
-        forQueries(kb, [&](ImplicitLocOpBuilder &qb, Value qi, Value t,
-                           Value h) {
-          Value i = arith::AddIOp::create(qb, qpos, t);
+                                              splat(kb, w.kHi));
+        queries.forEach(kb, [&](ImplicitLocOpBuilder &qb,
+                                const QueryWalk::Query &qy) {
+          Value i = arith::AddIOp::create(qb, qpos, qy.t);
           Value lo = windowStart(qb, i);
           auto cmp = [&](arith::CmpIPredicate p, Value a, Value b) {
             return arith::CmpIOp::create(qb, p, a, b);
@@ -415,11 +429,13 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
           Value live = arith::AndIOp::create(qb, sees, inRange);
           // Scores of the vl keys: vl dot products folded into one vector.
           SmallVector<Value> qv = rowVectors(
-              qb, q, t, arith::MulIOp::create(qb, h, indexConst(qb, qd)), qd);
+              qb, q, qy.t, arith::MulIOp::create(qb, qy.h, indexConst(qb, qd)),
+              qd);
+          Value kOff = arith::MulIOp::create(qb, qy.gl, indexConst(qb, qd));
           SmallVector<Value> dots;
           for (int64_t l = 0; l < vl; ++l) {
             SmallVector<Value> kv =
-                rowVectors(qb, kPack, indexConst(qb, l), c0, qd);
+                rowVectors(qb, kPack, indexConst(qb, l), kOff, qd);
             Value dot = arith::MulFOp::create(qb, qv[0], kv[0]);
             for (size_t c = 1; c < qv.size(); ++c)
               dot = vector::FMAOp::create(qb, qv[c], kv[c], dot);
@@ -435,65 +451,264 @@ void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
           // query that has seen no key yet keeps m = -inf; subtracting 0
           // instead keeps its corrections and weights 0 (not exp(nan)).
           auto noNaN = arith::FastMathFlags::nnan;
-          Value m = memref::LoadOp::create(qb, mBuf, ValueRange{qi});
+          Value m = memref::LoadOp::create(qb, mBuf, ValueRange{qy.slot});
           Value mNew = arith::MaxNumFOp::create(
               qb, m,
-              vector::ReductionOp::create(qb, vector::CombiningKind::MAXNUMF,
-                                          s, noNaN),
+              vector::ReductionOp::create(qb, vector::CombiningKind::MAXNUMF, s,
+                                          noNaN),
               noNaN);
           Value mRef, corr;
           std::tie(mRef, corr) = softmaxReference(qb, m, mNew);
           Value p = math::ExpOp::create(
               qb, arith::SubFOp::create(qb, s, splat(qb, mRef)));
           Value corrV = splat(qb, corr);
-          Value lOld = vector::LoadOp::create(qb, vt, lBuf, ValueRange{qi, c0});
+          Value lOld =
+              vector::LoadOp::create(qb, vt, lBuf, ValueRange{qy.slot, c0});
           vector::StoreOp::create(qb, vector::FMAOp::create(qb, lOld, corrV, p),
-                                  lBuf, ValueRange{qi, c0});
-          memref::StoreOp::create(qb, mNew, mBuf, ValueRange{qi});
-          Value o0 = arith::MulIOp::create(qb, h, indexConst(qb, vd));
+                                  lBuf, ValueRange{qy.slot, c0});
+          memref::StoreOp::create(qb, mNew, mBuf, ValueRange{qy.slot});
+          auto [row, o0] = outAt(qb, qy);
           SmallVector<Value> acc;
           for (int64_t c = 0; c < vd; c += vl)
             acc.push_back(arith::MulFOp::create(
                 qb,
-                vector::LoadOp::create(qb, vt, out,
-                                       ValueRange{t, col(qb, o0, c)}),
+                vector::LoadOp::create(qb, vt, oBuf,
+                                       ValueRange{row, col(qb, o0, c)}),
                 corrV));
           // p . V over the block's packed keys, one key per iteration.
+          Value vOff = arith::MulIOp::create(qb, qy.gl, indexConst(qb, vd));
           vector::StoreOp::create(qb, p, pBuf, ValueRange{c0});
           auto pv = scf::ForOp::create(
               qb, c0, indexConst(qb, vl), c1, acc,
               [&](OpBuilder &lb, Location ll, Value l, ValueRange a) {
                 ImplicitLocOpBuilder eb(ll, lb);
                 Value pl = splat(eb, memref::LoadOp::create(eb, pBuf, l));
-                SmallVector<Value> vv = rowVectors(eb, vPack, l, c0, vd);
+                SmallVector<Value> vv = rowVectors(eb, vPack, l, vOff, vd);
                 SmallVector<Value> next;
                 for (size_t c = 0; c < vv.size(); ++c)
                   next.push_back(vector::FMAOp::create(eb, pl, vv[c], a[c]));
                 scf::YieldOp::create(eb, next);
               });
           for (int64_t c = 0; c < vd; c += vl)
-            vector::StoreOp::create(qb, pv.getResult(c / vl), out,
-                                    ValueRange{t, col(qb, o0, c)});
+            vector::StoreOp::create(qb, pv.getResult(c / vl), oBuf,
+                                    ValueRange{row, col(qb, o0, c)});
         });
         scf::YieldOp::create(kb);
       });
+  return {mBuf, lBuf};
+}
 
-  forQueries(ib, [&](ImplicitLocOpBuilder &b, Value qi, Value t, Value h) {
-    Value sum = vector::ReductionOp::create(
-        b, vector::CombiningKind::ADD,
-        vector::LoadOp::create(b, vt, lBuf, ValueRange{qi, c0}),
-        arith::FastMathFlags::reassoc);
-    Value inv = splat(b, arith::DivFOp::create(b, f32Const(b, 1.0), sum));
-    Value o0 = arith::MulIOp::create(b, h, indexConst(b, vd));
-    for (int64_t c = 0; c < vd; c += vl) {
-      Value idx[] = {t, col(b, o0, c)};
-      vector::StoreOp::create(
-          b,
-          arith::MulFOp::create(b, vector::LoadOp::create(b, vt, out, idx),
-                                inv),
-          out, idx);
-    }
-  });
+AttentionLowering::QueryWalk::QueryWalk(const AttentionLowering &att,
+                                        const KeyWalk &w)
+    : att(att), w(w) {}
+
+AttentionLowering::QueryWalk::Query
+AttentionLowering::QueryWalk::at(ImplicitLocOpBuilder &b, Value slot) const {
+  Value cRep = indexConst(b, att.rep);
+  Value perHead = arith::MulIOp::create(b, w.nr, cRep);
+  Value gl = arith::DivUIOp::create(b, slot, perHead);
+  Value qi = arith::RemUIOp::create(b, slot, perHead);
+  Value g = arith::AddIOp::create(b, w.g0, gl);
+  return Query{
+      slot, gl,
+      arith::AddIOp::create(b, w.t0, arith::DivUIOp::create(b, qi, cRep)),
+      arith::AddIOp::create(b, arith::MulIOp::create(b, g, cRep),
+                            arith::RemUIOp::create(b, qi, cRep))};
+}
+
+void AttentionLowering::QueryWalk::forEach(
+    ImplicitLocOpBuilder &b,
+    function_ref<void(ImplicitLocOpBuilder &, const Query &)> fn) const {
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1),
+        cRep = indexConst(b, att.rep);
+  Value perHead = arith::MulIOp::create(b, w.nr, cRep);
+  // The queries of local KV head gl: query qi is row t0 + qi / rep, head
+  // g * rep + qi % rep, slot gl * nr * rep + qi.
+  auto group = [&](ImplicitLocOpBuilder &gb, Value gl) {
+    Value g = arith::AddIOp::create(gb, w.g0, gl);
+    Value slot0 = w.ng == 1 ? Value() : arith::MulIOp::create(gb, gl, perHead);
+    scf::ForOp::create(
+        gb, c0, perHead, c1, ValueRange{},
+        [&](OpBuilder &fb, Location l, Value qi, ValueRange) {
+          ImplicitLocOpBuilder qb(l, fb);
+          Value t = arith::AddIOp::create(qb, w.t0,
+                                          arith::DivUIOp::create(qb, qi, cRep));
+          Value h =
+              arith::AddIOp::create(qb, arith::MulIOp::create(qb, g, cRep),
+                                    arith::RemUIOp::create(qb, qi, cRep));
+          Value slot = slot0 ? arith::AddIOp::create(qb, slot0, qi) : qi;
+          fn(qb, Query{slot, gl, t, h});
+          scf::YieldOp::create(qb);
+        });
+  };
+  if (w.ng == 1) {
+    group(b, c0);
+    return;
+  }
+  scf::ForOp::create(b, c0, indexConst(b, w.ng), c1, ValueRange{},
+                     [&](OpBuilder &fb, Location l, Value gl, ValueRange) {
+                       ImplicitLocOpBuilder gb(l, fb);
+                       group(gb, gl);
+                       scf::YieldOp::create(gb);
+                     });
+}
+
+void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
+                                      Value g) const {
+  Type f32 = ib.getF32Type();
+  auto vt = VectorType::get({vl}, f32);
+  Value c0 = indexConst(ib, 0);
+  Value nr = arith::MinUIOp::create(ib, indexConst(ib, rowBlock),
+                                    arith::SubIOp::create(ib, rows, t0));
+  KeySpan span = keySpan(ib, t0, nr);
+  KeyWalk w{t0, nr, g, 1, span, c0, span.n, /*prefetchNext=*/true};
+  // The output rows are the accumulators.
+  auto outAt = [&](ImplicitLocOpBuilder &b, const QueryWalk::Query &q) {
+    return std::make_pair(
+        q.t, arith::MulIOp::create(b, q.h, indexConst(b, vd)).getResult());
+  };
+  Value lBuf = walkKeys(ib, w, out, outAt).second;
+  QueryWalk(*this, w).forEach(
+      ib, [&](ImplicitLocOpBuilder &b, const QueryWalk::Query &qy) {
+        Value sum = vector::ReductionOp::create(
+            b, vector::CombiningKind::ADD,
+            vector::LoadOp::create(b, vt, lBuf, ValueRange{qy.slot, c0}),
+            arith::FastMathFlags::reassoc);
+        Value inv = vector::BroadcastOp::create(
+            b, vt, arith::DivFOp::create(b, f32Const(b, 1.0), sum));
+        Value o0 = arith::MulIOp::create(b, qy.h, indexConst(b, vd));
+        for (int64_t c = 0; c < vd; c += vl) {
+          Value idx[] = {qy.t, arith::AddIOp::create(b, o0, indexConst(b, c))};
+          vector::StoreOp::create(
+              b,
+              arith::MulFOp::create(b, vector::LoadOp::create(b, vt, out, idx),
+                                    inv),
+              out, idx);
+        }
+      });
+}
+
+void AttentionLowering::emitSplitItem(ImplicitLocOpBuilder &ib,
+                                      Value split) const {
+  Type f32 = ib.getF32Type();
+  auto vt = VectorType::get({vl}, f32);
+  Value c0 = indexConst(ib, 0);
+  Value kLo = arith::MulIOp::create(ib, split, indexConst(ib, keysPerSplit));
+  Value kHi = arith::MinUIOp::create(
+      ib, arith::AddIOp::create(ib, kLo, indexConst(ib, keysPerSplit)),
+      chunkSpan.n);
+  // Whole cache rows, read in order: the hardware prefetcher streams them
+  // (software prefetches of 60 lines a key would only cost issue slots).
+  KeyWalk w{c0,
+            rows,
+            c0,
+            kvHeads,
+            chunkSpan,
+            kLo,
+            kHi,
+            /*prefetchNext=*/false};
+  Value first = arith::MulIOp::create(ib, split, splitQueries);
+  auto outAt = [&](ImplicitLocOpBuilder &b, const QueryWalk::Query &q) {
+    return std::make_pair(arith::AddIOp::create(b, first, q.slot).getResult(),
+                          c0);
+  };
+  Value mBuf, lBuf;
+  std::tie(mBuf, lBuf) = walkKeys(ib, w, partO, outAt);
+  QueryWalk(*this, w).forEach(
+      ib, [&](ImplicitLocOpBuilder &b, const QueryWalk::Query &qy) {
+        Value at = arith::AddIOp::create(b, first, qy.slot);
+        memref::StoreOp::create(
+            b, memref::LoadOp::create(b, mBuf, ValueRange{qy.slot}), partM,
+            ValueRange{at});
+        memref::StoreOp::create(
+            b,
+            vector::ReductionOp::create(
+                b, vector::CombiningKind::ADD,
+                vector::LoadOp::create(b, vt, lBuf, ValueRange{qy.slot, c0}),
+                arith::FastMathFlags::reassoc),
+            partL, ValueRange{at});
+      });
+}
+
+void AttentionLowering::emitSplitCombine(ImplicitLocOpBuilder &b) const {
+  if (vl == 0)
+    return;
+  Type f32 = b.getF32Type();
+  auto vt = VectorType::get({vl}, f32);
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  // One item per query of the chunk (none when it was not split): its
+  // partial results weighted by exp(m_s - M), M the largest running max. A
+  // parallel loop, not a serial one after the items: with --target=cuda
+  // --kernel-form=cpu every loop that touches model buffers is a kernel.
+  Value isSplit = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, splits,
+                                        indexConst(b, 0));
+  Value queries = arith::SelectOp::create(b, isSplit, splitQueries, c0);
+  KeyWalk w{c0, rows, c0, kvHeads, chunkSpan, c0, c0, false};
+  QueryWalk walk(*this, w);
+  scf::ParallelOp::create(
+      b, ValueRange{c0}, ValueRange{queries}, ValueRange{c1},
+      [&](OpBuilder &nb, Location l, ValueRange iv) {
+        ImplicitLocOpBuilder qb(l, nb);
+        QueryWalk::Query qy = walk.at(qb, iv[0]);
+        auto atSplit = [&](ImplicitLocOpBuilder &sb, Value s) -> Value {
+          return arith::AddIOp::create(
+              sb, arith::MulIOp::create(sb, s, splitQueries), qy.slot);
+        };
+        auto noNaN = arith::FastMathFlags::nnan;
+        Value mMax =
+            scf::ForOp::create(
+                qb, c0, splits, c1,
+                ValueRange{
+                    f32Const(qb, -std::numeric_limits<float>::infinity())},
+                [&](OpBuilder &fb, Location ll, Value s, ValueRange acc) {
+                  ImplicitLocOpBuilder sb(ll, fb);
+                  Value m = memref::LoadOp::create(sb, partM,
+                                                   ValueRange{atSplit(sb, s)});
+                  scf::YieldOp::create(sb, ValueRange{arith::MaxNumFOp::create(
+                                               sb, acc[0], m, noNaN)});
+                })
+                .getResult(0);
+        Value mRef = softmaxReference(qb, mMax, mMax).first;
+        SmallVector<Value> init(
+            1 + vd / vl,
+            arith::ConstantOp::create(
+                qb, vt, DenseElementsAttr::get(vt, qb.getF32FloatAttr(0.0f))));
+        init[0] = f32Const(qb, 0.0);
+        auto sums = scf::ForOp::create(
+            qb, c0, splits, c1, init,
+            [&](OpBuilder &fb, Location ll, Value s, ValueRange acc) {
+              ImplicitLocOpBuilder sb(ll, fb);
+              Value at = atSplit(sb, s);
+              Value wgt = math::ExpOp::create(
+                  sb, arith::SubFOp::create(
+                          sb, memref::LoadOp::create(sb, partM, ValueRange{at}),
+                          mRef));
+              SmallVector<Value> next = {arith::AddFOp::create(
+                  sb, acc[0],
+                  arith::MulFOp::create(
+                      sb, memref::LoadOp::create(sb, partL, ValueRange{at}),
+                      wgt))};
+              Value wv = vector::BroadcastOp::create(sb, vt, wgt);
+              for (int64_t c = 0; c < vd; c += vl)
+                next.push_back(vector::FMAOp::create(
+                    sb, wv,
+                    vector::LoadOp::create(sb, vt, partO,
+                                           ValueRange{at, indexConst(sb, c)}),
+                    acc[1 + c / vl]));
+              scf::YieldOp::create(sb, next);
+            });
+        Value inv = vector::BroadcastOp::create(
+            qb, vt,
+            arith::DivFOp::create(qb, f32Const(qb, 1.0), sums.getResult(0)));
+        Value o0 = arith::MulIOp::create(qb, qy.h, indexConst(qb, vd));
+        for (int64_t c = 0; c < vd; c += vl)
+          vector::StoreOp::create(
+              qb, arith::MulFOp::create(qb, sums.getResult(1 + c / vl), inv),
+              out,
+              ValueRange{qy.t,
+                         arith::AddIOp::create(qb, o0, indexConst(qb, c))});
+        scf::ReduceOp::create(qb);
+      });
 }
 
 Value AttentionLowering::useQueryLanes(ImplicitLocOpBuilder &b) const {
@@ -506,10 +721,14 @@ Value AttentionLowering::itemCount(ImplicitLocOpBuilder &b) const {
     return arith::MulIOp::create(b, rows, indexConst(b, heads));
   Value blocks = arith::CeilDivUIOp::create(b, rows, indexConst(b, rowBlock));
   Value laneBlocks = arith::CeilDivUIOp::create(b, rows, indexConst(b, vl));
+  Value isSplit = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, splits,
+                                        indexConst(b, 0));
   return arith::SelectOp::create(
       b, useQueryLanes(b),
       arith::MulIOp::create(b, laneBlocks, indexConst(b, kvHeads)),
-      arith::MulIOp::create(b, blocks, indexConst(b, kvHeads)));
+      arith::SelectOp::create(
+          b, isSplit, splits,
+          arith::MulIOp::create(b, blocks, indexConst(b, kvHeads))));
 }
 
 void AttentionLowering::emitItemAt(ImplicitLocOpBuilder &ib, Value item) const {
@@ -527,18 +746,37 @@ void AttentionLowering::emitItemAt(ImplicitLocOpBuilder &ib, Value item) const {
     emit(arith::MulIOp::create(b, arith::RemUIOp::create(b, item, blocks), per),
          arith::DivUIOp::create(b, item, blocks));
   };
-  scf::IfOp::create(
+  auto branch = [](ImplicitLocOpBuilder &b, Value cond,
+                   function_ref<void(ImplicitLocOpBuilder &)> then,
+                   function_ref<void(ImplicitLocOpBuilder &)> otherwise) {
+    scf::IfOp::create(
+        b, cond,
+        [&](OpBuilder &tb, Location l) {
+          ImplicitLocOpBuilder eb(l, tb);
+          then(eb);
+          scf::YieldOp::create(eb);
+        },
+        [&](OpBuilder &tb, Location l) {
+          ImplicitLocOpBuilder eb(l, tb);
+          otherwise(eb);
+          scf::YieldOp::create(eb);
+        });
+  };
+  Value isSplit = arith::CmpIOp::create(ib, arith::CmpIPredicate::ugt, splits,
+                                        indexConst(ib, 0));
+  branch(
       ib, useQueryLanes(ib),
-      [&](OpBuilder &tb, Location l) {
-        ImplicitLocOpBuilder b(l, tb);
+      [&](ImplicitLocOpBuilder &b) {
         blockOf(b, vl, [&](Value t0, Value g) { emitQueryLaneItem(b, t0, g); });
-        scf::YieldOp::create(b);
       },
-      [&](OpBuilder &tb, Location l) {
-        ImplicitLocOpBuilder b(l, tb);
-        blockOf(b, rowBlock,
-                [&](Value t0, Value g) { emitBlockItem(b, t0, g); });
-        scf::YieldOp::create(b);
+      [&](ImplicitLocOpBuilder &b) {
+        branch(
+            b, isSplit,
+            [&](ImplicitLocOpBuilder &sb) { emitSplitItem(sb, item); },
+            [&](ImplicitLocOpBuilder &sb) {
+              blockOf(sb, rowBlock,
+                      [&](Value t0, Value g) { emitBlockItem(sb, t0, g); });
+            });
       });
 }
 
@@ -661,6 +899,7 @@ void hymba::buildAttentionLoops(ImplicitLocOpBuilder &b, AttentionOp op,
                               att.emitItem(ib, iv[0], iv[1]);
                             scf::ReduceOp::create(ib);
                           });
+  att.emitSplitCombine(b);
 }
 
 namespace {

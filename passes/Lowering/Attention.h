@@ -86,15 +86,31 @@ struct AttentionLowering {
   std::pair<Value, Value> softmaxReference(ImplicitLocOpBuilder &b, Value m,
                                            Value mNew) const;
 
-  /// CPU form, vectorized (flash-style): rows [t0, t0 + rowBlock) of every
-  /// head of KV head `g`. The keys any of these queries sees are walked in
-  /// blocks of vl; per block the K and V rows are packed once into scratch
-  /// blocks read from L1 by each query, whose vl scores are one vector (dot
-  /// products over the head dim folded by shuffles), masked to what the
-  /// query sees, with one online-softmax step (max, vector exp, rescale) per
-  /// block. The output rows accumulate in `out`; each query's max and vl
-  /// partial sums in scratch.
+  /// CPU form, vectorized (flash-style), for chunks of fewer than vl rows
+  /// but more than rowBlock: rows [t0, t0 + rowBlock) of every head of KV
+  /// head `g`, over every key they see (walkKeys). The output rows
+  /// accumulate in `out` and are divided by their sums at the end.
   void emitBlockItem(ImplicitLocOpBuilder &ib, Value t0, Value g) const;
+
+  /// CPU form, vectorized, for chunks of at most rowBlock rows (decode):
+  /// every query of the chunk over key numbers [split * keysPerSplit, +
+  /// keysPerSplit) of chunkSpan. Its pack reads whole cache rows (every KV
+  /// head) in order, which streams from memory at about twice the rate of
+  /// one KV head's columns (a 256-byte piece of every 1280-byte row of
+  /// Hymba's K cache, the pattern of a per-head item); the splits also give
+  /// a decode step as many items as its context has key blocks, not 5. Its
+  /// unnormalized output, running max and sum go to partO, partM and partL.
+  void emitSplitItem(ImplicitLocOpBuilder &ib, Value split) const;
+
+  /// After the items: a parallel loop over the chunk's queries (empty when
+  /// it was not split), each query's output from the splits' partial
+  /// results, the partial sums and outputs weighted by exp(m_s - max_s m_s).
+  void emitSplitCombine(ImplicitLocOpBuilder &b) const;
+
+  /// Keys per split item: four blocks of 16 (AVX-512) or eight of 8 keys,
+  /// a few hundred KB of Hymba's K and V rows against the 13 KB of partial
+  /// results every split writes.
+  static constexpr int64_t keysPerSplit = 64;
 
   /// The i32 vector [0, 1, ..., vl - 1].
   Value laneIndices(ImplicitLocOpBuilder &b) const;
@@ -106,15 +122,64 @@ struct AttentionLowering {
   };
   KeySpan keySpan(ImplicitLocOpBuilder &b, Value t0, Value nr) const;
 
+  /// Vectorized CPU form (set by the constructor): the key span of the
+  /// chunk's rows, the number of key splits (0 unless the chunk is split),
+  /// queries per split (rows x heads), and the splits' partial results, one
+  /// row per (split, query): output (x vd), running max, sum.
+  KeySpan chunkSpan;
+  Value splits, splitQueries, partO, partM, partL;
+
+  /// What a flash-style item walks: the queries of rows [t0, t0 + nr) and of
+  /// KV heads [g0, g0 + ng) (their heads' groups), over key numbers
+  /// [kLo, kHi) of `span` (kLo a multiple of vl).
+  struct KeyWalk {
+    Value t0, nr, g0;
+    int64_t ng;
+    KeySpan span;
+    Value kLo, kHi;
+    bool prefetchNext;
+  };
+
+  /// The queries of a KeyWalk, KV head by KV head, each with its slot in the
+  /// item's scratch (gl * nr * rep + qi for local KV head gl).
+  struct QueryWalk {
+    struct Query {
+      Value slot, gl, t, h;
+    };
+    QueryWalk(const AttentionLowering &att, const KeyWalk &w);
+    /// The query in `slot` (the inverse of forEach's numbering).
+    Query at(ImplicitLocOpBuilder &b, Value slot) const;
+    void
+    forEach(ImplicitLocOpBuilder &b,
+            function_ref<void(ImplicitLocOpBuilder &, const Query &)> fn) const;
+    const AttentionLowering &att;
+    const KeyWalk &w;
+  };
+
+  /// Buffer row and first column of a query's output accumulator.
+  using OutputAt = function_ref<std::pair<Value, Value>(
+      ImplicitLocOpBuilder &, const QueryWalk::Query &)>;
+
+  /// The flash-style key walk: keys in blocks of vl, per block the K and V
+  /// rows of the walk's KV heads packed once into scratch read by each
+  /// query, whose vl scores are one vector (dot products over the head dim
+  /// folded by shuffles), masked to what the query sees, with one
+  /// online-softmax step (max, vector exp, rescale) per block; p . V
+  /// accumulates (unnormalized) into `oBuf` at outAt. Returns the scratch
+  /// of every slot's running max and vl partial sums.
+  std::pair<Value, Value> walkKeys(ImplicitLocOpBuilder &ib, const KeyWalk &w,
+                                   Value oBuf, OutputAt outAt) const;
+
   /// Copies keys [v0, v0 + vl) of `span` (key number, not position) into
-  /// rows 0..vl-1 of the scratch blocks kPack (vl x qd) and vPack (vl x vd)
-  /// from the chunk or the cache, the K columns from kCol0 and the V
-  /// columns from vCol0; lanes past the span repeat its last key. With
+  /// rows 0..vl-1 of the scratch blocks kPack (vl x kvGroups * qd) and vPack
+  /// (vl x kvGroups * vd) from the chunk or the cache, the K columns from
+  /// kCol0 and the V columns from vCol0; lanes past the span repeat its
+  /// last key. With
   /// `prefetchNext`, also prefetches the next block's rows (decode streams
   /// the cache from memory; prefill reuses its keys from cache).
   void packKeyBlock(ImplicitLocOpBuilder &kb, const KeySpan &span, Value v0,
-                    Value kCol0, Value vCol0, Value kPack, Value vPack,
-                    bool prefetchNext) const;
+                    Value kCol0, Value vCol0, int64_t kvGroups, Value kPack,
+                    Value vPack, bool prefetchNext) const;
 
   /// CPU form, vectorized, for chunks of at least vl rows (prefill): rows
   /// [t0, t0 + vl) of every head of KV head `g`, one query per vector lane.
@@ -134,10 +199,12 @@ struct AttentionLowering {
   Value useQueryLanes(ImplicitLocOpBuilder &b) const;
 
   /// CPU form items: vectorized, row blocks (of vl rows when rows >= vl,
-  /// else of rowBlock) x KV heads; else rows x heads.
+  /// else of rowBlock) x KV heads, or key splits (rows <= rowBlock); else
+  /// rows x heads.
   Value itemCount(ImplicitLocOpBuilder &b) const;
-  /// Item number -> emitQueryLaneItem or emitBlockItem (consecutive row
-  /// blocks of one KV head are consecutive items), or emitItem.
+  /// Item number -> emitQueryLaneItem, emitSplitItem or emitBlockItem
+  /// (consecutive row blocks of one KV head are consecutive items), or
+  /// emitItem.
   void emitItemAt(ImplicitLocOpBuilder &ib, Value item) const;
 
   /// CPU form: output row `t`, head `h`, accumulated in `out`.

@@ -147,7 +147,7 @@ void AttentionLowering::emitQueryLaneItem(ImplicitLocOpBuilder &ib, Value t0,
         // Keys and values are packed once per block for all heads of the group:
         // the window of a long prompt is megabytes, read from L3 (or memory)
         // once per item.
-        packKeyBlock(kb, span, v0, kCol0, vCol0, kPack, vPack,
+        packKeyBlock(kb, span, v0, kCol0, vCol0, /*kvGroups=*/1, kPack, vPack,
                      /*prefetchNext=*/false);
         forLoop(
             kb, c0, idx(kb, rep), 1, {},

@@ -154,6 +154,7 @@ void lowerFusedBranches(RewriterBase &rewriter, ParallelBranchesOp op,
             });
         scf::ReduceOp::create(ib);
       });
+  att.emitSplitCombine(b);
   // buffer-deallocation-pipeline frees the scratch (it owns every alloc).
   replaceBranches(rewriter, op);
 }

@@ -66,7 +66,11 @@ func.func @shared(%x: tensor<?x4xf32>, %a: tensor<?x8xf32>, %n1: tensor<8xf32>, 
 // channels in tiles of 16), the attention items spread evenly over the N
 // items: item i is attention item floor(i A / N) when (i A) mod N < A, else
 // scan tile i - floor(i A / N) - 1.
-// LOWERED:         %[[A:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : index
+// LOWERED:         arith.ceildivui
+// LOWERED:         %[[SPLITS:.*]] = arith.select
+// LOWERED:         %[[ISSPLIT:.*]] = arith.cmpi ugt, %[[SPLITS]]
+// LOWERED:         %[[FEWER:.*]] = arith.select %[[ISSPLIT]], %[[SPLITS]], %{{.*}} : index
+// LOWERED:         %[[A:.*]] = arith.select %{{.*}}, %{{.*}}, %[[FEWER]] : index
 // LOWERED:         %[[N:.*]] = arith.addi %[[A]], %{{.*}} : index
 // LOWERED:         scf.parallel (%[[I:.*]]) = (%[[C0]]) to (%[[N]]) step (%[[C1]])
 // LOWERED-NEXT:      %[[IA:.*]] = arith.muli %[[I]], %[[A]] : index
@@ -82,6 +86,12 @@ func.func @shared(%x: tensor<?x4xf32>, %a: tensor<?x8xf32>, %n1: tensor<8xf32>, 
 // LOWERED:             arith.muli %[[TILE]]
 // LOWERED:             memref.subview
 // LOWERED:             math.log1p
+// After the loop, a decode chunk's attention combines its key splits.
+// LOWERED:           scf.reduce
+// LOWERED:         %[[WAS_SPLIT:.*]] = arith.cmpi ugt, %[[SPLITS]]
+// LOWERED-NEXT:    %[[NQ:.*]] = arith.select %[[WAS_SPLIT]]
+// LOWERED-NEXT:    scf.parallel (%{{.*}}) = (%[[C0]]) to (%[[NQ]])
+// LOWERED:           math.exp
 func.func @branches(%x: tensor<?x4xf32>, %q: tensor<?x8xf32>, %k: tensor<?x4xf32>, %v: tensor<?x16xf32>,
                     %state: memref<?xi8>, %pos: index,
                     %cx: tensor<?x32xf32>, %cw: tensor<32x1x4xf32>, %cb: tensor<32xf32>,

@@ -108,17 +108,29 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // back at the end.
 // CHECK-LABEL: func @attention_vectors
 // CHECK-SAME:    %[[OUT:[^:]*]]: memref<?x16xf32>) -> memref<?x16xf32>
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
 // CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : index
 // CHECK-DAG:     %[[C4:.+]] = arith.constant 4 : index
 // CHECK-DAG:     %[[C8:.+]] = arith.constant 8 : index
+// CHECK-DAG:     %[[C64:.+]] = arith.constant 64 : index
 // CHECK-DAG:     %[[HALF:.+]] = arith.constant 5.000000e-01 : f32
 // CHECK-DAG:     %[[NEGINF:.+]] = arith.constant dense<0xFF800000> : vector<8xf32>
 // CHECK-DAG:     %[[LANES:.+]] = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : vector<8xi32>
+// A chunk of 1 to 4 rows (decode) splits its keys instead: ceil(keys / 64)
+// items, whose partial results (output, running max, sum: one row per split
+// and query) are allocated before the loop.
 // CHECK:         %[[ROWS:.*]] = memref.dim
+// CHECK:         %[[NSPLIT:.*]] = arith.ceildivui %{{.*}}, %[[C64]] : index
+// CHECK:         %[[SPLITS:.*]] = arith.select %{{.*}}, %[[NSPLIT]], %[[C0]] : index
+// CHECK:         %[[PO:.*]] = memref.alloc(%[[PROWS:.*]]) : memref<?x8xf32>
+// CHECK:         %[[PM:.*]] = memref.alloc(%[[PROWS]]) : memref<?xf32>
+// CHECK:         %[[PL:.*]] = memref.alloc(%[[PROWS]]) : memref<?xf32>
 // CHECK:         %[[BLOCKS:.*]] = arith.ceildivui %[[ROWS]], %[[C4]] : index
 // CHECK:         %[[LBLOCKS:.*]] = arith.ceildivui %[[ROWS]], %[[C8]] : index
+// CHECK:         %[[ISSPLIT:.*]] = arith.cmpi ugt, %[[SPLITS]], %[[C0]] : index
 // CHECK:         %[[FILLS:.*]] = arith.cmpi uge, %[[ROWS]], %[[C8]] : index
-// CHECK:         %[[ITEMS:.*]] = arith.select %[[FILLS]], %[[LBLOCKS]], %[[BLOCKS]] : index
+// CHECK:         %[[NOLANES:.*]] = arith.select %[[ISSPLIT]], %[[SPLITS]], %[[BLOCKS]] : index
+// CHECK:         %[[ITEMS:.*]] = arith.select %[[FILLS]], %[[LBLOCKS]], %[[NOLANES]] : index
 // CHECK:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[ITEMS]])
 // CHECK:           scf.if
 // CHECK:             %[[QT:.*]] = memref.alloc() : memref<16x8xf32>
@@ -163,18 +175,35 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // CHECK:             scf.for
 // CHECK:               memref.load %[[OT]]
 // CHECK:               memref.store %{{.*}}, %[[OUT]]
-// Fewer rows (decode) have flash-style items of 4 query rows x the heads of
-// one KV head. The keys the item's queries see (meta prefix, then window)
-// are walked in blocks of 8; per block each key's K and V rows (in the cache
-// or in the chunk, chosen by a select of the buffer) are first packed into
-// two 8-row scratch blocks, and the next block's rows prefetched. Per block
-// and query the 8 scores are one vector: 8 dot products of packed K rows
-// folded by shuffles (8 -> 4 -> 2 -> 1 lanes per key), masked to -inf where
-// the query does not see the key, one max (a vmaxps tree: nnan) and one
-// vector exp per block, the sum kept as 8 partial sums, then p . V over the
-// packed V rows one key per iteration. The output rows accumulate in the
-// result, each query's max and partial sums in scratch.
+// A split item walks key numbers [64 s, min(64 s + 64, keys)) for every
+// query of the chunk, its output accumulating in the partial rows; no
+// prefetch (it reads whole cache rows in order, which the hardware streams).
+// At its end each query's running max and summed partial sums are stored.
 // CHECK:           } else {
+// CHECK:             scf.if %{{.*}} {
+// CHECK:               %[[KLO:.*]] = arith.muli %{{.*}}, %[[C64]] : index
+// CHECK:               %[[KEND:.*]] = arith.addi %[[KLO]], %[[C64]] : index
+// CHECK:               arith.minui %[[KEND]], %{{.*}} : index
+// CHECK:               vector.store %{{.*}}, %[[PO]][
+// CHECK:               scf.for %{{.*}} = %[[KLO]] to %{{.*}} step %[[C8]] {
+// CHECK-NOT:             memref.prefetch
+// CHECK:                 vector.store %{{.*}}, %[[PO]][
+// CHECK:               memref.store %{{.*}}, %[[PM]][
+// CHECK:               vector.reduction <add>
+// CHECK:               memref.store %{{.*}}, %[[PL]][
+// Chunks of 5 to 7 rows have flash-style items of 4 query rows x the heads
+// of one KV head. The keys the item's queries see (meta prefix, then
+// window) are walked in blocks of 8; per block each key's K and V rows (in
+// the cache or in the chunk, chosen by a select of the buffer) are first
+// packed into two 8-row scratch blocks, and the next block's rows
+// prefetched. Per block and query the 8 scores are one vector: 8 dot
+// products of packed K rows folded by shuffles (8 -> 4 -> 2 -> 1 lanes per
+// key), masked to -inf where the query does not see the key, one max (a
+// vmaxps tree: nnan) and one vector exp per block, the sum kept as 8
+// partial sums, then p . V over the packed V rows one key per iteration.
+// The output rows accumulate in the result, each query's max and partial
+// sums in scratch.
+// CHECK:             } else {
 // CHECK:             arith.ceildivui %[[ROWS]], %[[C4]] : index
 // CHECK:             %[[M:.*]] = memref.alloc() : memref<8xf32>
 // CHECK:             %[[L:.*]] = memref.alloc() : memref<8x8xf32>
@@ -224,6 +253,24 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // CHECK:             vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<8xf32> into f32
 // CHECK:             arith.divf
 // CHECK:             vector.store %{{.*}}, %[[OUT]]
+// After the loop, a split chunk's queries combine their splits, one item
+// per query (none when the chunk was not split): M, the largest running
+// max, then the sums and outputs weighted by exp(m_s - M).
+// CHECK:         scf.reduce
+// CHECK:         %[[WAS_SPLIT:.*]] = arith.cmpi ugt, %[[SPLITS]], %[[C0]] : index
+// CHECK:         %[[NQ:.*]] = arith.select %[[WAS_SPLIT]], %{{.*}}, %[[C0]] : index
+// CHECK:         scf.parallel (%{{.*}}) = (%[[C0]]) to (%[[NQ]])
+// CHECK:           scf.for %{{.*}} = %[[C0]] to %[[SPLITS]]
+// CHECK:             memref.load %[[PM]]
+// CHECK:             arith.maxnumf
+// CHECK:           scf.for %{{.*}} = %[[C0]] to %[[SPLITS]]
+// CHECK:             memref.load %[[PM]]
+// CHECK:             math.exp
+// CHECK:             memref.load %[[PL]]
+// CHECK:             vector.load %[[PO]]
+// CHECK:             vector.fma
+// CHECK:           arith.divf
+// CHECK:           vector.store %{{.*}}, %[[OUT]]
 // vector-width=0 keeps the element-wise form.
 // SCALAR-LABEL: func @attention_vectors
 // SCALAR-NOT:     vector.
@@ -236,6 +283,37 @@ func.func @attention_vectors(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>, %v: tens
       {num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 3 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
       : tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>, memref<5x8xf32>, memref<5x8xf32> -> tensor<?x16xf32>
   return %a : tensor<?x16xf32>
+}
+
+// -----
+
+// With two KV heads a split item packs whole cache rows (both KV heads'
+// columns: 16 of K, 16 of V per key) and walks the queries KV head by KV
+// head, each head's scores from its 8 columns of the packed rows.
+// CHECK-LABEL: func @attention_splits
+// CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : index
+// CHECK-DAG:     %[[C8:.+]] = arith.constant 8 : index
+// CHECK:         scf.parallel
+// CHECK:           } else {
+// CHECK:             scf.if
+// CHECK:               %[[KP:.*]] = memref.alloc() : memref<8x16xf32>
+// CHECK:               %[[VP:.*]] = memref.alloc() : memref<8x16xf32>
+// CHECK:               scf.for
+// CHECK:                 scf.for %[[KEY:.*]] = %[[C0]] to %[[C8]]
+// CHECK:                   vector.store %{{.*}}, %[[KP]][%[[KEY]], %[[C0]]]
+// CHECK:                   vector.store %{{.*}}, %[[KP]][%[[KEY]], %[[C8]]]
+// CHECK:                   vector.store %{{.*}}, %[[VP]][%[[KEY]], %[[C0]]]
+// CHECK:                   vector.store %{{.*}}, %[[VP]][%[[KEY]], %[[C8]]]
+// CHECK:                 scf.for %[[GL:.*]] = %[[C0]] to %[[C2]]
+// CHECK:                   %[[KOFF:.*]] = arith.muli %[[GL]], %[[C8]] : index
+// CHECK:                   vector.load %[[KP]][%[[C0]], %[[KOFF]]]
+func.func @attention_splits(%q: tensor<?x32xf32>, %k: tensor<?x16xf32>, %v: tensor<?x16xf32>,
+                            %kc: memref<6x16xf32>, %vc: memref<6x16xf32>, %pos: index, %init: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %a = hymba.attention %q, %k, %v, %kc, %vc at %pos outs(%init : tensor<?x32xf32>)
+      {num_heads = 4 : i64, num_kv_heads = 2 : i64, window = 4 : i64, num_meta = 2 : i64, scale = 0.5 : f32}
+      : tensor<?x32xf32>, tensor<?x16xf32>, tensor<?x16xf32>, memref<6x16xf32>, memref<6x16xf32> -> tensor<?x32xf32>
+  return %a : tensor<?x32xf32>
 }
 
 // -----
@@ -609,9 +687,13 @@ func.func @conv_buffers(%x: memref<?x96xf32, strided<[192, 1]>>, %w: memref<96x1
 // -----
 
 // Attention on buffers: rows are read as vectors where their layout has a
-// unit inner stride, and the output rows go straight into the init.
+// unit inner stride, and the output rows go straight into the init (the only
+// buffers allocated before the loop are the key splits' partial results).
 // CHECK-LABEL: func @attention_buffers
 // CHECK-SAME:    %[[Q:[^:]*]]: memref<?x16xf32, strided<[?, 1], offset: ?>>, {{.*}}, %[[OUT:[^:]*]]: memref<?x16xf32>)
+// CHECK:         memref.alloc({{.*}}) : memref<?x8xf32>
+// CHECK:         memref.alloc({{.*}}) : memref<?xf32>
+// CHECK:         memref.alloc({{.*}}) : memref<?xf32>
 // CHECK-NOT:     memref.alloc
 // CHECK:         scf.parallel
 // CHECK:           vector.load %[[Q]]

@@ -149,19 +149,23 @@ def HymbaLowerStatefulToLoops : Pass<"hymba-lower-stateful-to-loops", "ModuleOp"
     of the chunk, all KV heads, and packs whole cache rows in order (a
     decode step reads every cache row from memory once; whole rows stream,
     where one KV head's columns of each row, the pattern of a per-head
-    item, read at about half the rate), and a decode step has as many items
-    as its context has ranges, not as many as KV heads (5 in Hymba: 3 and 2
-    on two threads). Per KV head and query the vl scores of a block are one
-    vector (vl dot products folded by shuffles), masked, with one
-    online-softmax step per block: a max taken without NaN checks (a score
-    is NaN only with a NaN input, which makes the output NaN anyway), one
-    vector exp, the sum kept as vl partial sums, and `p . V` accumulated,
-    unnormalized, into the item's rows of partial results with its running
-    max and sum. A second parallel loop, one item per query, combines the
-    ranges: the sums and outputs weighted by exp(m_s - max m). Chunks of 5
-    rows up to vl have block items of 4 query rows x one KV head's heads
-    over all their keys, the same per-block steps into the output rows, the
-    next block's rows prefetched. Otherwise it works element by element
+    item, read at about half the rate), prefetching the next block's rows
+    into L2; a decode step has as many items as its context has ranges,
+    not as many as KV heads (5 in Hymba: 3 and 2 on two threads). Per KV
+    head and query the vl scores of a block are one vector (vl dot
+    products folded by shuffles), masked, with one online-softmax step per
+    block: a max taken without NaN checks (a score is NaN only with a NaN
+    input, which makes the output NaN anyway), one vector exp, the sum
+    kept as vl partial sums. `p . V` then runs for the KV head's queries
+    together, a register tile of queries x value vectors (each packed V
+    vector loaded once a key for all of them), accumulating unnormalized
+    into the item's rows of partial results beside its running max and
+    sum. A second parallel loop, one item per query, combines the ranges:
+    the sums and outputs weighted by exp(m_s - max m). Chunks of 5 rows up
+    to vl have block items of 4 query rows x one KV head's heads over all
+    their keys, the same per-block steps into the output rows, the next
+    block's rows (the head's columns) prefetched into L1. Otherwise it
+    works element by element
     with the row in memory. q, k and v are read through the buffer types
     they come with; the vector form needs a unit inner stride visible in
     those types (every column slice of a projection output has one) and

@@ -242,94 +242,203 @@ AttentionLowering::keySpan(ImplicitLocOpBuilder &b, Value t0, Value nr) const {
   return {metaU, loFirst, arith::AddIOp::create(b, metaU, n2)};
 }
 
+Value AttentionLowering::anyRows(ImplicitLocOpBuilder &b, Value m) const {
+  auto type = MemRefType::get(
+      {ShapedType::kDynamic, cast<MemRefType>(m.getType()).getDimSize(1)},
+      b.getF32Type(),
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
+                             {ShapedType::kDynamic, 1}));
+  return memref::CastOp::create(b, type, m);
+}
+
+std::pair<Value, Value> AttentionLowering::keyLocation(ImplicitLocOpBuilder &b,
+                                                       const KeySpan &span,
+                                                       Value vi) const {
+  vi = arith::MinUIOp::create(
+      b, vi, arith::SubIOp::create(b, span.n, indexConst(b, 1)));
+  Value first =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ult, vi, span.n1);
+  Value j = arith::SelectOp::create(
+      b, first, vi,
+      arith::SubIOp::create(b, arith::AddIOp::create(b, span.a2, vi), span.n1));
+  Value inChunk = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, j, pos);
+  Value row =
+      arith::SelectOp::create(b, inChunk, arith::SubIOp::create(b, j, pos),
+                              cacheRow(b, j, window, numMeta));
+  return {inChunk, row};
+}
+
+/// `fn(l)` for l in [0, vl): one key per iteration (a loop, not unrolled:
+/// the IR of a 32-layer model stays small).
+static void forEachLane(ImplicitLocOpBuilder &b, int64_t vl,
+                        function_ref<void(ImplicitLocOpBuilder &, Value)> fn) {
+  scf::ForOp::create(b, indexConst(b, 0), indexConst(b, vl), indexConst(b, 1),
+                     ValueRange{},
+                     [&](OpBuilder &lb, Location ll, Value l, ValueRange) {
+                       ImplicitLocOpBuilder pb(ll, lb);
+                       fn(pb, l);
+                       scf::YieldOp::create(pb);
+                     });
+}
+
+void AttentionLowering::prefetchRows(ImplicitLocOpBuilder &b, Value inChunk,
+                                     Value row, Value kCol0, Value vCol0,
+                                     int64_t kWidth, int64_t vWidth,
+                                     int64_t locality) const {
+  constexpr int64_t lineFloats = 64 / sizeof(float);
+  auto prefetch = [&](Value chunk, Value cache, Value col0, int64_t width) {
+    Value src = arith::SelectOp::create(b, inChunk, anyRows(b, chunk),
+                                        anyRows(b, cache));
+    for (int64_t c = 0; c < width; c += lineFloats)
+      memref::PrefetchOp::create(
+          b, src,
+          ValueRange{row, arith::AddIOp::create(b, col0, indexConst(b, c))},
+          /*isWrite=*/false, locality, /*isDataCache=*/true);
+  };
+  prefetch(k, kc, kCol0, kWidth);
+  prefetch(v, vc, vCol0, vWidth);
+}
+
 void AttentionLowering::packKeyBlock(ImplicitLocOpBuilder &kb,
                                      const KeySpan &span, Value v0, Value kCol0,
                                      Value vCol0, int64_t kvGroups, Value kPack,
                                      Value vPack, bool prefetchNext) const {
-  Type f32 = kb.getF32Type();
-  auto vt = VectorType::get({vl}, f32);
-  Value c0 = indexConst(kb, 0), c1 = indexConst(kb, 1);
+  auto vt = VectorType::get({vl}, kb.getF32Type());
   // Chunk and cache rows as one buffer type, so that a key's buffer is a
   // select and one loop walks keys of both.
-  auto anyRows = [&](Value m) -> Value {
-    auto type = MemRefType::get(
-        {ShapedType::kDynamic, cast<MemRefType>(m.getType()).getDimSize(1)},
-        f32,
-        StridedLayoutAttr::get(kb.getContext(), ShapedType::kDynamic,
-                               {ShapedType::kDynamic, 1}));
-    return memref::CastOp::create(kb, type, m);
+  Value kAny = anyRows(kb, k), kcAny = anyRows(kb, kc), vAny = anyRows(kb, v),
+        vcAny = anyRows(kb, vc);
+  forEachLane(kb, vl, [&](ImplicitLocOpBuilder &pb, Value l) {
+    // Lanes past the end read the last key again (masked by the caller).
+    Value vi = arith::AddIOp::create(pb, v0, l);
+    Value inChunk, row;
+    std::tie(inChunk, row) = keyLocation(pb, span, vi);
+    auto pack = [&](Value chunk, Value cache, Value col0, int64_t width,
+                    Value dst) {
+      Value src = arith::SelectOp::create(pb, inChunk, chunk, cache);
+      for (int64_t c = 0; c < width; c += vl) {
+        Value col = arith::AddIOp::create(pb, col0, indexConst(pb, c));
+        Value vec = vector::LoadOp::create(pb, vt, src, ValueRange{row, col});
+        vector::StoreOp::create(pb, vec, dst, ValueRange{l, indexConst(pb, c)});
+      }
+    };
+    int64_t kWidth = kvGroups * qd, vWidth = kvGroups * vd;
+    pack(kAny, kcAny, kCol0, kWidth, kPack);
+    pack(vAny, vcAny, vCol0, vWidth, vPack);
+    // The same lane's key of the next block, one prefetch per 64-byte line
+    // of its K and V columns: in a decode step every cache row comes from
+    // memory once, and between two packs the block's arithmetic leaves the
+    // memory idle. One block ahead is a block's work (every query of the
+    // item) ahead. Into L1 for one KV head's columns, into L2 for whole
+    // rows (60 KB a block for Hymba; prefetched into L1 they evicted the
+    // block being worked on, and the step ran 10% slower than with none).
+    if (prefetchNext) {
+      Value nextInChunk, nextRow;
+      std::tie(nextInChunk, nextRow) = keyLocation(
+          pb, span, arith::AddIOp::create(pb, vi, indexConst(pb, vl)));
+      prefetchRows(pb, nextInChunk, nextRow, kCol0, vCol0, kWidth, vWidth,
+                   /*locality=*/kvGroups == 1 ? 3 : 2);
+    }
+  });
+}
+
+void AttentionLowering::groupedPV(ImplicitLocOpBuilder &b,
+                                  const QueryWalk &queries, Value gl,
+                                  Value pBuf, Value cBuf, Value vPack,
+                                  Value oBuf, OutputAt outAt) const {
+  // A register tile of g queries x c vectors of value columns: each packed
+  // V vector loaded once feeds g FMAs (one per query's weight), where a
+  // query at a time reloads it for every query and chains its 16 FMAs per
+  // accumulator. The tile fits the vector registers: 24 accumulators with
+  // 16-lane vectors (32 registers), 12 with narrower ones.
+  int64_t budget = vl >= 16 ? 24 : 12, nv = vd / vl;
+  int64_t g = 1, c = 1;
+  for (int64_t d = 1; d <= rep; ++d)
+    if (rep % d == 0 && d <= budget)
+      g = d;
+  for (int64_t d = 1; d <= nv; ++d)
+    if (nv % d == 0 && g * d <= budget)
+      c = d;
+  Type f32 = b.getF32Type();
+  auto vt = VectorType::get({vl}, f32);
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  Value vOff = arith::MulIOp::create(b, gl, indexConst(b, vd));
+  auto loop = [&](ImplicitLocOpBuilder &lb, int64_t n,
+                  function_ref<void(ImplicitLocOpBuilder &, Value)> fn) {
+    if (n == 1)
+      return fn(lb, c0);
+    scf::ForOp::create(lb, c0, indexConst(lb, n), c1, ValueRange{},
+                       [&](OpBuilder &fb, Location l, Value i, ValueRange) {
+                         ImplicitLocOpBuilder ib(l, fb);
+                         fn(ib, i);
+                         scf::YieldOp::create(ib);
+                       });
   };
-  Value kAny = anyRows(k), kcAny = anyRows(kc), vAny = anyRows(v),
-        vcAny = anyRows(vc);
-  Value last = arith::SubIOp::create(kb, span.n, c1);
-  // One key per iteration (a loop, not unrolled: the IR of a 32-layer model
-  // stays small).
   scf::ForOp::create(
-      kb, c0, indexConst(kb, vl), c1, ValueRange{},
-      [&](OpBuilder &lb, Location ll, Value l, ValueRange) {
-        ImplicitLocOpBuilder pb(ll, lb);
-        // Key number vi's row and whether it is in the chunk (else the
-        // cache). Lanes past the end read the last key again (masked by
-        // the caller).
-        auto keyRow = [&](Value vi) {
-          vi = arith::MinUIOp::create(pb, vi, last);
-          Value first =
-              arith::CmpIOp::create(pb, arith::CmpIPredicate::ult, vi, span.n1);
-          Value j = arith::SelectOp::create(
-              pb, first, vi,
-              arith::SubIOp::create(pb, arith::AddIOp::create(pb, span.a2, vi),
-                                    span.n1));
-          Value inChunk =
-              arith::CmpIOp::create(pb, arith::CmpIPredicate::uge, j, pos);
-          Value row = arith::SelectOp::create(pb, inChunk,
-                                              arith::SubIOp::create(pb, j, pos),
-                                              cacheRow(pb, j, window, numMeta));
-          return std::make_pair(inChunk, row);
-        };
-        Value vi = arith::AddIOp::create(pb, v0, l);
-        Value inChunk, row;
-        std::tie(inChunk, row) = keyRow(vi);
-        auto pack = [&](Value chunk, Value cache, Value col0, int64_t width,
-                        Value dst) {
-          Value src = arith::SelectOp::create(pb, inChunk, chunk, cache);
-          for (int64_t c = 0; c < width; c += vl) {
-            Value col = arith::AddIOp::create(pb, col0, indexConst(pb, c));
-            Value vec =
-                vector::LoadOp::create(pb, vt, src, ValueRange{row, col});
-            vector::StoreOp::create(pb, vec, dst,
-                                    ValueRange{l, indexConst(pb, c)});
+      b, c0, queries.w.nr, c1, ValueRange{},
+      [&](OpBuilder &fb, Location l, Value r, ValueRange) {
+        ImplicitLocOpBuilder rb(l, fb);
+        loop(rb, rep / g, [&](ImplicitLocOpBuilder &jb, Value j) {
+          Value q0 = arith::AddIOp::create(
+              jb, arith::MulIOp::create(jb, r, indexConst(jb, rep)),
+              arith::MulIOp::create(jb, j, indexConst(jb, g)));
+          SmallVector<Value> qi, row, o0, corr;
+          for (int64_t k = 0; k < g; ++k) {
+            qi.push_back(arith::AddIOp::create(jb, q0, indexConst(jb, k)));
+            std::pair<Value, Value> at =
+                outAt(jb, queries.ofHead(jb, gl, qi.back()));
+            row.push_back(at.first);
+            o0.push_back(at.second);
+            corr.push_back(vector::BroadcastOp::create(
+                jb, vt, memref::LoadOp::create(jb, cBuf, qi.back())));
           }
-        };
-        pack(kAny, kcAny, kCol0, kvGroups * qd, kPack);
-        pack(vAny, vcAny, vCol0, kvGroups * vd, vPack);
-        // The same lane's key of the next block, one prefetch per 64-byte
-        // line of its K and V rows: a decode step reads each cache row once,
-        // from memory (the KV caches of a long context are megabytes per
-        // layer), and its strided rows (one KV head's columns) are a pattern
-        // the hardware prefetcher follows late. One block ahead is a block's
-        // work (every query of the item) ahead.
-        if (!prefetchNext) {
-          scf::YieldOp::create(pb);
-          return;
-        }
-        Value nextInChunk, nextRow;
-        std::tie(nextInChunk, nextRow) =
-            keyRow(arith::AddIOp::create(pb, vi, indexConst(pb, vl)));
-        constexpr int64_t lineFloats = 64 / sizeof(float);
-        auto prefetch = [&](Value chunk, Value cache, Value col0,
-                            int64_t width) {
-          Value src = arith::SelectOp::create(pb, nextInChunk, chunk, cache);
-          for (int64_t c = 0; c < width; c += lineFloats)
-            memref::PrefetchOp::create(
-                pb, src,
-                ValueRange{nextRow,
-                           arith::AddIOp::create(pb, col0, indexConst(pb, c))},
-                /*isWrite=*/false, /*localityHint=*/3,
-                /*isDataCache=*/true);
-        };
-        prefetch(kAny, kcAny, kCol0, kvGroups * qd);
-        prefetch(vAny, vcAny, vCol0, kvGroups * vd);
-        scf::YieldOp::create(pb);
+          loop(jb, nv / c, [&](ImplicitLocOpBuilder &cb, Value chunk) {
+            Value col0 =
+                arith::MulIOp::create(cb, chunk, indexConst(cb, c * vl));
+            auto colOf = [&](ImplicitLocOpBuilder &xb, Value base,
+                             int64_t v) -> Value {
+              return arith::AddIOp::create(
+                  xb, arith::AddIOp::create(xb, base, col0),
+                  indexConst(xb, v * vl));
+            };
+            // Accumulators [query][vector], rescaled by each query's
+            // correction for its new running max.
+            SmallVector<Value> acc;
+            for (int64_t k = 0; k < g; ++k)
+              for (int64_t v = 0; v < c; ++v)
+                acc.push_back(arith::MulFOp::create(
+                    cb,
+                    vector::LoadOp::create(
+                        cb, vt, oBuf, ValueRange{row[k], colOf(cb, o0[k], v)}),
+                    corr[k]));
+            auto keys = scf::ForOp::create(
+                cb, c0, indexConst(cb, vl), c1, acc,
+                [&](OpBuilder &kf, Location kl, Value key, ValueRange a) {
+                  ImplicitLocOpBuilder eb(kl, kf);
+                  SmallVector<Value> vv;
+                  for (int64_t v = 0; v < c; ++v)
+                    vv.push_back(vector::LoadOp::create(
+                        eb, vt, vPack, ValueRange{key, colOf(eb, vOff, v)}));
+                  SmallVector<Value> next;
+                  for (int64_t k = 0; k < g; ++k) {
+                    Value pk = vector::BroadcastOp::create(
+                        eb, vt,
+                        memref::LoadOp::create(eb, pBuf,
+                                               ValueRange{qi[k], key}));
+                    for (int64_t v = 0; v < c; ++v)
+                      next.push_back(
+                          vector::FMAOp::create(eb, pk, vv[v], a[k * c + v]));
+                  }
+                  scf::YieldOp::create(eb, next);
+                });
+            for (int64_t k = 0; k < g; ++k)
+              for (int64_t v = 0; v < c; ++v)
+                vector::StoreOp::create(
+                    cb, keys.getResult(k * c + v), oBuf,
+                    ValueRange{row[k], colOf(cb, o0[k], v)});
+          });
+        });
+        scf::YieldOp::create(rb);
       });
 }
 
@@ -357,7 +466,7 @@ std::pair<Value, Value> AttentionLowering::walkKeys(ImplicitLocOpBuilder &ib,
                                             ValueRange{row, col(rb, col0, c)}));
     return vecs;
   };
-  Value c0 = indexConst(ib, 0), c1 = indexConst(ib, 1);
+  Value c0 = indexConst(ib, 0);
   QueryWalk queries(*this, w);
 
   // Running max of every query, and its running sum as vl partial sums
@@ -387,14 +496,19 @@ std::pair<Value, Value> AttentionLowering::walkKeys(ImplicitLocOpBuilder &ib,
 
   // The block's K and V rows of the item's KV heads: whole cache rows when
   // the item has every KV head.
+  // The block's K and V rows of the walk's KV heads: whole cache rows when
+  // it has every KV head.
   Value kPack =
       memref::AllocOp::create(ib, MemRefType::get({vl, w.ng * qd}, f32));
   Value vPack =
       memref::AllocOp::create(ib, MemRefType::get({vl, w.ng * vd}, f32));
-  // The weights p of the current query, one per key of the block.
-  Value pBuf = memref::AllocOp::create(ib, MemRefType::get({vl}, f32));
   Value kCol0 = arith::MulIOp::create(ib, w.g0, indexConst(ib, qd));
   Value vCol0 = arith::MulIOp::create(ib, w.g0, indexConst(ib, vd));
+  // The block's weights p and output corrections of each query of the
+  // current KV head, for the grouped p . V.
+  int64_t perHead = rowBlock * rep;
+  Value pBuf = memref::AllocOp::create(ib, MemRefType::get({perHead, vl}, f32));
+  Value cBuf = memref::AllocOp::create(ib, MemRefType::get({perHead}, f32));
 
   scf::ForOp::create(
       ib, w.kLo, w.kHi, indexConst(ib, vl), ValueRange{},
@@ -413,85 +527,70 @@ std::pair<Value, Value> AttentionLowering::walkKeys(ImplicitLocOpBuilder &ib,
                                   splat(kb, n1)));
         Value inRange = arith::CmpIOp::create(kb, arith::CmpIPredicate::slt, vv,
                                               splat(kb, w.kHi));
-        queries.forEach(kb, [&](ImplicitLocOpBuilder &qb,
-                                const QueryWalk::Query &qy) {
-          Value i = arith::AddIOp::create(qb, qpos, qy.t);
-          Value lo = windowStart(qb, i);
-          auto cmp = [&](arith::CmpIPredicate p, Value a, Value b) {
-            return arith::CmpIOp::create(qb, p, a, b);
-          };
-          Value sees = arith::OrIOp::create(
-              qb,
-              cmp(arith::CmpIPredicate::slt, jv, splat(qb, metaEnd(qb, lo))),
-              arith::AndIOp::create(
-                  qb, cmp(arith::CmpIPredicate::sge, jv, splat(qb, lo)),
-                  cmp(arith::CmpIPredicate::sle, jv, splat(qb, i))));
-          Value live = arith::AndIOp::create(qb, sees, inRange);
-          // Scores of the vl keys: vl dot products folded into one vector.
-          SmallVector<Value> qv = rowVectors(
-              qb, q, qy.t, arith::MulIOp::create(qb, qy.h, indexConst(qb, qd)),
-              qd);
-          Value kOff = arith::MulIOp::create(qb, qy.gl, indexConst(qb, qd));
-          SmallVector<Value> dots;
-          for (int64_t l = 0; l < vl; ++l) {
-            SmallVector<Value> kv =
-                rowVectors(qb, kPack, indexConst(qb, l), kOff, qd);
-            Value dot = arith::MulFOp::create(qb, qv[0], kv[0]);
-            for (size_t c = 1; c < qv.size(); ++c)
-              dot = vector::FMAOp::create(qb, qv[c], kv[c], dot);
-            dots.push_back(dot);
-          }
-          Value s = arith::MulFOp::create(qb, transposeReduce(qb, dots),
-                                          splat(qb, f32Const(qb, scale)));
-          s = arith::SelectOp::create(qb, live, s, negInf);
-          // Online softmax step for the block. The max is taken as if no
-          // score were NaN (`nnan`: a tree of vmaxps, not a chain of NaN
-          // checks): a score is NaN only where q or k is, and then the
-          // weights p = exp(s - m) and the output are NaN whatever m is. A
-          // query that has seen no key yet keeps m = -inf; subtracting 0
-          // instead keeps its corrections and weights 0 (not exp(nan)).
-          auto noNaN = arith::FastMathFlags::nnan;
-          Value m = memref::LoadOp::create(qb, mBuf, ValueRange{qy.slot});
-          Value mNew = arith::MaxNumFOp::create(
-              qb, m,
-              vector::ReductionOp::create(qb, vector::CombiningKind::MAXNUMF, s,
-                                          noNaN),
-              noNaN);
-          Value mRef, corr;
-          std::tie(mRef, corr) = softmaxReference(qb, m, mNew);
-          Value p = math::ExpOp::create(
-              qb, arith::SubFOp::create(qb, s, splat(qb, mRef)));
-          Value corrV = splat(qb, corr);
-          Value lOld =
-              vector::LoadOp::create(qb, vt, lBuf, ValueRange{qy.slot, c0});
-          vector::StoreOp::create(qb, vector::FMAOp::create(qb, lOld, corrV, p),
-                                  lBuf, ValueRange{qy.slot, c0});
-          memref::StoreOp::create(qb, mNew, mBuf, ValueRange{qy.slot});
-          auto [row, o0] = outAt(qb, qy);
-          SmallVector<Value> acc;
-          for (int64_t c = 0; c < vd; c += vl)
-            acc.push_back(arith::MulFOp::create(
-                qb,
-                vector::LoadOp::create(qb, vt, oBuf,
-                                       ValueRange{row, col(qb, o0, c)}),
-                corrV));
-          // p . V over the block's packed keys, one key per iteration.
-          Value vOff = arith::MulIOp::create(qb, qy.gl, indexConst(qb, vd));
-          vector::StoreOp::create(qb, p, pBuf, ValueRange{c0});
-          auto pv = scf::ForOp::create(
-              qb, c0, indexConst(qb, vl), c1, acc,
-              [&](OpBuilder &lb, Location ll, Value l, ValueRange a) {
-                ImplicitLocOpBuilder eb(ll, lb);
-                Value pl = splat(eb, memref::LoadOp::create(eb, pBuf, l));
-                SmallVector<Value> vv = rowVectors(eb, vPack, l, vOff, vd);
-                SmallVector<Value> next;
-                for (size_t c = 0; c < vv.size(); ++c)
-                  next.push_back(vector::FMAOp::create(eb, pl, vv[c], a[c]));
-                scf::YieldOp::create(eb, next);
+        queries.forEachHead(kb, [&](ImplicitLocOpBuilder &hb, Value gl) {
+          queries.forEachOf(
+              hb, gl,
+              [&](ImplicitLocOpBuilder &qb, const QueryWalk::Query &qy) {
+                Value i = arith::AddIOp::create(qb, qpos, qy.t);
+                Value lo = windowStart(qb, i);
+                auto cmp = [&](arith::CmpIPredicate p, Value a, Value b) {
+                  return arith::CmpIOp::create(qb, p, a, b);
+                };
+                Value sees = arith::OrIOp::create(
+                    qb,
+                    cmp(arith::CmpIPredicate::slt, jv,
+                        splat(qb, metaEnd(qb, lo))),
+                    arith::AndIOp::create(
+                        qb, cmp(arith::CmpIPredicate::sge, jv, splat(qb, lo)),
+                        cmp(arith::CmpIPredicate::sle, jv, splat(qb, i))));
+                Value live = arith::AndIOp::create(qb, sees, inRange);
+                // Scores of the vl keys: vl dot products folded into one
+                // vector.
+                SmallVector<Value> qv = rowVectors(
+                    qb, q, qy.t,
+                    arith::MulIOp::create(qb, qy.h, indexConst(qb, qd)), qd);
+                Value kOff =
+                    arith::MulIOp::create(qb, qy.gl, indexConst(qb, qd));
+                SmallVector<Value> dots;
+                for (int64_t l = 0; l < vl; ++l) {
+                  SmallVector<Value> kv =
+                      rowVectors(qb, kPack, indexConst(qb, l), kOff, qd);
+                  Value dot = arith::MulFOp::create(qb, qv[0], kv[0]);
+                  for (size_t c = 1; c < qv.size(); ++c)
+                    dot = vector::FMAOp::create(qb, qv[c], kv[c], dot);
+                  dots.push_back(dot);
+                }
+                Value s = arith::MulFOp::create(qb, transposeReduce(qb, dots),
+                                                splat(qb, f32Const(qb, scale)));
+                s = arith::SelectOp::create(qb, live, s, negInf);
+                // Online softmax step for the block. The max is taken as if no
+                // score were NaN (`nnan`: a tree of vmaxps, not a chain of NaN
+                // checks): a score is NaN only where q or k is, and then the
+                // weights p = exp(s - m) and the output are NaN whatever m is.
+                // A query that has seen no key yet keeps m = -inf; subtracting
+                // 0 instead keeps its corrections and weights 0 (not exp(nan)).
+                auto noNaN = arith::FastMathFlags::nnan;
+                Value m = memref::LoadOp::create(qb, mBuf, ValueRange{qy.slot});
+                Value mNew = arith::MaxNumFOp::create(
+                    qb, m,
+                    vector::ReductionOp::create(
+                        qb, vector::CombiningKind::MAXNUMF, s, noNaN),
+                    noNaN);
+                Value mRef, corr;
+                std::tie(mRef, corr) = softmaxReference(qb, m, mNew);
+                Value p = math::ExpOp::create(
+                    qb, arith::SubFOp::create(qb, s, splat(qb, mRef)));
+                Value corrV = splat(qb, corr);
+                Value lOld = vector::LoadOp::create(qb, vt, lBuf,
+                                                    ValueRange{qy.slot, c0});
+                vector::StoreOp::create(
+                    qb, vector::FMAOp::create(qb, lOld, corrV, p), lBuf,
+                    ValueRange{qy.slot, c0});
+                memref::StoreOp::create(qb, mNew, mBuf, ValueRange{qy.slot});
+                vector::StoreOp::create(qb, p, pBuf, ValueRange{qy.qi, c0});
+                memref::StoreOp::create(qb, corr, cBuf, ValueRange{qy.qi});
               });
-          for (int64_t c = 0; c < vd; c += vl)
-            vector::StoreOp::create(qb, pv.getResult(c / vl), oBuf,
-                                    ValueRange{row, col(qb, o0, c)});
+          groupedPV(hb, queries, gl, pBuf, cBuf, vPack, oBuf, outAt);
         });
         scf::YieldOp::create(kb);
       });
@@ -504,53 +603,64 @@ AttentionLowering::QueryWalk::QueryWalk(const AttentionLowering &att,
 
 AttentionLowering::QueryWalk::Query
 AttentionLowering::QueryWalk::at(ImplicitLocOpBuilder &b, Value slot) const {
+  Value perHead = arith::MulIOp::create(b, w.nr, indexConst(b, att.rep));
+  return ofHead(b, arith::DivUIOp::create(b, slot, perHead),
+                arith::RemUIOp::create(b, slot, perHead));
+}
+
+void AttentionLowering::QueryWalk::forEachHead(
+    ImplicitLocOpBuilder &b,
+    function_ref<void(ImplicitLocOpBuilder &, Value)> fn) const {
+  Value c0 = indexConst(b, 0);
+  if (w.ng == 1) {
+    fn(b, c0);
+    return;
+  }
+  scf::ForOp::create(b, c0, indexConst(b, w.ng), indexConst(b, 1), ValueRange{},
+                     [&](OpBuilder &fb, Location l, Value gl, ValueRange) {
+                       ImplicitLocOpBuilder gb(l, fb);
+                       fn(gb, gl);
+                       scf::YieldOp::create(gb);
+                     });
+}
+
+AttentionLowering::QueryWalk::Query
+AttentionLowering::QueryWalk::ofHead(ImplicitLocOpBuilder &b, Value gl,
+                                     Value qi) const {
+  // Query qi of local KV head gl is row t0 + qi / rep, head g * rep + qi %
+  // rep, slot gl * nr * rep + qi.
   Value cRep = indexConst(b, att.rep);
-  Value perHead = arith::MulIOp::create(b, w.nr, cRep);
-  Value gl = arith::DivUIOp::create(b, slot, perHead);
-  Value qi = arith::RemUIOp::create(b, slot, perHead);
   Value g = arith::AddIOp::create(b, w.g0, gl);
+  Value slot = qi;
+  if (w.ng != 1)
+    slot = arith::AddIOp::create(
+        b, arith::MulIOp::create(b, gl, arith::MulIOp::create(b, w.nr, cRep)),
+        qi);
   return Query{
-      slot, gl,
+      slot, gl, qi,
       arith::AddIOp::create(b, w.t0, arith::DivUIOp::create(b, qi, cRep)),
       arith::AddIOp::create(b, arith::MulIOp::create(b, g, cRep),
                             arith::RemUIOp::create(b, qi, cRep))};
 }
 
+void AttentionLowering::QueryWalk::forEachOf(
+    ImplicitLocOpBuilder &b, Value gl,
+    function_ref<void(ImplicitLocOpBuilder &, const Query &)> fn) const {
+  Value perHead = arith::MulIOp::create(b, w.nr, indexConst(b, att.rep));
+  scf::ForOp::create(b, indexConst(b, 0), perHead, indexConst(b, 1),
+                     ValueRange{},
+                     [&](OpBuilder &fb, Location l, Value qi, ValueRange) {
+                       ImplicitLocOpBuilder qb(l, fb);
+                       fn(qb, ofHead(qb, gl, qi));
+                       scf::YieldOp::create(qb);
+                     });
+}
+
 void AttentionLowering::QueryWalk::forEach(
     ImplicitLocOpBuilder &b,
     function_ref<void(ImplicitLocOpBuilder &, const Query &)> fn) const {
-  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1),
-        cRep = indexConst(b, att.rep);
-  Value perHead = arith::MulIOp::create(b, w.nr, cRep);
-  // The queries of local KV head gl: query qi is row t0 + qi / rep, head
-  // g * rep + qi % rep, slot gl * nr * rep + qi.
-  auto group = [&](ImplicitLocOpBuilder &gb, Value gl) {
-    Value g = arith::AddIOp::create(gb, w.g0, gl);
-    Value slot0 = w.ng == 1 ? Value() : arith::MulIOp::create(gb, gl, perHead);
-    scf::ForOp::create(
-        gb, c0, perHead, c1, ValueRange{},
-        [&](OpBuilder &fb, Location l, Value qi, ValueRange) {
-          ImplicitLocOpBuilder qb(l, fb);
-          Value t = arith::AddIOp::create(qb, w.t0,
-                                          arith::DivUIOp::create(qb, qi, cRep));
-          Value h =
-              arith::AddIOp::create(qb, arith::MulIOp::create(qb, g, cRep),
-                                    arith::RemUIOp::create(qb, qi, cRep));
-          Value slot = slot0 ? arith::AddIOp::create(qb, slot0, qi) : qi;
-          fn(qb, Query{slot, gl, t, h});
-          scf::YieldOp::create(qb);
-        });
-  };
-  if (w.ng == 1) {
-    group(b, c0);
-    return;
-  }
-  scf::ForOp::create(b, c0, indexConst(b, w.ng), c1, ValueRange{},
-                     [&](OpBuilder &fb, Location l, Value gl, ValueRange) {
-                       ImplicitLocOpBuilder gb(l, fb);
-                       group(gb, gl);
-                       scf::YieldOp::create(gb);
-                     });
+  forEachHead(
+      b, [&](ImplicitLocOpBuilder &gb, Value gl) { forEachOf(gb, gl, fn); });
 }
 
 void AttentionLowering::emitBlockItem(ImplicitLocOpBuilder &ib, Value t0,
@@ -606,7 +716,7 @@ void AttentionLowering::emitSplitItem(ImplicitLocOpBuilder &ib,
             chunkSpan,
             kLo,
             kHi,
-            /*prefetchNext=*/false};
+            /*prefetchNext=*/true};
   Value first = arith::MulIOp::create(ib, split, splitQueries);
   auto outAt = [&](ImplicitLocOpBuilder &b, const QueryWalk::Query &q) {
     return std::make_pair(arith::AddIOp::create(b, first, q.slot).getResult(),

@@ -143,12 +143,24 @@ struct AttentionLowering {
   /// The queries of a KeyWalk, KV head by KV head, each with its slot in the
   /// item's scratch (gl * nr * rep + qi for local KV head gl).
   struct QueryWalk {
+    /// Slot, local KV head, number within its head's queries, row, head.
     struct Query {
-      Value slot, gl, t, h;
+      Value slot, gl, qi, t, h;
     };
     QueryWalk(const AttentionLowering &att, const KeyWalk &w);
     /// The query in `slot` (the inverse of forEach's numbering).
     Query at(ImplicitLocOpBuilder &b, Value slot) const;
+    /// Query qi of local KV head gl.
+    Query ofHead(ImplicitLocOpBuilder &b, Value gl, Value qi) const;
+    /// fn(gl) for every local KV head (a loop unless there is one).
+    void
+    forEachHead(ImplicitLocOpBuilder &b,
+                function_ref<void(ImplicitLocOpBuilder &, Value)> fn) const;
+    /// fn for every query of local KV head gl (nr * rep of them).
+    void forEachOf(
+        ImplicitLocOpBuilder &b, Value gl,
+        function_ref<void(ImplicitLocOpBuilder &, const Query &)> fn) const;
+    /// Every query, KV head by KV head.
     void
     forEach(ImplicitLocOpBuilder &b,
             function_ref<void(ImplicitLocOpBuilder &, const Query &)> fn) const;
@@ -170,13 +182,36 @@ struct AttentionLowering {
   std::pair<Value, Value> walkKeys(ImplicitLocOpBuilder &ib, const KeyWalk &w,
                                    Value oBuf, OutputAt outAt) const;
 
+  /// p . V of a key block for the queries of local KV head gl: their
+  /// weights in pBuf (query x key), their corrections in cBuf, the packed V
+  /// rows in vPack; each query's accumulator (at outAt in oBuf) rescaled by
+  /// its correction, then p . V added, a register tile of queries x value
+  /// vectors at a time.
+  void groupedPV(ImplicitLocOpBuilder &b, const QueryWalk &queries, Value gl,
+                 Value pBuf, Value cBuf, Value vPack, Value oBuf,
+                 OutputAt outAt) const;
+
+  /// Chunk or cache rows (`m`) as one buffer type, so that a key's buffer
+  /// is a select between the two.
+  Value anyRows(ImplicitLocOpBuilder &b, Value m) const;
+
+  /// Whether key number vi of `span` is in the chunk (else the cache), and
+  /// its row there; key numbers past the span give its last key.
+  std::pair<Value, Value> keyLocation(ImplicitLocOpBuilder &b,
+                                      const KeySpan &span, Value vi) const;
+
+  /// One prefetch per 64-byte line of the K columns [kCol0, + kWidth) and
+  /// V columns [vCol0, + vWidth) of a key's rows.
+  void prefetchRows(ImplicitLocOpBuilder &b, Value inChunk, Value row,
+                    Value kCol0, Value vCol0, int64_t kWidth, int64_t vWidth,
+                    int64_t locality) const;
+
   /// Copies keys [v0, v0 + vl) of `span` (key number, not position) into
   /// rows 0..vl-1 of the scratch blocks kPack (vl x kvGroups * qd) and vPack
   /// (vl x kvGroups * vd) from the chunk or the cache, the K columns from
   /// kCol0 and the V columns from vCol0; lanes past the span repeat its
-  /// last key. With
-  /// `prefetchNext`, also prefetches the next block's rows (decode streams
-  /// the cache from memory; prefill reuses its keys from cache).
+  /// last key. With `prefetchNext`, also prefetches the same columns of the
+  /// next block's rows (into L1 for one KV head's, into L2 for more).
   void packKeyBlock(ImplicitLocOpBuilder &kb, const KeySpan &span, Value v0,
                     Value kCol0, Value vCol0, int64_t kvGroups, Value kPack,
                     Value vPack, bool prefetchNext) const;

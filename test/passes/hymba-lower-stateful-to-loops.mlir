@@ -176,9 +176,8 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // CHECK:               memref.load %[[OT]]
 // CHECK:               memref.store %{{.*}}, %[[OUT]]
 // A split item walks key numbers [64 s, min(64 s + 64, keys)) for every
-// query of the chunk, its output accumulating in the partial rows; no
-// prefetch (it reads whole cache rows in order, which the hardware streams).
-// At its end each query's running max and summed partial sums are stored.
+// query of the chunk, its output accumulating in the partial rows. At its
+// end each query's running max and summed partial sums are stored.
 // CHECK:           } else {
 // CHECK:             scf.if %{{.*}} {
 // CHECK:               %[[KLO:.*]] = arith.muli %{{.*}}, %[[C64]] : index
@@ -186,7 +185,6 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // CHECK:               arith.minui %[[KEND]], %{{.*}} : index
 // CHECK:               vector.store %{{.*}}, %[[PO]][
 // CHECK:               scf.for %{{.*}} = %[[KLO]] to %{{.*}} step %[[C8]] {
-// CHECK-NOT:             memref.prefetch
 // CHECK:                 vector.store %{{.*}}, %[[PO]][
 // CHECK:               memref.store %{{.*}}, %[[PM]][
 // CHECK:               vector.reduction <add>
@@ -200,9 +198,10 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // products of packed K rows folded by shuffles (8 -> 4 -> 2 -> 1 lanes per
 // key), masked to -inf where the query does not see the key, one max (a
 // vmaxps tree: nnan) and one vector exp per block, the sum kept as 8
-// partial sums, then p . V over the packed V rows one key per iteration.
-// The output rows accumulate in the result, each query's max and partial
-// sums in scratch.
+// partial sums; the block's weights and output corrections of the KV
+// head's queries go to scratch, for p . V over the packed V rows with the
+// queries together. The output rows accumulate in the result, each query's
+// max and partial sums in scratch.
 // CHECK:             } else {
 // CHECK:             arith.ceildivui %[[ROWS]], %[[C4]] : index
 // CHECK:             %[[M:.*]] = memref.alloc() : memref<8xf32>
@@ -211,7 +210,8 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // CHECK:               vector.store %{{.*}}, %[[OUT]]
 // CHECK:             %[[KP:.*]] = memref.alloc() : memref<8x8xf32>
 // CHECK:             %[[VP:.*]] = memref.alloc() : memref<8x8xf32>
-// CHECK:             %[[P:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:             %[[P:.*]] = memref.alloc() : memref<8x8xf32>
+// CHECK:             %[[CB:.*]] = memref.alloc() : memref<8xf32>
 // CHECK:             scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C8]] {
 // CHECK:               %[[KC:.*]] = memref.cast %{{.*}} : memref<5x8xf32> to memref<?x8xf32, strided<[?, 1], offset: ?>>
 // CHECK:               scf.for %[[KEY:.*]] = %{{.*}} to %[[C8]]
@@ -241,12 +241,26 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // CHECK:               %[[LOLD:.*]] = vector.load %[[L]]
 // CHECK:               %[[LNEW:.*]] = vector.fma %[[LOLD]], %{{.*}}, %[[PV]]
 // CHECK:               vector.store %[[LNEW]], %[[L]]
+// CHECK:               vector.store %[[PV]], %[[P]][%[[QI:.*]], %{{.*}}]
+// CHECK:               memref.store %{{.*}}, %[[CB]][%[[QI]]]
+// Then p . V for the KV head's queries together, a register tile of its 2
+// queries x 1 vector of value columns: each packed V vector, loaded once a
+// key, feeds both queries' FMAs. The accumulators start as the output rows
+// times each query's correction.
+// CHECK:             scf.for
+// CHECK:               memref.load %[[CB]]
+// CHECK:               memref.load %[[CB]]
 // CHECK:               vector.load %[[OUT]]
-// CHECK:               vector.store %[[PV]], %[[P]]
-// CHECK:               scf.for %[[J:.*]] = %{{.*}} iter_args({{.*}}) -> (vector<8xf32>)
-// CHECK:                 memref.load %[[P]][%[[J]]]
-// CHECK:                 vector.load %[[VP]][%[[J]], %{{.*}}]
-// CHECK:                 vector.fma
+// CHECK:               arith.mulf
+// CHECK:               vector.load %[[OUT]]
+// CHECK:               arith.mulf
+// CHECK:               scf.for %[[J:.*]] = %{{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>)
+// CHECK:                 %[[VJ:.*]] = vector.load %[[VP]][%[[J]], %{{.*}}]
+// CHECK:                 memref.load %[[P]][%{{.*}}, %[[J]]]
+// CHECK:                 vector.fma %{{.*}}, %[[VJ]], %{{.*}}
+// CHECK:                 memref.load %[[P]][%{{.*}}, %[[J]]]
+// CHECK:                 vector.fma %{{.*}}, %[[VJ]], %{{.*}}
+// CHECK:               vector.store %{{.*}}, %[[OUT]]
 // CHECK:               vector.store %{{.*}}, %[[OUT]]
 // Finally every output row is divided by its sum (its partial sums added).
 // CHECK:           scf.for
@@ -288,8 +302,9 @@ func.func @attention_vectors(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>, %v: tens
 // -----
 
 // With two KV heads a split item packs whole cache rows (both KV heads'
-// columns: 16 of K, 16 of V per key) and walks the queries KV head by KV
-// head, each head's scores from its 8 columns of the packed rows.
+// columns: 16 of K, 16 of V per key), prefetching the next block's, and
+// walks the queries KV head by KV head, each head's scores from its 8
+// columns of the packed rows.
 // CHECK-LABEL: func @attention_splits
 // CHECK-DAG:     %[[C0:.+]] = arith.constant 0 : index
 // CHECK-DAG:     %[[C2:.+]] = arith.constant 2 : index
@@ -305,6 +320,9 @@ func.func @attention_vectors(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>, %v: tens
 // CHECK:                   vector.store %{{.*}}, %[[KP]][%[[KEY]], %[[C8]]]
 // CHECK:                   vector.store %{{.*}}, %[[VP]][%[[KEY]], %[[C0]]]
 // CHECK:                   vector.store %{{.*}}, %[[VP]][%[[KEY]], %[[C8]]]
+// The next block's whole rows are prefetched into L2 (locality 2), not L1:
+// for Hymba they are 60 KB a block.
+// CHECK:                   memref.prefetch {{.*}} locality<2>
 // CHECK:                 scf.for %[[GL:.*]] = %[[C0]] to %[[C2]]
 // CHECK:                   %[[KOFF:.*]] = arith.muli %[[GL]], %[[C8]] : index
 // CHECK:                   vector.load %[[KP]][%[[C0]], %[[KOFF]]]

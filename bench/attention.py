@@ -30,6 +30,7 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 sys.path.insert(0, BENCH)
 import machine  # noqa: E402
+from gemm import run_tool  # noqa: E402
 
 LLVM_BIN = "/usr/lib/llvm-22/bin"
 LLVM_LIB = "/usr/lib/llvm-22/lib"
@@ -59,14 +60,6 @@ def lowering(lanes):
             "convert-vector-to-llvm{enable-x86vector},finalize-memref-to-llvm,"
             "convert-math-to-llvm,convert-to-llvm,reconcile-unrealized-casts)"
             % lanes)
-
-
-def run_tool(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode:
-        raise RuntimeError(f"{os.path.basename(cmd[0])} failed:\n"
-                           f"{r.stderr[-2000:]}")
-    return r.stdout
 
 
 def build(work, hymba_opt, lanes):

@@ -268,19 +268,6 @@ std::pair<Value, Value> AttentionLowering::keyLocation(ImplicitLocOpBuilder &b,
   return {inChunk, row};
 }
 
-/// `fn(l)` for l in [0, vl): one key per iteration (a loop, not unrolled:
-/// the IR of a 32-layer model stays small).
-static void forEachLane(ImplicitLocOpBuilder &b, int64_t vl,
-                        function_ref<void(ImplicitLocOpBuilder &, Value)> fn) {
-  scf::ForOp::create(b, indexConst(b, 0), indexConst(b, vl), indexConst(b, 1),
-                     ValueRange{},
-                     [&](OpBuilder &lb, Location ll, Value l, ValueRange) {
-                       ImplicitLocOpBuilder pb(ll, lb);
-                       fn(pb, l);
-                       scf::YieldOp::create(pb);
-                     });
-}
-
 void AttentionLowering::prefetchRows(ImplicitLocOpBuilder &b, Value inChunk,
                                      Value row, Value kCol0, Value vCol0,
                                      int64_t kWidth, int64_t vWidth,
@@ -308,7 +295,9 @@ void AttentionLowering::packKeyBlock(ImplicitLocOpBuilder &kb,
   // select and one loop walks keys of both.
   Value kAny = anyRows(kb, k), kcAny = anyRows(kb, kc), vAny = anyRows(kb, v),
         vcAny = anyRows(kb, vc);
-  forEachLane(kb, vl, [&](ImplicitLocOpBuilder &pb, Value l) {
+  // One key per iteration (a loop, not unrolled: the IR of a 32-layer
+  // model stays small).
+  forRange(kb, vl, [&](ImplicitLocOpBuilder &pb, Value l) {
     // Lanes past the end read the last key again (masked by the caller).
     Value vi = arith::AddIOp::create(pb, v0, l);
     Value inChunk, row;
@@ -367,12 +356,7 @@ void AttentionLowering::groupedPV(ImplicitLocOpBuilder &b,
                   function_ref<void(ImplicitLocOpBuilder &, Value)> fn) {
     if (n == 1)
       return fn(lb, c0);
-    scf::ForOp::create(lb, c0, indexConst(lb, n), c1, ValueRange{},
-                       [&](OpBuilder &fb, Location l, Value i, ValueRange) {
-                         ImplicitLocOpBuilder ib(l, fb);
-                         fn(ib, i);
-                         scf::YieldOp::create(ib);
-                       });
+    forRange(lb, n, fn);
   };
   scf::ForOp::create(
       b, c0, queries.w.nr, c1, ValueRange{},

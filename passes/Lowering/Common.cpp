@@ -36,3 +36,14 @@ ValueRange hymba::chunkOrState(ImplicitLocOpBuilder &b, Value p, Value boundary,
              })
       ->getResults();
 }
+
+void hymba::forRange(ImplicitLocOpBuilder &b, int64_t n,
+                     function_ref<void(ImplicitLocOpBuilder &, Value)> body) {
+  scf::ForOp::create(b, indexConst(b, 0), indexConst(b, n), indexConst(b, 1),
+                     ValueRange{},
+                     [&](OpBuilder &fb, Location l, Value i, ValueRange) {
+                       ImplicitLocOpBuilder ib(l, fb);
+                       body(ib, i);
+                       scf::YieldOp::create(ib);
+                     });
+}

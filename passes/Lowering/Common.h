@@ -27,6 +27,10 @@ using ChunkRowRead =
 ValueRange chunkOrState(ImplicitLocOpBuilder &b, Value p, Value boundary,
                         ChunkRowRead fromChunk, RowRead fromState);
 
+/// Emits `for i in [0, n): body(i)` with n a constant.
+void forRange(ImplicitLocOpBuilder &b, int64_t n,
+              function_ref<void(ImplicitLocOpBuilder &, Value)> body);
+
 } // namespace mlir::hymba
 
 #endif // HYMBA_PASSES_LOWERING_COMMON_H

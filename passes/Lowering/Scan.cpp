@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Scan.h"
+#include "Common.h"
 #include "Patterns.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -34,18 +35,6 @@ Value buildSoftplus(ImplicitLocOpBuilder &b, Value x) {
 
 /// Widest channel count lowered in the vectorizable tile form.
 constexpr int64_t kMaxScanTile = 64;
-
-/// Emits `for i in [0, n): body(i)` with n a constant.
-void forRange(ImplicitLocOpBuilder &b, int64_t n,
-              function_ref<void(ImplicitLocOpBuilder &, Value)> body) {
-  scf::ForOp::create(b, indexConst(b, 0), indexConst(b, n), indexConst(b, 1),
-                     ValueRange{},
-                     [&](OpBuilder &fb, Location l, Value i, ValueRange) {
-                       ImplicitLocOpBuilder ib(l, fb);
-                       body(ib, i);
-                       scf::YieldOp::create(ib);
-                     });
-}
 
 /// State and A blocks move between the channel-major buffers ([channels,
 /// state]) and the tile's state-major scratch ([state, channels]) as

@@ -54,12 +54,12 @@ AttentionLowering::AttentionLowering(ImplicitLocOpBuilder &b, AttentionOp op,
   auto rowsAre = [&](arith::CmpIPredicate p, int64_t n) -> Value {
     return arith::CmpIOp::create(b, p, rows, indexConst(b, n));
   };
-  Value isSplit = arith::AndIOp::create(
+  splitChunk = arith::AndIOp::create(
       b, rowsAre(arith::CmpIPredicate::ugt, 0),
       arith::AndIOp::create(b, rowsAre(arith::CmpIPredicate::ule, rowBlock),
                             rowsAre(arith::CmpIPredicate::ult, vl)));
   splits = arith::SelectOp::create(
-      b, isSplit,
+      b, splitChunk,
       arith::CeilDivUIOp::create(b, chunkSpan.n, indexConst(b, keysPerSplit)),
       c0);
   splitQueries = arith::MulIOp::create(b, rows, indexConst(b, heads));
@@ -331,6 +331,15 @@ void AttentionLowering::packKeyBlock(ImplicitLocOpBuilder &kb,
   });
 }
 
+/// `fn(i)` for i in [0, n): a loop, or the body alone at i = 0 when n is 1.
+static void
+forRangeOrOnce(ImplicitLocOpBuilder &b, int64_t n,
+               function_ref<void(ImplicitLocOpBuilder &, Value)> fn) {
+  if (n == 1)
+    return fn(b, indexConst(b, 0));
+  forRange(b, n, fn);
+}
+
 void AttentionLowering::groupedPV(ImplicitLocOpBuilder &b,
                                   const QueryWalk &queries, Value gl,
                                   Value pBuf, Value cBuf, Value vPack,
@@ -352,17 +361,11 @@ void AttentionLowering::groupedPV(ImplicitLocOpBuilder &b,
   auto vt = VectorType::get({vl}, f32);
   Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
   Value vOff = arith::MulIOp::create(b, gl, indexConst(b, vd));
-  auto loop = [&](ImplicitLocOpBuilder &lb, int64_t n,
-                  function_ref<void(ImplicitLocOpBuilder &, Value)> fn) {
-    if (n == 1)
-      return fn(lb, c0);
-    forRange(lb, n, fn);
-  };
   scf::ForOp::create(
       b, c0, queries.w.nr, c1, ValueRange{},
       [&](OpBuilder &fb, Location l, Value r, ValueRange) {
         ImplicitLocOpBuilder rb(l, fb);
-        loop(rb, rep / g, [&](ImplicitLocOpBuilder &jb, Value j) {
+        forRangeOrOnce(rb, rep / g, [&](ImplicitLocOpBuilder &jb, Value j) {
           Value q0 = arith::AddIOp::create(
               jb, arith::MulIOp::create(jb, r, indexConst(jb, rep)),
               arith::MulIOp::create(jb, j, indexConst(jb, g)));
@@ -376,51 +379,54 @@ void AttentionLowering::groupedPV(ImplicitLocOpBuilder &b,
             corr.push_back(vector::BroadcastOp::create(
                 jb, vt, memref::LoadOp::create(jb, cBuf, qi.back())));
           }
-          loop(jb, nv / c, [&](ImplicitLocOpBuilder &cb, Value chunk) {
-            Value col0 =
-                arith::MulIOp::create(cb, chunk, indexConst(cb, c * vl));
-            auto colOf = [&](ImplicitLocOpBuilder &xb, Value base,
-                             int64_t v) -> Value {
-              return arith::AddIOp::create(
-                  xb, arith::AddIOp::create(xb, base, col0),
-                  indexConst(xb, v * vl));
-            };
-            // Accumulators [query][vector], rescaled by each query's
-            // correction for its new running max.
-            SmallVector<Value> acc;
-            for (int64_t k = 0; k < g; ++k)
-              for (int64_t v = 0; v < c; ++v)
-                acc.push_back(arith::MulFOp::create(
-                    cb,
-                    vector::LoadOp::create(
-                        cb, vt, oBuf, ValueRange{row[k], colOf(cb, o0[k], v)}),
-                    corr[k]));
-            auto keys = scf::ForOp::create(
-                cb, c0, indexConst(cb, vl), c1, acc,
-                [&](OpBuilder &kf, Location kl, Value key, ValueRange a) {
-                  ImplicitLocOpBuilder eb(kl, kf);
-                  SmallVector<Value> vv;
+          forRangeOrOnce(
+              jb, nv / c, [&](ImplicitLocOpBuilder &cb, Value chunk) {
+                Value col0 =
+                    arith::MulIOp::create(cb, chunk, indexConst(cb, c * vl));
+                auto colOf = [&](ImplicitLocOpBuilder &xb, Value base,
+                                 int64_t v) -> Value {
+                  return arith::AddIOp::create(
+                      xb, arith::AddIOp::create(xb, base, col0),
+                      indexConst(xb, v * vl));
+                };
+                // Accumulators [query][vector], rescaled by each query's
+                // correction for its new running max.
+                SmallVector<Value> acc;
+                for (int64_t k = 0; k < g; ++k)
                   for (int64_t v = 0; v < c; ++v)
-                    vv.push_back(vector::LoadOp::create(
-                        eb, vt, vPack, ValueRange{key, colOf(eb, vOff, v)}));
-                  SmallVector<Value> next;
-                  for (int64_t k = 0; k < g; ++k) {
-                    Value pk = vector::BroadcastOp::create(
-                        eb, vt,
-                        memref::LoadOp::create(eb, pBuf,
-                                               ValueRange{qi[k], key}));
-                    for (int64_t v = 0; v < c; ++v)
-                      next.push_back(
-                          vector::FMAOp::create(eb, pk, vv[v], a[k * c + v]));
-                  }
-                  scf::YieldOp::create(eb, next);
-                });
-            for (int64_t k = 0; k < g; ++k)
-              for (int64_t v = 0; v < c; ++v)
-                vector::StoreOp::create(
-                    cb, keys.getResult(k * c + v), oBuf,
-                    ValueRange{row[k], colOf(cb, o0[k], v)});
-          });
+                    acc.push_back(arith::MulFOp::create(
+                        cb,
+                        vector::LoadOp::create(
+                            cb, vt, oBuf,
+                            ValueRange{row[k], colOf(cb, o0[k], v)}),
+                        corr[k]));
+                auto keys = scf::ForOp::create(
+                    cb, c0, indexConst(cb, vl), c1, acc,
+                    [&](OpBuilder &kf, Location kl, Value key, ValueRange a) {
+                      ImplicitLocOpBuilder eb(kl, kf);
+                      SmallVector<Value> vv;
+                      for (int64_t v = 0; v < c; ++v)
+                        vv.push_back(vector::LoadOp::create(
+                            eb, vt, vPack,
+                            ValueRange{key, colOf(eb, vOff, v)}));
+                      SmallVector<Value> next;
+                      for (int64_t k = 0; k < g; ++k) {
+                        Value pk = vector::BroadcastOp::create(
+                            eb, vt,
+                            memref::LoadOp::create(eb, pBuf,
+                                                   ValueRange{qi[k], key}));
+                        for (int64_t v = 0; v < c; ++v)
+                          next.push_back(vector::FMAOp::create(eb, pk, vv[v],
+                                                               a[k * c + v]));
+                      }
+                      scf::YieldOp::create(eb, next);
+                    });
+                for (int64_t k = 0; k < g; ++k)
+                  for (int64_t v = 0; v < c; ++v)
+                    vector::StoreOp::create(
+                        cb, keys.getResult(k * c + v), oBuf,
+                        ValueRange{row[k], colOf(cb, o0[k], v)});
+              });
         });
         scf::YieldOp::create(rb);
       });
@@ -595,17 +601,7 @@ AttentionLowering::QueryWalk::at(ImplicitLocOpBuilder &b, Value slot) const {
 void AttentionLowering::QueryWalk::forEachHead(
     ImplicitLocOpBuilder &b,
     function_ref<void(ImplicitLocOpBuilder &, Value)> fn) const {
-  Value c0 = indexConst(b, 0);
-  if (w.ng == 1) {
-    fn(b, c0);
-    return;
-  }
-  scf::ForOp::create(b, c0, indexConst(b, w.ng), indexConst(b, 1), ValueRange{},
-                     [&](OpBuilder &fb, Location l, Value gl, ValueRange) {
-                       ImplicitLocOpBuilder gb(l, fb);
-                       fn(gb, gl);
-                       scf::YieldOp::create(gb);
-                     });
+  forRangeOrOnce(b, w.ng, fn);
 }
 
 AttentionLowering::QueryWalk::Query
@@ -691,8 +687,8 @@ void AttentionLowering::emitSplitItem(ImplicitLocOpBuilder &ib,
   Value kHi = arith::MinUIOp::create(
       ib, arith::AddIOp::create(ib, kLo, indexConst(ib, keysPerSplit)),
       chunkSpan.n);
-  // Whole cache rows, read in order: the hardware prefetcher streams them
-  // (software prefetches of 60 lines a key would only cost issue slots).
+  // Whole cache rows, read in order, the next block's prefetched into L2
+  // (packKeyBlock).
   KeyWalk w{c0,
             rows,
             c0,
@@ -734,9 +730,7 @@ void AttentionLowering::emitSplitCombine(ImplicitLocOpBuilder &b) const {
   // partial results weighted by exp(m_s - M), M the largest running max. A
   // parallel loop, not a serial one after the items: with --target=cuda
   // --kernel-form=cpu every loop that touches model buffers is a kernel.
-  Value isSplit = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, splits,
-                                        indexConst(b, 0));
-  Value queries = arith::SelectOp::create(b, isSplit, splitQueries, c0);
+  Value queries = arith::SelectOp::create(b, splitChunk, splitQueries, c0);
   KeyWalk w{c0, rows, c0, kvHeads, chunkSpan, c0, c0, false};
   QueryWalk walk(*this, w);
   scf::ParallelOp::create(
@@ -815,13 +809,11 @@ Value AttentionLowering::itemCount(ImplicitLocOpBuilder &b) const {
     return arith::MulIOp::create(b, rows, indexConst(b, heads));
   Value blocks = arith::CeilDivUIOp::create(b, rows, indexConst(b, rowBlock));
   Value laneBlocks = arith::CeilDivUIOp::create(b, rows, indexConst(b, vl));
-  Value isSplit = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, splits,
-                                        indexConst(b, 0));
   return arith::SelectOp::create(
       b, useQueryLanes(b),
       arith::MulIOp::create(b, laneBlocks, indexConst(b, kvHeads)),
       arith::SelectOp::create(
-          b, isSplit, splits,
+          b, splitChunk, splits,
           arith::MulIOp::create(b, blocks, indexConst(b, kvHeads))));
 }
 
@@ -856,8 +848,6 @@ void AttentionLowering::emitItemAt(ImplicitLocOpBuilder &ib, Value item) const {
           scf::YieldOp::create(eb);
         });
   };
-  Value isSplit = arith::CmpIOp::create(ib, arith::CmpIPredicate::ugt, splits,
-                                        indexConst(ib, 0));
   branch(
       ib, useQueryLanes(ib),
       [&](ImplicitLocOpBuilder &b) {
@@ -865,7 +855,7 @@ void AttentionLowering::emitItemAt(ImplicitLocOpBuilder &ib, Value item) const {
       },
       [&](ImplicitLocOpBuilder &b) {
         branch(
-            b, isSplit,
+            b, splitChunk,
             [&](ImplicitLocOpBuilder &sb) { emitSplitItem(sb, item); },
             [&](ImplicitLocOpBuilder &sb) {
               blockOf(sb, rowBlock,

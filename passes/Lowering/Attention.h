@@ -123,11 +123,12 @@ struct AttentionLowering {
   KeySpan keySpan(ImplicitLocOpBuilder &b, Value t0, Value nr) const;
 
   /// Vectorized CPU form (set by the constructor): the key span of the
-  /// chunk's rows, the number of key splits (0 unless the chunk is split),
-  /// queries per split (rows x heads), and the splits' partial results, one
-  /// row per (split, query): output (x vd), running max, sum.
+  /// chunk's rows, whether the chunk is split (an i1), the number of key
+  /// splits (0 unless it is), queries per split (rows x heads), and the
+  /// splits' partial results, one row per (split, query): output (x vd),
+  /// running max, sum.
   KeySpan chunkSpan;
-  Value splits, splitQueries, partO, partM, partL;
+  Value splitChunk, splits, splitQueries, partO, partM, partL;
 
   /// What a flash-style item walks: the queries of rows [t0, t0 + nr) and of
   /// KV heads [g0, g0 + ng) (their heads' groups), over key numbers

@@ -67,8 +67,7 @@ func.func @shared(%x: tensor<?x4xf32>, %a: tensor<?x8xf32>, %n1: tensor<8xf32>, 
 // items: item i is attention item floor(i A / N) when (i A) mod N < A, else
 // scan tile i - floor(i A / N) - 1.
 // LOWERED:         arith.ceildivui
-// LOWERED:         %[[SPLITS:.*]] = arith.select
-// LOWERED:         %[[ISSPLIT:.*]] = arith.cmpi ugt, %[[SPLITS]]
+// LOWERED:         %[[SPLITS:.*]] = arith.select %[[ISSPLIT:.*]], %{{.*}}, %{{.*}} : index
 // LOWERED:         %[[FEWER:.*]] = arith.select %[[ISSPLIT]], %[[SPLITS]], %{{.*}} : index
 // LOWERED:         %[[A:.*]] = arith.select %{{.*}}, %{{.*}}, %[[FEWER]] : index
 // LOWERED:         %[[N:.*]] = arith.addi %[[A]], %{{.*}} : index
@@ -88,8 +87,7 @@ func.func @shared(%x: tensor<?x4xf32>, %a: tensor<?x8xf32>, %n1: tensor<8xf32>, 
 // LOWERED:             math.log1p
 // After the loop, a decode chunk's attention combines its key splits.
 // LOWERED:           scf.reduce
-// LOWERED:         %[[WAS_SPLIT:.*]] = arith.cmpi ugt, %[[SPLITS]]
-// LOWERED-NEXT:    %[[NQ:.*]] = arith.select %[[WAS_SPLIT]]
+// LOWERED:         %[[NQ:.*]] = arith.select %[[ISSPLIT]], %{{.*}}, %{{.*}} : index
 // LOWERED-NEXT:    scf.parallel (%{{.*}}) = (%[[C0]]) to (%[[NQ]])
 // LOWERED:           math.exp
 func.func @branches(%x: tensor<?x4xf32>, %q: tensor<?x8xf32>, %k: tensor<?x4xf32>, %v: tensor<?x16xf32>,

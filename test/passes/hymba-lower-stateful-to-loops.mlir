@@ -121,13 +121,12 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // and query) are allocated before the loop.
 // CHECK:         %[[ROWS:.*]] = memref.dim
 // CHECK:         %[[NSPLIT:.*]] = arith.ceildivui %{{.*}}, %[[C64]] : index
-// CHECK:         %[[SPLITS:.*]] = arith.select %{{.*}}, %[[NSPLIT]], %[[C0]] : index
+// CHECK:         %[[SPLITS:.*]] = arith.select %[[ISSPLIT:.*]], %[[NSPLIT]], %[[C0]] : index
 // CHECK:         %[[PO:.*]] = memref.alloc(%[[PROWS:.*]]) : memref<?x8xf32>
 // CHECK:         %[[PM:.*]] = memref.alloc(%[[PROWS]]) : memref<?xf32>
 // CHECK:         %[[PL:.*]] = memref.alloc(%[[PROWS]]) : memref<?xf32>
 // CHECK:         %[[BLOCKS:.*]] = arith.ceildivui %[[ROWS]], %[[C4]] : index
 // CHECK:         %[[LBLOCKS:.*]] = arith.ceildivui %[[ROWS]], %[[C8]] : index
-// CHECK:         %[[ISSPLIT:.*]] = arith.cmpi ugt, %[[SPLITS]], %[[C0]] : index
 // CHECK:         %[[FILLS:.*]] = arith.cmpi uge, %[[ROWS]], %[[C8]] : index
 // CHECK:         %[[NOLANES:.*]] = arith.select %[[ISSPLIT]], %[[SPLITS]], %[[BLOCKS]] : index
 // CHECK:         %[[ITEMS:.*]] = arith.select %[[FILLS]], %[[LBLOCKS]], %[[NOLANES]] : index
@@ -179,7 +178,7 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // query of the chunk, its output accumulating in the partial rows. At its
 // end each query's running max and summed partial sums are stored.
 // CHECK:           } else {
-// CHECK:             scf.if %{{.*}} {
+// CHECK:             scf.if %[[ISSPLIT]] {
 // CHECK:               %[[KLO:.*]] = arith.muli %{{.*}}, %[[C64]] : index
 // CHECK:               %[[KEND:.*]] = arith.addi %[[KLO]], %[[C64]] : index
 // CHECK:               arith.minui %[[KEND]], %{{.*}} : index
@@ -271,8 +270,7 @@ func.func @attention_row_tile(%q: tensor<?x6xf32>, %k: tensor<?x2xf32>, %v: tens
 // per query (none when the chunk was not split): M, the largest running
 // max, then the sums and outputs weighted by exp(m_s - M).
 // CHECK:         scf.reduce
-// CHECK:         %[[WAS_SPLIT:.*]] = arith.cmpi ugt, %[[SPLITS]], %[[C0]] : index
-// CHECK:         %[[NQ:.*]] = arith.select %[[WAS_SPLIT]], %{{.*}}, %[[C0]] : index
+// CHECK:         %[[NQ:.*]] = arith.select %[[ISSPLIT]], %{{.*}}, %[[C0]] : index
 // CHECK:         scf.parallel (%{{.*}}) = (%[[C0]]) to (%[[NQ]])
 // CHECK:           scf.for %{{.*}} = %[[C0]] to %[[SPLITS]]
 // CHECK:             memref.load %[[PM]]
